@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { z } from 'zod';
+
+import { configSchema, type Config as RawConfig } from './schema.ts';
+
+/** The configuration after validation, with derived values filled in. */
+export type Config = Omit<RawConfig, 'issuer'> & { issuer: string };
+
+/** Start-up refuses to continue; the message names the offending key. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const DEFAULTS_FILE = fileURLToPath(new URL('../../config/default.json', import.meta.url));
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const isObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Documentation entries ("//", "//key") are stripped before validation. */
+function stripComments(value: Json): Json {
+  if (Array.isArray(value)) return value.map(stripComments);
+  if (!isObject(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value).filter(([key]) => !key.startsWith('//')).map(([key, v]) => [key, stripComments(v)]),
+  );
+}
+
+/** Objects merge key by key; arrays and scalars replace. */
+function deepMerge(base: JsonObject, over: JsonObject): JsonObject {
+  const out: JsonObject = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = isObject(current) && isObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+function readJsonFile(file: string): JsonObject {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isObject(parsed)) throw new ConfigError(`config file ${file} must hold a JSON object`);
+  return stripComments(parsed) as JsonObject;
+}
+
+type Env = Record<string, string | undefined>;
+
+function integerFromEnv(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} (port): must be a whole number, got "${raw}"`);
+  return Number(raw);
+}
+
+/** The environment variables that override common keys (DESIGN §4). */
+function overridesFromEnv(env: Env): JsonObject {
+  const set = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+  const entries: [string[], Json | undefined][] = [
+    [['environment'], env.NODE_ENV === 'production' ? 'production' : undefined],
+    [['port'], integerFromEnv(env, 'PORT')],
+    [['issuer'], set(env.TWOFOLD_ISSUER)],
+    [['dataDir'], set(env.TWOFOLD_DATA_DIR)],
+    [['database', 'url'], set(env.DATABASE_URL)],
+    [['redis', 'url'], set(env.REDIS_URL)],
+    [['delivery', 'driver'], set(env.TWOFOLD_DELIVERY)],
+    [['logLevel'], set(env.LOG_LEVEL)],
+  ];
+  let out: JsonObject = {};
+  for (const [keys, value] of entries) {
+    if (value === undefined) continue;
+    const nested = keys.reduceRight<Json>((acc, key) => ({ [key]: acc }), value) as JsonObject;
+    out = deepMerge(out, nested);
+  }
+  return out;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+function assertProductionSafe(config: Config): void {
+  if (config.environment !== 'production') return;
+  if (config.delivery.driver === 'outbox') {
+    throw new ConfigError('delivery.driver: the outbox driver is for development; production needs "webhook"');
+  }
+  const issuer = new URL(config.issuer);
+  if (issuer.protocol !== 'https:' && issuer.hostname !== 'localhost') {
+    throw new ConfigError('issuer: production needs an https:// issuer');
+  }
+}
+
+/**
+ * Reads `config/default.json`, then the file named by TWOFOLD_CONFIG, then environment overrides,
+ * and validates the result. Throws ConfigError naming the key on the first bad value.
+ */
+export function loadConfig(options: { env: Env; cwd: string; overrides?: JsonObject }): Config {
+  let merged = readJsonFile(DEFAULTS_FILE);
+  const extra = options.env.TWOFOLD_CONFIG;
+  if (extra) merged = deepMerge(merged, readJsonFile(path.resolve(options.cwd, extra)));
+  merged = deepMerge(merged, overridesFromEnv(options.env));
+  if (options.overrides) merged = deepMerge(merged, options.overrides);
+
+  const result = configSchema.safeParse(merged);
+  if (!result.success) throw new ConfigError(`invalid configuration: ${describeIssues(result.error)}`);
+  const raw = result.data;
+
+  const config: Config = {
+    ...raw,
+    issuer: (raw.issuer ?? `http://localhost:${raw.port}`).replace(/\/+$/, ''),
+    dataDir: path.resolve(options.cwd, raw.dataDir),
+  };
+  if (config.delivery.driver === 'webhook' && (!config.delivery.webhook.url || !config.delivery.webhook.secret)) {
+    throw new ConfigError('delivery.webhook: the webhook driver needs both url and secret');
+  }
+  assertProductionSafe(config);
+  return config;
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+/**
+ * The whole configuration, validated. Every key is documented next to its default in
+ * `config/default.json`; this schema is the single source of truth for types and ranges.
+ */
+const seconds = (max: number) => z.number().int().min(1).max(max);
+
+const throttleRule = z.strictObject({
+  freeAttempts: z.number().int().min(1).max(10_000),
+  windowSeconds: seconds(86_400),
+  maxDelaySeconds: seconds(86_400),
+});
+
+const urlString = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+export const configSchema = z.strictObject({
+  environment: z.enum(['development', 'production']),
+  port: z.number().int().min(0).max(65_535),
+  host: z.string().min(1),
+  issuer: urlString(['http:', 'https:'])
+    .refine((value) => !value.includes('?') && !value.includes('#'), 'must not have a query or fragment')
+    .nullable(),
+  dataDir: z.string().min(1),
+  trustProxy: z.boolean(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  database: z.strictObject({ url: urlString(['postgres:', 'postgresql:']).nullable() }),
+  redis: z.strictObject({ url: urlString(['redis:', 'rediss:']).nullable(), keyPrefix: z.string().max(64) }),
+  secrets: z.strictObject({
+    cookieKeys: z.array(z.string().min(32)).nullable(),
+    jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).nullable(),
+    encryptionKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes in base64url').nullable(),
+    hmacPepper: z.string().min(32).nullable(),
+  }),
+  passwords: z.strictObject({
+    minLength: z.number().int().min(8).max(64),
+    minLengthWithTfa: z.number().int().min(8).max(64),
+    maxLength: z.number().int().min(64).max(1024),
+    argon2: z.strictObject({
+      memoryCost: z.number().int().min(7168).max(4_194_304),
+      timeCost: z.number().int().min(1).max(10),
+      parallelism: z.number().int().min(1).max(16),
+    }),
+  }),
+  throttle: z.strictObject({ account: throttleRule, ip: throttleRule }),
+  ttl: z.strictObject({
+    authorizationCode: seconds(600),
+    accessToken: seconds(86_400),
+    idToken: seconds(86_400),
+    refreshToken: seconds(365 * 86_400),
+    session: seconds(365 * 86_400),
+    interaction: seconds(86_400),
+    grant: seconds(365 * 86_400),
+  }),
+  setup: z.strictObject({ linkTtlSeconds: seconds(86_400) }),
+  stepUp: z.strictObject({ maxAgeSeconds: seconds(3600) }),
+  delivery: z.strictObject({
+    driver: z.enum(['outbox', 'webhook']),
+    webhook: z.strictObject({
+      url: urlString(['http:', 'https:']).nullable(),
+      secret: z.string().min(16).nullable(),
+      timeoutMs: z.number().int().min(100).max(60_000),
+      retries: z.number().int().min(0).max(10),
+    }),
+  }),
+});
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+
+import type { Clock } from '../ports/clock.ts';
+import type { PasswordHasher } from '../ports/password-hasher.ts';
+import type { Random } from '../ports/random.ts';
+import type { Organization, Role, User, UserStore, UserWithOrganization } from '../ports/stores.ts';
+import type { Audit } from './audit.ts';
+import { emailSchema, normalizeEmail } from './email.ts';
+import { AppError } from './errors.ts';
+import { normalizePassword, type PasswordPolicy, type PasswordRules } from './passwords/policy.ts';
+import type { Throttle } from './throttle.ts';
+
+export const roleSchema = z.enum(['member', 'admin']);
+
+/** E.164: a plus, a country code that does not start with 0, at most 15 digits (ITU-T E.164 §6). */
+export const phoneSchema = z.string().trim().regex(/^\+[1-9]\d{6,14}$/, 'Enter the number in international format, like +14155550123.');
+
+export const displayNameSchema = z.string().trim().min(1, 'Enter a name.').max(200, 'Use at most 200 characters.');
+
+export interface NewUserInput {
+  email: string;
+  name?: string | null;
+  phone?: string | null;
+  role?: Role;
+  password: string;
+}
+
+export type PasswordSignIn =
+  | { ok: true; account: UserWithOrganization }
+  | { ok: false; reason: 'invalid_credentials' }
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+
+export interface Accounts {
+  /** The password rules that apply to members of `org`. */
+  passwordRulesFor(org: Organization): PasswordRules;
+  /** Validates and builds a user with its password hash; nothing is stored. */
+  prepareUser(org: Organization, input: NewUserInput): Promise<{ user: User; passwordHash: string }>;
+  createUser(org: Organization, input: NewUserInput): Promise<User>;
+  /**
+   * Checks email + password under the brute-force throttle. An unknown email and a wrong password
+   * give the same answer after the same work (a dummy hash is verified), so neither the response
+   * nor its timing reveals whether an account exists.
+   */
+  verifyPassword(input: { email: string; password: string; ip: string }): Promise<PasswordSignIn>;
+}
+
+export function createAccounts(deps: {
+  users: UserStore;
+  hasher: PasswordHasher;
+  policy: PasswordPolicy;
+  throttle: Throttle;
+  audit: Audit;
+  clock: Clock;
+  random: Random;
+  defaults: { minLength: number; minLengthWithTfa: number; maxLength: number };
+}): Accounts {
+  const { users, hasher, policy, throttle, audit, clock, random, defaults } = deps;
+  let dummyHash: Promise<string> | undefined;
+  const getDummyHash = () => (dummyHash ??= hasher.hash(random.token(16)));
+
+  const passwordRulesFor = (org: Organization): PasswordRules => ({
+    minLength: org.passwordMinLength ?? (org.enforceTfa ? defaults.minLengthWithTfa : defaults.minLength),
+    maxLength: defaults.maxLength,
+  });
+
+  async function prepareUser(org: Organization, input: NewUserInput) {
+    const fields: Record<string, string> = {};
+    const email = emailSchema.safeParse(input.email);
+    if (!email.success) fields.email = email.error.issues[0]!.message;
+    const name = input.name ? displayNameSchema.safeParse(input.name) : undefined;
+    if (name && !name.success) fields.name = name.error.issues[0]!.message;
+    const phone = input.phone ? phoneSchema.safeParse(input.phone) : undefined;
+    if (phone && !phone.success) fields.phone = phone.error.issues[0]!.message;
+    const problems = policy.check(input.password, passwordRulesFor(org), {
+      email: input.email,
+      name: input.name,
+      organization: org.name,
+    });
+    if (problems.length > 0) fields.password = problems.map((p) => p.message).join(' ');
+    if (Object.keys(fields).length > 0) {
+      throw new AppError('invalid_user', 400, 'Some details need fixing.', { fields });
+    }
+    const now = clock.now();
+    const user: User = {
+      id: random.uuid(),
+      orgId: org.id,
+      email: email.data!,
+      name: name?.data ?? null,
+      phone: phone?.data ?? null,
+      role: input.role ?? 'member',
+      createdAt: now,
+      passwordChangedAt: now,
+    };
+    return { user, passwordHash: await hasher.hash(normalizePassword(input.password)) };
+  }
+
+  return {
+    passwordRulesFor,
+    prepareUser,
+    async createUser(org, input) {
+      const { user, passwordHash } = await prepareUser(org, input);
+      await users.insertUser(user, passwordHash);
+      await audit.record({ type: 'user.created', orgId: org.id, userId: user.id, detail: { role: user.role } });
+      return user;
+    },
+    async verifyPassword({ email, password, ip }) {
+      const keys = { account: normalizeEmail(email), ip };
+      const retryAfterSeconds = await throttle.retryAfter(keys);
+      if (retryAfterSeconds > 0) return { ok: false, reason: 'throttled', retryAfterSeconds };
+
+      const found = await users.findUserByEmail(email);
+      const candidate = normalizePassword(password);
+      const valid = await hasher.verify(found?.passwordHash ?? (await getDummyHash()), candidate);
+      if (!found || !valid) {
+        await throttle.recordFailure(keys);
+        if (found) {
+          await audit.record({ type: 'signin.password_failed', orgId: found.organization.id, userId: found.user.id, ip });
+        }
+        return { ok: false, reason: 'invalid_credentials' };
+      }
+      await throttle.recordSuccess(keys);
+      if (hasher.needsRehash(found.passwordHash)) {
+        await users.updatePasswordHash(found.organization.id, found.user.id, await hasher.hash(candidate));
+      }
+      return { ok: true, account: { user: found.user, organization: found.organization } };
+    },
+  };
+}

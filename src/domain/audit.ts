@@ -1,0 +1,33 @@
+import type { Clock } from '../ports/clock.ts';
+import type { Random } from '../ports/random.ts';
+import type { AuditStore } from '../ports/stores.ts';
+
+export interface AuditInput {
+  type: string;
+  orgId?: string | null;
+  userId?: string | null;
+  ip?: string | null;
+  /** Never secrets: codes, passwords and tokens stay out of the audit trail. */
+  detail?: Record<string, unknown>;
+}
+
+/** Security events (sign-ins, failures, changes), kept per organization and person. */
+export interface Audit {
+  record(event: AuditInput): Promise<void>;
+}
+
+export function createAudit(deps: { store: AuditStore; clock: Clock; random: Random }): Audit {
+  return {
+    async record(event) {
+      await deps.store.insertAuditEvent({
+        id: deps.random.uuid(),
+        orgId: event.orgId ?? null,
+        userId: event.userId ?? null,
+        type: event.type,
+        at: deps.clock.now(),
+        ip: event.ip ?? null,
+        detail: event.detail ?? {},
+      });
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+import type { Clock } from '../ports/clock.ts';
+import type { Random } from '../ports/random.ts';
+import type { ClientRecord, ClientStore } from '../ports/stores.ts';
+import type { SecretBox } from '../security/secret-box.ts';
+import { AppError } from './errors.ts';
+
+export const GRANTS = ['authorization_code', 'refresh_token', 'password'] as const;
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
+
+export const newClientSchema = z.object({
+  clientId: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/, 'use 1-128 letters, digits, ".", "_", "~" or "-"'),
+  name: z.string().trim().min(1).max(200).optional(),
+  redirectUris: z.array(z.string().max(2000)).default([]),
+  public: z.boolean().default(false),
+  grants: z.array(z.enum(GRANTS)).default([]),
+  authMethod: z.enum(AUTH_METHODS).optional(),
+  firstParty: z.boolean().default(false),
+  postLogoutRedirectUris: z.array(z.string().max(2000)).default([]),
+});
+export type NewClientInput = z.input<typeof newClientSchema>;
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Classifies a redirect URI: web (https, or http on localhost for development), or native
+ * per RFC 8252 — loopback http with any port (§7.3) or a private-use scheme (§7.1).
+ */
+export function classifyRedirectUri(uri: string): 'web' | 'native' | string {
+  const url = URL.parse(uri);
+  if (!url) return 'is not an absolute URI';
+  if (url.hash || uri.includes('#')) return 'must not contain a fragment';
+  if (url.protocol === 'https:') return 'web';
+  if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname) ? 'native' : 'must use https (http only on a loopback address)';
+  if (['javascript:', 'data:', 'vbscript:', 'file:'].includes(url.protocol)) return `must not use the ${url.protocol} scheme`;
+  // RFC 8252 §7.1: a private-use scheme should be a reverse domain name the app controls.
+  return /^[a-z][a-z0-9+-]*\.[a-z0-9.+-]+:$/.test(url.protocol) ? 'native' : 'private-use schemes must be a reverse domain name, like com.example.app:/callback';
+}
+
+export interface RegisteredClient {
+  record: ClientRecord;
+  /** Shown once to the operator; only its sealed form is stored. */
+  secret: string | null;
+}
+
+export interface Clients {
+  registerClient(input: NewClientInput): Promise<RegisteredClient>;
+  listClients(): Promise<ClientRecord[]>;
+}
+
+function invalid(message: string): AppError {
+  return new AppError('invalid_client_metadata', 400, message);
+}
+
+export function createClients(deps: {
+  store: ClientStore;
+  box: SecretBox;
+  clock: Clock;
+  random: Random;
+  /** The provider's own metadata validation, so what is stored is what it will accept. */
+  validateMetadata(metadata: Record<string, unknown>): Promise<void>;
+}): Clients {
+  function buildMetadata(input: z.output<typeof newClientSchema>): Record<string, unknown> {
+    const grants = input.grants.length > 0 ? [...new Set(input.grants)] : ['authorization_code', 'refresh_token'];
+    if (input.public && grants.includes('password')) throw invalid('the password grant needs a confidential client (drop --public)');
+    if (input.public && input.authMethod) throw invalid('a public client has no secret, so --auth-method does not apply');
+    const usesCode = grants.includes('authorization_code');
+    if (usesCode && input.redirectUris.length === 0) throw invalid('the authorization_code grant needs at least one --redirect-uri');
+    if (!usesCode && grants.includes('refresh_token') && !grants.includes('password')) {
+      throw invalid('refresh_token needs a grant that issues refresh tokens (authorization_code or password)');
+    }
+    const kinds = [...input.redirectUris, ...input.postLogoutRedirectUris].map((uri) => {
+      const kind = classifyRedirectUri(uri);
+      if (kind !== 'web' && kind !== 'native') throw invalid(`redirect URI ${uri} ${kind}`);
+      return kind;
+    });
+    return {
+      client_name: input.name ?? input.clientId,
+      application_type: kinds.includes('native') ? 'native' : 'web',
+      grant_types: grants,
+      response_types: usesCode ? ['code'] : [],
+      redirect_uris: input.redirectUris,
+      post_logout_redirect_uris: input.postLogoutRedirectUris,
+      token_endpoint_auth_method: input.public ? 'none' : (input.authMethod ?? 'client_secret_basic'),
+    };
+  }
+
+  return {
+    async registerClient(raw) {
+      const parsed = newClientSchema.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw invalid(`${issue.path.join('.')}: ${issue.message}`);
+      }
+      const input = parsed.data;
+      const metadata = buildMetadata(input);
+      const secret = input.public ? null : deps.random.token(32);
+      try {
+        await deps.validateMetadata({ ...metadata, client_id: input.clientId, ...(secret ? { client_secret: secret } : {}) });
+      } catch (error) {
+        const e = error as { error_description?: string; message?: string };
+        throw invalid(e.error_description ?? e.message ?? 'the client metadata is invalid');
+      }
+      const record: ClientRecord = {
+        clientId: input.clientId,
+        name: input.name ?? null,
+        metadata,
+        sealedSecret: secret ? deps.box.seal(secret) : null,
+        firstParty: input.firstParty,
+        createdAt: deps.clock.now(),
+      };
+      await deps.store.insertClient(record);
+      return { record, secret };
+    },
+    listClients: () => deps.store.listClients(),
+  };
+}

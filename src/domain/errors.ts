@@ -1,0 +1,25 @@
+/**
+ * A failure the caller can act on. `status` is the HTTP status it maps to; `expose` says the
+ * message is written for the person and may be shown (4xx); 5xx messages never leave the server.
+ */
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly code: string;
+  readonly status: number;
+  readonly expose: boolean;
+  /** Field-level messages for forms, keyed by field name. */
+  readonly fields: Record<string, string>;
+
+  constructor(code: string, status: number, message: string, options: { expose?: boolean; fields?: Record<string, string> } = {}) {
+    super(message);
+    this.code = code;
+    this.status = status;
+    this.expose = options.expose ?? status < 500;
+    this.fields = options.fields ?? {};
+  }
+}
+
+/** Narrows `condition` or throws the given error. */
+export function assertThat(condition: unknown, error: AppError | (() => AppError)): asserts condition {
+  if (!condition) throw typeof error === 'function' ? error() : error;
+}

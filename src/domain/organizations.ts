@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+import type { Clock } from '../ports/clock.ts';
+import type { Random } from '../ports/random.ts';
+import type { Organization, OrganizationStore } from '../ports/stores.ts';
+import { AppError } from './errors.ts';
+
+/** A slug names the organization in URLs and the CLI: lowercase letters, digits and inner hyphens. */
+export const slugSchema = z
+  .string()
+  .trim()
+  .min(2, 'Use at least 2 characters.')
+  .max(63, 'Use at most 63 characters.')
+  .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, 'Use lowercase letters, digits and hyphens (not at the start or end).');
+
+export const organizationNameSchema = z.string().trim().min(1, 'Enter a name.').max(200, 'Use at most 200 characters.');
+
+export interface NewOrganizationInput {
+  slug: string;
+  name?: string;
+  enforceTfa?: boolean;
+}
+
+export interface Organizations {
+  /** Validates and builds an organization record; nothing is stored. */
+  prepareOrganization(input: NewOrganizationInput): Organization;
+  createOrganization(input: NewOrganizationInput): Promise<Organization>;
+  requireOrganization(slug: string): Promise<Organization>;
+}
+
+export function createOrganizations(deps: { store: OrganizationStore; clock: Clock; random: Random }): Organizations {
+  const prepareOrganization = (input: NewOrganizationInput): Organization => {
+    const fields: Record<string, string> = {};
+    const slug = slugSchema.safeParse(input.slug);
+    if (!slug.success) fields.slug = slug.error.issues[0]!.message;
+    const name = organizationNameSchema.safeParse(input.name ?? input.slug);
+    if (!name.success) fields.name = name.error.issues[0]!.message;
+    if (!slug.success || !name.success) throw new AppError('invalid_organization', 400, 'Some details need fixing.', { fields });
+    return {
+      id: deps.random.uuid(),
+      slug: slug.data,
+      name: name.data,
+      enforceTfa: input.enforceTfa ?? false,
+      passwordMinLength: null,
+      createdAt: deps.clock.now(),
+    };
+  };
+  return {
+    prepareOrganization,
+    async createOrganization(input) {
+      const org = prepareOrganization(input);
+      await deps.store.insertOrganization(org);
+      return org;
+    },
+    async requireOrganization(slug) {
+      const org = await deps.store.findOrganizationBySlug(slug);
+      if (!org) throw new AppError('unknown_organization', 404, `There is no organization "${slug}".`);
+      return org;
+    },
+  };
+}

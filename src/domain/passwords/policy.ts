@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Password rules after NIST SP 800-63B rev 4 §3.1.1.2: a minimum length (15 where the password
+ * may be the only factor, 8 where a second factor is required), at least 64 characters accepted,
+ * no composition rules, Unicode normalized, and a blocklist of common and context-derived
+ * passwords. The reason for a refusal is always shown to the person.
+ */
+export interface PasswordRules {
+  minLength: number;
+  maxLength: number;
+}
+
+/** Words a person's password must not be built on: their email, name, organization. */
+export interface PasswordContext {
+  email?: string;
+  name?: string | null;
+  organization?: string;
+}
+
+export type PasswordProblem =
+  | { code: 'too_short'; message: string }
+  | { code: 'too_long'; message: string }
+  | { code: 'common'; message: string }
+  | { code: 'repetitive'; message: string }
+  | { code: 'contextual'; message: string };
+
+/** NFKC, as §3.1.1.2 asks, so the same password typed on two keyboards hashes alike. */
+export function normalizePassword(password: string): string {
+  return password.normalize('NFKC');
+}
+
+/** Counts user-perceived characters (code points), not UTF-16 units. */
+const lengthOf = (value: string) => [...value].length;
+
+function loadBlocklist(): Set<string> {
+  const text = readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8');
+  return new Set(text.split('\n').filter((line) => line && !line.startsWith('#')));
+}
+
+function isRepetitive(password: string): boolean {
+  const chars = [...password.toLowerCase()];
+  if (new Set(chars).size <= 2) return true;
+  // A run like "abcdefgh…" or "98765432…" over the whole password.
+  const steps = chars.slice(1).map((c, i) => c.codePointAt(0)! - chars[i]!.codePointAt(0)!);
+  return steps.every((s) => s === steps[0] && Math.abs(s) === 1);
+}
+
+function contextWords(context: PasswordContext): string[] {
+  const words = [context.email?.split('@')[0], context.email, context.name, context.organization, 'twofold'];
+  return words.filter((w): w is string => typeof w === 'string' && lengthOf(w) >= 4).map((w) => w.toLowerCase());
+}
+
+export interface PasswordPolicy {
+  /** Every problem with the password, in the order a person should fix them; empty when acceptable. */
+  check(password: string, rules: PasswordRules, context?: PasswordContext): PasswordProblem[];
+}
+
+export function createPasswordPolicy(): PasswordPolicy {
+  const blocklist = loadBlocklist();
+  return {
+    check(raw, rules, context = {}) {
+      const password = normalizePassword(raw);
+      const length = lengthOf(password);
+      if (length > rules.maxLength) {
+        return [{ code: 'too_long', message: `Use at most ${rules.maxLength} characters.` }];
+      }
+      const problems: PasswordProblem[] = [];
+      if (length < rules.minLength) {
+        problems.push({ code: 'too_short', message: `Use at least ${rules.minLength} characters (you have ${length}). A few unrelated words make a long password easy to remember.` });
+      }
+      const lower = password.toLowerCase();
+      if (blocklist.has(lower)) {
+        problems.push({ code: 'common', message: 'This password is on a list of commonly used or leaked passwords. Choose another.' });
+      } else if (length > 0 && isRepetitive(password)) {
+        problems.push({ code: 'repetitive', message: 'Avoid repeated or sequential characters such as "aaaa" or "1234".' });
+      }
+      const word = contextWords(context).find((w) => lower === w || (lower.includes(w) && length - lengthOf(w) < 4));
+      if (word) {
+        problems.push({ code: 'contextual', message: 'Do not build your password on your email, your name or your organization.' });
+      }
+      return problems;
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import type { Clock } from '../ports/clock.ts';
+import type { Random } from '../ports/random.ts';
+import type { OrganizationStore, SetupStore } from '../ports/stores.ts';
+import type { KeyedHash } from '../security/keyed-hash.ts';
+import type { Accounts } from './accounts.ts';
+import type { Audit } from './audit.ts';
+import { AppError } from './errors.ts';
+import type { Organizations } from './organizations.ts';
+
+export interface SetupInput {
+  organizationName: string;
+  slug: string;
+  email: string;
+  name: string;
+  password: string;
+}
+
+/**
+ * First run: while no organization exists, a one-time link creates the first organization and
+ * its administrator. The link carries a 256-bit token stored only as a keyed hash; it dies when
+ * used or after `linkTtlSeconds`.
+ */
+export interface Setup {
+  /** A fresh setup link, or null when the deployment is already set up. */
+  issueSetupLink(): Promise<string | null>;
+  isLive(token: string): Promise<boolean>;
+  complete(token: string, input: SetupInput): Promise<void>;
+}
+
+const PURPOSE = 'setup-token';
+
+export function createSetup(deps: {
+  setupStore: SetupStore;
+  organizationStore: OrganizationStore;
+  organizations: Organizations;
+  accounts: Accounts;
+  audit: Audit;
+  keyedHash: KeyedHash;
+  clock: Clock;
+  random: Random;
+  issuer: string;
+  linkTtlSeconds: number;
+}): Setup {
+  const { setupStore, keyedHash, clock } = deps;
+  const wellFormed = (token: string) => /^[A-Za-z0-9_-]{43}$/.test(token);
+
+  return {
+    async issueSetupLink() {
+      if ((await deps.organizationStore.countOrganizations()) > 0) return null;
+      const token = deps.random.token(32);
+      await setupStore.insertSetupToken(keyedHash.digest(PURPOSE, token), clock.now() + deps.linkTtlSeconds * 1000);
+      return `${deps.issuer}/setup?token=${token}`;
+    },
+    async isLive(token) {
+      return wellFormed(token) && setupStore.isLiveSetupToken(keyedHash.digest(PURPOSE, token), clock.now());
+    },
+    async complete(token, input) {
+      const dead = new AppError('setup_link_invalid', 410, 'This setup link has expired or was already used. Run "twofold setup-link" for a new one.');
+      if (!wellFormed(token)) throw dead;
+      const organization = deps.organizations.prepareOrganization({ slug: input.slug, name: input.organizationName });
+      const { user: admin, passwordHash } = await deps.accounts.prepareUser(organization, {
+        email: input.email,
+        name: input.name,
+        password: input.password,
+        role: 'admin',
+      });
+      const done = await setupStore.consumeSetupToken(keyedHash.digest(PURPOSE, token), clock.now(), { organization, admin, passwordHash });
+      if (!done) throw dead;
+      await deps.audit.record({ type: 'setup.completed', orgId: organization.id, userId: admin.id });
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import type { AttemptCounter } from '../ports/attempt-counter.ts';
+import type { Clock } from '../ports/clock.ts';
+
+export interface ThrottleRule {
+  freeAttempts: number;
+  windowSeconds: number;
+  maxDelaySeconds: number;
+}
+
+/** The keys one attempt is counted under: the targeted account and the client's address. */
+export interface AttemptKeys {
+  account: string;
+  ip: string;
+}
+
+/**
+ * Brute-force control with growing delays (OWASP Authentication Cheat Sheet, NIST SP 800-63B
+ * §3.2.2): after `freeAttempts` failures, each further attempt must wait 2^(n-free) seconds after
+ * the last failure, capped at `maxDelaySeconds`. Counters expire, so an attacker can slow a
+ * victim's sign-in but never lock the account for good.
+ */
+export interface Throttle {
+  /** Seconds the caller must wait before another attempt; 0 when it may proceed. */
+  retryAfter(keys: AttemptKeys): Promise<number>;
+  recordFailure(keys: AttemptKeys): Promise<void>;
+  /** A success forgives the account's failures (the address keeps its count). */
+  recordSuccess(keys: AttemptKeys): Promise<void>;
+}
+
+export function delayAfter(failures: number, rule: ThrottleRule): number {
+  if (failures < rule.freeAttempts) return 0;
+  return Math.min(2 ** (failures - rule.freeAttempts), rule.maxDelaySeconds);
+}
+
+export function createThrottle(deps: {
+  counter: AttemptCounter;
+  clock: Clock;
+  purpose: string;
+  rules: { account: ThrottleRule; ip: ThrottleRule };
+}): Throttle {
+  const { counter, clock, purpose, rules } = deps;
+  const entries = (keys: AttemptKeys) =>
+    [
+      [`${purpose}:account:${keys.account}`, rules.account],
+      [`${purpose}:ip:${keys.ip}`, rules.ip],
+    ] as const;
+
+  return {
+    async retryAfter(keys) {
+      const waits = await Promise.all(
+        entries(keys).map(async ([key, rule]) => {
+          const state = await counter.peek(key);
+          if (!state) return 0;
+          const until = state.lastAt + delayAfter(state.count, rule) * 1000;
+          return Math.max(0, Math.ceil((until - clock.now()) / 1000));
+        }),
+      );
+      return Math.max(...waits);
+    },
+    async recordFailure(keys) {
+      await Promise.all(entries(keys).map(([key, rule]) => counter.recordFailure(key, rule.windowSeconds * 1000)));
+    },
+    async recordSuccess(keys) {
+      await counter.clear(entries(keys)[0][0]);
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Context, Middleware } from 'koa';
+
+import type { Random } from '../../ports/random.ts';
+import { AppError } from '../../domain/errors.ts';
+
+const COOKIE = 'twofold.csrf';
+
+/**
+ * Signed double-submit CSRF protection (OWASP CSRF Cheat Sheet): a random, HttpOnly, SameSite=Lax
+ * cookie binds the browser; each form carries HMAC(key, cookie), checked in constant time on POST.
+ * A forged form from another site has neither the cookie's value nor the key.
+ */
+export interface Csrf {
+  /** The token to embed in forms for this browser (sets the cookie on first use). */
+  tokenFor(ctx: Context): string;
+  /** Rejects a POST whose `_csrf` field does not match this browser's token. */
+  verify: Middleware;
+}
+
+export function createCsrf(deps: { key: string; random: Random; secureCookies: boolean }): Csrf {
+  const sign = (value: string) => createHmac('sha256', deps.key).update(`csrf:${value}`).digest('base64url');
+
+  function tokenFor(ctx: Context): string {
+    let value = ctx.cookies.get(COOKIE);
+    if (!value || !/^[A-Za-z0-9_-]{43}$/.test(value)) {
+      value = deps.random.token(32);
+      ctx.cookies.set(COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: '/', overwrite: true });
+    }
+    return sign(value);
+  }
+
+  return {
+    tokenFor,
+    async verify(ctx, next) {
+      const value = ctx.cookies.get(COOKIE);
+      const body = (ctx.request as { body?: unknown }).body;
+      const sent = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)._csrf : undefined;
+      const expected = value ? Buffer.from(sign(value)) : undefined;
+      const given = typeof sent === 'string' ? Buffer.from(sent) : undefined;
+      const ok = expected && given && expected.length === given.length && timingSafeEqual(expected, given);
+      if (!ok) {
+        throw new AppError('csrf_failed', 403, 'This form has expired or was not sent from this site. Go back, reload the page and try again.');
+      }
+      await next();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { Context, Middleware } from 'koa';
+import type { Logger } from 'pino';
+
+import { AppError } from '../../domain/errors.ts';
+import type { Views } from '../views.ts';
+
+interface HttpLikeError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  message?: string;
+}
+
+/** Turns what a route throws into a response: an AppError or a 4xx HTTP error as given, anything else as a 500 without internals. */
+export function toErrorResponse(error: unknown): { status: number; code: string; message: string; fields: Record<string, string> } {
+  if (error instanceof AppError) {
+    return {
+      status: error.status,
+      code: error.code,
+      message: error.expose ? error.message : 'Something went wrong on our side. Please try again.',
+      fields: error.expose ? error.fields : {},
+    };
+  }
+  const e = (error ?? {}) as HttpLikeError;
+  const status = e.status ?? e.statusCode ?? 500;
+  if (status >= 400 && status < 500 && e.expose !== false) {
+    const message = status === 413 ? 'What you sent is too large.' : 'The request could not be understood.';
+    return { status, code: status === 413 ? 'too_large' : 'bad_request', message, fields: {} };
+  }
+  return { status: 500, code: 'server_error', message: 'Something went wrong on our side. Please try again.', fields: {} };
+}
+
+const wantsJson = (ctx: Context) => ctx.path.startsWith('/api/') || (!ctx.accepts('html') && Boolean(ctx.accepts('json')));
+
+/** The one error boundary for our routes: human pages for people, RFC 6749-style JSON for APIs. */
+export function errorPages(deps: { views: Views; logger: Logger }): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const response = toErrorResponse(error);
+      if (response.status >= 500) ((ctx.state.log as Logger | undefined) ?? deps.logger).error({ err: error }, 'unhandled error');
+      ctx.status = response.status;
+      ctx.set('cache-control', 'no-store');
+      if (wantsJson(ctx)) {
+        ctx.body = { error: response.code, error_description: response.message };
+        return;
+      }
+      ctx.type = 'html';
+      ctx.body = await deps.views.render('errors/error', {
+        title: response.status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
+        status: response.status,
+        error: null,
+        description: response.message,
+      });
+    }
+  };
+}

@@ -1,0 +1,28 @@
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+
+import type { Random } from '../../ports/random.ts';
+
+/**
+ * Gives each request an id (a well-formed incoming X-Request-Id from a load balancer is kept),
+ * echoes it, and logs one JSON line per request. Only the path is logged, never the query string
+ * or body: those carry codes, tokens and passwords.
+ */
+export function requestLog(deps: { logger: Logger; random: Random }): Middleware {
+  return async (ctx, next) => {
+    const incoming = ctx.get('x-request-id');
+    const id = /^[A-Za-z0-9._-]{8,128}$/.test(incoming) ? incoming : deps.random.token(12);
+    ctx.state.requestId = id;
+    ctx.state.log = deps.logger.child({ reqId: id });
+    ctx.set('X-Request-Id', id);
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      const line = { method: ctx.method, path: ctx.path, status: ctx.status, ms, ip: ctx.ip };
+      if (ctx.status >= 500) ctx.state.log.error(line, 'request failed');
+      else ctx.state.log.info(line, 'request');
+    }
+  };
+}

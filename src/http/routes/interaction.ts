@@ -1,0 +1,158 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import { errors as oidcErrors, type InteractionResults } from 'oidc-provider';
+import { z } from 'zod';
+
+import type { Accounts } from '../../domain/accounts.ts';
+import type { Audit } from '../../domain/audit.ts';
+import { AppError } from '../../domain/errors.ts';
+import { acrFor, amrFor, type CompletedMethod } from '../../oidc/authentication.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { Csrf } from '../middleware/csrf.ts';
+import { formBody } from '../middleware/form-body.ts';
+import type { Views } from '../views.ts';
+
+export interface InteractionDeps {
+  provider: Provider;
+  accounts: Accounts;
+  audit: Audit;
+  views: Views;
+  csrf: Csrf;
+  clock: Clock;
+  maxPasswordLength: number;
+}
+
+const uidSchema = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
+
+/** The interaction must exist, belong to this browser (its cookie) and match the URL. */
+async function loadInteraction(provider: Provider, ctx: Context) {
+  const expired = () =>
+    new AppError('interaction_expired', 400, 'This sign-in page has expired. Go back to the application you came from and start again.');
+  if (!uidSchema.safeParse(ctx.params.uid).success) throw expired();
+  try {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== ctx.params.uid) throw expired();
+    return details;
+  } catch (error) {
+    if (error instanceof oidcErrors.SessionNotFound || error instanceof oidcErrors.InvalidRequest) throw expired();
+    throw error;
+  }
+}
+
+async function finish(provider: Provider, ctx: Context, result: InteractionResults, merge: boolean) {
+  const target = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+  ctx.status = 303;
+  ctx.redirect(target);
+}
+
+function wrongPrompt(): AppError {
+  return new AppError('wrong_step', 400, 'This step of sign-in is already done. Go back to the application and start again.');
+}
+
+const loginForm = (maxPasswordLength: number) =>
+  z.object({
+    email: z.string().trim().min(1, 'Enter your email address.').max(254, 'That email address is too long.'),
+    // Four bytes per character at most: an upper bound checked before anything is hashed.
+    password: z.string().min(1, 'Enter your password.').max(maxPasswordLength * 4, 'That password is too long.'),
+  });
+
+export function interactionRoutes(deps: InteractionDeps): Router {
+  const { provider, accounts, views, csrf } = deps;
+  const router = new Router({ prefix: '/interaction/:uid' });
+  const schema = loginForm(deps.maxPasswordLength);
+
+  const clientNameOf = async (clientId: unknown) => {
+    const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
+    return client?.clientName ?? client?.clientId ?? 'the application';
+  };
+
+  async function renderLogin(ctx: Context, model: { uid: string; clientId: unknown; email: string; errors: Record<string, string>; alert: string | null }) {
+    ctx.type = 'html';
+    ctx.body = await views.render('interaction/login', {
+      title: 'Sign in',
+      uid: model.uid,
+      clientName: await clientNameOf(model.clientId),
+      email: model.email,
+      errors: model.errors,
+      alert: model.alert,
+      csrfToken: csrf.tokenFor(ctx),
+    });
+  }
+
+  router.use(async (ctx, next) => {
+    ctx.set('cache-control', 'no-store');
+    await next();
+  });
+
+  router.get('/', async (ctx) => {
+    const details = await loadInteraction(provider, ctx);
+    const { prompt, params } = details;
+    if (prompt.name === 'login') {
+      const hint = typeof params.login_hint === 'string' && params.login_hint.length <= 254 ? params.login_hint : '';
+      return renderLogin(ctx, { uid: details.uid, clientId: params.client_id, email: hint, errors: {}, alert: null });
+    }
+    if (prompt.name === 'consent') {
+      const scopes = String(params.scope ?? '').split(' ').filter((s) => ['email', 'profile', 'offline_access'].includes(s));
+      ctx.type = 'html';
+      ctx.body = await views.render('interaction/consent', {
+        title: 'Allow access',
+        uid: details.uid,
+        clientName: await clientNameOf(params.client_id),
+        scopes,
+        csrfToken: csrf.tokenFor(ctx),
+      });
+      return;
+    }
+    throw wrongPrompt();
+  });
+
+  router.post('/login', formBody(), csrf.verify, async (ctx) => {
+    const details = await loadInteraction(provider, ctx);
+    if (details.prompt.name !== 'login') throw wrongPrompt();
+    const raw = ctx.request.body as Record<string, unknown>;
+    const parsed = schema.safeParse(raw);
+    const email = typeof raw.email === 'string' ? raw.email.slice(0, 254) : '';
+    if (!parsed.success) {
+      const errors = Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message]));
+      ctx.status = 400;
+      return renderLogin(ctx, { uid: details.uid, clientId: details.params.client_id, email, errors, alert: null });
+    }
+    const result = await accounts.verifyPassword({ ...parsed.data, ip: ctx.ip });
+    if (!result.ok) {
+      const throttled = result.reason === 'throttled';
+      ctx.status = throttled ? 429 : 401;
+      if (throttled) ctx.set('Retry-After', String(result.retryAfterSeconds));
+      const alert = throttled
+        ? `Too many failed attempts. Wait ${result.retryAfterSeconds} seconds, then try again.`
+        : 'The email or password is incorrect.';
+      return renderLogin(ctx, { uid: details.uid, clientId: details.params.client_id, email, errors: {}, alert });
+    }
+    const { user, organization } = result.account;
+    const methods: CompletedMethod[] = [{ method: 'password', amr: ['pwd'], at: Math.floor(deps.clock.now() / 1000) }];
+    await deps.audit.record({ type: 'signin.succeeded', orgId: organization.id, userId: user.id, ip: ctx.ip, detail: { amr: amrFor(methods) } });
+    await finish(provider, ctx, { login: { accountId: user.id, acr: acrFor(methods), amr: amrFor(methods), remember: true } }, false);
+  });
+
+  router.post('/confirm', formBody(), csrf.verify, async (ctx) => {
+    const details = await loadInteraction(provider, ctx);
+    const { prompt, params, session } = details;
+    if (prompt.name !== 'consent' || !session) throw wrongPrompt();
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
+    if (!grant) throw wrongPrompt();
+    const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    const grantId = await grant.save();
+    await finish(provider, ctx, { consent: details.grantId ? {} : { grantId } }, true);
+  });
+
+  router.post('/abort', formBody(), csrf.verify, async (ctx) => {
+    await loadInteraction(provider, ctx);
+    await finish(provider, ctx, { error: 'access_denied', error_description: 'The person cancelled the sign-in.' }, false);
+  });
+
+  return router;
+}

@@ -1,0 +1,149 @@
+import type { JsonWebKey } from 'node:crypto';
+import Provider, { type AdapterFactory, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+
+import type { Config } from '../config/load.ts';
+import type { UserStore } from '../ports/stores.ts';
+import type { Views } from '../http/views.ts';
+import { ACR_VALUES } from './authentication.ts';
+import { createPolicy } from './policy.ts';
+
+export interface ProviderDeps {
+  config: Config;
+  cookieKeys: string[];
+  jwks: { keys: JsonWebKey[] };
+  adapter: AdapterFactory;
+  users: UserStore;
+  views: Views;
+  /** Clients whose consent is implied (the deployment's own apps). */
+  isFirstParty(clientId: string): Promise<boolean>;
+}
+
+/** Claims by scope (OIDC Core §5.4); acr, amr and auth_time are always available. */
+const claims: Configuration['claims'] = {
+  acr: null,
+  amr: null,
+  auth_time: null,
+  sid: null,
+  iss: null,
+  openid: ['sub'],
+  email: ['email', 'email_verified'],
+  profile: ['name', 'updated_at'],
+};
+
+function findAccount(users: UserStore): Configuration['findAccount'] {
+  return async (_ctx, sub) => {
+    const found = await users.findUserBySubject(sub);
+    if (!found) return undefined;
+    const { user } = found;
+    return {
+      accountId: user.id,
+      async claims() {
+        return {
+          sub: user.id,
+          email: user.email,
+          // Addresses are entered by administrators; nobody has proven they receive mail there yet.
+          email_verified: false,
+          ...(user.name ? { name: user.name } : {}),
+          updated_at: Math.floor(user.passwordChangedAt / 1000),
+        };
+      },
+    };
+  };
+}
+
+/** Renders a page of ours for the provider's own HTML responses (errors, logout). */
+function renderInto(views: Views) {
+  return async (ctx: KoaContextWithOIDC, name: string, model: { title: string; [key: string]: unknown }) => {
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await views.render(name, model);
+  };
+}
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, views } = deps;
+  const render = renderInto(views);
+  const { ttl } = config;
+
+  const configuration: Configuration = {
+    adapter: deps.adapter,
+    clients: [],
+    findAccount: findAccount(deps.users),
+    claims,
+    scopes: ['openid', 'offline_access', 'email', 'profile'],
+    acrValues: [...ACR_VALUES],
+    responseTypes: ['code'],
+    jwks: deps.jwks as Configuration['jwks'],
+    cookies: {
+      keys: deps.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    // PKCE with S256 for every client, confidential ones included (RFC 9700 §2.1.1).
+    pkce: { required: () => true },
+    rotateRefreshToken: true,
+    clientBasedCORS: (_ctx, origin, client) =>
+      (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
+    features: {
+      devInteractions: { enabled: false },
+      introspection: {
+        enabled: true,
+        // Public clients may only introspect their own tokens; resource servers authenticate.
+        allowedPolicy: async (ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId,
+      },
+      revocation: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => render(ctx as KoaContextWithOIDC, 'interaction/logout', { title: 'Sign out', form, host: ctx.host }),
+        postLogoutSuccessSource: async (ctx) =>
+          render(ctx as KoaContextWithOIDC, 'interaction/logged-out', {
+            title: 'Signed out',
+            clientName: ctx.oidc.client?.clientName ?? null,
+          }),
+      },
+      userinfo: { enabled: true },
+      claimsParameter: { enabled: true },
+    },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: createPolicy(),
+    },
+    loadExistingGrant: async (ctx) => {
+      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      // First-party clients have implied consent to what they ask for (no consent screen).
+      if (!(await deps.isFirstParty(ctx.oidc.client!.clientId))) return undefined;
+      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId });
+      grant.addOIDCScope(ctx.oidc.requestParamScopes ? [...ctx.oidc.requestParamScopes].join(' ') : 'openid');
+      grant.addOIDCClaims([...ctx.oidc.requestParamClaims ?? []]);
+      await grant.save();
+      return grant;
+    },
+    renderError: async (ctx, out, error) => {
+      const status = (error as { status?: number }).status ?? 500;
+      await render(ctx, 'errors/error', {
+        title: status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
+        status,
+        error: out.error,
+        description: status >= 500 ? 'The server could not finish this request. Please try again.' : out.error_description,
+      });
+    },
+    ttl: {
+      AuthorizationCode: ttl.authorizationCode,
+      AccessToken: ttl.accessToken,
+      IdToken: ttl.idToken,
+      RefreshToken: ttl.refreshToken,
+      Session: ttl.session,
+      Interaction: ttl.interaction,
+      Grant: ttl.grant,
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256', 'ES256'],
+      userinfoSigningAlgValues: ['RS256', 'ES256'],
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  return provider;
+}

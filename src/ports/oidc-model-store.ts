@@ -1,0 +1,23 @@
+/** What oidc-provider stores for one artifact (session, code, token, interaction, grant, …). */
+export type ModelPayload = Record<string, unknown> & {
+  grantId?: string;
+  userCode?: string;
+  uid?: string;
+  consumed?: number;
+};
+
+/**
+ * Ephemeral storage of oidc-provider artifacts, with expiry. Implemented over SQL (embedded mode)
+ * and Redis (scale-out); both pass the same contract suite.
+ */
+export interface OidcModelStore {
+  upsert(model: string, id: string, payload: ModelPayload, expiresInSeconds: number | undefined): Promise<void>;
+  find(model: string, id: string): Promise<ModelPayload | undefined>;
+  findByUid(model: string, uid: string): Promise<ModelPayload | undefined>;
+  findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined>;
+  /** Marks the artifact consumed (epoch seconds) atomically; a second consume changes nothing. */
+  consume(model: string, id: string): Promise<void>;
+  destroy(model: string, id: string): Promise<void>;
+  /** Removes every artifact issued under the grant, whatever its model. */
+  revokeByGrantId(grantId: string): Promise<void>;
+}

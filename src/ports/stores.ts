@@ -1,0 +1,106 @@
+/** Durable records and the stores that keep them (SQLite or PostgreSQL through one SQL layer). */
+
+export type Role = 'member' | 'admin';
+
+export interface Organization {
+  id: string;
+  slug: string;
+  name: string;
+  /** Everyone must enrol a second factor at their next sign-in. */
+  enforceTfa: boolean;
+  /** Overrides the configured minimum password length where set. */
+  passwordMinLength: number | null;
+  createdAt: number;
+}
+
+export interface User {
+  id: string;
+  orgId: string;
+  email: string;
+  name: string | null;
+  phone: string | null;
+  role: Role;
+  createdAt: number;
+  passwordChangedAt: number;
+}
+
+/** A user with the organization it belongs to, for sign-in and token claims. */
+export interface UserWithOrganization {
+  user: User;
+  organization: Organization;
+}
+
+export interface OrganizationStore {
+  insertOrganization(org: Organization): Promise<void>;
+  findOrganizationBySlug(slug: string): Promise<Organization | undefined>;
+  countOrganizations(): Promise<number>;
+}
+
+export interface UserStore {
+  /** Inserts the user with its password hash; rejects a duplicate email with EmailTakenError. */
+  insertUser(user: User, passwordHash: string): Promise<void>;
+  /** Sign-in lookup: emails are unique across the deployment, compared case-insensitively. */
+  findUserByEmail(email: string): Promise<(UserWithOrganization & { passwordHash: string }) | undefined>;
+  /** Resolves an issued subject identifier (the user id) for the protocol layer. */
+  findUserBySubject(subject: string): Promise<UserWithOrganization | undefined>;
+  /** Replaces the stored hash of the same password (parameter upgrade at sign-in). */
+  updatePasswordHash(orgId: string, userId: string, passwordHash: string): Promise<void>;
+}
+
+/** A first-run organization plus its administrator, written together or not at all. */
+export interface OrganizationWithAdmin {
+  organization: Organization;
+  admin: User;
+  passwordHash: string;
+}
+
+export interface SetupStore {
+  insertSetupToken(tokenHash: string, expiresAt: number): Promise<void>;
+  /**
+   * Consumes a live setup token and creates the first organization with its admin in one
+   * transaction. Answers false (and writes nothing) if the token is unknown, used or expired.
+   */
+  consumeSetupToken(tokenHash: string, now: number, create: OrganizationWithAdmin): Promise<boolean>;
+  /** True while this setup token is live (unused and unexpired). */
+  isLiveSetupToken(tokenHash: string, now: number): Promise<boolean>;
+}
+
+export interface ClientRecord {
+  clientId: string;
+  name: string | null;
+  /** OAuth client metadata (RFC 7591 names) without the secret. */
+  metadata: Record<string, unknown>;
+  /** AES-256-GCM sealed client secret; null for public clients. */
+  sealedSecret: string | null;
+  firstParty: boolean;
+  createdAt: number;
+}
+
+export interface ClientStore {
+  insertClient(client: ClientRecord): Promise<void>;
+  findClient(clientId: string): Promise<ClientRecord | undefined>;
+  listClients(): Promise<ClientRecord[]>;
+}
+
+export interface AuditEvent {
+  id: string;
+  orgId: string | null;
+  userId: string | null;
+  type: string;
+  at: number;
+  ip: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface AuditStore {
+  insertAuditEvent(event: AuditEvent): Promise<void>;
+  listAuditEvents(orgId: string, userId: string, limit: number): Promise<AuditEvent[]>;
+}
+
+export class EmailTakenError extends Error {
+  override name = 'EmailTakenError';
+}
+
+export class DuplicateError extends Error {
+  override name = 'DuplicateError';
+}

@@ -1,0 +1,30 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/** Authenticated encryption of small secrets at rest (TOTP seeds, client secrets). */
+export interface SecretBox {
+  seal(plaintext: string): string;
+  /** Throws if the sealed value was tampered with or sealed under another key. */
+  open(sealed: string): string;
+}
+
+const VERSION = 'v1';
+
+/** AES-256-GCM with a random 96-bit nonce per seal (NIST SP 800-38D §8.2.2). Format: v1.nonce.tag.ciphertext. */
+export function createSecretBox(key: Buffer): SecretBox {
+  if (key.length !== 32) throw new Error('the encryption key must be 32 bytes');
+  return {
+    seal(plaintext) {
+      const nonce = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, nonce);
+      const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+      return [VERSION, nonce, cipher.getAuthTag(), ciphertext].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+    },
+    open(sealed) {
+      const [version, nonce, tag, ciphertext] = sealed.split('.');
+      if (version !== VERSION || !nonce || !tag || ciphertext === undefined) throw new Error('not a sealed value');
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(nonce, 'base64url'));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+    },
+  };
+}

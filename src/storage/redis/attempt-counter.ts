@@ -1,0 +1,29 @@
+import type { AttemptCounter } from '../../ports/attempt-counter.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { RedisClient } from './client.ts';
+
+/** HINCRBY inside one script: concurrent failures on many nodes are all counted. */
+const RECORD = `
+local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
+redis.call('HSET', KEYS[1], 'lastAt', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return count`;
+
+export function createRedisAttemptCounter(redis: RedisClient, prefix: string, clock: Clock): AttemptCounter {
+  const keyOf = (key: string) => `${prefix}attempts:${key}`;
+  return {
+    async recordFailure(key, windowMs) {
+      const now = clock.now();
+      const count = await redis.eval(RECORD, { keys: [keyOf(key)], arguments: [String(now), String(windowMs)] });
+      return { count: Number(count), lastAt: now };
+    },
+    async peek(key) {
+      const hash = await redis.hGetAll(keyOf(key));
+      if (!hash.count) return null;
+      return { count: Number(hash.count), lastAt: Number(hash.lastAt) };
+    },
+    async clear(key) {
+      await redis.del(keyOf(key));
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { AuditStore } from '../../ports/stores.ts';
+import type { Database } from './tables.ts';
+
+export function createSqlAuditStore(db: Database): AuditStore {
+  return {
+    async insertAuditEvent(event) {
+      await db
+        .insertInto('audit_events')
+        .values({
+          id: event.id,
+          org_id: event.orgId,
+          user_id: event.userId,
+          type: event.type,
+          at: event.at,
+          ip: event.ip,
+          detail: JSON.stringify(event.detail),
+        })
+        .execute();
+    },
+    async listAuditEvents(orgId, userId, limit) {
+      const rows = await db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('user_id', '=', userId)
+        .orderBy('at', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({
+        id: row.id,
+        orgId: row.org_id,
+        userId: row.user_id,
+        type: row.type,
+        at: row.at,
+        ip: row.ip,
+        detail: JSON.parse(row.detail) as Record<string, unknown>,
+      }));
+    },
+  };
+}

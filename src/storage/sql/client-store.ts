@@ -1,0 +1,46 @@
+import type { ClientRecord, ClientStore } from '../../ports/stores.ts';
+import { DuplicateError } from '../../ports/stores.ts';
+import { isUniqueViolation } from './errors.ts';
+import type { Database, Tables } from './tables.ts';
+
+function toClient(row: Tables['clients']): ClientRecord {
+  return {
+    clientId: row.client_id,
+    name: row.name,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    sealedSecret: row.sealed_secret,
+    firstParty: row.first_party === 1,
+    createdAt: row.created_at,
+  };
+}
+
+export function createSqlClientStore(db: Database): ClientStore {
+  return {
+    async insertClient(client) {
+      try {
+        await db
+          .insertInto('clients')
+          .values({
+            client_id: client.clientId,
+            name: client.name,
+            metadata: JSON.stringify(client.metadata),
+            sealed_secret: client.sealedSecret,
+            first_party: client.firstParty ? 1 : 0,
+            created_at: client.createdAt,
+          })
+          .execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DuplicateError(`client "${client.clientId}" already exists`);
+        throw error;
+      }
+    },
+    async findClient(clientId) {
+      const row = await db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      return row && toClient(row);
+    },
+    async listClients() {
+      const rows = await db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('client_id').execute();
+      return rows.map(toClient);
+    },
+  };
+}

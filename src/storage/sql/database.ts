@@ -1,0 +1,55 @@
+import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+
+import * as initial from './migrations/0001-initial.ts';
+import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
+import type { Database, Tables } from './tables.ts';
+
+export type SqlTarget =
+  | { kind: 'sqlite'; filename: string }
+  | { kind: 'postgres'; url: string; schema?: string };
+
+export interface SqlDatabase {
+  db: Database;
+  kind: SqlTarget['kind'];
+  close(): Promise<void>;
+}
+
+/** BIGINT (oid 20) holds epoch milliseconds, well inside Number's exact range. */
+const INT8_OID = 20;
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+function postgresDialect(url: string, schema: string | undefined): PostgresDialect {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    types: pgTypes,
+    // A schema per test file (or per tenant of a shared server) keeps data apart.
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  return new PostgresDialect({ pool });
+}
+
+export function openSqlDatabase(target: SqlTarget): SqlDatabase {
+  const dialect = target.kind === 'sqlite' ? createNodeSqliteDialect(target.filename) : postgresDialect(target.url, target.schema);
+  const db = new Kysely<Tables>({ dialect });
+  return { db, kind: target.kind, close: () => db.destroy() };
+}
+
+const migrations: Record<string, Migration> = {
+  '0001-initial': initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Applies every pending migration; safe to run from several processes (Kysely takes a lock). */
+export async function migrateToLatest(db: Database): Promise<string[]> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,44 @@
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+
+/**
+ * Kysely's SQLite dialect expects a better-sqlite3 shaped database. `node:sqlite` ships with
+ * Node 24 (no compiled addon), so this adapts its DatabaseSync to that interface.
+ */
+function adaptDatabase(db: DatabaseSync): SqliteDatabase {
+  return {
+    close: () => db.close(),
+    prepare(sql: string): SqliteStatement {
+      const statement = db.prepare(sql);
+      const params = (parameters: ReadonlyArray<unknown>) => parameters.map(toSqlValue);
+      return {
+        // A statement that yields columns is a reader (SELECT, or anything with RETURNING).
+        reader: statement.columns().length > 0,
+        all: (parameters) => statement.all(...params(parameters)),
+        run: (parameters) => statement.run(...params(parameters)),
+        iterate: (parameters) => statement.iterate(...params(parameters)),
+      };
+    },
+  };
+}
+
+function toSqlValue(value: unknown): SQLInputValue {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value === undefined) return null;
+  return value as SQLInputValue;
+}
+
+/** Opens (or creates) a SQLite database file in WAL mode, or `:memory:` for tests. */
+export function createNodeSqliteDialect(filename: string): SqliteDialect {
+  return new SqliteDialect({
+    database: async () => {
+      const db = new DatabaseSync(filename);
+      // WAL lets the CLI write while the server reads; busy_timeout waits out short write locks.
+      if (filename !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA busy_timeout = 5000');
+      db.exec('PRAGMA foreign_keys = ON');
+      db.exec('PRAGMA synchronous = NORMAL');
+      return adaptDatabase(db);
+    },
+  });
+}

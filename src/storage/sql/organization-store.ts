@@ -1,0 +1,47 @@
+import type { Organization, OrganizationStore } from '../../ports/stores.ts';
+import { DuplicateError } from '../../ports/stores.ts';
+import { isUniqueViolation } from './errors.ts';
+import type { Database, Tables } from './tables.ts';
+
+export function toOrganization(row: Tables['organizations']): Organization {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    enforceTfa: row.enforce_tfa === 1,
+    passwordMinLength: row.password_min_length,
+    createdAt: row.created_at,
+  };
+}
+
+export function organizationRow(org: Organization): Tables['organizations'] {
+  return {
+    id: org.id,
+    slug: org.slug,
+    name: org.name,
+    enforce_tfa: org.enforceTfa ? 1 : 0,
+    password_min_length: org.passwordMinLength,
+    created_at: org.createdAt,
+  };
+}
+
+export function createSqlOrganizationStore(db: Database): OrganizationStore {
+  return {
+    async insertOrganization(org) {
+      try {
+        await db.insertInto('organizations').values(organizationRow(org)).execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DuplicateError(`organization "${org.slug}" already exists`);
+        throw error;
+      }
+    },
+    async findOrganizationBySlug(slug) {
+      const row = await db.selectFrom('organizations').selectAll().where('slug', '=', slug).executeTakeFirst();
+      return row && toOrganization(row);
+    },
+    async countOrganizations() {
+      const row = await db.selectFrom('organizations').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}

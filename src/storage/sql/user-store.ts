@@ -1,0 +1,94 @@
+import type { User, UserStore } from '../../ports/stores.ts';
+import { EmailTakenError } from '../../ports/stores.ts';
+import { normalizeEmail } from '../../domain/email.ts';
+import { isUniqueViolation } from './errors.ts';
+import { toOrganization } from './organization-store.ts';
+import type { Database, Tables } from './tables.ts';
+
+export function userRow(user: User, passwordHash: string): Tables['users'] {
+  return {
+    id: user.id,
+    org_id: user.orgId,
+    email: user.email,
+    email_normalized: normalizeEmail(user.email),
+    name: user.name,
+    phone: user.phone,
+    role: user.role,
+    password_hash: passwordHash,
+    created_at: user.createdAt,
+    password_changed_at: user.passwordChangedAt,
+  };
+}
+
+function toUser(row: Tables['users']): User {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    email: row.email,
+    name: row.name,
+    phone: row.phone,
+    role: row.role === 'admin' ? 'admin' : 'member',
+    createdAt: row.created_at,
+    passwordChangedAt: row.password_changed_at,
+  };
+}
+
+export function createSqlUserStore(db: Database): UserStore {
+  const withOrganization = () =>
+    db
+      .selectFrom('users')
+      .innerJoin('organizations', 'organizations.id', 'users.org_id')
+      .selectAll('users')
+      .select([
+        'organizations.slug as o_slug',
+        'organizations.name as o_name',
+        'organizations.enforce_tfa as o_enforce_tfa',
+        'organizations.password_min_length as o_password_min_length',
+        'organizations.created_at as o_created_at',
+      ]);
+  type Joined = Tables['users'] & {
+    o_slug: string;
+    o_name: string;
+    o_enforce_tfa: number;
+    o_password_min_length: number | null;
+    o_created_at: number;
+  };
+  const split = (row: Joined) => ({
+    user: toUser(row),
+    organization: toOrganization({
+      id: row.org_id,
+      slug: row.o_slug,
+      name: row.o_name,
+      enforce_tfa: row.o_enforce_tfa,
+      password_min_length: row.o_password_min_length,
+      created_at: row.o_created_at,
+    }),
+  });
+
+  return {
+    async insertUser(user, passwordHash) {
+      try {
+        await db.insertInto('users').values(userRow(user, passwordHash)).execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new EmailTakenError('a user with this email already exists');
+        throw error;
+      }
+    },
+    async findUserByEmail(email) {
+      const row = await withOrganization().where('users.email_normalized', '=', normalizeEmail(email)).executeTakeFirst();
+      return row && { ...split(row), passwordHash: row.password_hash };
+    },
+    async findUserBySubject(subject) {
+      const row = await withOrganization().where('users.id', '=', subject).executeTakeFirst();
+      return row && split(row);
+    },
+    async updatePasswordHash(orgId, userId, passwordHash) {
+      await db
+        .updateTable('users')
+        .set({ password_hash: passwordHash })
+        .where('org_id', '=', orgId)
+        .where('id', '=', userId)
+        .execute();
+    },
+  };
+}
