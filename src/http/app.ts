@@ -35,6 +35,8 @@ function homeRoutes(views: Views): Router {
  */
 export function createHttpApp(deps: HttpAppDeps): Koa {
   const app = new Koa({ proxy: deps.trustProxy });
+  // The provider's cookies are signed with its keys; our context must sign and read them alike.
+  app.keys = deps.provider.keys;
   const headers = securityHeaders({ authorizationPath: '/auth' });
   app.use(requestLog({ logger: deps.logger, random: deps.random }));
   app.use(headers);

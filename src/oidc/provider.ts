@@ -18,14 +18,14 @@ export interface ProviderDeps {
   isFirstParty(clientId: string): Promise<boolean>;
 }
 
-/** Claims by scope (OIDC Core §5.4); acr, amr and auth_time are always available. */
+/**
+ * Claims by scope (OIDC Core §5.4). acr, amr and auth_time ride on the openid scope so that every
+ * ID token carries them, not only those requested with max_age, acr_values or the claims parameter.
+ */
 const claims: Configuration['claims'] = {
-  acr: null,
-  amr: null,
-  auth_time: null,
   sid: null,
   iss: null,
-  openid: ['sub'],
+  openid: ['sub', 'acr', 'amr', 'auth_time'],
   email: ['email', 'email_verified'],
   profile: ['name', 'updated_at'],
 };

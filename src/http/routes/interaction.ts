@@ -129,9 +129,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return renderLogin(ctx, { uid: details.uid, clientId: details.params.client_id, email, errors: {}, alert });
     }
     const { user, organization } = result.account;
-    const methods: CompletedMethod[] = [{ method: 'password', amr: ['pwd'], at: Math.floor(deps.clock.now() / 1000) }];
+    const now = Math.floor(deps.clock.now() / 1000);
+    const methods: CompletedMethod[] = [{ method: 'password', amr: ['pwd'], at: now }];
     await deps.audit.record({ type: 'signin.succeeded', orgId: organization.id, userId: user.id, ip: ctx.ip, detail: { amr: amrFor(methods) } });
-    await finish(provider, ctx, { login: { accountId: user.id, acr: acrFor(methods), amr: amrFor(methods), remember: true } }, false);
+    await finish(provider, ctx, { login: { accountId: user.id, acr: acrFor(methods), amr: amrFor(methods), ts: now, remember: true } }, false);
   });
 
   router.post('/confirm', formBody(), csrf.verify, async (ctx) => {

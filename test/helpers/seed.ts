@@ -1,0 +1,41 @@
+import type { TwofoldApp } from '../../src/app.ts';
+import type { Organization, User } from '../../src/ports/stores.ts';
+
+export const PASSWORD = 'correct horse battery staple';
+
+export interface Seeded {
+  org: Organization;
+  user: User;
+  password: string;
+}
+
+/** An organization with one member whose password is PASSWORD. */
+export async function seedUser(app: TwofoldApp, options: { slug?: string; email?: string; name?: string; enforceTfa?: boolean } = {}): Promise<Seeded> {
+  const slug = options.slug ?? 'acme';
+  const org =
+    (await app.stores.organizations.findOrganizationBySlug(slug)) ??
+    (await app.services.organizations.createOrganization({ slug, name: 'Acme Corp', enforceTfa: options.enforceTfa }));
+  const user = await app.services.accounts.createUser(org, {
+    email: options.email ?? 'alice@example.com',
+    name: options.name ?? 'Alice Example',
+    password: PASSWORD,
+  });
+  return { org, user, password: PASSWORD };
+}
+
+/** A confidential web client using the code flow; returns its generated secret. */
+export async function seedClient(
+  app: TwofoldApp,
+  options: { id?: string; redirectUri?: string; firstParty?: boolean; public?: boolean; postLogoutRedirectUri?: string } = {},
+): Promise<{ clientId: string; clientSecret: string | null; redirectUri: string }> {
+  const redirectUri = options.redirectUri ?? 'https://rp.example/callback';
+  const { record, secret } = await app.services.clients.registerClient({
+    clientId: options.id ?? 'rp',
+    name: 'Example App',
+    redirectUris: [redirectUri],
+    postLogoutRedirectUris: [options.postLogoutRedirectUri ?? 'https://rp.example/signed-out'],
+    public: options.public ?? false,
+    firstParty: options.firstParty ?? false,
+  });
+  return { clientId: record.clientId, clientSecret: secret, redirectUri };
+}
