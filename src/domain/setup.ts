@@ -1,6 +1,6 @@
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
-import type { OrganizationStore, SetupStore } from '../ports/stores.ts';
+import type { Organization, OrganizationStore, SetupStore, User } from '../ports/stores.ts';
 import type { KeyedHash } from '../security/keyed-hash.ts';
 import type { Accounts } from './accounts.ts';
 import type { Audit } from './audit.ts';
@@ -44,6 +44,31 @@ export function createSetup(deps: {
   const { setupStore, keyedHash, clock } = deps;
   const wellFormed = (token: string) => /^[A-Za-z0-9_-]{43}$/.test(token);
 
+  /** Validates organization and administrator together, so the form shows every problem at once. */
+  async function prepare(input: SetupInput) {
+    const fields: Record<string, string> = {};
+    const collect = (error: unknown, rename: Record<string, string> = {}) => {
+      if (!(error instanceof AppError) || error.status !== 400) throw error;
+      for (const [field, message] of Object.entries(error.fields)) fields[rename[field] ?? field] = message;
+    };
+    let organization: Organization | undefined;
+    try {
+      organization = deps.organizations.prepareOrganization({ slug: input.slug, name: input.organizationName });
+    } catch (error) {
+      collect(error, { name: 'organizationName' });
+    }
+    // Password rules need an organization; a new one has the defaults whatever its name.
+    const rulesOf = organization ?? { id: '', slug: '', name: input.organizationName, enforceTfa: false, passwordMinLength: null, createdAt: 0 };
+    let prepared: { user: User; passwordHash: string } | undefined;
+    try {
+      prepared = await deps.accounts.prepareUser(rulesOf, { email: input.email, name: input.name, password: input.password, role: 'admin' });
+    } catch (error) {
+      collect(error);
+    }
+    if (!organization || !prepared) throw new AppError('invalid_setup', 400, 'Some details need fixing.', { fields });
+    return { organization, admin: prepared.user, passwordHash: prepared.passwordHash };
+  }
+
   return {
     async issueSetupLink() {
       if ((await deps.organizationStore.countOrganizations()) > 0) return null;
@@ -52,18 +77,15 @@ export function createSetup(deps: {
       return `${deps.issuer}/setup?token=${token}`;
     },
     async isLive(token) {
-      return wellFormed(token) && setupStore.isLiveSetupToken(keyedHash.digest(PURPOSE, token), clock.now());
+      if (!wellFormed(token) || (await deps.organizationStore.countOrganizations()) > 0) return false;
+      return setupStore.isLiveSetupToken(keyedHash.digest(PURPOSE, token), clock.now());
     },
     async complete(token, input) {
       const dead = new AppError('setup_link_invalid', 410, 'This setup link has expired or was already used. Run "twofold setup-link" for a new one.');
       if (!wellFormed(token)) throw dead;
-      const organization = deps.organizations.prepareOrganization({ slug: input.slug, name: input.organizationName });
-      const { user: admin, passwordHash } = await deps.accounts.prepareUser(organization, {
-        email: input.email,
-        name: input.name,
-        password: input.password,
-        role: 'admin',
-      });
+      // Setup exists for an empty deployment only; once an organization exists, the link is dead.
+      if ((await deps.organizationStore.countOrganizations()) > 0) throw dead;
+      const { organization, admin, passwordHash } = await prepare(input);
       const done = await setupStore.consumeSetupToken(keyedHash.digest(PURPOSE, token), clock.now(), { organization, admin, passwordHash });
       if (!done) throw dead;
       await deps.audit.record({ type: 'setup.completed', orgId: organization.id, userId: admin.id });

@@ -50,8 +50,6 @@ export function setupRoutes(deps: { setup: Setup; views: Views; csrf: Csrf; issu
       if (error instanceof AppError && error.status === 400) {
         ctx.status = 400;
         const errors = Object.fromEntries(FIELDS.flatMap((f) => (error.fields[f] ? [[f, error.fields[f]]] : [])));
-        // The person's own fields map onto the form; "name" of an organization error is the org name.
-        if (error.code === 'invalid_organization' && error.fields.name) errors.organizationName = error.fields.name;
         return renderForm(ctx, form.token, values, errors);
       }
       throw error;
