@@ -65,7 +65,8 @@ export function createSetup(deps: {
     } catch (error) {
       collect(error);
     }
-    if (!organization || !prepared) throw new AppError('invalid_setup', 400, 'Some details need fixing.', { fields });
+    if (!input.name.trim()) fields.name = 'Enter your name.';
+    if (!organization || !prepared || fields.name) throw new AppError('invalid_setup', 400, 'Some details need fixing.', { fields });
     return { organization, admin: prepared.user, passwordHash: prepared.passwordHash };
   }
 

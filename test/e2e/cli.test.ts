@@ -1,0 +1,157 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { runCli, type CliIo } from '../../src/cli/run.ts';
+
+const run = promisify(execFile);
+
+/** Runs the CLI in-process against one data directory, capturing what it prints. */
+function cli(dataDir: string) {
+  return async (argv: string[], stdin = '') => {
+    let stdout = '';
+    let stderr = '';
+    const io: CliIo = {
+      env: { TWOFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+      cwd: () => process.cwd(),
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: (text: string) => (stderr += text) },
+      readStdin: async () => stdin,
+    };
+    const code = await runCli(argv, io);
+    return { code, stdout, stderr, json: () => JSON.parse(stdout.trim()) as Record<string, unknown> };
+  };
+}
+
+describe('the twofold CLI', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'twofold-cli-'));
+  const twofold = cli(dataDir);
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('prints usage for --help and no command', async () => {
+    expect((await twofold(['--help'])).stdout).toContain('twofold <command>');
+    expect((await twofold([])).stdout).toContain('user create --org <slug>');
+    expect((await twofold(['client', 'add', '--help'])).stdout).toContain('--redirect-uri');
+  });
+
+  it('migrates, then reports the database up to date', async () => {
+    expect((await twofold(['migrate', '--json'])).json()).toEqual({ applied: ['0001-initial'] });
+    expect((await twofold(['migrate', '--json'])).json()).toEqual({ applied: [] });
+    expect(statSync(path.join(dataDir, 'secrets.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('prints a setup link while no organization exists', async () => {
+    const result = await twofold(['setup-link', '--json']);
+    expect(result.code).toBe(0);
+    expect(result.json().setupLink).toMatch(/^http:\/\/localhost:3000\/setup\?token=[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('creates an organization, then refuses a duplicate or malformed slug', async () => {
+    const created = await twofold(['org', 'create', 'acme', '--name', 'Acme Corp', '--enforce-tfa', '--json']);
+    expect(created.json()).toMatchObject({ slug: 'acme', name: 'Acme Corp', enforceTfa: true });
+    const duplicate = await twofold(['org', 'create', 'acme']);
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain('already exists');
+    const bad = await twofold(['org', 'create', 'Not A Slug', '--json']);
+    expect(bad.code).toBe(1);
+    expect(bad.json().error).toContain('lowercase letters');
+    expect((await twofold(['setup-link'])).code).toBe(1);
+  });
+
+  it('creates a user with the password from stdin only', async () => {
+    const created = await twofold(['user', 'create', '--org', 'acme', '--email', 'Bob@Example.com', '--name', 'Bob', '--phone', '+14155550123', '--role', 'admin', '--password-stdin', '--json'], 'a perfectly fine passphrase\n');
+    expect(created.code).toBe(0);
+    expect(created.json()).toMatchObject({ email: 'Bob@Example.com', org: 'acme', role: 'admin', phone: '+14155550123' });
+    expect(created.stdout).not.toContain('passphrase');
+
+    const noFlag = await twofold(['user', 'create', '--org', 'acme', '--email', 'c@example.com'], 'a perfectly fine passphrase');
+    expect(noFlag.code).toBe(1);
+    expect(noFlag.stderr).toContain('--password-stdin is required');
+  });
+
+  it('refuses bad user input with a message per field, writing nothing', async () => {
+    const cases: [string[], string, RegExp][] = [
+      [['--org', 'nope', '--email', 'd@example.com'], 'a perfectly fine passphrase', /no organization "nope"/],
+      [['--org', 'acme', '--email', 'not-an-email'], 'a perfectly fine passphrase', /email address like/],
+      [['--org', 'acme', '--email', 'd@example.com', '--phone', '0123'], 'a perfectly fine passphrase', /international format/],
+      [['--org', 'acme', '--email', 'd@example.com', '--role', 'root'], 'a perfectly fine passphrase', /--role must be one of member, admin/],
+      [['--org', 'acme', '--email', 'd@example.com'], 'short', /at least 8 characters/],
+      [['--org', 'acme', '--email', 'd@example.com'], '', /no password on stdin/],
+      [['--org', 'acme', '--email', 'd@example.com'], 'two\nlines', /single line/],
+      [['--org', 'acme', '--email', 'BOB@example.com'], 'a perfectly fine passphrase', /already exists/],
+    ];
+    for (const [args, stdin, message] of cases) {
+      const result = await twofold(['user', 'create', ...args, '--password-stdin'], stdin);
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stderr).toMatch(message);
+    }
+    const { createApp } = await import('../../src/app.ts');
+    const { loadConfig } = await import('../../src/config/load.ts');
+    const app = await createApp(loadConfig({ env: { TWOFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, cwd: process.cwd() }));
+    expect(await app.stores.users.findUserByEmail('d@example.com')).toBeUndefined();
+    await app.close();
+  });
+
+  it('registers clients, printing a confidential secret once, and lists them', async () => {
+    const web = await twofold(['client', 'add', '--id', 'mail', '--name', 'Webmail', '--redirect-uri', 'https://mail.example/cb', '--auth-method', 'client_secret_post', '--json']);
+    expect(web.code).toBe(0);
+    expect(web.json()).toMatchObject({ clientId: 'mail', token_endpoint_auth_method: 'client_secret_post', application_type: 'web' });
+    expect(String(web.json().clientSecret)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const native = await twofold(['client', 'add', '--id', 'phone-app', '--public', '--redirect-uri', 'http://127.0.0.1/callback', '--redirect-uri', 'com.example.app:/oauth', '--json']);
+    expect(native.json()).toMatchObject({ clientSecret: null, application_type: 'native', token_endpoint_auth_method: 'none' });
+
+    const listed = (await twofold(['client', 'list', '--json'])).json().clients as { clientId: string; confidential: boolean }[];
+    expect(listed.map((c) => [c.clientId, c.confidential])).toEqual([['mail', true], ['phone-app', false]]);
+    expect(JSON.stringify(listed)).not.toContain(String(web.json().clientSecret));
+  });
+
+  it('refuses bad client input with a clear message', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--redirect-uri', 'https://x.example/cb'], /--id is required/],
+      [['--id', 'bad id', '--redirect-uri', 'https://x.example/cb'], /clientId/],
+      [['--id', 'x1', '--redirect-uri', 'http://evil.example/cb'], /must use https/],
+      [['--id', 'x2', '--redirect-uri', 'https://x.example/cb#frag'], /fragment/],
+      [['--id', 'x3'], /needs at least one --redirect-uri/],
+      [['--id', 'x4', '--redirect-uri', 'https://x.example/cb', '--grant', 'implicit'], /--grant must be one of/],
+      [['--id', 'x5', '--redirect-uri', 'https://x.example/cb', '--auth-method', 'none'], /--auth-method must be one of/],
+      [['--id', 'x6', '--public', '--grant', 'password'], /confidential client/],
+      [['--id', 'mail', '--redirect-uri', 'https://x.example/cb'], /already exists/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await twofold(['client', 'add', ...args]);
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stderr).toMatch(message);
+    }
+  });
+
+  it('rejects unknown commands and options with exit code 2', async () => {
+    const unknown = await twofold(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command');
+    const option = await twofold(['org', 'create', 'x', '--bogus']);
+    expect(option.code).toBe(2);
+    const misplaced = await twofold(['client', 'list', '--email', 'x@example.com']);
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.stderr).toContain('does not take --email');
+  });
+
+  it('stops on invalid configuration with a message naming the key', async () => {
+    const result = await runCli(['client', 'list'], {
+      env: { TWOFOLD_DATA_DIR: dataDir, PORT: 'eighty' },
+      cwd: () => process.cwd(),
+      stdout: { write: () => true },
+      stderr: { write: (text: string) => expect(text).toContain('PORT') },
+      readStdin: async () => '',
+    });
+    expect(result).toBe(1);
+  });
+
+  it('runs as the package bin through npx', async () => {
+    const { stdout } = await run('npx', ['--no-install', 'twofold', 'client', 'list', '--json'], { env: { ...process.env, TWOFOLD_DATA_DIR: dataDir } });
+    expect(JSON.parse(stdout).clients).toHaveLength(2);
+  });
+});

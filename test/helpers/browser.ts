@@ -1,0 +1,32 @@
+import { existsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+import { IN_CI } from './backends.ts';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Why browser tests are skipped on this machine (throws under CI=true: CI must run them). */
+export function browserSkipReason(): string | null {
+  if (existsSync(CHROMIUM)) return null;
+  if (IN_CI) throw new Error(`CI=true but Chromium is missing at ${CHROMIUM} (apt-get install chromium)`);
+  console.warn(`SKIPPED: browser tests (no Chromium at ${CHROMIUM}; apt-get install chromium)`);
+  return 'chromium not installed';
+}
+
+/** Debian's Chromium, headless, with the network chatter this sandbox refuses turned off. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+const SHOTS = path.resolve('screenshots');
+
+/** Saves a full-page screenshot under screenshots/ (git-ignored) for people to look at. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
