@@ -66,17 +66,20 @@ function integerFromEnv(env: Env, name: string): number | undefined {
   return Number(raw);
 }
 
-/** The environment variables that override common keys (DESIGN §4). */
+/** The environment variables that override common keys (DESIGN §4, plus HOST and the webhook's URL and secret for containers). */
 function overridesFromEnv(env: Env): JsonObject {
   const set = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
   const entries: [string[], Json | undefined][] = [
     [['environment'], env.NODE_ENV === 'production' ? 'production' : undefined],
     [['port'], integerFromEnv(env, 'PORT')],
+    [['host'], set(env.HOST)],
     [['issuer'], set(env.TWOFOLD_ISSUER)],
     [['dataDir'], set(env.TWOFOLD_DATA_DIR)],
     [['database', 'url'], set(env.DATABASE_URL)],
     [['redis', 'url'], set(env.REDIS_URL)],
     [['delivery', 'driver'], set(env.TWOFOLD_DELIVERY)],
+    [['delivery', 'webhook', 'url'], set(env.TWOFOLD_WEBHOOK_URL)],
+    [['delivery', 'webhook', 'secret'], set(env.TWOFOLD_WEBHOOK_SECRET)],
     [['logLevel'], set(env.LOG_LEVEL)],
   ];
   let out: JsonObject = {};

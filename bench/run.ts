@@ -1,0 +1,87 @@
+/**
+ * Benchmarks (npm run bench): sign-in cost is bounded by the password hash, so everything is
+ * reported as a ratio to one argon2id verification measured in the same run.
+ *   signin/verify   a whole password sign-in POST (throttle, lookup, hash, audit, interaction) per verify
+ *   discovery       a discovery document request, as a fraction of a verify
+ *   token           a code exchange at the token endpoint, as a fraction of a verify
+ */
+import { hash, verify } from '@node-rs/argon2';
+
+import { Agent, readForm } from '../test/helpers/agent.ts';
+import { authorizationRequest, discoverRp, exchange, open } from '../test/helpers/rp.ts';
+import { PASSWORD, seedClient, seedUser } from '../test/helpers/seed.ts';
+import { startTestServer } from '../test/helpers/server.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
+
+async function mean(rounds: number, fn: () => Promise<void>, prepare?: () => Promise<void>): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < rounds; i++) {
+    await prepare?.();
+    const started = performance.now();
+    await fn();
+    total += performance.now() - started;
+  }
+  return total / rounds;
+}
+
+const server = await startTestServer('sqlite', { overrides: { throttle: { account: { freeAttempts: 10_000, windowSeconds: 60, maxDelaySeconds: 1 }, ip: { freeAttempts: 10_000, windowSeconds: 60, maxDelaySeconds: 1 } } } });
+try {
+  await seedUser(server.app, { email: 'bench@example.com' });
+  const rp = await discoverRp(server.issuer, await seedClient(server.app, { firstParty: true }));
+  const stored = await hash(PASSWORD, { algorithm: 2, ...server.app.config.passwords.argon2 });
+
+  const verifyMs = await mean(ROUNDS, async () => void (await verify(stored, PASSWORD)));
+
+  let pending: { agent: Agent; url: URL; csrf: string } | undefined;
+  const signinMs = await mean(
+    ROUNDS,
+    async () => {
+      const { agent, url, csrf } = pending!;
+      const response = await agent.request(url, { form: { _csrf: csrf, email: 'bench@example.com', password: PASSWORD } });
+      if (response.status !== 303) throw new Error(`sign-in failed: ${response.status}`);
+    },
+    async () => {
+      const agent = new Agent();
+      const request = await authorizationRequest(rp);
+      const page = await open(agent, request.url, rp.redirectUri);
+      const form = readForm(await page.response.text(), /\/login$/);
+      pending = { agent, url: new URL(form.action, page.url), csrf: form.csrf };
+    },
+  );
+
+  const discoveryMs = await mean(ROUNDS * 10, async () => void (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).arrayBuffer()));
+
+  const agent = new Agent();
+  let code: { callback: URL; request: Awaited<ReturnType<typeof authorizationRequest>> } | undefined;
+  const tokenMs = await mean(
+    ROUNDS,
+    async () => void (await exchange(rp, code!.callback, code!.request)),
+    async () => {
+      const request = await authorizationRequest(rp);
+      let page = await open(agent, request.url, rp.redirectUri);
+      if (!page.url.href.startsWith(rp.redirectUri)) {
+        const form = readForm(await page.response.text(), /\/login$/);
+        const target = new URL(form.action, page.url);
+        page = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, email: 'bench@example.com', password: PASSWORD } }), target, (u) => u.href.startsWith(rp.redirectUri));
+      }
+      code = { callback: page.url, request };
+    },
+  );
+
+  const rssMiB = process.memoryUsage().rss / 2 ** 20;
+  const row = (name: string, ms: number, ratio: number) => `${name.padEnd(16)} ${ms.toFixed(2).padStart(8)} ms   ${ratio.toFixed(2).padStart(6)} x verify`;
+  process.stdout.write(
+    [
+      `twofold bench: ${ROUNDS} rounds, argon2id m=${server.app.config.passwords.argon2.memoryCost} t=${server.app.config.passwords.argon2.timeCost}, SQLite`,
+      row('argon2 verify', verifyMs, 1),
+      row('password sign-in', signinMs, signinMs / verifyMs),
+      row('code exchange', tokenMs, tokenMs / verifyMs),
+      row('discovery', discoveryMs, discoveryMs / verifyMs),
+      `sign-in overhead around the hash: ${((signinMs / verifyMs - 1) * 100).toFixed(0)}%   rss ${rssMiB.toFixed(0)} MiB`,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  await server.close();
+}
