@@ -51,8 +51,15 @@ function readStored(file: string): Stored | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ConfigError(`cannot read ${file}: ${(error as Error).message}`);
   }
-  const parsed = storedSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new ConfigError(`${file} is damaged (${parsed.error.issues[0]?.path.join('.')}); restore it or remove it to start afresh`);
+  const damaged = (why: string) => new ConfigError(`${file} is damaged (${why}); restore it, or remove it to start afresh (sessions and tokens signed with the old keys end)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw damaged('not valid JSON');
+  }
+  const parsed = storedSchema.safeParse(json);
+  if (!parsed.success) throw damaged(parsed.error.issues[0]?.path.join('.') || 'wrong shape');
   return parsed.data;
 }
 

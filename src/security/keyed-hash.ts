@@ -16,6 +16,7 @@ export function createKeyedHash(pepper: string): KeyedHash {
   return {
     digest,
     matches(purpose, value, stored) {
+      if (!/^[0-9a-f]{64}$/.test(stored)) return false;
       const a = Buffer.from(digest(purpose, value), 'hex');
       const b = Buffer.from(stored, 'hex');
       return a.length === b.length && timingSafeEqual(a, b);

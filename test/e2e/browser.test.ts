@@ -84,7 +84,7 @@ describe.skipIf(skip)('signing in with real Chromium', () => {
     await page.getByText('Use lowercase letters, digits and hyphens').waitFor();
     await screenshot(page, 'setup-errors-phone');
     // Nothing overflows sideways on a narrow screen.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     await page.getByLabel('Short name').fill('acme');
     await page.getByLabel('Your name').fill('Ada Admin');
     await page.getByLabel('Choose a password').fill('violet tractor harbour lemon');

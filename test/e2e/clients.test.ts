@@ -60,7 +60,7 @@ describe('client kinds', () => {
       body: new URLSearchParams({ grant_type: 'authorization_code', code: 'anything', client_id: client.clientId, redirect_uri: client.redirectUri }),
     });
     expect(response.status).toBe(400);
-    expect((await response.json()).error).toMatch(/invalid_(request|grant)/);
+    expect(((await response.json()) as { error: string }).error).toMatch(/invalid_(request|grant)/);
   });
 
   it('publishes discovery metadata a certified client expects', async () => {

@@ -126,7 +126,7 @@ describe('protocol errors', () => {
 
     const noAuth = await post({ grant_type: 'authorization_code', code: 'x' }, {});
     expect(noAuth.status).toBe(400);
-    expect((await noAuth.json()).error).toMatch(/invalid_(client|request)/);
+    expect(((await noAuth.json()) as { error: string }).error).toMatch(/invalid_(client|request)/);
 
     const wrongSecret = await post({ grant_type: 'refresh_token', refresh_token: 'x' }, { authorization: `Basic ${Buffer.from(`${client.clientId}:wrong`).toString('base64')}` });
     expect(wrongSecret.status).toBe(401);

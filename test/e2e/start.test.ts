@@ -37,7 +37,7 @@ describe('starting the server (node src/main.ts)', () => {
     const server = start({ PORT: String(port) });
     const [link] = await server.waitFor(/http:\/\/localhost:\d+\/setup\?token=[A-Za-z0-9_-]{43}/);
     expect(link).toContain(`localhost:${port}`);
-    const discovery = await (await fetch(`http://localhost:${port}/.well-known/openid-configuration`)).json();
+    const discovery = (await (await fetch(`http://localhost:${port}/.well-known/openid-configuration`)).json()) as { issuer: string };
     expect(discovery.issuer).toBe(`http://localhost:${port}`);
     expect((await fetch(link!)).status).toBe(200);
 

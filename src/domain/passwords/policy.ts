@@ -38,12 +38,28 @@ function loadBlocklist(): Set<string> {
   return new Set(text.split('\n').filter((line) => line && !line.startsWith('#')));
 }
 
+/** Keyboard walks and digit runs, forwards; a password inside one (either way) is predictable. */
+const WALKS = ['qwertyuiopasdfghjklzxcvbnm', 'azertyuiopqsdfghjklmwxcvbn', 'qwertzuiopasdfghjklyxcvbnm', '1234567890', 'abcdefghijklmnopqrstuvwxyz'];
+
+function isWalk(password: string): boolean {
+  return WALKS.some((walk) => {
+    const track = walk.repeat(Math.ceil(password.length / walk.length) + 1);
+    return track.includes(password) || track.includes([...password].reverse().join(''));
+  });
+}
+
+/** True when a block of at most four characters repeats through the whole password ("abcabcabc…", "121212…"). */
+function isPeriodic(chars: string[]): boolean {
+  for (let period = 1; period <= Math.min(4, Math.floor(chars.length / 3)); period++) {
+    if (chars.every((c, i) => i < period || c === chars[i - period])) return true;
+  }
+  return false;
+}
+
 function isRepetitive(password: string): boolean {
-  const chars = [...password.toLowerCase()];
-  if (new Set(chars).size <= 2) return true;
-  // A run like "abcdefgh…" or "98765432…" over the whole password.
-  const steps = chars.slice(1).map((c, i) => c.codePointAt(0)! - chars[i]!.codePointAt(0)!);
-  return steps.every((s) => s === steps[0] && Math.abs(s) === 1);
+  const lower = password.toLowerCase();
+  const chars = [...lower];
+  return new Set(chars).size <= 2 || isPeriodic(chars) || isWalk(lower);
 }
 
 function contextWords(context: PasswordContext): string[] {
