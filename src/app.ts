@@ -39,7 +39,7 @@ import { createRedisOidcModelStore } from './storage/redis/oidc-model-store.ts';
 import { createSqlAttemptCounter } from './storage/sql/attempt-counter.ts';
 import { createSqlAuditStore } from './storage/sql/audit-store.ts';
 import { createSqlClientStore } from './storage/sql/client-store.ts';
-import { migrateToLatest, openSqlDatabase, type SqlDatabase } from './storage/sql/database.ts';
+import { openSqlDatabase, type SqlDatabase } from './storage/sql/database.ts';
 import { createSqlOidcModelStore } from './storage/sql/oidc-model-store.ts';
 import { createSqlOrganizationStore } from './storage/sql/organization-store.ts';
 import { createSqlSetupStore } from './storage/sql/setup-store.ts';
@@ -197,7 +197,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logger,
     services: { accounts, organizations, setup, clients, audit },
     stores,
-    migrate: () => migrateToLatest(db),
+    migrate: () => storage.sql.migrate(),
     async close() {
       clearInterval(sweeper);
       if (storage.redis) await storage.redis.close();

@@ -42,6 +42,7 @@ export function createOrganizations(deps: { store: OrganizationStore; clock: Clo
       name: name.data,
       enforceTfa: input.enforceTfa ?? false,
       passwordMinLength: null,
+      trustedBrowserDays: 30,
       createdAt: deps.clock.now(),
     };
   };

@@ -58,7 +58,7 @@ export function createSetup(deps: {
       collect(error, { name: 'organizationName' });
     }
     // Password rules need an organization; a new one has the defaults whatever its name.
-    const rulesOf = organization ?? { id: '', slug: '', name: input.organizationName, enforceTfa: false, passwordMinLength: null, createdAt: 0 };
+    const rulesOf = organization ?? { id: '', slug: '', name: input.organizationName, enforceTfa: false, passwordMinLength: null, trustedBrowserDays: 30, createdAt: 0 };
     let prepared: { user: User; passwordHash: string } | undefined;
     try {
       prepared = await deps.accounts.prepareUser(rulesOf, { email: input.email, name: input.name, password: input.password, role: 'admin' });

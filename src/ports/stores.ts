@@ -10,6 +10,8 @@ export interface Organization {
   enforceTfa: boolean;
   /** Overrides the configured minimum password length where set. */
   passwordMinLength: number | null;
+  /** How long "trust this browser" skips the second factor; 0 forbids it. */
+  trustedBrowserDays: number;
   createdAt: number;
 }
 

@@ -1,6 +1,23 @@
 import type { ModelPayload, OidcModelStore } from '../../ports/oidc-model-store.ts';
 import type { RedisClient } from './client.ts';
 
+/**
+ * Adds a member to a grant's set. The set must outlive every member: a member without expiry
+ * makes the set persistent, otherwise its TTL only ever grows (a new set takes the member's).
+ */
+const ADD_TO_GRANT = `
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('SADD', KEYS[1], ARGV[1])
+if ARGV[2] == '' then
+  redis.call('PERSIST', KEYS[1])
+elseif existed == 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+else
+  local ttl = redis.call('TTL', KEYS[1])
+  if ttl ~= -1 and ttl < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+end
+return 1`;
+
 /** Marks consumed only if the artifact still exists; HSETNX makes a second consume a no-op. */
 const CONSUME = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1]) end return 0`;
 
@@ -31,16 +48,19 @@ export function createRedisOidcModelStore(redis: RedisClient, prefix: string, no
   return {
     async upsert(model, id, payload, expiresIn) {
       const key = keyOf(model, id);
+      // A re-issued artifact may change grant, uid or user code: drop the lookups of the old one.
+      const previous = await load(key);
       const multi = redis.multi().del(key).hSet(key, 'payload', JSON.stringify(payload));
       if (expiresIn) multi.expire(key, expiresIn);
-      if (payload.grantId) {
-        const gk = grantKey(payload.grantId);
-        multi.sAdd(gk, key);
-        if (expiresIn) multi.expire(gk, expiresIn, 'NX').expire(gk, expiresIn, 'GT');
-      }
+      if (previous?.grantId && previous.grantId !== payload.grantId) multi.sRem(grantKey(previous.grantId), key);
+      if (previous?.uid && previous.uid !== payload.uid) multi.del(uidKey(model, previous.uid));
+      if (previous?.userCode && previous.userCode !== payload.userCode) multi.del(userCodeKey(model, previous.userCode));
       if (payload.uid) multi.set(uidKey(model, payload.uid), id, expiresIn ? { EX: expiresIn } : {});
       if (payload.userCode) multi.set(userCodeKey(model, payload.userCode), id, expiresIn ? { EX: expiresIn } : {});
       await multi.exec();
+      if (payload.grantId) {
+        await redis.eval(ADD_TO_GRANT, { keys: [grantKey(payload.grantId)], arguments: [key, expiresIn ? String(expiresIn) : ''] });
+      }
     },
     find: (model, id) => load(keyOf(model, id)),
     findByUid: (model, uid) => loadByIndex(model, uidKey(model, uid)),

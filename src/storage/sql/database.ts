@@ -2,6 +2,7 @@ import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvid
 import pg from 'pg';
 
 import * as initial from './migrations/0001-initial.ts';
+import * as secondFactors from './migrations/0002-second-factors.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
 import type { Database, Tables } from './tables.ts';
 
@@ -12,6 +13,8 @@ export type SqlTarget =
 export interface SqlDatabase {
   db: Database;
   kind: SqlTarget['kind'];
+  /** Applies pending migrations to this database (its own schema on PostgreSQL). */
+  migrate(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -37,18 +40,24 @@ function postgresDialect(url: string, schema: string | undefined): PostgresDiale
 export function openSqlDatabase(target: SqlTarget): SqlDatabase {
   const dialect = target.kind === 'sqlite' ? createNodeSqliteDialect(target.filename) : postgresDialect(target.url, target.schema);
   const db = new Kysely<Tables>({ dialect });
-  return { db, kind: target.kind, close: () => db.destroy() };
+  const schema = target.kind === 'postgres' ? target.schema : undefined;
+  return { db, kind: target.kind, migrate: () => migrateToLatest(db, schema), close: () => db.destroy() };
 }
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-second-factors': secondFactors,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-/** Applies every pending migration; safe to run from several processes (Kysely takes a lock). */
-export async function migrateToLatest(db: Database): Promise<string[]> {
-  const migrator = new Migrator({ db, provider });
+/**
+ * Applies every pending migration; safe to run from several processes (Kysely takes a lock).
+ * On PostgreSQL the bookkeeping tables live in the database's own schema: without
+ * migrationTableSchema Kysely would find another schema's tables and skip creating its own.
+ */
+export async function migrateToLatest(db: Database, schema?: string): Promise<string[]> {
+  const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

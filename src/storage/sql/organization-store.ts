@@ -10,6 +10,7 @@ export function toOrganization(row: Tables['organizations']): Organization {
     name: row.name,
     enforceTfa: row.enforce_tfa === 1,
     passwordMinLength: row.password_min_length,
+    trustedBrowserDays: row.trusted_browser_days,
     createdAt: row.created_at,
   };
 }
@@ -21,6 +22,7 @@ export function organizationRow(org: Organization): Tables['organizations'] {
     name: org.name,
     enforce_tfa: org.enforceTfa ? 1 : 0,
     password_min_length: org.passwordMinLength,
+    trusted_browser_days: org.trustedBrowserDays,
     created_at: org.createdAt,
   };
 }

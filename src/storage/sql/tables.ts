@@ -1,4 +1,7 @@
-import type { Kysely } from 'kysely';
+import type { ColumnType, Kysely } from 'kysely';
+
+/** A column with a database default: optional on insert. */
+type Defaulted<T> = ColumnType<T, T | undefined, T>;
 
 /**
  * Row shapes as stored. Timestamps are epoch milliseconds (BIGINT), booleans are 0/1 integers
@@ -12,6 +15,7 @@ export interface Tables {
     enforce_tfa: number;
     password_min_length: number | null;
     created_at: number;
+    trusted_browser_days: number;
   };
   users: {
     id: string;
@@ -24,6 +28,8 @@ export interface Tables {
     password_hash: string;
     created_at: number;
     password_changed_at: number;
+    preferred_factor_id: Defaulted<string | null>;
+    webauthn_handle: Defaulted<string | null>;
   };
   clients: {
     client_id: string;
@@ -56,6 +62,47 @@ export interface Tables {
     uid: string | null;
     expires_at: number | null;
     consumed_at: number | null;
+  };
+  factors: {
+    id: string;
+    org_id: string;
+    user_id: string;
+    kind: string;
+    label: string;
+    active: number;
+    sealed_secret: string | null;
+    last_step: number | null;
+    phone: string | null;
+    credential_id: string | null;
+    public_key: string | null;
+    counter: number | null;
+    transports: string | null;
+    passkey: number;
+    created_at: number;
+    last_used_at: number | null;
+  };
+  recovery_codes: {
+    id: string;
+    org_id: string;
+    user_id: string;
+    code_hash: string;
+    used_at: number | null;
+    created_at: number;
+  };
+  trusted_browsers: {
+    id: string;
+    org_id: string;
+    user_id: string;
+    token_hash: string;
+    label: string;
+    created_at: number;
+    expires_at: number;
+    last_used_at: number | null;
+  };
+  ephemeral_values: {
+    key: string;
+    value: string;
+    expires_at: number;
   };
   attempt_counters: {
     key: string;

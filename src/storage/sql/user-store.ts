@@ -1,3 +1,5 @@
+import type { Insertable } from 'kysely';
+
 import type { User, UserStore } from '../../ports/stores.ts';
 import { EmailTakenError } from '../../ports/stores.ts';
 import { normalizeEmail } from '../../domain/email.ts';
@@ -5,7 +7,7 @@ import { isUniqueViolation } from './errors.ts';
 import { toOrganization } from './organization-store.ts';
 import type { Database, Tables } from './tables.ts';
 
-export function userRow(user: User, passwordHash: string): Tables['users'] {
+export function userRow(user: User, passwordHash: string): Insertable<Tables['users']> {
   return {
     id: user.id,
     org_id: user.orgId,
@@ -20,7 +22,7 @@ export function userRow(user: User, passwordHash: string): Tables['users'] {
   };
 }
 
-function toUser(row: Tables['users']): User {
+function toUser(row: Pick<Tables['users'], 'id' | 'org_id' | 'email' | 'name' | 'phone' | 'role' | 'created_at' | 'password_changed_at'>): User {
   return {
     id: row.id,
     orgId: row.org_id,
@@ -45,8 +47,10 @@ export function createSqlUserStore(db: Database): UserStore {
         'organizations.enforce_tfa as o_enforce_tfa',
         'organizations.password_min_length as o_password_min_length',
         'organizations.created_at as o_created_at',
+        'organizations.trusted_browser_days as o_trusted_browser_days',
       ]);
-  type Joined = Tables['users'] & {
+  type Joined = Omit<Tables['users'], 'preferred_factor_id' | 'webauthn_handle'> & {
+    o_trusted_browser_days: number;
     o_slug: string;
     o_name: string;
     o_enforce_tfa: number;
@@ -62,6 +66,7 @@ export function createSqlUserStore(db: Database): UserStore {
       enforce_tfa: row.o_enforce_tfa,
       password_min_length: row.o_password_min_length,
       created_at: row.o_created_at,
+      trusted_browser_days: row.o_trusted_browser_days,
     }),
   });
 

@@ -48,6 +48,7 @@ const org = (overrides: Partial<Organization>): Organization => ({
   name: 'Analytical Engines',
   enforceTfa: false,
   passwordMinLength: null,
+  trustedBrowserDays: 30,
   createdAt: 0,
   ...overrides,
 });
