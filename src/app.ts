@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import { sql } from 'kysely';
 
 import type { Config } from './config/load.ts';
 import { loadSecrets } from './config/secrets.ts';
@@ -18,29 +17,29 @@ import { createThrottle } from './domain/throttle.ts';
 import { createHttpApp } from './http/app.ts';
 import { createCsrf } from './http/middleware/csrf.ts';
 import { assetRoutes } from './http/routes/assets.ts';
-import { healthRoutes, type ReadinessCheck } from './http/routes/health.ts';
+import { enrolmentRoutes } from './http/routes/enrolment.ts';
+import { healthRoutes } from './http/routes/health.ts';
 import { interactionRoutes } from './http/routes/interaction.ts';
+import { secondFactorRoutes } from './http/routes/second-factor.ts';
+import { webauthnRoutes } from './http/routes/webauthn.ts';
 import { setupRoutes } from './http/routes/setup.ts';
 import { createViews } from './http/views.ts';
 import { createLogger } from './logger.ts';
 import { createAdapterFactory } from './oidc/adapter.ts';
 import { createProvider } from './oidc/provider.ts';
 import { createSystemClock, type Clock } from './ports/clock.ts';
-import type { AttemptCounter } from './ports/attempt-counter.ts';
-import type { OidcModelStore } from './ports/oidc-model-store.ts';
 import { createCryptoRandom, type Random } from './ports/random.ts';
 import type { ClientStore, OrganizationStore, UserStore } from './ports/stores.ts';
 import { createArgon2Hasher } from './security/argon2-hasher.ts';
 import { createKeyedHash } from './security/keyed-hash.ts';
 import { createSecretBox } from './security/secret-box.ts';
-import { createRedisAttemptCounter } from './storage/redis/attempt-counter.ts';
-import { connectRedis, type RedisClient } from './storage/redis/client.ts';
-import { createRedisOidcModelStore } from './storage/redis/oidc-model-store.ts';
-import { createSqlAttemptCounter } from './storage/sql/attempt-counter.ts';
+import { openStorage } from './storage/open.ts';
+import { createFactors, type Factors } from './factors/registry.ts';
+import { createSignInFlow } from './domain/sign-in-flow.ts';
+import { createTrustedBrowsers } from './domain/trusted-browsers.ts';
+import { createSqlTrustedBrowserStore } from './storage/sql/trusted-browser-store.ts';
 import { createSqlAuditStore } from './storage/sql/audit-store.ts';
 import { createSqlClientStore } from './storage/sql/client-store.ts';
-import { openSqlDatabase, type SqlDatabase } from './storage/sql/database.ts';
-import { createSqlOidcModelStore } from './storage/sql/oidc-model-store.ts';
 import { createSqlOrganizationStore } from './storage/sql/organization-store.ts';
 import { createSqlSetupStore } from './storage/sql/setup-store.ts';
 import { createSqlUserStore } from './storage/sql/user-store.ts';
@@ -63,50 +62,12 @@ export interface TwofoldApp {
   provider: Provider;
   logger: Logger;
   services: { accounts: Accounts; organizations: Organizations; setup: Setup; clients: Clients; audit: Audit };
+  factors: Factors;
   stores: { users: UserStore; organizations: OrganizationStore; clients: ClientStore };
   /** Applies pending database migrations; returns their names. */
   migrate(): Promise<string[]>;
   /** Stops timers and closes database and Redis connections. */
   close(): Promise<void>;
-}
-
-interface Storage {
-  sql: SqlDatabase;
-  redis: RedisClient | null;
-  models: OidcModelStore;
-  counter: AttemptCounter;
-  checks: ReadinessCheck[];
-  sweep(): Promise<void>;
-}
-
-async function openStorage(config: Config, clock: Clock, options: AppOptions): Promise<Storage> {
-  const sqlDb = config.database.url
-    ? openSqlDatabase({ kind: 'postgres', url: config.database.url, schema: options.postgresSchema })
-    : openSqlDatabase({ kind: 'sqlite', filename: options.sqliteFilename ?? path.join(config.dataDir, 'twofold.db') });
-  const checks: ReadinessCheck[] = [{ name: 'database', check: async () => void (await sql`select 1`.execute(sqlDb.db)) }];
-  if (!config.redis.url) {
-    const models = createSqlOidcModelStore(sqlDb.db, clock);
-    const counter = createSqlAttemptCounter(sqlDb.db, clock);
-    const sweep = async () => void (await Promise.all([models.sweepExpired(), counter.sweepExpired()]));
-    return { sql: sqlDb, redis: null, models, counter, checks, sweep };
-  }
-  let redis: RedisClient;
-  try {
-    redis = await connectRedis(config.redis.url);
-  } catch (error) {
-    await sqlDb.close();
-    throw new Error(`cannot connect to Redis at REDIS_URL: ${(error as Error).message}`);
-  }
-  const prefix = config.redis.keyPrefix;
-  checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
-  return {
-    sql: sqlDb,
-    redis,
-    models: createRedisOidcModelStore(redis, prefix, () => Math.floor(clock.now() / 1000)),
-    counter: createRedisAttemptCounter(redis, prefix, clock),
-    checks,
-    sweep: async () => {},
-  };
 }
 
 /** The composition root: stores → services → provider → Koa. Opens connections but does not listen. */
@@ -116,7 +77,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const secrets = loadSecrets(config);
-  const storage = await openStorage(config, clock, options);
+  const storage = await openStorage(config, clock, {
+    postgresSchema: options.postgresSchema,
+    sqliteFilename: options.sqliteFilename ?? path.join(config.dataDir, 'twofold.db'),
+  });
   const { db } = storage.sql;
 
   const box = createSecretBox(secrets.encryptionKey);
@@ -169,7 +133,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     validateMetadata: async (metadata) => provider.Client.validate(metadata as never),
   });
 
-  const csrf = createCsrf({ key: secrets.cookieKeys[0]!, random, secureCookies: config.issuer.startsWith('https:') });
+  const factors = createFactors({ config, db, storage, box, keyedHash, clock, random, logger });
+  const trustedBrowsers = createTrustedBrowsers({ store: createSqlTrustedBrowserStore(db), keyedHash, clock, random });
+  const flow = createSignInFlow({ factors: factors.store, ephemeral: storage.ephemeral, trustedBrowsers, clock });
+  const secondFactorThrottle = createThrottle({ counter: storage.counter, clock, purpose: 'second-factor', rules: config.throttle });
+  const secureCookies = config.issuer.startsWith('https:');
+  const csrf = createCsrf({ key: secrets.cookieKeys[0]!, random, secureCookies });
+  const signIn = { provider, flow, trustedBrowsers, audit, secureCookies, csrf, throttle: secondFactorThrottle };
   const koa = createHttpApp({
     provider,
     views,
@@ -180,7 +150,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       assetRoutes({ root: path.join(ROOT, 'public') }),
       healthRoutes({ checks: storage.checks, timeoutMs: 2000 }),
       setupRoutes({ setup, views, csrf, issuer: config.issuer }),
-      interactionRoutes({ provider, accounts, audit, views, csrf, clock, maxPasswordLength: config.passwords.maxLength }),
+      interactionRoutes({ provider, accounts, flow, audit, views, csrf, maxPasswordLength: config.passwords.maxLength }),
+      secondFactorRoutes({ ...signIn, views, factorStore: factors.store, totp: factors.totp, phone: factors.phone, recovery: factors.recovery }),
+      enrolmentRoutes({ ...signIn, views, factorStore: factors.store, totp: factors.totp, phone: factors.phone, webauthn: factors.webauthn, recovery: factors.recovery }),
+      webauthnRoutes({ ...signIn, webauthn: factors.webauthn, users: stores.users, clock }),
     ],
   });
 
@@ -196,12 +169,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     provider,
     logger,
     services: { accounts, organizations, setup, clients, audit },
+    factors,
     stores,
     migrate: () => storage.sql.migrate(),
     async close() {
       clearInterval(sweeper);
-      if (storage.redis) await storage.redis.close();
-      await storage.sql.close();
+      await storage.close();
     },
   };
 }

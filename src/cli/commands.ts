@@ -143,10 +143,12 @@ const userResetTfa: Command = {
     const app = await openApp();
     const found = await app.stores.users.findUserByEmail(email);
     if (!found) throw new AppError('unknown_user', 404, `there is no user with email ${email}`);
-    // No second-factor methods exist in this version, so a person has nothing to reset yet.
-    const removed = 0;
+    // Factors, recovery codes and trusted browsers go together: the next sign-in starts afresh
+    // (with enrolment, if the organization enforces TFA).
+    const removed = await app.factors.store.deleteAllFactors(found.organization.id, found.user.id);
     await app.services.audit.record({ type: 'tfa.reset', orgId: found.organization.id, userId: found.user.id, detail: { by: 'cli', removed } });
-    return { text: `${found.user.email} has no second factor to reset`, json: { email: found.user.email, removed } };
+    const text = removed ? `removed ${removed} second factor${removed === 1 ? '' : 's'} of ${found.user.email}` : `${found.user.email} has no second factor to reset`;
+    return { text, json: { email: found.user.email, removed } };
   },
 };
 

@@ -63,6 +63,11 @@ export const configSchema = z.strictObject({
   stepUp: z.strictObject({ maxAgeSeconds: seconds(3600) }),
   delivery: z.strictObject({
     driver: z.enum(['outbox', 'webhook']),
+    limits: z.strictObject({
+      perAccount: z.number().int().min(1).max(1000),
+      perNumber: z.number().int().min(1).max(1000),
+      perIp: z.number().int().min(1).max(100_000),
+    }),
     webhook: z.strictObject({
       url: urlString(['http:', 'https:']).nullable(),
       secret: z.string().min(16).nullable(),

@@ -1,10 +1,25 @@
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import { interactionPolicy } from 'oidc-provider';
+
+import { ACR_MFA, mfaRequested } from '../domain/authentication.ts';
+
+const { Check } = interactionPolicy;
 
 /**
  * The interaction policy: oidc-provider's `login` prompt (no session, prompt=login, an expired
- * max_age, an unmet essential acr) followed by `consent`. The login prompt is resolved by our
- * interaction routes only after every factor the person needs has been proven.
+ * max_age, an unmet essential acr) followed by `consent`. One check is ours: a relying party
+ * asking for MFA (acr_values) is never served from a password-only session. The login prompt is
+ * resolved by our interaction routes only after every factor the person needs has been proven.
  */
 export function createPolicy(): interactionPolicy.Prompt[] {
-  return interactionPolicy.base();
+  const policy = interactionPolicy.base();
+  const login = policy.find((prompt) => prompt.name === 'login')!;
+  login.checks.add(
+    new Check('mfa_required', 'The client asked for multi-factor authentication', (ctx: KoaContextWithOIDC) => {
+      const { oidc } = ctx;
+      if (!oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
+      return mfaRequested(oidc.params ?? {}) && oidc.session.acr !== ACR_MFA ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+    }),
+  );
+  return policy;
 }

@@ -4,7 +4,7 @@ import Provider, { type AdapterFactory, type Configuration, type KoaContextWithO
 import type { Config } from '../config/load.ts';
 import type { UserStore } from '../ports/stores.ts';
 import type { Views } from '../http/views.ts';
-import { ACR_VALUES } from './authentication.ts';
+import { ACR_VALUES } from '../domain/authentication.ts';
 import { createPolicy } from './policy.ts';
 
 export interface ProviderDeps {

@@ -2,7 +2,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ACR_PASSWORD } from '../../src/oidc/authentication.ts';
+import { ACR_PASSWORD } from '../../src/domain/authentication.ts';
 import { Agent, readForm } from '../helpers/agent.ts';
 import { skipReason } from '../helpers/backends.ts';
 import { authorizationRequest, discoverRp, exchange, open, signIn, submitLogin, type RelyingParty } from '../helpers/rp.ts';

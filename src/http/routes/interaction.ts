@@ -1,53 +1,24 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
-import { errors as oidcErrors, type InteractionResults } from 'oidc-provider';
 import { z } from 'zod';
 
 import type { Accounts } from '../../domain/accounts.ts';
 import type { Audit } from '../../domain/audit.ts';
-import { AppError } from '../../domain/errors.ts';
-import { acrFor, amrFor, type CompletedMethod } from '../../oidc/authentication.ts';
-import type { Clock } from '../../ports/clock.ts';
+import type { NextStep, SignInFlow } from '../../domain/sign-in-flow.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../views.ts';
+import { finish, loadInteraction, loadLoginInteraction, loginResult, mfaRequested, TRUST_COOKIE, wrongStep } from './interaction-support.ts';
 
 export interface InteractionDeps {
   provider: Provider;
   accounts: Accounts;
+  flow: SignInFlow;
   audit: Audit;
   views: Views;
   csrf: Csrf;
-  clock: Clock;
   maxPasswordLength: number;
-}
-
-const uidSchema = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
-
-/** The interaction must exist, belong to this browser (its cookie) and match the URL. */
-async function loadInteraction(provider: Provider, ctx: Context) {
-  const expired = () =>
-    new AppError('interaction_expired', 400, 'This sign-in page has expired. Go back to the application you came from and start again.');
-  if (!uidSchema.safeParse(ctx.params.uid).success) throw expired();
-  try {
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
-    if (details.uid !== ctx.params.uid) throw expired();
-    return details;
-  } catch (error) {
-    if (error instanceof oidcErrors.SessionNotFound || error instanceof oidcErrors.InvalidRequest) throw expired();
-    throw error;
-  }
-}
-
-async function finish(provider: Provider, ctx: Context, result: InteractionResults, merge: boolean) {
-  const target = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
-  ctx.status = 303;
-  ctx.redirect(target);
-}
-
-function wrongPrompt(): AppError {
-  return new AppError('wrong_step', 400, 'This step of sign-in is already done. Go back to the application and start again.');
 }
 
 const loginForm = (maxPasswordLength: number) =>
@@ -57,8 +28,16 @@ const loginForm = (maxPasswordLength: number) =>
     password: z.string().min(1, 'Enter your password.').max(maxPasswordLength * 4, 'That password is too long.'),
   });
 
+/** Sends the browser to what follows the first factor: the second factor, enrolment, or the client. */
+export async function continueAfterFirstFactor(provider: Provider, ctx: Context, uid: string, userId: string, next: NextStep): Promise<void> {
+  if (next.step === 'done') return finish(provider, ctx, loginResult(userId, next.methods), false);
+  ctx.status = 303;
+  ctx.redirect(`/interaction/${uid}/${next.step === 'enrol' ? 'enrol' : 'verify'}`);
+}
+
+/** Sign-in (email + password), consent and cancel: the oidc-provider interaction pages. */
 export function interactionRoutes(deps: InteractionDeps): Router {
-  const { provider, accounts, views, csrf } = deps;
+  const { provider, accounts, views, csrf, flow } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
   const schema = loginForm(deps.maxPasswordLength);
 
@@ -104,12 +83,11 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       });
       return;
     }
-    throw wrongPrompt();
+    throw wrongStep();
   });
 
   router.post('/login', formBody(), csrf.verify, async (ctx) => {
-    const details = await loadInteraction(provider, ctx);
-    if (details.prompt.name !== 'login') throw wrongPrompt();
+    const details = await loadLoginInteraction(provider, ctx);
     const raw = ctx.request.body as Record<string, unknown>;
     const parsed = schema.safeParse(raw);
     const email = typeof raw.email === 'string' ? raw.email.slice(0, 254) : '';
@@ -129,20 +107,24 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return renderLogin(ctx, { uid: details.uid, clientId: details.params.client_id, email, errors: {}, alert });
     }
     const { user, organization } = result.account;
-    const now = Math.floor(deps.clock.now() / 1000);
-    const methods: CompletedMethod[] = [{ method: 'password', amr: ['pwd'], at: now }];
-    await deps.audit.record({ type: 'signin.succeeded', orgId: organization.id, userId: user.id, ip: ctx.ip, detail: { amr: amrFor(methods) } });
-    await finish(provider, ctx, { login: { accountId: user.id, acr: acrFor(methods), amr: amrFor(methods), ts: now, remember: true } }, false);
+    await deps.audit.record({ type: 'signin.password_ok', orgId: organization.id, userId: user.id, ip: ctx.ip });
+    const next = await flow.afterPassword(details.uid, result.account, {
+      mfaRequested: mfaRequested(details.params),
+      reauthentication: details.session?.accountId !== undefined,
+      trustToken: ctx.cookies.get(TRUST_COOKIE),
+    });
+    if (next.step === 'done') await deps.audit.record({ type: 'signin.succeeded', orgId: organization.id, userId: user.id, ip: ctx.ip, detail: { amr: ['pwd'] } });
+    await continueAfterFirstFactor(provider, ctx, details.uid, user.id, next);
   });
 
   router.post('/confirm', formBody(), csrf.verify, async (ctx) => {
     const details = await loadInteraction(provider, ctx);
     const { prompt, params, session } = details;
-    if (prompt.name !== 'consent' || !session) throw wrongPrompt();
+    if (prompt.name !== 'consent' || !session) throw wrongStep();
     const grant = details.grantId
       ? await provider.Grant.find(details.grantId)
       : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
-    if (!grant) throw wrongPrompt();
+    if (!grant) throw wrongStep();
     const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);

@@ -1,0 +1,56 @@
+import type { Clock } from '../../ports/clock.ts';
+import type { RecoveryCodeStore } from '../../ports/factor-stores.ts';
+import type { Random } from '../../ports/random.ts';
+import type { KeyedHash } from '../../security/keyed-hash.ts';
+import { fail, type Person, type VerifyOutcome } from '../factor.ts';
+
+/** No 0/o, 1/l/i: codes are read off paper. 12 characters of 31 symbols ≈ 59 bits each. */
+const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
+const COUNT = 10;
+const LENGTH = 12;
+
+/** Spaces, hyphens and case do not matter when a code is typed back. */
+export function normalizeRecoveryCode(input: string): string {
+  return input.toLowerCase().replace(/[\s-]+/g, '');
+}
+
+export interface RecoveryCodes {
+  /** Creates a new set of ten (the old set dies); the plain codes are returned to show once. */
+  regenerate(person: Person): Promise<string[]>;
+  verify(person: Person, code: string): Promise<VerifyOutcome>;
+  remaining(person: Person): Promise<number>;
+}
+
+export function createRecoveryCodes(deps: { store: RecoveryCodeStore; keyedHash: KeyedHash; clock: Clock; random: Random }): RecoveryCodes {
+  const digest = (person: Person, code: string) => deps.keyedHash.digest('recovery-code', `${person.userId}:${code}`);
+
+  function newCode(): string {
+    // Rejection sampling keeps every symbol equally likely (256 is not a multiple of 31).
+    let code = '';
+    while (code.length < LENGTH) {
+      for (const byte of deps.random.bytes(LENGTH)) {
+        if (byte < 248 && code.length < LENGTH) code += ALPHABET[byte % ALPHABET.length];
+      }
+    }
+    return `${code.slice(0, 4)}-${code.slice(4, 8)}-${code.slice(8)}`;
+  }
+
+  return {
+    async regenerate(person) {
+      const codes = Array.from({ length: COUNT }, newCode);
+      const hashes = codes.map((c) => digest(person, normalizeRecoveryCode(c)));
+      await deps.store.replaceRecoveryCodes(person.orgId, person.userId, hashes, deps.clock.now());
+      return codes;
+    },
+    async verify(person, code) {
+      const normalized = normalizeRecoveryCode(code);
+      if (normalized.length !== LENGTH || ![...normalized].every((c) => ALPHABET.includes(c))) {
+        return fail('malformed', 'Enter one of your recovery codes, like abcd-efgh-jkmn.');
+      }
+      const used = await deps.store.consumeRecoveryCode(person.orgId, person.userId, digest(person, normalized), deps.clock.now());
+      if (!used) return fail('invalid', 'That recovery code is not right or was already used.');
+      return { ok: true, proven: { method: 'recovery', amr: ['otp'], factorId: null } };
+    },
+    remaining: (person) => deps.store.countUnusedRecoveryCodes(person.orgId, person.userId),
+  };
+}

@@ -1,0 +1,119 @@
+import { generateURI, verify } from 'otplib';
+import QRCode from 'qrcode';
+
+import type { Clock } from '../../ports/clock.ts';
+import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
+import type { Random } from '../../ports/random.ts';
+import type { SecretBox } from '../../security/secret-box.ts';
+import { cleanLabel, fail, type Person, type VerifyOutcome } from '../factor.ts';
+
+/** RFC 6238 with what every authenticator app supports: SHA-1, 6 digits, 30-second steps. */
+const PERIOD = 30;
+const CODE = /^\d{6}$/;
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32 without padding, as the Key URI format expects. */
+export function toBase32(bytes: Uint8Array): string {
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
+  return out;
+}
+
+export interface TotpEnrolment {
+  factorId: string;
+  /** Shown grouped in fours for typing; the same secret as in the QR code. */
+  manualKey: string;
+  uri: string;
+  qrSvg: string;
+}
+
+export interface TotpFactor {
+  /** Creates an inactive factor with a fresh 160-bit seed (RFC 4226 §4 R6). */
+  beginEnrolment(person: Person, label: unknown): Promise<TotpEnrolment>;
+  /** The QR code again, for an enrolment not yet confirmed (never for an active factor). */
+  showEnrolment(person: Person, factor: FactorRecord): Promise<TotpEnrolment>;
+  /** Verifies a code from the new seed; only then is the factor active. */
+  confirmEnrolment(person: Person, factor: FactorRecord, code: string): Promise<VerifyOutcome>;
+  verify(person: Person, factor: FactorRecord, code: string): Promise<VerifyOutcome>;
+}
+
+export function createTotpFactor(deps: { store: FactorStore; box: SecretBox; clock: Clock; random: Random; issuerName: string }): TotpFactor {
+  const { store, box, clock } = deps;
+
+  async function render(person: Person, factorId: string, secret: string): Promise<TotpEnrolment> {
+    const uri = generateURI({ issuer: deps.issuerName, label: person.email, secret, algorithm: 'sha1', digits: 6, period: PERIOD });
+    const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+    return { factorId, manualKey: secret.match(/.{1,4}/g)!.join(' '), uri, qrSvg };
+  }
+
+  /** Current step ±1 (RFC 6238 §5.2), never a step at or before the last accepted one. */
+  async function check(person: Person, factor: FactorRecord, code: string): Promise<VerifyOutcome> {
+    const token = code.replace(/\s+/g, '');
+    if (!CODE.test(token)) return fail('malformed', 'Enter the 6-digit code from your authenticator app.');
+    if (factor.kind !== 'totp' || !factor.sealedSecret) return fail('invalid', 'That code is not right.');
+    const epoch = Math.floor(clock.now() / 1000);
+    const result = await verify({
+      secret: box.open(factor.sealedSecret),
+      token,
+      epoch,
+      epochTolerance: PERIOD,
+      ...(factor.lastStep !== null ? { afterTimeStep: factor.lastStep } : {}),
+    });
+    if (!result.valid) return fail('invalid', 'That code is not right. Check the time on your phone and try the newest code.');
+    // The conditional update is the single-use guarantee, also for simultaneous submissions.
+    const step = Math.floor(epoch / PERIOD) + result.delta;
+    const accepted = await store.acceptTotpStep(person.orgId, person.userId, factor.id, step, clock.now());
+    if (!accepted) return fail('reused', 'That code was already used. Wait for the next code.');
+    return { ok: true, proven: { method: 'totp', amr: ['otp'], factorId: factor.id } };
+  }
+
+  return {
+    async beginEnrolment(person, label) {
+      const secret = toBase32(deps.random.bytes(20));
+      const factor: FactorRecord = {
+        id: deps.random.uuid(),
+        orgId: person.orgId,
+        userId: person.userId,
+        kind: 'totp',
+        label: cleanLabel(label, 'Authenticator app'),
+        active: false,
+        sealedSecret: box.seal(secret),
+        lastStep: null,
+        phone: null,
+        credentialId: null,
+        publicKey: null,
+        counter: null,
+        transports: [],
+        passkey: false,
+        createdAt: clock.now(),
+        lastUsedAt: null,
+      };
+      await store.insertFactor(factor);
+      return render(person, factor.id, secret);
+    },
+    async showEnrolment(person, factor) {
+      if (factor.kind !== 'totp' || factor.active || !factor.sealedSecret) throw new Error('not a pending authenticator app');
+      return render(person, factor.id, box.open(factor.sealedSecret));
+    },
+    async confirmEnrolment(person, factor, code) {
+      if (factor.active) return fail('invalid', 'This authenticator app is already set up.');
+      const outcome = await check(person, factor, code);
+      if (outcome.ok) await store.activateFactor(person.orgId, person.userId, factor.id, clock.now());
+      return outcome;
+    },
+    async verify(person, factor, code) {
+      if (!factor.active) return fail('invalid', 'That code is not right.');
+      return check(person, factor, code);
+    },
+  };
+}

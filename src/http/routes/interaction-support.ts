@@ -1,0 +1,56 @@
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import { errors as oidcErrors, type InteractionResults } from 'oidc-provider';
+import { z } from 'zod';
+
+import { AppError } from '../../domain/errors.ts';
+import { acrFor, amrFor, type CompletedMethod } from '../../domain/authentication.ts';
+export { mfaRequested } from '../../domain/authentication.ts';
+
+const uidSchema = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
+
+export type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+export const expiredInteraction = () =>
+  new AppError('interaction_expired', 400, 'This sign-in page has expired. Go back to the application you came from and start again.');
+
+export const wrongStep = () => new AppError('wrong_step', 400, 'This step of sign-in is already done. Go back to the application and start again.');
+
+/** The interaction must exist, belong to this browser (its cookie) and match the URL. */
+export async function loadInteraction(provider: Provider, ctx: Context): Promise<InteractionDetails> {
+  if (!uidSchema.safeParse(ctx.params.uid).success) throw expiredInteraction();
+  try {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== ctx.params.uid) throw expiredInteraction();
+    return details;
+  } catch (error) {
+    if (error instanceof oidcErrors.SessionNotFound || error instanceof oidcErrors.InvalidRequest) throw expiredInteraction();
+    throw error;
+  }
+}
+
+/** A login-prompt interaction, or a clear 400 when this step is over. */
+export async function loadLoginInteraction(provider: Provider, ctx: Context): Promise<InteractionDetails> {
+  const details = await loadInteraction(provider, ctx);
+  if (details.prompt.name !== 'login') throw wrongStep();
+  return details;
+}
+
+/** Where the browser goes next once the interaction has a result. */
+export async function resultUrl(provider: Provider, ctx: Context, result: InteractionResults, merge: boolean): Promise<string> {
+  return provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+}
+
+export async function finish(provider: Provider, ctx: Context, result: InteractionResults, merge: boolean): Promise<void> {
+  const target = await resultUrl(provider, ctx, result, merge);
+  ctx.status = 303;
+  ctx.redirect(target);
+}
+
+/** The login result once every required factor is proven: acr, amr and auth_time follow from the methods. */
+export function loginResult(accountId: string, methods: CompletedMethod[]): InteractionResults {
+  const last = Math.max(...methods.map((m) => m.at));
+  return { login: { accountId, acr: acrFor(methods), amr: amrFor(methods), ts: last, remember: true } };
+}
+
+export const TRUST_COOKIE = 'twofold.trusted';

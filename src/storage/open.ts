@@ -1,0 +1,65 @@
+import { sql } from 'kysely';
+
+import type { Config } from '../config/load.ts';
+import type { ReadinessCheck } from '../http/routes/health.ts';
+import type { AttemptCounter } from '../ports/attempt-counter.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { EphemeralStore } from '../ports/ephemeral-store.ts';
+import type { OidcModelStore } from '../ports/oidc-model-store.ts';
+import { createRedisAttemptCounter } from './redis/attempt-counter.ts';
+import { connectRedis, type RedisClient } from './redis/client.ts';
+import { createRedisEphemeralStore } from './redis/ephemeral-store.ts';
+import { createRedisOidcModelStore } from './redis/oidc-model-store.ts';
+import { createSqlAttemptCounter } from './sql/attempt-counter.ts';
+import { openSqlDatabase, type SqlDatabase } from './sql/database.ts';
+import { createSqlEphemeralStore } from './sql/ephemeral-store.ts';
+import { createSqlOidcModelStore } from './sql/oidc-model-store.ts';
+
+/** Durable SQL plus the ephemeral stores of the configured mode (DESIGN §3). */
+export interface Storage {
+  sql: SqlDatabase;
+  redis: RedisClient | null;
+  models: OidcModelStore;
+  counter: AttemptCounter;
+  ephemeral: EphemeralStore;
+  checks: ReadinessCheck[];
+  /** Deletes expired ephemeral rows (embedded mode; Redis expires keys itself). */
+  sweep(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openStorage(config: Config, clock: Clock, options: { postgresSchema?: string; sqliteFilename: string }): Promise<Storage> {
+  const sqlDb = config.database.url
+    ? openSqlDatabase({ kind: 'postgres', url: config.database.url, schema: options.postgresSchema })
+    : openSqlDatabase({ kind: 'sqlite', filename: options.sqliteFilename });
+  const checks: ReadinessCheck[] = [{ name: 'database', check: async () => void (await sql`select 1`.execute(sqlDb.db)) }];
+  if (!config.redis.url) {
+    const models = createSqlOidcModelStore(sqlDb.db, clock);
+    const counter = createSqlAttemptCounter(sqlDb.db, clock);
+    const ephemeral = createSqlEphemeralStore(sqlDb.db, clock);
+    const sweep = async () => void (await Promise.all([models.sweepExpired(), counter.sweepExpired(), ephemeral.sweepExpired()]));
+    return { sql: sqlDb, redis: null, models, counter, ephemeral, checks, sweep, close: () => sqlDb.close() };
+  }
+  let redis: RedisClient;
+  try {
+    redis = await connectRedis(config.redis.url);
+  } catch (error) {
+    await sqlDb.close();
+    throw new Error(`cannot connect to Redis at REDIS_URL: ${(error as Error).message}`);
+  }
+  const prefix = config.redis.keyPrefix;
+  checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  return {
+    sql: sqlDb,
+    redis,
+    models: createRedisOidcModelStore(redis, prefix, () => Math.floor(clock.now() / 1000)),
+    counter: createRedisAttemptCounter(redis, prefix, clock),
+    ephemeral: createRedisEphemeralStore(redis, prefix),
+    checks,
+    sweep: async () => {},
+    async close() {
+      await redis.close();
+      await sqlDb.close();
+    },
+  };
+}
