@@ -67,10 +67,10 @@ export function createTotpFactor(deps: { store: FactorStore; box: SecretBox; clo
       token,
       epoch,
       epochTolerance: PERIOD,
-      ...(factor.lastStep !== null ? { afterTimeStep: factor.lastStep } : {}),
     });
     if (!result.valid) return fail('invalid', 'That code is not right. Check the time on your phone and try the newest code.');
-    // The conditional update is the single-use guarantee, also for simultaneous submissions.
+    // The conditional update (step later than the last accepted) is the single-use guarantee,
+    // also for simultaneous submissions; a replayed or older code is reported as used.
     const step = Math.floor(epoch / PERIOD) + result.delta;
     const accepted = await store.acceptTotpStep(person.orgId, person.userId, factor.id, step, clock.now());
     if (!accepted) return fail('reused', 'That code was already used. Wait for the next code.');
