@@ -1,0 +1,253 @@
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+
+import type { Person } from '../../../src/factors/factor.ts';
+import { createTotpFactor, type TotpFactor } from '../../../src/factors/totp/totp.ts';
+import type { Clock } from '../../../src/ports/clock.ts';
+import type { FactorRecord, FactorStore } from '../../../src/ports/factor-stores.ts';
+import { createCryptoRandom } from '../../../src/ports/random.ts';
+import { createSecretBox, type SecretBox } from '../../../src/security/secret-box.ts';
+import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
+import { createSqlFactorStore } from '../../../src/storage/sql/factor-store.ts';
+import { createSqlOrganizationStore } from '../../../src/storage/sql/organization-store.ts';
+import { createSqlUserStore } from '../../../src/storage/sql/user-store.ts';
+
+/** RFC 6238 with node:crypto alone, so the factor is checked against an oracle that shares no code with it. */
+function fromBase32(text: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const char of text) {
+    const index = alphabet.indexOf(char);
+    if (index < 0) throw new Error(`not base32: ${char}`);
+    value = ((value << 5) | index) & 0xfff;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** RFC 4226 §5.3 dynamic truncation of HMAC-SHA1 over the RFC 6238 §4.2 step T = floor(t / 30). */
+function totp(secret: Buffer, epochSeconds: number, digits = 6): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(epochSeconds / 30)));
+  const mac = createHmac('sha1', secret).update(counter).digest();
+  const offset = mac[mac.length - 1]! & 0x0f;
+  const binary = mac.readUInt32BE(offset) & 0x7fffffff;
+  return String(binary % 10 ** digits).padStart(digits, '0');
+}
+
+describe('the test oracle (RFC 6238 Appendix B, SHA-1)', () => {
+  const secret = Buffer.from('12345678901234567890', 'ascii');
+  const vectors: [number, string][] = [
+    [59, '94287082'],
+    [1111111109, '07081804'],
+    [1111111111, '14050471'],
+    [1234567890, '89005924'],
+    [2000000000, '69279037'],
+    [20000000000, '65353130'],
+  ];
+  it.each(vectors)('at T=%i gives %s (and its last 6 digits)', (time, expected) => {
+    expect(totp(secret, time, 8)).toBe(expected);
+    expect(totp(secret, time)).toBe(expected.slice(2));
+  });
+});
+
+const T0 = Date.UTC(2031, 0, 1) + 15_000; // the middle of a 30-second step
+const box: SecretBox = createSecretBox(randomBytes(32));
+
+let sql: SqlDatabase;
+let store: FactorStore;
+let totpFactor: TotpFactor;
+let clock: Clock & { advance(ms: number): void };
+let alice: Person;
+
+async function aPerson(db: SqlDatabase['db']): Promise<Person> {
+  const orgId = randomUUID();
+  const userId = randomUUID();
+  const email = `alice-${userId.slice(0, 8)}@example.com`;
+  await createSqlOrganizationStore(db).insertOrganization({ id: orgId, slug: `org-${userId.slice(0, 8)}`, name: 'Acme', enforceTfa: false, passwordMinLength: null, trustedBrowserDays: 30, createdAt: 0 });
+  await createSqlUserStore(db).insertUser({ id: userId, orgId, email, name: 'Alice', phone: null, role: 'member', createdAt: 0, passwordChangedAt: 0 }, '$x');
+  return { orgId, userId, email };
+}
+
+beforeEach(async () => {
+  sql = openSqlDatabase({ kind: 'sqlite', filename: ':memory:' });
+  await sql.migrate();
+  store = createSqlFactorStore(sql.db);
+  let now = T0;
+  clock = { now: () => now, advance: (ms) => void (now += ms) };
+  totpFactor = createTotpFactor({ store, box, clock, random: createCryptoRandom(), issuerName: 'Twofold' });
+  alice = await aPerson(sql.db);
+  return () => sql.close();
+});
+
+const seconds = () => Math.floor(clock.now() / 1000);
+const reload = async (person: Person, id: string) => (await store.findFactor(person.orgId, person.userId, id))!;
+
+/** An enrolled, confirmed factor whose confirmation step lies five minutes in the past. */
+async function anActiveFactor(person = alice): Promise<{ factor: FactorRecord; secret: Buffer }> {
+  const enrolment = await totpFactor.beginEnrolment(person, 'Phone');
+  const secret = fromBase32(new URL(enrolment.uri).searchParams.get('secret')!);
+  const outcome = await totpFactor.confirmEnrolment(person, await reload(person, enrolment.factorId), totp(secret, seconds()));
+  expect(outcome.ok).toBe(true);
+  clock.advance(5 * 60_000);
+  return { factor: await reload(person, enrolment.factorId), secret };
+}
+
+describe('TOTP enrolment', () => {
+  it('gives an otpauth URI with issuer and label, a 160-bit secret, a grouped manual key and an SVG QR code', async () => {
+    const enrolment = await totpFactor.beginEnrolment(alice, '  Work   phone ');
+    const uri = new URL(enrolment.uri);
+    expect(enrolment.uri.startsWith('otpauth://totp/')).toBe(true);
+    expect(decodeURIComponent(uri.pathname)).toBe(`/Twofold:${alice.email}`);
+    expect(uri.searchParams.get('issuer')).toBe('Twofold');
+    const secret = uri.searchParams.get('secret')!;
+    expect(secret).toMatch(/^[A-Z2-7]{32,}$/);
+    expect(fromBase32(secret).length).toBeGreaterThanOrEqual(20);
+    expect(enrolment.manualKey).toMatch(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
+    expect(enrolment.manualKey.replaceAll(' ', '')).toBe(secret);
+    expect(enrolment.qrSvg).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+    expect(await reload(alice, enrolment.factorId)).toMatchObject({ kind: 'totp', label: 'Work phone', active: false, lastStep: null });
+  });
+
+  it('stores the secret sealed, never in plain text', async () => {
+    const enrolment = await totpFactor.beginEnrolment(alice, 'Phone');
+    const secret = new URL(enrolment.uri).searchParams.get('secret')!;
+    const factor = await reload(alice, enrolment.factorId);
+    expect(factor.sealedSecret).not.toContain(secret);
+    expect(box.open(factor.sealedSecret!)).toBe(secret);
+    const rows = await sql.db.selectFrom('factors').selectAll().execute();
+    expect(JSON.stringify(rows)).not.toContain(secret);
+  });
+
+  it('every enrolment gets its own secret', async () => {
+    const a = await totpFactor.beginEnrolment(alice, 'A');
+    const b = await totpFactor.beginEnrolment(alice, 'B');
+    expect(new URL(a.uri).searchParams.get('secret')).not.toBe(new URL(b.uri).searchParams.get('secret'));
+  });
+
+  it('is inactive, and refuses sign-in codes, until confirmed with a correct code', async () => {
+    const enrolment = await totpFactor.beginEnrolment(alice, 'Phone');
+    const secret = fromBase32(new URL(enrolment.uri).searchParams.get('secret')!);
+    const pending = await reload(alice, enrolment.factorId);
+    expect(await totpFactor.verify(alice, pending, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'invalid' });
+    const wrong = String((Number(totp(secret, seconds())) + 1) % 1_000_000).padStart(6, '0');
+    expect(await totpFactor.confirmEnrolment(alice, pending, wrong)).toMatchObject({ ok: false, reason: 'invalid' });
+    expect((await reload(alice, enrolment.factorId)).active).toBe(false);
+    const outcome = await totpFactor.confirmEnrolment(alice, pending, totp(secret, seconds()));
+    expect(outcome).toEqual({ ok: true, proven: { method: 'totp', amr: ['otp'], factorId: enrolment.factorId } });
+    expect(await reload(alice, enrolment.factorId)).toMatchObject({ active: true, lastStep: Math.floor(seconds() / 30) });
+  });
+
+  it('the confirmation code cannot be used again to sign in', async () => {
+    const enrolment = await totpFactor.beginEnrolment(alice, 'Phone');
+    const secret = fromBase32(new URL(enrolment.uri).searchParams.get('secret')!);
+    const code = totp(secret, seconds());
+    expect((await totpFactor.confirmEnrolment(alice, await reload(alice, enrolment.factorId), code)).ok).toBe(true);
+    expect((await totpFactor.verify(alice, await reload(alice, enrolment.factorId), code)).ok).toBe(false);
+  });
+
+  it('shows the QR code again for a pending enrolment, never for an active factor', async () => {
+    const enrolment = await totpFactor.beginEnrolment(alice, 'Phone');
+    const again = await totpFactor.showEnrolment(alice, await reload(alice, enrolment.factorId));
+    expect(again.uri).toBe(enrolment.uri);
+    expect(again.manualKey).toBe(enrolment.manualKey);
+    const { factor } = await anActiveFactor();
+    await expect(totpFactor.showEnrolment(alice, factor)).rejects.toThrow();
+  });
+
+  it('confirming an active factor again is refused', async () => {
+    const { factor, secret } = await anActiveFactor();
+    expect(await totpFactor.confirmEnrolment(alice, factor, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'invalid' });
+  });
+});
+
+describe('TOTP verification', () => {
+  it.each([-1, 0, 1])('accepts the code of step %i relative to now (RFC 6238 §5.2)', async (offset) => {
+    const { factor, secret } = await anActiveFactor();
+    const outcome = await totpFactor.verify(alice, factor, totp(secret, seconds() + offset * 30));
+    expect(outcome).toEqual({ ok: true, proven: { method: 'totp', amr: ['otp'], factorId: factor.id } });
+    expect((await reload(alice, factor.id)).lastStep).toBe(Math.floor(seconds() / 30) + offset);
+  });
+
+  it.each([-2, 2])('refuses the code of step %i relative to now', async (offset) => {
+    const { factor, secret } = await anActiveFactor();
+    expect(await totpFactor.verify(alice, factor, totp(secret, seconds() + offset * 30))).toMatchObject({ ok: false, reason: 'invalid' });
+  });
+
+  it('tolerates spaces inside a code', async () => {
+    const { factor, secret } = await anActiveFactor();
+    const code = totp(secret, seconds());
+    expect((await totpFactor.verify(alice, factor, ` ${code.slice(0, 3)} ${code.slice(3)} `)).ok).toBe(true);
+  });
+
+  it.each(['12345', 'abcdef', '1234567', '', '12345a', '１２３４５６'])('refuses the malformed code %j', async (code) => {
+    const { factor } = await anActiveFactor();
+    expect(await totpFactor.verify(alice, factor, code)).toMatchObject({ ok: false, reason: 'malformed' });
+  });
+
+  it('a replayed code from a stale record of the factor is refused as reused', async () => {
+    const { factor, secret } = await anActiveFactor();
+    const code = totp(secret, seconds());
+    expect((await totpFactor.verify(alice, factor, code)).ok).toBe(true);
+    expect(await totpFactor.verify(alice, factor, code)).toMatchObject({ ok: false, reason: 'reused' });
+  });
+
+  // BUG (src/factors/totp/totp.ts, check()): the routes read the factor afresh for every request, so
+  // a replayed code meets lastStep = its own step; otplib's `afterTimeStep` skips that step and the
+  // code is refused as 'invalid' ("That code is not right. Check the time on your phone…") instead of
+  // 'reused' ("That code was already used. Wait for the next code."). Refused either way, wrong reason.
+  it.fails('a code used once is refused as reused the second time (factor read afresh, as the routes do)', async () => {
+    const { factor, secret } = await anActiveFactor();
+    const code = totp(secret, seconds());
+    expect((await totpFactor.verify(alice, factor, code)).ok).toBe(true);
+    expect(await totpFactor.verify(alice, await reload(alice, factor.id), code)).toMatchObject({ ok: false, reason: 'reused' });
+  });
+
+  it('of 20 concurrent submissions of one valid code exactly one succeeds', async () => {
+    const { factor, secret } = await anActiveFactor();
+    const code = totp(secret, seconds());
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => totpFactor.verify(alice, factor, code)));
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
+    expect(outcomes.filter((o) => !o.ok && o.reason === 'reused')).toHaveLength(19);
+  });
+
+  it('after a code for the next step, the code of the current step is refused', async () => {
+    const { factor, secret } = await anActiveFactor();
+    expect((await totpFactor.verify(alice, factor, totp(secret, seconds() + 30))).ok).toBe(true);
+    expect((await totpFactor.verify(alice, await reload(alice, factor.id), totp(secret, seconds()))).ok).toBe(false);
+    expect((await totpFactor.verify(alice, factor, totp(secret, seconds()))).ok).toBe(false);
+  });
+
+  it('after the current step, the previous step is refused; the next step still works', async () => {
+    const { factor, secret } = await anActiveFactor();
+    expect((await totpFactor.verify(alice, factor, totp(secret, seconds()))).ok).toBe(true);
+    expect((await totpFactor.verify(alice, await reload(alice, factor.id), totp(secret, seconds() - 30))).ok).toBe(false);
+    clock.advance(30_000);
+    expect((await totpFactor.verify(alice, await reload(alice, factor.id), totp(secret, seconds()))).ok).toBe(true);
+  });
+
+  it("one person's factor cannot be proven by another person", async () => {
+    const { factor, secret } = await anActiveFactor();
+    const mallory = await aPerson(sql.db);
+    expect((await totpFactor.verify(mallory, factor, totp(secret, seconds()))).ok).toBe(false);
+    expect((await reload(alice, factor.id)).lastStep).toBe(factor.lastStep);
+  });
+
+  // BUG (src/factors/totp/totp.ts, check()): when the stored lastStep is ahead of this server's window
+  // (another node with a clock a minute ahead accepted a code, or NTP stepped this clock back), otplib's
+  // verify() throws AfterTimeStepRangeExceededError for `afterTimeStep` > current step + 1, so
+  // verify() rejects (a 500 page) instead of answering a refusal.
+  it.fails('a last accepted step ahead of this clock gives a refusal, not an exception', async () => {
+    const { factor, secret } = await anActiveFactor();
+    const ahead = Math.floor(seconds() / 30) + 3;
+    expect(await store.acceptTotpStep(alice.orgId, alice.userId, factor.id, ahead, clock.now())).toBe(true);
+    const outcome = await totpFactor.verify(alice, await reload(alice, factor.id), totp(secret, seconds()));
+    expect(outcome.ok).toBe(false);
+  });
+});
