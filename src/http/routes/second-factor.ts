@@ -39,6 +39,14 @@ const verifyForm = z.object({
   trust: z.literal('on').optional(),
 });
 
+const LEADS: Record<string, string> = {
+  totp: 'Open your authenticator app and enter the code it shows.',
+  sms: 'Confirm it is you with a code sent by text message.',
+  voice: 'Confirm it is you with a code read to you by phone.',
+  webauthn: 'Confirm it is you with your security key or passkey.',
+  recovery: 'Confirm it is you with one of your recovery codes.',
+};
+
 const STATUS: Record<string, number> = { malformed: 400, invalid: 401, reused: 401, expired: 410, too_many_attempts: 429 };
 
 /**
@@ -65,10 +73,12 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
         ? null
         : (state.factors.find((f) => f.id === choice) ?? state.factors.find((f) => f.id === preferred) ?? state.factors[0]!);
     const methods = state.factors.map(summarizeFactor);
+    const kind = current?.kind ?? 'recovery';
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
     ctx.body = await views.render('interaction/second-factor', {
       title: 'Two-step verification',
+      lead: LEADS[kind],
       uid: state.uid,
       csrfToken: csrf.tokenFor(ctx),
       current: current ? summarizeFactor(current) : { id: 'recovery', kind: 'recovery', kindName: FACTOR_NAMES.recovery, label: FACTOR_NAMES.recovery, hint: null },
