@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import jsQR from 'jsqr';
+import * as jsqrModule from 'jsqr';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,8 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { secretFromUri, totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
+// jsqr is a CommonJS bundle whose module.exports is the decoder; ESM sees it as the default export.
+const jsQR = (jsqrModule as unknown as { default: (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null }).default;
 
 function startCallbackServer(): Promise<Server> {
   return new Promise((resolve) => {
