@@ -1,0 +1,284 @@
+import { randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+
+import type { Person } from '../../../src/factors/factor.ts';
+import { createPhoneFactor, spokenCode, type PhoneFactor, type SendLimits } from '../../../src/factors/phone/phone.ts';
+import type { Clock } from '../../../src/ports/clock.ts';
+import type { FactorRecord, FactorStore } from '../../../src/ports/factor-stores.ts';
+import { DeliveryError, type MessageSender, type OutgoingMessage } from '../../../src/ports/message-sender.ts';
+import { createCryptoRandom } from '../../../src/ports/random.ts';
+import { createKeyedHash, type KeyedHash } from '../../../src/security/keyed-hash.ts';
+import { createSqlAttemptCounter } from '../../../src/storage/sql/attempt-counter.ts';
+import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
+import { createSqlEphemeralStore } from '../../../src/storage/sql/ephemeral-store.ts';
+import { createSqlFactorStore } from '../../../src/storage/sql/factor-store.ts';
+import { createSqlOrganizationStore } from '../../../src/storage/sql/organization-store.ts';
+import { createSqlUserStore } from '../../../src/storage/sql/user-store.ts';
+
+/** A MessageSender that records what it was asked to deliver; `failing` makes it refuse (after recording). */
+function createRecordingSender(): MessageSender & { messages: OutgoingMessage[]; failing: boolean } {
+  const sender = {
+    messages: [] as OutgoingMessage[],
+    failing: false,
+    async send(message: OutgoingMessage) {
+      sender.messages.push(message);
+      if (sender.failing) throw new DeliveryError('gateway refused');
+    },
+  };
+  return sender;
+}
+
+/** The real keyed hash, counting how many codes were actually compared. */
+function createCountingKeyedHash(): KeyedHash & { compared: number } {
+  const real = createKeyedHash('p'.repeat(32));
+  const counting = {
+    compared: 0,
+    digest: real.digest,
+    matches(purpose: string, value: string, digest: string) {
+      counting.compared++;
+      return real.matches(purpose, value, digest);
+    },
+  };
+  return counting;
+}
+
+const NUMBER = '+15555550123';
+const IP = '203.0.113.7';
+const UID = 'interaction-uid-1';
+const GENEROUS: SendLimits = { perAccount: 100, perNumber: 100, perIp: 100 };
+
+let sql: SqlDatabase;
+let store: FactorStore;
+let sender: ReturnType<typeof createRecordingSender>;
+let keyedHash: ReturnType<typeof createCountingKeyedHash>;
+let clock: Clock & { advance(ms: number): void };
+let phone: PhoneFactor;
+let alice: Person;
+
+function createPhone(limits: SendLimits): PhoneFactor {
+  return createPhoneFactor({
+    store,
+    ephemeral: createSqlEphemeralStore(sql.db, clock),
+    counter: createSqlAttemptCounter(sql.db, clock),
+    sender,
+    keyedHash,
+    clock,
+    random: createCryptoRandom(),
+    limits,
+  });
+}
+
+async function aPerson(): Promise<Person> {
+  const orgId = randomUUID();
+  const userId = randomUUID();
+  const email = `alice-${userId.slice(0, 8)}@example.com`;
+  await createSqlOrganizationStore(sql.db).insertOrganization({ id: orgId, slug: `org-${userId.slice(0, 8)}`, name: 'Acme', enforceTfa: false, passwordMinLength: null, trustedBrowserDays: 30, createdAt: 0 });
+  await createSqlUserStore(sql.db).insertUser({ id: userId, orgId, email, name: null, phone: null, role: 'member', createdAt: 0, passwordChangedAt: 0 }, '$x');
+  return { orgId, userId, email };
+}
+
+beforeEach(async () => {
+  sql = openSqlDatabase({ kind: 'sqlite', filename: ':memory:' });
+  await sql.migrate();
+  store = createSqlFactorStore(sql.db);
+  sender = createRecordingSender();
+  keyedHash = createCountingKeyedHash();
+  let now = Date.UTC(2031, 0, 1);
+  clock = { now: () => now, advance: (ms) => void (now += ms) };
+  phone = createPhone(GENEROUS);
+  alice = await aPerson();
+  return () => sql.close();
+});
+
+const lastCode = () => sender.messages.at(-1)!.code;
+const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+const reload = async (person: Person, factor: FactorRecord) => (await store.findFactor(person.orgId, person.userId, factor.id))!;
+const liveCodes = async () => (await sql.db.selectFrom('ephemeral_values').select('key').where('key', 'like', 'phone-code:%').execute()).length;
+
+async function enrolled(kind: 'sms' | 'voice' = 'sms', binding = UID): Promise<FactorRecord> {
+  const { factor, sent } = await phone.beginEnrolment(alice, kind, NUMBER, 'Work phone', binding, IP);
+  expect(sent).toEqual({ ok: true });
+  return factor;
+}
+
+describe('phone enrolment', () => {
+  it('texts a 6-digit code to the number; the factor stays inactive until the code is entered', async () => {
+    const factor = await enrolled('sms');
+    expect(sender.messages).toHaveLength(1);
+    const [message] = sender.messages;
+    expect(message).toMatchObject({ channel: 'sms', to: NUMBER });
+    expect(message!.code).toMatch(/^\d{6}$/);
+    expect(message!.text).toContain(message!.code);
+    expect(await reload(alice, factor)).toMatchObject({ kind: 'sms', phone: NUMBER, label: 'Work phone', active: false });
+    const outcome = await phone.verify(alice, factor, UID, message!.code);
+    expect(outcome).toEqual({ ok: true, proven: { method: 'sms', amr: ['sms'], factorId: factor.id } });
+    expect((await reload(alice, factor)).active).toBe(true);
+  });
+
+  it('a voice call reads the digits one by one and proves "tel"', async () => {
+    const factor = await enrolled('voice');
+    const [message] = sender.messages;
+    expect(message).toMatchObject({ channel: 'voice', to: NUMBER });
+    expect(message!.text).toBe(spokenCode(message!.code));
+    expect(await phone.verify(alice, factor, UID, message!.code)).toEqual({ ok: true, proven: { method: 'voice', amr: ['tel'], factorId: factor.id } });
+  });
+
+  it('spokenCode separates every digit and repeats the code', () => {
+    expect(spokenCode('405123')).toBe('Your Twofold security code is: 4, 0, 5, 1, 2, 3. Again: 4, 0, 5, 1, 2, 3.');
+  });
+
+  it('a wrong code does not activate the factor', async () => {
+    const factor = await enrolled();
+    expect(await phone.verify(alice, factor, UID, wrong(lastCode()))).toMatchObject({ ok: false, reason: 'invalid' });
+    expect((await reload(alice, factor)).active).toBe(false);
+  });
+});
+
+describe('phone codes', () => {
+  it('a code works for five minutes', async () => {
+    const factor = await enrolled();
+    clock.advance(299_000);
+    expect((await phone.verify(alice, factor, UID, lastCode())).ok).toBe(true);
+  });
+
+  it('a code has expired after five minutes', async () => {
+    const factor = await enrolled();
+    clock.advance(301_000);
+    expect(await phone.verify(alice, factor, UID, lastCode())).toMatchObject({ ok: false, reason: 'expired' });
+  });
+
+  it('a code is used once', async () => {
+    const factor = await enrolled();
+    const code = lastCode();
+    expect((await phone.verify(alice, factor, UID, code)).ok).toBe(true);
+    expect((await phone.verify(alice, await reload(alice, factor), UID, code)).ok).toBe(false);
+  });
+
+  it('of 20 concurrent submissions of the right code exactly one succeeds', async () => {
+    const factor = await enrolled();
+    const code = lastCode();
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => phone.verify(alice, factor, UID, code)));
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
+  });
+
+  it('sending a new code kills the previous one', async () => {
+    const factor = await enrolled();
+    const first = lastCode();
+    do await phone.sendCode(alice, factor, UID, IP);
+    while (lastCode() === first);
+    expect(await phone.verify(alice, factor, UID, first)).toMatchObject({ ok: false, reason: 'invalid' });
+    expect((await phone.verify(alice, factor, UID, lastCode())).ok).toBe(true);
+  });
+
+  it.each(['12345', 'abcdef', '1234567', ''])('refuses the malformed code %j without spending a guess', async (code) => {
+    const factor = await enrolled();
+    expect(await phone.verify(alice, factor, UID, code)).toMatchObject({ ok: false, reason: 'malformed' });
+    expect(keyedHash.compared).toBe(0);
+  });
+
+  it('a code bound to one sign-in does not work for another', async () => {
+    const factor = await enrolled('sms', 'interaction-A');
+    const code = lastCode();
+    expect(await phone.verify(alice, factor, 'interaction-B', code)).toMatchObject({ ok: false, reason: 'expired' });
+    expect((await phone.verify(alice, factor, 'interaction-A', code)).ok).toBe(true);
+  });
+
+  it('a sign-in code proves an active factor and records its use', async () => {
+    const factor = await enrolled();
+    await phone.verify(alice, factor, UID, lastCode());
+    clock.advance(60_000);
+    const active = await reload(alice, factor);
+    await phone.sendCode(alice, active, 'sign-in-2', IP);
+    expect((await phone.verify(alice, active, 'sign-in-2', lastCode())).ok).toBe(true);
+    expect((await reload(alice, factor)).lastUsedAt).toBe(clock.now());
+  });
+});
+
+describe('phone guessing', () => {
+  it('the sixth guess is refused as too many attempts, even when right, and the code dies', async () => {
+    const factor = await enrolled();
+    const code = lastCode();
+    for (let i = 0; i < 5; i++) expect(await phone.verify(alice, factor, UID, wrong(code))).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(await phone.verify(alice, factor, UID, code)).toMatchObject({ ok: false, reason: 'too_many_attempts' });
+    expect(await phone.verify(alice, factor, UID, code)).toMatchObject({ ok: false, reason: 'expired' });
+    expect((await reload(alice, factor)).active).toBe(false);
+  });
+
+  it('a concurrent burst of 20 wrong guesses plus the right code cannot exceed the budget of 5 guesses', async () => {
+    const factor = await enrolled();
+    const code = lastCode();
+    const guesses = [...Array.from({ length: 20 }, (_, i) => wrong(String(Number(code) + i))), code];
+    const outcomes = await Promise.all(guesses.map((guess) => phone.verify(alice, factor, UID, guess)));
+    expect(keyedHash.compared).toBeLessThanOrEqual(5);
+    const compared = outcomes.filter((o) => o.ok || o.reason === 'invalid' || o.reason === 'reused');
+    expect(compared.length).toBeLessThanOrEqual(5);
+    // Afterwards the challenge is dead, whoever won the race.
+    expect((await phone.verify(alice, factor, UID, code)).ok).toBe(false);
+    expect(await liveCodes()).toBe(0);
+  });
+});
+
+describe('phone send limits (toll fraud)', () => {
+  it('refuses more codes per account than allowed', async () => {
+    phone = createPhone({ perAccount: 3, perNumber: 100, perIp: 100 });
+    const factor = await enrolled();
+    expect(await phone.sendCode(alice, factor, UID, '198.51.100.1')).toEqual({ ok: true });
+    expect(await phone.sendCode(alice, { ...factor, phone: '+15555550999' }, UID, '198.51.100.2')).toEqual({ ok: true });
+    expect(await phone.sendCode(alice, factor, UID, '198.51.100.3')).toMatchObject({ ok: false, reason: 'rate_limited' });
+    expect(sender.messages).toHaveLength(3);
+  });
+
+  it('refuses more codes per number than allowed, whoever asks', async () => {
+    phone = createPhone({ perAccount: 100, perNumber: 2, perIp: 100 });
+    const bob = await aPerson();
+    await enrolled();
+    const { sent } = await phone.beginEnrolment(bob, 'sms', NUMBER, 'Phone', 'uid-bob', '198.51.100.9');
+    expect(sent).toEqual({ ok: true });
+    const { sent: third } = await phone.beginEnrolment(bob, 'voice', NUMBER, 'Phone', 'uid-bob-2', '198.51.100.10');
+    expect(third).toMatchObject({ ok: false, reason: 'rate_limited' });
+    expect(sender.messages).toHaveLength(2);
+  });
+
+  it('refuses more codes per IP address than allowed, across accounts and numbers', async () => {
+    phone = createPhone({ perAccount: 100, perNumber: 100, perIp: 2 });
+    const bob = await aPerson();
+    const carol = await aPerson();
+    expect((await phone.beginEnrolment(alice, 'sms', '+15555550001', null, 'u1', IP)).sent).toEqual({ ok: true });
+    expect((await phone.beginEnrolment(bob, 'sms', '+15555550002', null, 'u2', IP)).sent).toEqual({ ok: true });
+    expect((await phone.beginEnrolment(carol, 'sms', '+15555550003', null, 'u3', IP)).sent).toMatchObject({ ok: false, reason: 'rate_limited' });
+    expect((await phone.beginEnrolment(carol, 'sms', '+15555550003', null, 'u3', '198.51.100.77')).sent).toEqual({ ok: true });
+  });
+
+  it('the budget comes back after an hour', async () => {
+    phone = createPhone({ perAccount: 1, perNumber: 100, perIp: 100 });
+    const factor = await enrolled();
+    expect(await phone.sendCode(alice, factor, UID, IP)).toMatchObject({ reason: 'rate_limited' });
+    clock.advance(3_600_001);
+    expect(await phone.sendCode(alice, factor, UID, IP)).toEqual({ ok: true });
+  });
+});
+
+describe('phone delivery failures', () => {
+  it('a DeliveryError is reported as delivery_failed and leaves no live code', async () => {
+    sender.failing = true;
+    const { factor, sent } = await phone.beginEnrolment(alice, 'sms', NUMBER, null, UID, IP);
+    expect(sent).toMatchObject({ ok: false, reason: 'delivery_failed' });
+    expect(await liveCodes()).toBe(0);
+    expect(await phone.verify(alice, factor, UID, lastCode())).toMatchObject({ ok: false, reason: 'expired' });
+  });
+
+  it('a failed resend also kills the code sent before it', async () => {
+    const factor = await enrolled();
+    const first = lastCode();
+    sender.failing = true;
+    expect(await phone.sendCode(alice, factor, UID, IP)).toMatchObject({ ok: false, reason: 'delivery_failed' });
+    expect(await liveCodes()).toBe(0);
+    expect((await phone.verify(alice, factor, UID, first)).ok).toBe(false);
+  });
+
+  it('an unexpected sender error is not mistaken for a delivery failure', async () => {
+    const broken: MessageSender = { send: async () => Promise.reject(new TypeError('bug')) };
+    phone = createPhoneFactor({ store, ephemeral: createSqlEphemeralStore(sql.db, clock), counter: createSqlAttemptCounter(sql.db, clock), sender: broken, keyedHash, clock, random: createCryptoRandom(), limits: GENEROUS });
+    await expect(phone.beginEnrolment(alice, 'sms', NUMBER, null, UID, IP)).rejects.toThrow(TypeError);
+  });
+});
