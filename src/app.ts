@@ -27,6 +27,7 @@ import { createViews } from './http/views.ts';
 import { createLogger } from './logger.ts';
 import { createAdapterFactory } from './oidc/adapter.ts';
 import { createProvider } from './oidc/provider.ts';
+import { ACCOUNT_CLIENT_ID, accountClientMetadata } from './oidc/account-client.ts';
 import { createSystemClock, type Clock } from './ports/clock.ts';
 import { createCryptoRandom, type Random } from './ports/random.ts';
 import type { ClientStore, OrganizationStore, UserStore } from './ports/stores.ts';
@@ -120,10 +121,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     config,
     cookieKeys: secrets.cookieKeys,
     jwks: secrets.jwks,
-    adapter: createAdapterFactory({ models: storage.models, clients: stores.clients, box }),
+    adapter: createAdapterFactory({ models: storage.models, clients: stores.clients, box, builtIn: [accountClientMetadata(config.issuer)] }),
     users: stores.users,
     views,
-    isFirstParty: async (clientId) => (await stores.clients.findClient(clientId))?.firstParty ?? false,
+    isFirstParty: async (clientId) => clientId === ACCOUNT_CLIENT_ID || ((await stores.clients.findClient(clientId))?.firstParty ?? false),
   });
   const clients = createClients({
     store: stores.clients,

@@ -47,7 +47,7 @@ export function createTrustedBrowsers(deps: { store: TrustedBrowserStore; keyedH
     async isTrusted(person, token) {
       if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return false;
       const found = await deps.store.findTrustedBrowser(person.orgId, person.userId, digest(person, token), deps.clock.now());
-      if (found) await deps.store.touchTrustedBrowser(found.id, deps.clock.now());
+      if (found) await deps.store.touchTrustedBrowser(person.orgId, person.userId, found.id, deps.clock.now());
       return found !== undefined;
     },
     list: (person) => deps.store.listTrustedBrowsers(person.orgId, person.userId, deps.clock.now()),

@@ -9,9 +9,12 @@ import type { SecretBox } from '../security/secret-box.ts';
  * (registered with `twofold client add`, no dynamic registration), every other model from the
  * ephemeral store (SQL in embedded mode, Redis in scale-out).
  */
-export function createAdapterFactory(deps: { models: OidcModelStore; clients: ClientStore; box: SecretBox }): AdapterFactory {
+export function createAdapterFactory(deps: { models: OidcModelStore; clients: ClientStore; box: SecretBox; builtIn: Record<string, unknown>[] }): AdapterFactory {
   const clientAdapter: Adapter = {
     async find(id) {
+      // Built-in first-party clients (the account pages) follow the configured issuer.
+      const builtIn = deps.builtIn.find((c) => c.client_id === id);
+      if (builtIn) return builtIn as AdapterPayload;
       const record = await deps.clients.findClient(id);
       if (!record) return undefined;
       const secret = record.sealedSecret ? { client_secret: deps.box.open(record.sealedSecret) } : {};

@@ -79,5 +79,5 @@ export interface TrustedBrowserStore {
   findTrustedBrowser(orgId: string, userId: string, tokenHash: string, now: number): Promise<TrustedBrowser | undefined>;
   listTrustedBrowsers(orgId: string, userId: string, now: number): Promise<TrustedBrowser[]>;
   deleteTrustedBrowser(orgId: string, userId: string, id: string): Promise<boolean>;
-  touchTrustedBrowser(id: string, now: number): Promise<void>;
+  touchTrustedBrowser(orgId: string, userId: string, id: string, now: number): Promise<void>;
 }

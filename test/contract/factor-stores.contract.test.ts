@@ -354,7 +354,7 @@ describeEachBackend(backends, (subject) => {
       const { alice } = await threePeople(db);
       const browser = aBrowser(alice);
       await trusted.insertTrustedBrowser(browser);
-      await trusted.touchTrustedBrowser(browser.id, T0 + 77);
+      await trusted.touchTrustedBrowser(alice.orgId, alice.userId, browser.id, T0 + 77);
       expect(await trusted.findTrustedBrowser(alice.orgId, alice.userId, browser.tokenHash, T0)).toMatchObject({ lastUsedAt: T0 + 77 });
     });
   });

@@ -56,14 +56,21 @@ export function createPhoneFactor(deps: {
   const pendingKey = (binding: string, factorId: string) => `phone-code:${binding}:${factorId}`;
   const HOUR = 3_600_000;
 
+  /**
+   * Counts a send against the hourly budgets of the account, the number and the address.
+   * A refused request is not counted, so nobody can keep a number blocked by asking for codes.
+   */
   async function withinBudget(person: Person, phone: string, ip: string): Promise<boolean> {
-    const counts = await Promise.all([
-      counter.recordFailure(`send:account:${person.userId}`, HOUR),
-      counter.recordFailure(`send:number:${phone}`, HOUR),
-      counter.recordFailure(`send:ip:${ip}`, HOUR),
-    ]);
-    const [account, number, address] = counts.map((c) => c.count);
-    return account! <= deps.limits.perAccount && number! <= deps.limits.perNumber && address! <= deps.limits.perIp;
+    const budgets = [
+      [`send:account:${person.userId}`, deps.limits.perAccount],
+      [`send:number:${phone}`, deps.limits.perNumber],
+      [`send:ip:${ip}`, deps.limits.perIp],
+    ] as const;
+    const used = await Promise.all(budgets.map(([key]) => counter.peek(key)));
+    if (budgets.some(([, limit], i) => (used[i]?.count ?? 0) >= limit)) return false;
+    // Counting is atomic: of concurrent requests at the edge of a budget, the extra ones are refused.
+    const counts = await Promise.all(budgets.map(([key]) => counter.recordFailure(key, HOUR)));
+    return budgets.every(([, limit], i) => counts[i]!.count <= limit);
   }
 
   async function sendCode(person: Person, factor: FactorRecord, binding: string, ip: string): Promise<SendOutcome> {

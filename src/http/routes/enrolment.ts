@@ -25,6 +25,8 @@ export interface EnrolmentDeps extends Pick<SecondFactorDeps, 'provider' | 'flow
   views: Views;
 }
 
+const phoneLinks = (uid: string) => ({ confirmAction: `/interaction/${uid}/enrol/phone/confirm`, backHref: `/interaction/${uid}/enrol` });
+
 const form = z.object({
   factorId: z.string().max(64).default(''),
   code: z.string().max(64).default(''),
@@ -81,7 +83,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
   });
 
   const showTotp = (ctx: Context, uid: string, enrolment: TotpEnrolment, error: string | null) =>
-    render(ctx, 'interaction/enrol-totp', 'Set up your authenticator app', { uid, enrolment, error });
+    render(ctx, 'interaction/enrol-totp', 'Set up your authenticator app', { uid, enrolment, error, confirmAction: `/interaction/${uid}/enrol/totp/confirm` });
 
   router.post('/totp', formBody(), csrf.verify, async (ctx) => {
     const { uid, pending } = await requirePending(ctx);
@@ -110,7 +112,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
     }
     const { factor, sent } = await deps.phone.beginEnrolment(pending.person, input.kind, phone.data, input.label, uid, ctx.ip);
     if (!sent.ok) ctx.status = sent.reason === 'rate_limited' ? 429 : 503;
-    await render(ctx, 'interaction/enrol-phone', 'Confirm your phone number', { uid, factorId: factor.id, kind: factor.kind, hint: phone.data.slice(-2), error: sent.ok ? null : sent.message });
+    await render(ctx, 'interaction/enrol-phone', 'Confirm your phone number', { ...phoneLinks(uid), factorId: factor.id, kind: factor.kind, hint: phone.data.slice(-2), error: sent.ok ? null : sent.message });
   });
 
   router.post('/phone/confirm', formBody(), csrf.verify, async (ctx) => {
@@ -122,7 +124,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
     if (!outcome.ok) {
       await deps.throttle.recordFailure(keys);
       ctx.status = outcome.reason === 'malformed' ? 400 : outcome.reason === 'too_many_attempts' ? 429 : 401;
-      return render(ctx, 'interaction/enrol-phone', 'Confirm your phone number', { uid, factorId: factor.id, kind: factor.kind, hint: factor.phone!.slice(-2), error: outcome.message });
+      return render(ctx, 'interaction/enrol-phone', 'Confirm your phone number', { ...phoneLinks(uid), factorId: factor.id, kind: factor.kind, hint: factor.phone!.slice(-2), error: outcome.message });
     }
     await enrolled(uid, pending, outcome.proven, ctx);
   });
@@ -148,7 +150,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
     // Shown once: the first visit makes the set; a reload says where to make a new one.
     const codes = pending.codesShown ? null : await deps.recovery.regenerate(pending.person);
     if (codes) await flow.save(uid, { ...pending, codesShown: true });
-    await render(ctx, 'interaction/recovery-codes', 'Save your recovery codes', { uid, codes, download: codes ? codes.join('\n') : '' });
+    await render(ctx, 'interaction/recovery-codes', 'Save your recovery codes', { codes, download: codes ? codes.join('\n') : '', finishAction: `/interaction/${uid}/enrol/finish` });
   });
 
   router.post('/finish', formBody(), csrf.verify, async (ctx) => {

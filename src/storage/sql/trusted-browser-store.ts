@@ -35,8 +35,8 @@ export function createSqlTrustedBrowserStore(db: Database): TrustedBrowserStore 
       const result = await db.deleteFrom('trusted_browsers').where('org_id', '=', orgId).where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
-    async touchTrustedBrowser(id, now) {
-      await db.updateTable('trusted_browsers').set({ last_used_at: now }).where('id', '=', id).execute();
+    async touchTrustedBrowser(orgId, userId, id, now) {
+      await db.updateTable('trusted_browsers').set({ last_used_at: now }).where('org_id', '=', orgId).where('user_id', '=', userId).where('id', '=', id).execute();
     },
   };
 }

@@ -256,6 +256,21 @@ describe('phone send limits (toll fraud)', () => {
     clock.advance(3_600_001);
     expect(await phone.sendCode(alice, factor, UID, IP)).toEqual({ ok: true });
   });
+
+  // BUG (src/factors/phone/phone.ts, withinBudget): every request, refused ones included, is counted
+  // with AttemptCounter.recordFailure, whose window runs from the *last* failure. So a refused request
+  // pushes the hour back: one request every 50 minutes from anyone (say, Mallory enrolling Alice's
+  // number on her own account) keeps the number's codes blocked for good, without one SMS being sent.
+  it('refused requests do not push the hour back: a number gets codes an hour after its budget was used', async () => {
+    phone = createPhone({ perAccount: 100, perNumber: 1, perIp: 100 });
+    const mallory = await aPerson();
+    const factor = await enrolled();
+    clock.advance(50 * 60_000);
+    const attempt = await phone.beginEnrolment(mallory, 'sms', NUMBER, null, 'uid-mallory', '198.51.100.66');
+    expect(attempt.sent).toMatchObject({ ok: false, reason: 'rate_limited' });
+    clock.advance(11 * 60_000); // 61 minutes after the only code that was sent
+    expect(await phone.sendCode(alice, factor, UID, IP)).toEqual({ ok: true });
+  });
 });
 
 describe('phone delivery failures', () => {

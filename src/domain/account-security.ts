@@ -1,0 +1,103 @@
+import { summarizeFactor, type FactorSummary, type Person } from '../factors/factor.ts';
+import type { RecoveryCodes } from '../factors/recovery-codes/recovery-codes.ts';
+import type { AuditEvent, AuditStore, Organization } from '../ports/stores.ts';
+import type { FactorStore, TrustedBrowser } from '../ports/factor-stores.ts';
+import type { Audit } from './audit.ts';
+import { AppError } from './errors.ts';
+import type { TrustedBrowsers } from './trusted-browsers.ts';
+
+/** What the security overview shows: never a secret, only names, dates and counts. */
+export interface SecurityOverview {
+  tfaEnabled: boolean;
+  /** Why TFA is on or required: the organization's policy, the person's own choice, or off. */
+  reason: 'organization' | 'own' | 'off';
+  orgEnforces: boolean;
+  methods: FactorSummary[];
+  preferredId: string | null;
+  recoveryLeft: number;
+  trustedBrowsers: TrustedBrowser[];
+  events: AuditEvent[];
+}
+
+export interface AccountSecurity {
+  overview(person: Person, org: Organization): Promise<SecurityOverview>;
+  /** Removes a method; the last one turns TFA off (and deletes the recovery codes), unless the organization forbids it. */
+  removeMethod(person: Person, org: Organization, factorId: string, ip: string): Promise<void>;
+  setPreferred(person: Person, factorId: string): Promise<void>;
+  /** Turns TFA off: every method, recovery code and trusted browser goes. Refused while the organization enforces TFA. */
+  disableTfa(person: Person, org: Organization, ip: string): Promise<void>;
+  regenerateRecoveryCodes(person: Person, ip: string): Promise<string[]>;
+  /** After a method is added: the first one also creates the recovery codes (returned to show once). */
+  methodAdded(person: Person, method: string, ip: string): Promise<string[] | null>;
+  revokeTrustedBrowser(person: Person, id: string, ip: string): Promise<void>;
+}
+
+export function createAccountSecurity(deps: {
+  factors: FactorStore;
+  recovery: RecoveryCodes;
+  trustedBrowsers: TrustedBrowsers;
+  audit: Audit;
+  auditStore: AuditStore;
+}): AccountSecurity {
+  const { factors, recovery, audit } = deps;
+  const active = async (person: Person) => (await factors.findFactors(person.orgId, person.userId)).filter((f) => f.active);
+  const record = (person: Person, type: string, ip: string, detail: Record<string, unknown> = {}) =>
+    audit.record({ type, orgId: person.orgId, userId: person.userId, ip, detail });
+
+  return {
+    async overview(person, org) {
+      const methods = await active(person);
+      const tfaEnabled = methods.length > 0;
+      return {
+        tfaEnabled,
+        reason: org.enforceTfa ? 'organization' : tfaEnabled ? 'own' : 'off',
+        orgEnforces: org.enforceTfa,
+        methods: methods.map(summarizeFactor),
+        preferredId: (await factors.findPreferredFactorId(person.orgId, person.userId)) ?? methods[0]?.id ?? null,
+        recoveryLeft: await recovery.remaining(person),
+        trustedBrowsers: await deps.trustedBrowsers.list(person),
+        events: await deps.auditStore.listAuditEvents(person.orgId, person.userId, 10),
+      };
+    },
+    async removeMethod(person, org, factorId, ip) {
+      const methods = await active(person);
+      const target = methods.find((m) => m.id === factorId);
+      if (!target) throw new AppError('unknown_method', 404, 'That method is not on your account.');
+      if (methods.length === 1) {
+        if (org.enforceTfa) {
+          throw new AppError('tfa_required', 409, `${org.name} requires two-step verification, so you cannot remove your only method. Add another method first.`);
+        }
+        await factors.deleteAllFactors(person.orgId, person.userId);
+        await record(person, 'tfa.disabled', ip, { via: 'last_method_removed' });
+        return;
+      }
+      await factors.deleteFactor(person.orgId, person.userId, factorId);
+      if ((await factors.findPreferredFactorId(person.orgId, person.userId)) === factorId) await factors.setPreferredFactorId(person.orgId, person.userId, null);
+      await record(person, 'tfa.method_removed', ip, { kind: target.kind });
+    },
+    async setPreferred(person, factorId) {
+      if (!(await active(person)).some((m) => m.id === factorId)) throw new AppError('unknown_method', 404, 'That method is not on your account.');
+      await factors.setPreferredFactorId(person.orgId, person.userId, factorId);
+    },
+    async disableTfa(person, org, ip) {
+      if (org.enforceTfa) throw new AppError('tfa_required', 409, `${org.name} requires two-step verification for everyone, so it cannot be turned off.`);
+      await factors.deleteAllFactors(person.orgId, person.userId);
+      await record(person, 'tfa.disabled', ip);
+    },
+    async regenerateRecoveryCodes(person, ip) {
+      if ((await active(person)).length === 0) throw new AppError('tfa_off', 409, 'Recovery codes come with two-step verification. Add a method first.');
+      const codes = await recovery.regenerate(person);
+      await record(person, 'recovery_codes.regenerated', ip);
+      return codes;
+    },
+    async methodAdded(person, method, ip) {
+      await record(person, 'tfa.method_added', ip, { method });
+      if ((await recovery.remaining(person)) > 0) return null;
+      return recovery.regenerate(person);
+    },
+    async revokeTrustedBrowser(person, id, ip) {
+      if (!(await deps.trustedBrowsers.revoke(person, id))) throw new AppError('unknown_browser', 404, 'That browser is not trusted any more.');
+      await record(person, 'trusted_browser.revoked', ip);
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { Clock } from '../ports/clock.ts';
+import type { EphemeralStore } from '../ports/ephemeral-store.ts';
+import type { Random } from '../ports/random.ts';
+import type { KeyedHash } from '../security/keyed-hash.ts';
+
+/**
+ * The account pages' own sign-in, made from an authorization code the provider issued to the
+ * first-party account client. `authTime` is the OIDC auth_time: step-up freshness is measured
+ * against it, never against when this cookie was set.
+ */
+export interface AccountSession {
+  userId: string;
+  orgId: string;
+  email: string;
+  /** Epoch seconds of the last authentication (OIDC auth_time). */
+  authTime: number;
+  acr: string;
+  amr: string[];
+  createdAt: number;
+}
+
+export interface AccountSessions {
+  /** Returns the cookie value for a new session. */
+  create(session: Omit<AccountSession, 'createdAt'>): Promise<string>;
+  load(token: string | undefined): Promise<AccountSession | undefined>;
+  destroy(token: string | undefined): Promise<void>;
+}
+
+/** Idle lifetime of an account-pages session; re-authentication still follows auth_time. */
+const TTL_SECONDS = 60 * 60;
+const PURPOSE = 'account-session';
+
+export function createAccountSessions(deps: { ephemeral: EphemeralStore; keyedHash: KeyedHash; random: Random; clock: Clock }): AccountSessions {
+  const key = (token: string) => `account:${deps.keyedHash.digest(PURPOSE, token)}`;
+  const wellFormed = (token: string | undefined): token is string => typeof token === 'string' && /^[A-Za-z0-9_-]{43}$/.test(token);
+  return {
+    async create(session) {
+      const token = deps.random.token(32);
+      await deps.ephemeral.put(key(token), { ...session, createdAt: deps.clock.now() } satisfies AccountSession, TTL_SECONDS);
+      return token;
+    },
+    async load(token) {
+      if (!wellFormed(token)) return undefined;
+      const session = await deps.ephemeral.get<AccountSession>(key(token));
+      // Sliding idle expiry: each visit keeps the session for another hour.
+      if (session) await deps.ephemeral.put(key(token), session, TTL_SECONDS);
+      return session;
+    },
+    async destroy(token) {
+      if (wellFormed(token)) await deps.ephemeral.delete(key(token));
+    },
+  };
+}
+
+/** Seconds since the person last authenticated, by the injected clock. */
+export function secondsSinceAuth(session: Pick<AccountSession, 'authTime'>, clock: Clock): number {
+  return Math.floor(clock.now() / 1000) - session.authTime;
+}

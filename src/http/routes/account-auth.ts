@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import type Provider from 'oidc-provider';
+
+import { secondsSinceAuth, type AccountSession, type AccountSessions } from '../../domain/account-sessions.ts';
+import { AppError } from '../../domain/errors.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
+import type { Random } from '../../ports/random.ts';
+import type { UserStore } from '../../ports/stores.ts';
+import type { Csrf } from '../middleware/csrf.ts';
+import type { Views } from '../views.ts';
+import { ACCOUNT_CLIENT_ID } from '../../oidc/account-client.ts';
+import { formBody } from '../middleware/form-body.ts';
+
+export const ACCOUNT_COOKIE = 'twofold.account';
+
+interface LoginState {
+  verifier: string;
+  returnTo: string;
+  resume: string | null;
+}
+
+interface PendingAction {
+  userId: string;
+  path: string;
+  fields: Record<string, string>;
+}
+
+/** Only our own account pages are valid places to come back to. */
+function safeReturnTo(value: unknown): string {
+  return typeof value === 'string' && /^\/account(\/[A-Za-z0-9/_-]*)?$/.test(value) ? value : '/account';
+}
+
+export interface AccountAuthDeps {
+  provider: Provider;
+  sessions: AccountSessions;
+  ephemeral: EphemeralStore;
+  users: UserStore;
+  random: Random;
+  clock: Clock;
+  views: Views;
+  csrf: Csrf;
+  issuer: string;
+  secureCookies: boolean;
+  maxAgeSeconds: number;
+}
+
+/** Loads the account session; without one, the person signs in through the provider first. */
+export function requireAccount(deps: Pick<AccountAuthDeps, 'sessions'>): Middleware {
+  return async (ctx, next) => {
+    const session = await deps.sessions.load(ctx.cookies.get(ACCOUNT_COOKIE));
+    if (!session) {
+      ctx.status = 303;
+      return ctx.redirect(`/account/login?return_to=${encodeURIComponent(ctx.path)}`);
+    }
+    ctx.state.account = session;
+    await next();
+  };
+}
+
+/**
+ * Step-up (OIDC max_age): a change needs an auth_time no older than `maxAgeSeconds`. Otherwise
+ * the person re-authenticates through the authorization endpoint with max_age, and the change
+ * they asked for is kept (minus its CSRF token) and completed when they come back.
+ */
+export function requireFreshAuth(deps: Pick<AccountAuthDeps, 'ephemeral' | 'random' | 'clock' | 'maxAgeSeconds'>): Middleware {
+  return async (ctx, next) => {
+    const account = ctx.state.account as AccountSession;
+    if (secondsSinceAuth(account, deps.clock) <= deps.maxAgeSeconds) return next();
+    ctx.status = 303;
+    if (ctx.method === 'GET') return ctx.redirect(`/account/login?fresh=1&return_to=${encodeURIComponent(ctx.path)}`);
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const fields = Object.fromEntries(Object.entries(body).filter(([k, v]) => k !== '_csrf' && typeof v === 'string')) as Record<string, string>;
+    const id = deps.random.token(16);
+    await deps.ephemeral.put(`resume:${id}`, { userId: account.userId, path: ctx.path, fields } satisfies PendingAction, 600);
+    ctx.redirect(`/account/login?fresh=1&resume=${id}`);
+  };
+}
+
+const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
+
+export function accountAuthRoutes(deps: AccountAuthDeps): Router {
+  const router = new Router({ prefix: '/account' });
+  const redirectUri = `${deps.issuer}/account/callback`;
+
+  router.get('/login', async (ctx) => {
+    const state = deps.random.token(24);
+    const verifier = deps.random.token(32);
+    const resume = typeof ctx.query.resume === 'string' && /^[A-Za-z0-9_-]{22}$/.test(ctx.query.resume) ? ctx.query.resume : null;
+    await deps.ephemeral.put(`account-login:${state}`, { verifier, returnTo: safeReturnTo(ctx.query.return_to), resume } satisfies LoginState, 600);
+    const url = new URL(`${deps.issuer}/auth`);
+    const current = await deps.sessions.load(ctx.cookies.get(ACCOUNT_COOKIE));
+    url.search = new URLSearchParams({
+      client_id: ACCOUNT_CLIENT_ID,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: redirectUri,
+      code_challenge: s256(verifier),
+      code_challenge_method: 'S256',
+      state,
+      ...(ctx.query.fresh === '1' ? { max_age: String(deps.maxAgeSeconds) } : {}),
+      ...(current ? { login_hint: current.email } : {}),
+    }).toString();
+    ctx.status = 303;
+    ctx.redirect(url.href);
+  });
+
+  router.get('/callback', async (ctx) => {
+    const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
+    const login = /^[A-Za-z0-9_-]{32}$/.test(state) ? await deps.ephemeral.take<LoginState>(`account-login:${state}`) : undefined;
+    if (!login) throw new AppError('login_expired', 400, 'This sign-in has expired. Open your account page again.');
+    if (typeof ctx.query.error === 'string') {
+      throw new AppError('login_failed', 403, ctx.query.error === 'access_denied' ? 'Sign-in was cancelled.' : 'Sign-in did not complete. Open your account page again.');
+    }
+    const code = typeof ctx.query.code === 'string' && ctx.query.code.length < 256 ? await deps.provider.AuthorizationCode.find(ctx.query.code) : undefined;
+    // The checks the token endpoint would make for this client (RFC 6749 §4.1.3, RFC 7636 §4.6).
+    const valid = code && code.isValid && code.clientId === ACCOUNT_CLIENT_ID && code.redirectUri === redirectUri && code.codeChallenge === s256(login.verifier);
+    if (!code || !valid) throw new AppError('login_failed', 400, 'Sign-in did not complete. Open your account page again.');
+    await code.consume();
+    const found = await deps.users.findUserBySubject(code.accountId!);
+    if (!found) throw new AppError('login_failed', 400, 'This account no longer exists.');
+    const token = await deps.sessions.create({
+      userId: found.user.id,
+      orgId: found.organization.id,
+      email: found.user.email,
+      authTime: code.authTime!,
+      acr: code.acr ?? '',
+      amr: code.amr ?? [],
+    });
+    await deps.sessions.destroy(ctx.cookies.get(ACCOUNT_COOKIE));
+    ctx.cookies.set(ACCOUNT_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: '/account', overwrite: true });
+    ctx.status = 303;
+    ctx.redirect(login.resume ? `/account/resume/${login.resume}` : login.returnTo);
+  });
+
+  router.get('/resume/:id', requireAccount(deps), async (ctx) => {
+    const account = ctx.state.account as AccountSession;
+    const pending = /^[A-Za-z0-9_-]{22}$/.test(ctx.params.id ?? '') ? await deps.ephemeral.take<PendingAction>(`resume:${ctx.params.id}`) : undefined;
+    if (!pending || pending.userId !== account.userId) return void ctx.redirect('/account');
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await deps.views.render('account/resume', { title: 'Finishing your change', action: pending.path, fields: Object.entries(pending.fields), csrfToken: deps.csrf.tokenFor(ctx) });
+  });
+
+  router.post('/logout', formBody(), deps.csrf.verify, async (ctx: Context) => {
+    await deps.sessions.destroy(ctx.cookies.get(ACCOUNT_COOKIE));
+    ctx.cookies.set(ACCOUNT_COOKIE, '', { path: '/account', maxAge: 0, overwrite: true });
+    const url = new URL(`${deps.issuer}/session/end`);
+    url.search = new URLSearchParams({ client_id: ACCOUNT_CLIENT_ID, post_logout_redirect_uri: `${deps.issuer}/account/signed-out` }).toString();
+    ctx.status = 303;
+    ctx.redirect(url.href);
+  });
+
+  router.get('/signed-out', async (ctx) => {
+    ctx.type = 'html';
+    ctx.body = await deps.views.render('interaction/logged-out', { title: 'Signed out', clientName: null });
+  });
+
+  return router;
+}

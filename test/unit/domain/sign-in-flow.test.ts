@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+
+import { createSignInFlow, personOf, type SignInFlow } from '../../../src/domain/sign-in-flow.ts';
+import { createTrustedBrowsers, type TrustedBrowsers } from '../../../src/domain/trusted-browsers.ts';
+import type { Clock } from '../../../src/ports/clock.ts';
+import type { FactorRecord, FactorStore } from '../../../src/ports/factor-stores.ts';
+import { createCryptoRandom } from '../../../src/ports/random.ts';
+import type { Organization, UserWithOrganization } from '../../../src/ports/stores.ts';
+import { createKeyedHash } from '../../../src/security/keyed-hash.ts';
+import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
+import { createSqlEphemeralStore } from '../../../src/storage/sql/ephemeral-store.ts';
+import { createSqlFactorStore } from '../../../src/storage/sql/factor-store.ts';
+import { createSqlOrganizationStore } from '../../../src/storage/sql/organization-store.ts';
+import { createSqlTrustedBrowserStore } from '../../../src/storage/sql/trusted-browser-store.ts';
+import { createSqlUserStore } from '../../../src/storage/sql/user-store.ts';
+
+const T0 = Date.UTC(2031, 0, 1);
+const DAY = 86_400_000;
+
+let sql: SqlDatabase;
+let factors: FactorStore;
+let trusted: TrustedBrowsers;
+let flow: SignInFlow;
+let clock: Clock & { advance(ms: number): void };
+
+async function anAccount(org: Partial<Organization> = {}): Promise<UserWithOrganization> {
+  const organization: Organization = { id: randomUUID(), slug: `org-${randomUUID().slice(0, 8)}`, name: 'Acme', enforceTfa: false, passwordMinLength: null, trustedBrowserDays: 30, createdAt: 0, ...org };
+  await createSqlOrganizationStore(sql.db).insertOrganization(organization);
+  const user = { id: randomUUID(), orgId: organization.id, email: `${randomUUID().slice(0, 8)}@example.com`, name: 'Alice', phone: null, role: 'member' as const, createdAt: 0, passwordChangedAt: 0 };
+  await createSqlUserStore(sql.db).insertUser(user, '$x');
+  return { user, organization };
+}
+
+async function addFactor(account: UserWithOrganization, active = true): Promise<FactorRecord> {
+  const factor: FactorRecord = {
+    id: randomUUID(),
+    orgId: account.organization.id,
+    userId: account.user.id,
+    kind: 'totp',
+    label: 'Phone',
+    active,
+    sealedSecret: 'v1.a.b.c',
+    lastStep: null,
+    phone: null,
+    credentialId: null,
+    publicKey: null,
+    counter: null,
+    transports: [],
+    passkey: false,
+    createdAt: T0,
+    lastUsedAt: null,
+  };
+  await factors.insertFactor(factor);
+  return factor;
+}
+
+beforeEach(async () => {
+  sql = openSqlDatabase({ kind: 'sqlite', filename: ':memory:' });
+  await sql.migrate();
+  let now = T0;
+  clock = { now: () => now, advance: (ms) => void (now += ms) };
+  const random = createCryptoRandom();
+  factors = createSqlFactorStore(sql.db);
+  trusted = createTrustedBrowsers({ store: createSqlTrustedBrowserStore(sql.db), keyedHash: createKeyedHash('p'.repeat(32)), clock, random });
+  flow = createSignInFlow({ factors, ephemeral: createSqlEphemeralStore(sql.db, clock), trustedBrowsers: trusted, clock });
+  return () => sql.close();
+});
+
+const plain = { mfaRequested: false, reauthentication: false, trustToken: undefined };
+const PASSWORD = { method: 'password', amr: ['pwd'], at: T0 / 1000 };
+const TOTP = { method: 'totp' as const, amr: ['otp'], factorId: 'f1' };
+
+describe('sign-in flow without a second factor', () => {
+  it('is done after the password when nothing requires MFA', async () => {
+    const account = await anAccount();
+    expect(await flow.afterPassword('uid-1', account, plain)).toEqual({ step: 'done', methods: [PASSWORD] });
+    expect(await flow.pending('uid-1')).toBeUndefined();
+  });
+
+  it('an unfinished enrolment is not a factor', async () => {
+    const account = await anAccount();
+    await addFactor(account, false);
+    expect((await flow.afterPassword('uid-1', account, plain)).step).toBe('done');
+  });
+
+  it('sends the person to enrol when the organization enforces TFA', async () => {
+    const account = await anAccount({ enforceTfa: true });
+    const next = await flow.afterPassword('uid-1', account, plain);
+    expect(next).toMatchObject({ step: 'enrol', pending: { person: personOf(account), methods: [PASSWORD], mfaRequired: true, trustDays: 30 } });
+    expect(await flow.pending('uid-1')).toEqual(next.step === 'enrol' ? next.pending : undefined);
+  });
+
+  it('sends the person to enrol when the relying party requests MFA', async () => {
+    const account = await anAccount();
+    expect(await flow.afterPassword('uid-1', account, { ...plain, mfaRequested: true })).toMatchObject({ step: 'enrol', pending: { mfaRequired: true } });
+  });
+});
+
+describe('sign-in flow with a second factor', () => {
+  it('asks for the second factor, and remembers the sign-in for the interaction', async () => {
+    const account = await anAccount({ trustedBrowserDays: 7 });
+    await addFactor(account);
+    const next = await flow.afterPassword('uid-1', account, plain);
+    expect(next).toEqual({
+      step: 'second-factor',
+      pending: { person: personOf(account), methods: [PASSWORD], mfaRequired: false, trustDays: 7, reauthentication: false },
+    });
+    expect(await flow.pending('uid-1')).toEqual(next.step === 'second-factor' ? next.pending : undefined);
+    expect(await flow.pending('uid-2')).toBeUndefined();
+  });
+
+  it('complete() returns the methods with the proven factor once; a second call gets nothing', async () => {
+    const account = await anAccount();
+    await addFactor(account);
+    await flow.afterPassword('uid-1', account, plain);
+    clock.advance(20_000);
+    expect(await flow.complete('uid-1', TOTP)).toEqual([PASSWORD, { method: 'totp', amr: ['otp'], at: T0 / 1000 + 20 }]);
+    expect(await flow.complete('uid-1', TOTP)).toBeUndefined();
+    expect(await flow.pending('uid-1')).toBeUndefined();
+  });
+
+  it('of 20 concurrent completions of one interaction exactly one succeeds', async () => {
+    const account = await anAccount();
+    await addFactor(account);
+    await flow.afterPassword('uid-1', account, plain);
+    const results = await Promise.all(Array.from({ length: 20 }, () => flow.complete('uid-1', TOTP)));
+    expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+  });
+
+  it('complete() without a pending sign-in gets nothing', async () => {
+    expect(await flow.complete('never-started', TOTP)).toBeUndefined();
+  });
+
+  it('a pending sign-in is forgotten after 15 minutes', async () => {
+    const account = await anAccount();
+    await addFactor(account);
+    await flow.afterPassword('uid-1', account, plain);
+    clock.advance(15 * 60_000 + 1);
+    expect(await flow.pending('uid-1')).toBeUndefined();
+    expect(await flow.complete('uid-1', TOTP)).toBeUndefined();
+  });
+
+  it('save() keeps enrolment progress for the interaction', async () => {
+    const account = await anAccount({ enforceTfa: true });
+    const next = await flow.afterPassword('uid-1', account, plain);
+    if (next.step === 'done') throw new Error('expected a pending sign-in');
+    await flow.save('uid-1', { ...next.pending, enrolled: TOTP, codesShown: true });
+    expect(await flow.pending('uid-1')).toMatchObject({ enrolled: TOTP, codesShown: true });
+  });
+
+  it('activeFactors lists only finished enrolments', async () => {
+    const account = await anAccount();
+    const active = await addFactor(account);
+    await addFactor(account, false);
+    expect((await flow.activeFactors(personOf(account))).map((f) => f.id)).toEqual([active.id]);
+  });
+});
+
+describe('trusted browsers in the sign-in flow', () => {
+  async function trustedAccount(org: Partial<Organization> = {}) {
+    const account = await anAccount(org);
+    await addFactor(account);
+    const { token } = await trusted.trust(personOf(account), 30, 'Firefox on Linux');
+    return { account, token };
+  }
+
+  it('a trusted browser skips the second factor at an ordinary sign-in', async () => {
+    const { account, token } = await trustedAccount();
+    expect(await flow.afterPassword('uid-1', account, { ...plain, trustToken: token })).toEqual({ step: 'done', methods: [PASSWORD] });
+  });
+
+  it('never at re-authentication', async () => {
+    const { account, token } = await trustedAccount();
+    expect((await flow.afterPassword('uid-1', account, { ...plain, reauthentication: true, trustToken: token })).step).toBe('second-factor');
+  });
+
+  it('never when the relying party requests MFA', async () => {
+    const { account, token } = await trustedAccount();
+    expect((await flow.afterPassword('uid-1', account, { ...plain, mfaRequested: true, trustToken: token })).step).toBe('second-factor');
+  });
+
+  it('never when the organization has since forbidden trusted browsers', async () => {
+    const { account, token } = await trustedAccount();
+    const forbidding = { ...account, organization: { ...account.organization, trustedBrowserDays: 0 } };
+    expect((await flow.afterPassword('uid-1', forbidding, { ...plain, trustToken: token })).step).toBe('second-factor');
+  });
+
+  it('not after the trust has expired', async () => {
+    const { account, token } = await trustedAccount();
+    clock.advance(30 * DAY);
+    expect((await flow.afterPassword('uid-1', account, { ...plain, trustToken: token })).step).toBe('second-factor');
+  });
+
+  it("not with another person's token, a revoked token or a made-up one", async () => {
+    const { account, token } = await trustedAccount();
+    const { account: other } = await trustedAccount();
+    expect((await flow.afterPassword('uid-1', other, { ...plain, trustToken: token })).step).toBe('second-factor');
+    expect((await flow.afterPassword('uid-2', account, { ...plain, trustToken: 'A'.repeat(43) })).step).toBe('second-factor');
+    expect((await flow.afterPassword('uid-3', account, { ...plain, trustToken: `${token}x` })).step).toBe('second-factor');
+    const [browser] = await trusted.list(personOf(account));
+    expect(await trusted.revoke(personOf(account), browser!.id)).toBe(true);
+    expect((await flow.afterPassword('uid-4', account, { ...plain, trustToken: token })).step).toBe('second-factor');
+  });
+
+  it('does not replace enrolment when the organization enforces TFA and no factor exists', async () => {
+    const account = await anAccount({ enforceTfa: true });
+    const { token } = await trusted.trust(personOf(account), 30, 'Firefox on Linux');
+    expect((await flow.afterPassword('uid-1', account, { ...plain, trustToken: token })).step).toBe('enrol');
+  });
+});

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+
+import type { Person } from '../../../src/factors/factor.ts';
+import { createRecoveryCodes, normalizeRecoveryCode, type RecoveryCodes } from '../../../src/factors/recovery-codes/recovery-codes.ts';
+import { createCryptoRandom } from '../../../src/ports/random.ts';
+import { createKeyedHash } from '../../../src/security/keyed-hash.ts';
+import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
+import { createSqlOrganizationStore } from '../../../src/storage/sql/organization-store.ts';
+import { createSqlRecoveryCodeStore } from '../../../src/storage/sql/recovery-code-store.ts';
+import { createSqlUserStore } from '../../../src/storage/sql/user-store.ts';
+
+/** No 0/o, 1/l/i: the alphabet a person can read off paper without doubt. */
+const SYMBOL = '[abcdefghjkmnpqrstuvwxyz23456789]';
+const FORMAT = new RegExp(`^${SYMBOL}{4}-${SYMBOL}{4}-${SYMBOL}{4}$`);
+
+let sql: SqlDatabase;
+let recovery: RecoveryCodes;
+let alice: Person;
+
+async function aPerson(): Promise<Person> {
+  const orgId = randomUUID();
+  const userId = randomUUID();
+  const email = `alice-${userId.slice(0, 8)}@example.com`;
+  await createSqlOrganizationStore(sql.db).insertOrganization({ id: orgId, slug: `org-${userId.slice(0, 8)}`, name: 'Acme', enforceTfa: false, passwordMinLength: null, trustedBrowserDays: 30, createdAt: 0 });
+  await createSqlUserStore(sql.db).insertUser({ id: userId, orgId, email, name: null, phone: null, role: 'member', createdAt: 0, passwordChangedAt: 0 }, '$x');
+  return { orgId, userId, email };
+}
+
+beforeEach(async () => {
+  sql = openSqlDatabase({ kind: 'sqlite', filename: ':memory:' });
+  await sql.migrate();
+  const random = createCryptoRandom();
+  const now = Date.UTC(2031, 0, 1);
+  recovery = createRecoveryCodes({ store: createSqlRecoveryCodeStore(sql.db, random), keyedHash: createKeyedHash('p'.repeat(32)), clock: { now: () => now }, random });
+  alice = await aPerson();
+  return () => sql.close();
+});
+
+const PROVEN = { ok: true, proven: { method: 'recovery', amr: ['otp'], factorId: null } };
+
+describe('recovery codes', () => {
+  it('are ten unique codes like abcd-efgh-jkmn from the unambiguous alphabet', async () => {
+    const codes = await recovery.regenerate(alice);
+    expect(codes).toHaveLength(10);
+    for (const code of codes) expect(code).toMatch(FORMAT);
+    expect(new Set(codes).size).toBe(10);
+  });
+
+  it('use every symbol of the alphabet and no other', async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) for (const code of await recovery.regenerate(alice)) for (const c of code.replaceAll('-', '')) seen.add(c);
+    expect([...seen].sort().join('')).toBe('23456789abcdefghjkmnpqrstuvwxyz');
+  });
+
+  it('are stored hashed: no code appears in the database in any spelling', async () => {
+    const codes = await recovery.regenerate(alice);
+    const rows = await sql.db.selectFrom('recovery_codes').selectAll().execute();
+    expect(rows).toHaveLength(10);
+    const dump = JSON.stringify(rows).toLowerCase();
+    for (const code of codes) {
+      expect(dump).not.toContain(code);
+      expect(dump).not.toContain(normalizeRecoveryCode(code));
+    }
+    for (const row of rows) expect(row.code_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('accept a code typed in capitals, with spaces or without hyphens', async () => {
+    const [a, b, c] = (await recovery.regenerate(alice)) as [string, string, string];
+    expect(await recovery.verify(alice, a.toUpperCase())).toEqual(PROVEN);
+    expect(await recovery.verify(alice, ` ${b.replaceAll('-', ' ')} `)).toEqual(PROVEN);
+    expect(await recovery.verify(alice, c.replaceAll('-', ''))).toEqual(PROVEN);
+  });
+
+  it('normalizeRecoveryCode drops case, spaces and hyphens', () => {
+    expect(normalizeRecoveryCode(' ABcd - efGH\tjkmn ')).toBe('abcdefghjkmn');
+  });
+
+  it('a code works once', async () => {
+    const [code] = (await recovery.regenerate(alice)) as [string];
+    expect(await recovery.verify(alice, code)).toEqual(PROVEN);
+    expect(await recovery.verify(alice, code)).toMatchObject({ ok: false, reason: 'invalid' });
+  });
+
+  it('regenerating kills the old set', async () => {
+    const old = await recovery.regenerate(alice);
+    const fresh = await recovery.regenerate(alice);
+    for (const code of old) expect(await recovery.verify(alice, code)).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(await recovery.verify(alice, fresh[0]!)).toEqual(PROVEN);
+    expect(await recovery.remaining(alice)).toBe(9);
+  });
+
+  it('remaining counts down as codes are used', async () => {
+    expect(await recovery.remaining(alice)).toBe(0);
+    const codes = await recovery.regenerate(alice);
+    expect(await recovery.remaining(alice)).toBe(10);
+    await recovery.verify(alice, codes[0]!);
+    expect(await recovery.remaining(alice)).toBe(9);
+    await recovery.verify(alice, codes[0]!);
+    await recovery.verify(alice, codes[1]!);
+    expect(await recovery.remaining(alice)).toBe(8);
+  });
+
+  it.each(['', 'abcd', 'abcd-efgh-jkm', 'abcd-efgh-jkmnp', 'abcd-efgh-jkm0', 'abcd-efgh-jkmo', 'abcd-efgh-jkm1', 'abcd-efgh-jkml', 'abcd-efgh-jkmi', 'ab!d-efgh-jkmn'])(
+    'refuse the malformed input %j',
+    async (input) => {
+      await recovery.regenerate(alice);
+      expect(await recovery.verify(alice, input)).toMatchObject({ ok: false, reason: 'malformed' });
+      expect(await recovery.remaining(alice)).toBe(10);
+    },
+  );
+
+  it('a well-formed code that was never issued is invalid', async () => {
+    await recovery.regenerate(alice);
+    expect(await recovery.verify(alice, 'abcd-efgh-jkmn')).toMatchObject({ ok: false, reason: 'invalid' });
+  });
+
+  it("one person's code does not work for another person", async () => {
+    const [code] = (await recovery.regenerate(alice)) as [string];
+    const bob = await aPerson();
+    await recovery.regenerate(bob);
+    expect(await recovery.verify(bob, code)).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(await recovery.remaining(alice)).toBe(10);
+  });
+
+  it('of 20 concurrent uses of one code exactly one succeeds', async () => {
+    const [code] = (await recovery.regenerate(alice)) as [string];
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => recovery.verify(alice, code)));
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
+    expect(await recovery.remaining(alice)).toBe(9);
+  });
+});
