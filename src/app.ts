@@ -22,6 +22,12 @@ import { healthRoutes } from './http/routes/health.ts';
 import { interactionRoutes } from './http/routes/interaction.ts';
 import { secondFactorRoutes } from './http/routes/second-factor.ts';
 import { webauthnRoutes } from './http/routes/webauthn.ts';
+import { accountAuthRoutes, requireAccount, requireFreshAuth } from './http/routes/account-auth.ts';
+import { accountPageRoutes } from './http/routes/account-pages.ts';
+import { accountTwoFactorRoutes } from './http/routes/account-two-factor.ts';
+import { createAccountSecurity } from './domain/account-security.ts';
+import { createAccountSessions } from './domain/account-sessions.ts';
+import { createSessionIndex } from './oidc/session-index.ts';
 import { setupRoutes } from './http/routes/setup.ts';
 import { createViews } from './http/views.ts';
 import { createLogger } from './logger.ts';
@@ -91,7 +97,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     organizations: createSqlOrganizationStore(db),
     clients: createSqlClientStore(db),
   };
-  const audit = createAudit({ store: createSqlAuditStore(db), clock, random });
+  const auditStore = createSqlAuditStore(db);
+  const audit = createAudit({ store: auditStore, clock, random });
   const accounts = createAccounts({
     users: stores.users,
     hasher: createArgon2Hasher(config.passwords.argon2),
@@ -141,6 +148,23 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const secureCookies = config.issuer.startsWith('https:');
   const csrf = createCsrf({ key: secrets.cookieKeys[0]!, random, secureCookies });
   const signIn = { provider, flow, trustedBrowsers, audit, secureCookies, csrf, throttle: secondFactorThrottle };
+  const security = createAccountSecurity({ factors: factors.store, recovery: factors.recovery, trustedBrowsers, audit, auditStore });
+  const sessionIndex = createSessionIndex({ provider, ephemeral: storage.ephemeral, clock, sessionTtlSeconds: config.ttl.session });
+  const accountAuth = {
+    provider,
+    sessions: createAccountSessions({ ephemeral: storage.ephemeral, keyedHash, random, clock }),
+    ephemeral: storage.ephemeral,
+    users: stores.users,
+    random,
+    clock,
+    views,
+    csrf,
+    issuer: config.issuer,
+    secureCookies,
+    maxAgeSeconds: config.stepUp.maxAgeSeconds,
+  };
+  const signedIn = requireAccount(accountAuth);
+  const fresh = requireFreshAuth(accountAuth);
   const koa = createHttpApp({
     provider,
     views,
@@ -155,6 +179,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       secondFactorRoutes({ ...signIn, views, factorStore: factors.store, totp: factors.totp, phone: factors.phone, recovery: factors.recovery }),
       enrolmentRoutes({ ...signIn, views, factorStore: factors.store, totp: factors.totp, phone: factors.phone, webauthn: factors.webauthn, recovery: factors.recovery }),
       webauthnRoutes({ ...signIn, webauthn: factors.webauthn, users: stores.users, clock }),
+      accountAuthRoutes(accountAuth),
+      accountPageRoutes({ accounts, security, sessionIndex, users: stores.users, views, csrf, requireAccount: signedIn, maxPasswordLength: config.passwords.maxLength }),
+      accountTwoFactorRoutes({ security, factors, users: stores.users, organizations: stores.organizations, ephemeral: storage.ephemeral, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh }),
     ],
   });
 

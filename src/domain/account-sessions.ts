@@ -16,6 +16,8 @@ export interface AccountSession {
   authTime: number;
   acr: string;
   amr: string[];
+  /** The provider session this sign-in came from (kept when signing out everywhere else). */
+  providerSessionUid: string | null;
   createdAt: number;
 }
 

@@ -42,6 +42,8 @@ export interface Accounts {
    * nor its timing reveals whether an account exists.
    */
   verifyPassword(input: { email: string; password: string; ip: string }): Promise<PasswordSignIn>;
+  /** Changes a password after checking the current one (under the same throttle as sign-in). */
+  changePassword(account: UserWithOrganization, input: { current: string; password: string; ip: string }): Promise<void>;
 }
 
 export function createAccounts(deps: {
@@ -94,35 +96,51 @@ export function createAccounts(deps: {
     return { user, passwordHash: await hasher.hash(normalizePassword(input.password)) };
   }
 
+  async function verifyPassword({ email, password, ip }: { email: string; password: string; ip: string }): Promise<PasswordSignIn> {
+    const keys = { account: normalizeEmail(email), ip };
+    const retryAfterSeconds = await throttle.retryAfter(keys);
+    if (retryAfterSeconds > 0) return { ok: false, reason: 'throttled', retryAfterSeconds };
+
+    const found = await users.findUserByEmail(email);
+    const candidate = normalizePassword(password);
+    const valid = await hasher.verify(found?.passwordHash ?? (await getDummyHash()), candidate);
+    if (!found || !valid) {
+      await throttle.recordFailure(keys);
+      if (found) {
+        await audit.record({ type: 'signin.password_failed', orgId: found.organization.id, userId: found.user.id, ip });
+      }
+      return { ok: false, reason: 'invalid_credentials' };
+    }
+    await throttle.recordSuccess(keys);
+    if (hasher.needsRehash(found.passwordHash)) {
+      await users.updatePasswordHash(found.organization.id, found.user.id, await hasher.hash(candidate));
+    }
+    return { ok: true, account: { user: found.user, organization: found.organization } };
+  }
+
   return {
     passwordRulesFor,
     prepareUser,
+    verifyPassword,
+    async changePassword({ user, organization }, { current, password, ip }) {
+      const checked = await verifyPassword({ email: user.email, password: current, ip });
+      if (!checked.ok) {
+        const message = checked.reason === 'throttled' ? `Too many failed attempts. Wait ${checked.retryAfterSeconds} seconds, then try again.` : 'Your current password is not right.';
+        throw new AppError(checked.reason === 'throttled' ? 'throttled' : 'wrong_password', checked.reason === 'throttled' ? 429 : 400, message, { fields: { current: message } });
+      }
+      const problems = policy.check(password, passwordRulesFor(organization), { email: user.email, name: user.name, organization: organization.name });
+      if (problems.length > 0) throw new AppError('weak_password', 400, 'Choose another password.', { fields: { password: problems.map((p) => p.message).join(' ') } });
+      if (normalizePassword(password) === normalizePassword(current)) {
+        throw new AppError('same_password', 400, 'Choose another password.', { fields: { password: 'The new password must differ from the current one.' } });
+      }
+      await users.updatePassword(organization.id, user.id, await hasher.hash(normalizePassword(password)), clock.now());
+      await audit.record({ type: 'password.changed', orgId: organization.id, userId: user.id, ip });
+    },
     async createUser(org, input) {
       const { user, passwordHash } = await prepareUser(org, input);
       await users.insertUser(user, passwordHash);
       await audit.record({ type: 'user.created', orgId: org.id, userId: user.id, detail: { role: user.role } });
       return user;
-    },
-    async verifyPassword({ email, password, ip }) {
-      const keys = { account: normalizeEmail(email), ip };
-      const retryAfterSeconds = await throttle.retryAfter(keys);
-      if (retryAfterSeconds > 0) return { ok: false, reason: 'throttled', retryAfterSeconds };
-
-      const found = await users.findUserByEmail(email);
-      const candidate = normalizePassword(password);
-      const valid = await hasher.verify(found?.passwordHash ?? (await getDummyHash()), candidate);
-      if (!found || !valid) {
-        await throttle.recordFailure(keys);
-        if (found) {
-          await audit.record({ type: 'signin.password_failed', orgId: found.organization.id, userId: found.user.id, ip });
-        }
-        return { ok: false, reason: 'invalid_credentials' };
-      }
-      await throttle.recordSuccess(keys);
-      if (hasher.needsRehash(found.passwordHash)) {
-        await users.updatePasswordHash(found.organization.id, found.user.id, await hasher.hash(candidate));
-      }
-      return { ok: true, account: { user: found.user, organization: found.organization } };
     },
   };
 }

@@ -47,6 +47,8 @@ export interface UserStore {
   findUserBySubject(subject: string): Promise<UserWithOrganization | undefined>;
   /** Replaces the stored hash of the same password (parameter upgrade at sign-in). */
   updatePasswordHash(orgId: string, userId: string, passwordHash: string): Promise<void>;
+  /** Sets a new password. */
+  updatePassword(orgId: string, userId: string, passwordHash: string, changedAt: number): Promise<void>;
 }
 
 /** A first-run organization plus its administrator, written together or not at all. */

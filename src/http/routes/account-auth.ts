@@ -128,6 +128,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
       authTime: code.authTime!,
       acr: code.acr ?? '',
       amr: code.amr ?? [],
+      providerSessionUid: code.sessionUid ?? null,
     });
     await deps.sessions.destroy(ctx.cookies.get(ACCOUNT_COOKIE));
     ctx.cookies.set(ACCOUNT_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: '/account', overwrite: true });

@@ -95,5 +95,13 @@ export function createSqlUserStore(db: Database): UserStore {
         .where('id', '=', userId)
         .execute();
     },
+    async updatePassword(orgId, userId, passwordHash, changedAt) {
+      await db
+        .updateTable('users')
+        .set({ password_hash: passwordHash, password_changed_at: changedAt })
+        .where('org_id', '=', orgId)
+        .where('id', '=', userId)
+        .execute();
+    },
   };
 }

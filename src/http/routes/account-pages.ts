@@ -1,0 +1,119 @@
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { z } from 'zod';
+
+import type { Accounts } from '../../domain/accounts.ts';
+import type { AccountSecurity } from '../../domain/account-security.ts';
+import type { AccountSession } from '../../domain/account-sessions.ts';
+import { AppError } from '../../domain/errors.ts';
+import type { SessionIndex } from '../../oidc/session-index.ts';
+import type { UserStore } from '../../ports/stores.ts';
+import type { Csrf } from '../middleware/csrf.ts';
+import { formBody } from '../middleware/form-body.ts';
+import type { Views } from '../views.ts';
+
+export interface AccountPagesDeps {
+  accounts: Accounts;
+  security: AccountSecurity;
+  sessionIndex: SessionIndex;
+  users: UserStore;
+  views: Views;
+  csrf: Csrf;
+  requireAccount: Middleware;
+  maxPasswordLength: number;
+}
+
+const passwordForm = (max: number) =>
+  z.object({
+    current: z.string().max(max * 4, 'That password is too long.').default(''),
+    password: z.string().max(max * 4, 'That password is too long.').default(''),
+    signOutOthers: z.literal('on').optional(),
+  });
+
+/** The security overview, password change and signed-in sessions. */
+export function accountPageRoutes(deps: AccountPagesDeps): Router {
+  const { views, csrf } = deps;
+  const router = new Router({ prefix: '/account' });
+  const schema = passwordForm(deps.maxPasswordLength);
+
+  async function current(ctx: Context) {
+    const account = ctx.state.account as AccountSession;
+    const found = await deps.users.findUserBySubject(account.userId);
+    if (!found || found.organization.id !== account.orgId) throw new AppError('account_gone', 404, 'This account no longer exists.');
+    return { account, found, person: { orgId: account.orgId, userId: account.userId, email: found.user.email } };
+  }
+
+  async function render(ctx: Context, view: string, title: string, model: Record<string, unknown>) {
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await views.render(view, { title, wide: true, csrfToken: csrf.tokenFor(ctx), ...model });
+  }
+
+  router.get('/', deps.requireAccount, async (ctx) => {
+    const { account, found, person } = await current(ctx);
+    const sessions = await deps.sessionIndex.list(account.userId);
+    await render(ctx, 'account/overview', 'Your account', {
+      nav: 'overview',
+      name: found.user.name ?? found.user.email,
+      email: found.user.email,
+      orgName: found.organization.name,
+      overview: await deps.security.overview(person, found.organization),
+      sessionCount: sessions.length,
+    });
+  });
+
+  const passwordPage = async (ctx: Context, errors: Record<string, string>, notice: string | null) => {
+    const { found } = await current(ctx);
+    await render(ctx, 'account/password', 'Password', { nav: 'password', errors, notice, minLength: deps.accounts.passwordRulesFor(found.organization).minLength });
+  };
+
+  router.get('/password', deps.requireAccount, (ctx) => passwordPage(ctx, {}, ctx.query.done === '1' ? 'Your password was changed.' : null));
+
+  router.post('/password', formBody(), csrf.verify, deps.requireAccount, async (ctx) => {
+    const { account, found } = await current(ctx);
+    const parsed = schema.safeParse(ctx.request.body);
+    if (!parsed.success) {
+      ctx.status = 400;
+      return passwordPage(ctx, Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message])), null);
+    }
+    try {
+      await deps.accounts.changePassword(found, { current: parsed.data.current, password: parsed.data.password, ip: ctx.ip });
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status >= 500) throw error;
+      ctx.status = error.status;
+      return passwordPage(ctx, error.fields, null);
+    }
+    if (parsed.data.signOutOthers === 'on') await deps.sessionIndex.signOutAll(account.userId, account.providerSessionUid);
+    ctx.status = 303;
+    ctx.redirect('/account/password?done=1');
+  });
+
+  router.get('/sessions', deps.requireAccount, async (ctx) => {
+    const { account, person, found } = await current(ctx);
+    await render(ctx, 'account/sessions', 'Where you are signed in', {
+      nav: 'sessions',
+      sessions: (await deps.sessionIndex.list(account.userId)).map((s) => ({ ...s, current: s.uid === account.providerSessionUid })),
+      trustedBrowsers: (await deps.security.overview(person, found.organization)).trustedBrowsers,
+      notice: typeof ctx.query.done === 'string' ? 'Signed out.' : null,
+    });
+  });
+
+  router.post('/sessions/revoke', formBody(), csrf.verify, deps.requireAccount, async (ctx) => {
+    const { account } = await current(ctx);
+    const uid = (ctx.request.body as { uid?: unknown }).uid;
+    if (typeof uid !== 'string' || uid.length > 64 || !(await deps.sessionIndex.signOut(account.userId, uid))) {
+      throw new AppError('unknown_session', 404, 'That session has already ended.');
+    }
+    ctx.status = 303;
+    ctx.redirect('/account/sessions?done=one');
+  });
+
+  router.post('/sessions/revoke-all', formBody(), csrf.verify, deps.requireAccount, async (ctx) => {
+    const { account } = await current(ctx);
+    await deps.sessionIndex.signOutAll(account.userId, account.providerSessionUid);
+    ctx.status = 303;
+    ctx.redirect('/account/sessions?done=all');
+  });
+
+  return router;
+}
