@@ -24,6 +24,7 @@ import { secondFactorRoutes } from './http/routes/second-factor.ts';
 import { webauthnRoutes } from './http/routes/webauthn.ts';
 import { accountAuthRoutes, requireAccount, requireFreshAuth } from './http/routes/account-auth.ts';
 import { accountPageRoutes } from './http/routes/account-pages.ts';
+import { accountApiRoutes } from './http/routes/account-api.ts';
 import { accountTwoFactorRoutes } from './http/routes/account-two-factor.ts';
 import { createAccountSecurity } from './domain/account-security.ts';
 import { createAccountSessions } from './domain/account-sessions.ts';
@@ -123,6 +124,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     linkTtlSeconds: config.setup.linkTtlSeconds,
   });
 
+  const isFirstParty = async (clientId: string) => clientId === ACCOUNT_CLIENT_ID || ((await stores.clients.findClient(clientId))?.firstParty ?? false);
   const views = createViews({ root: path.join(ROOT, 'views'), cache: config.environment === 'production' });
   const provider = createProvider({
     config,
@@ -131,7 +133,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     adapter: createAdapterFactory({ models: storage.models, clients: stores.clients, box, builtIn: [accountClientMetadata(config.issuer)] }),
     users: stores.users,
     views,
-    isFirstParty: async (clientId) => clientId === ACCOUNT_CLIENT_ID || ((await stores.clients.findClient(clientId))?.firstParty ?? false),
+    isFirstParty,
   });
   const clients = createClients({
     store: stores.clients,
@@ -181,6 +183,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       webauthnRoutes({ ...signIn, webauthn: factors.webauthn, users: stores.users, clock }),
       accountAuthRoutes(accountAuth),
       accountPageRoutes({ accounts, security, sessionIndex, users: stores.users, views, csrf, requireAccount: signedIn, maxPasswordLength: config.passwords.maxLength }),
+      accountApiRoutes({ provider, security, factors: factors.store, users: stores.users, clock, maxAgeSeconds: config.stepUp.maxAgeSeconds, isFirstParty }),
       accountTwoFactorRoutes({ security, factors, users: stores.users, organizations: stores.organizations, ephemeral: storage.ephemeral, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh }),
     ],
   });

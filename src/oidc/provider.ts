@@ -82,6 +82,15 @@ export function createProvider(deps: ProviderDeps): Provider {
     // PKCE with S256 for every client, confidential ones included (RFC 9700 §2.1.1).
     pkce: { required: () => true },
     rotateRefreshToken: true,
+    // Access tokens (and so introspection) carry the authentication they came from, so that any
+    // resource server can make the step-up decision (RFC 9470 §3, RFC 9068 §2.2.1).
+    extraTokenClaims: async (ctx, token) => {
+      if (token.kind !== 'AccessToken') return undefined;
+      const { AuthorizationCode: code, RefreshToken: refresh } = ctx.oidc.entities;
+      const source = code ?? refresh;
+      if (!source) return undefined;
+      return { auth_time: source.authTime, acr: source.acr, amr: source.amr };
+    },
     clientBasedCORS: (_ctx, origin, client) =>
       (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     features: {

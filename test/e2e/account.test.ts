@@ -31,7 +31,7 @@ describe('account pages and step-up re-authentication', () => {
       const login = /\/login"/.test(html);
       const form = readForm(html, login ? /\/login$/ : /\/verify$/);
       const factorId = /name="factorId" value="([^"]+)"/.exec(html)?.[1];
-      const fields = login ? { email: seeded.user.email, password: seeded.password } : { factorId: factorId!, code: totpAt(secret, clock.now() / 1000) };
+      const fields: Record<string, string> = login ? { email: seeded.user.email, password: seeded.password } : { factorId: factorId!, code: totpAt(secret, clock.now() / 1000) };
       const target = new URL(form.action, current.url);
       current = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, ...fields } }), target);
     }

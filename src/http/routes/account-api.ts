@@ -1,0 +1,134 @@
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import type Provider from 'oidc-provider';
+import { z } from 'zod';
+
+import type { AccountSecurity } from '../../domain/account-security.ts';
+import { ACR_MFA } from '../../domain/authentication.ts';
+import { AppError } from '../../domain/errors.ts';
+import type { Person } from '../../factors/factor.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { FactorStore } from '../../ports/factor-stores.ts';
+import type { UserStore, UserWithOrganization } from '../../ports/stores.ts';
+
+export interface AccountApiDeps {
+  provider: Provider;
+  security: AccountSecurity;
+  factors: FactorStore;
+  users: UserStore;
+  clock: Clock;
+  maxAgeSeconds: number;
+  /** Only the deployment's own (first-party) clients may call the account API. */
+  isFirstParty(clientId: string): Promise<boolean>;
+}
+
+interface ApiCaller {
+  account: UserWithOrganization;
+  person: Person;
+  authTime: number;
+}
+
+/**
+ * RFC 6750 §3: a 401 with a WWW-Authenticate challenge; the JSON body says the same for humans.
+ * max_age is a number, so it is written as a token (RFC 9470 §3 allows either form).
+ */
+function challenge(ctx: Context, params: { error: string; max_age?: string; acr_values?: string }, description: string) {
+  const { error, max_age: maxAge, acr_values: acrValues } = params;
+  const parts = [`error="${error}"`, `error_description="${description}"`];
+  if (maxAge) parts.push(`max_age=${maxAge}`);
+  if (acrValues) parts.push(`acr_values="${acrValues}"`);
+  const header = parts.join(', ');
+  ctx.status = 401;
+  ctx.set('WWW-Authenticate', `Bearer ${header}`);
+  ctx.set('cache-control', 'no-store');
+  ctx.body = { error: params.error, error_description: description };
+}
+
+/**
+ * The JSON twin of the account pages for first-party apps, with bearer access tokens. A change
+ * needs an auth_time no older than max_age; a stale token gets the RFC 9470 step-up challenge.
+ */
+export function accountApiRoutes(deps: AccountApiDeps): Router {
+  const router = new Router({ prefix: '/api/account' });
+
+  const authenticate: Middleware = async (ctx, next) => {
+    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(ctx.get('authorization'));
+    const token = match ? await deps.provider.AccessToken.find(match[1]!) : undefined;
+    const extra = (token?.extra ?? {}) as { auth_time?: number };
+    if (!token || !token.isValid || !token.accountId || typeof extra.auth_time !== 'number' || !(await deps.isFirstParty(token.clientId!))) {
+      return challenge(ctx, { error: 'invalid_token' }, 'The access token is missing, expired or not for this API.');
+    }
+    const account = await deps.users.findUserBySubject(token.accountId);
+    if (!account) return challenge(ctx, { error: 'invalid_token' }, 'The account of this token no longer exists.');
+    ctx.state.caller = { account, person: { orgId: account.organization.id, userId: account.user.id, email: account.user.email }, authTime: extra.auth_time } satisfies ApiCaller;
+    await next();
+  };
+
+  /** RFC 9470 §3: insufficient_user_authentication with max_age (and acr_values when MFA is due). */
+  const requireFreshToken: Middleware = async (ctx, next) => {
+    const caller = ctx.state.caller as ApiCaller;
+    if (Math.floor(deps.clock.now() / 1000) - caller.authTime <= deps.maxAgeSeconds) return next();
+    const hasFactor = (await deps.factors.findFactors(caller.person.orgId, caller.person.userId)).some((f) => f.active);
+    challenge(
+      ctx,
+      { error: 'insufficient_user_authentication', max_age: String(deps.maxAgeSeconds), ...(hasFactor ? { acr_values: ACR_MFA } : {}) },
+      'A more recent authentication is required for this change.',
+    );
+  };
+
+  const json = async (ctx: Context) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of ctx.req) {
+      size += (chunk as Buffer).length;
+      if (size > 16 * 1024) throw new AppError('too_large', 413, 'The request body is too large.');
+      chunks.push(chunk as Buffer);
+    }
+    try {
+      return chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown) : {};
+    } catch {
+      throw new AppError('invalid_request', 400, 'The request body is not valid JSON.');
+    }
+  };
+
+  router.get('/security', authenticate, async (ctx) => {
+    const { person, account } = ctx.state.caller as ApiCaller;
+    const overview = await deps.security.overview(person, account.organization);
+    ctx.set('cache-control', 'no-store');
+    ctx.body = {
+      tfa_enabled: overview.tfaEnabled,
+      reason: overview.reason,
+      methods: overview.methods.map((m) => ({ id: m.id, kind: m.kind, label: m.label, created_at: m.createdAt, last_used_at: m.lastUsedAt })),
+      preferred_method: overview.preferredId,
+      recovery_codes_left: overview.recoveryLeft,
+    };
+  });
+
+  router.post('/recovery-codes', authenticate, requireFreshToken, async (ctx) => {
+    const { person } = ctx.state.caller as ApiCaller;
+    ctx.set('cache-control', 'no-store');
+    ctx.body = { recovery_codes: await deps.security.regenerateRecoveryCodes(person, ctx.ip) };
+  });
+
+  router.put('/preferred-method', authenticate, requireFreshToken, async (ctx) => {
+    const { person } = ctx.state.caller as ApiCaller;
+    const body = z.object({ method_id: z.string().max(64) }).safeParse(await json(ctx));
+    if (!body.success) throw new AppError('invalid_request', 400, 'Send {"method_id": "…"}.');
+    await deps.security.setPreferred(person, body.data.method_id);
+    ctx.status = 204;
+  });
+
+  router.delete('/methods/:id', authenticate, requireFreshToken, async (ctx) => {
+    const { person, account } = ctx.state.caller as ApiCaller;
+    await deps.security.removeMethod(person, account.organization, String(ctx.params.id).slice(0, 64), ctx.ip);
+    ctx.status = 204;
+  });
+
+  router.post('/tfa/disable', authenticate, requireFreshToken, async (ctx) => {
+    const { person, account } = ctx.state.caller as ApiCaller;
+    await deps.security.disableTfa(person, account.organization, ctx.ip);
+    ctx.status = 204;
+  });
+
+  return router;
+}

@@ -1,0 +1,108 @@
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ACR_MFA } from '../../src/domain/authentication.ts';
+import { Agent, readForm } from '../helpers/agent.ts';
+import { authorizationRequest, discoverRp, exchange, open, submitLogin, type RelyingParty } from '../helpers/rp.ts';
+import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
+import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
+import { secretFromUri, totpAt } from '../helpers/totp.ts';
+
+/** The account JSON API for first-party apps: bearer tokens and the RFC 9470 step-up challenge. */
+describe('the account API', () => {
+  const clock = createTestClock(Date.now() - 1_200_000);
+  let server: TestServer;
+  let seeded: Seeded;
+  let secret: Buffer;
+  let app: RelyingParty;
+  let thirdParty: RelyingParty;
+
+  beforeAll(async () => {
+    server = await startTestServer('sqlite', { clock });
+    seeded = await seedUser(server.app, { email: 'api@example.com' });
+    const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
+    const enrolment = await server.app.factors.totp.beginEnrolment(person, 'Phone');
+    secret = secretFromUri(enrolment.uri);
+    const factor = (await server.app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
+    await server.app.factors.totp.confirmEnrolment(person, factor, totpAt(secret, clock.now() / 1000));
+    await server.app.factors.recovery.regenerate(person);
+    app = await discoverRp(server.issuer, await seedClient(server.app, { id: 'first-party-app', firstParty: true, redirectUri: 'https://app.example/cb' }));
+    thirdParty = await discoverRp(server.issuer, await seedClient(server.app, { id: 'third', redirectUri: 'https://third.example/cb' }));
+  });
+  afterAll(async () => server?.close());
+
+  async function tokensFor(rp: RelyingParty) {
+    clock.advance(30_000);
+    const agent = new Agent();
+    const request = await authorizationRequest(rp);
+    let page = await submitLogin(agent, await open(agent, request.url, rp.redirectUri), seeded.user.email, seeded.password, rp.redirectUri);
+    for (let i = 0; i < 2 && !page.url.href.startsWith(rp.redirectUri); i++) {
+      const html = await page.response.text();
+      const isCode = html.includes('name="factorId"');
+      const form = readForm(html, isCode ? /\/verify$/ : /\/confirm$/);
+      const fields: Record<string, string> = isCode ? { factorId: /name="factorId" value="([^"]+)"/.exec(html)![1]!, code: totpAt(secret, clock.now() / 1000) } : {};
+      const target = new URL(form.action, page.url);
+      page = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, ...fields } }), target, (u) => u.href.startsWith(rp.redirectUri));
+    }
+    return exchange(rp, page.url, request);
+  }
+
+  const call = (method: string, path: string, token: string, body?: unknown) =>
+    fetch(`${server.issuer}/api/account${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+
+  it('puts auth_time, acr and amr into access tokens, as introspection shows', async () => {
+    const tokens = await tokensFor(app);
+    const introspected = await oidc.tokenIntrospection(app.config, tokens.access_token);
+    expect(introspected).toMatchObject({ active: true, acr: ACR_MFA, amr: ['pwd', 'otp', 'mfa'], auth_time: Math.floor(clock.now() / 1000) });
+  });
+
+  it('answers a fresh token, and a stale one with the RFC 9470 challenge', async () => {
+    const tokens = await tokensFor(app);
+    const overview = await call('GET', '/security', tokens.access_token);
+    expect(overview.status).toBe(200);
+    expect(await overview.json()).toMatchObject({ tfa_enabled: true, reason: 'own', recovery_codes_left: 10 });
+
+    const fresh = await call('POST', '/recovery-codes', tokens.access_token);
+    expect(fresh.status).toBe(200);
+    expect(((await fresh.json()) as { recovery_codes: string[] }).recovery_codes).toHaveLength(10);
+
+    clock.advance(301_000);
+    const stale = await call('POST', '/recovery-codes', tokens.access_token);
+    expect(stale.status).toBe(401);
+    expect(stale.headers.get('www-authenticate')).toBe(
+      'Bearer error="insufficient_user_authentication", error_description="A more recent authentication is required for this change.", max_age=300, acr_values="urn:twofold:acr:mfa"',
+    );
+    expect(await stale.json()).toMatchObject({ error: 'insufficient_user_authentication' });
+    // Reading is not a change: the overview still answers.
+    expect((await call('GET', '/security', tokens.access_token)).status).toBe(200);
+
+    // A new sign-in (the client honouring max_age=300) makes the change possible again.
+    const again = await tokensFor(app);
+    expect((await call('PUT', '/preferred-method', again.access_token, { method_id: 'not-mine' })).status).toBe(404);
+  });
+
+  it('refuses missing, forged and third-party tokens with invalid_token, and bad bodies with a 4xx', async () => {
+    for (const token of ['', 'forged-token', 'a b']) {
+      const response = await call('GET', '/security', token);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+    }
+    const third = await tokensFor(thirdParty);
+    expect((await call('GET', '/security', third.access_token)).status).toBe(401);
+
+    const mine = await tokensFor(app);
+    const garbage = await fetch(`${server.issuer}/api/account/preferred-method`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${mine.access_token}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: '{not json',
+    });
+    expect(garbage.status).toBe(400);
+    expect(await garbage.json()).toMatchObject({ error: 'invalid_request' });
+    expect((await call('PUT', '/preferred-method', mine.access_token, { method_id: 42 })).status).toBe(400);
+    expect((await call('DELETE', '/methods/nope', mine.access_token)).status).toBe(404);
+  });
+});
