@@ -23,6 +23,25 @@ export interface AccountPagesDeps {
   maxPasswordLength: number;
 }
 
+/** Security events in the person's words; unknown types fall back to their code. */
+const EVENT_TEXT: Record<string, string> = {
+  'signin.succeeded': 'Signed in',
+  'signin.password_ok': 'Correct password entered',
+  'signin.password_failed': 'Wrong password entered',
+  'signin.second_factor_failed': 'Wrong second-step code entered',
+  'user.created': 'Account created',
+  'setup.completed': 'Organization set up',
+  'password.changed': 'Password changed',
+  'tfa.enrolled': 'Two-step verification set up',
+  'tfa.method_added': 'Two-step method added',
+  'tfa.method_removed': 'Two-step method removed',
+  'tfa.disabled': 'Two-step verification turned off',
+  'tfa.reset': 'Two-step verification reset by an administrator',
+  'recovery_code.used': 'Recovery code used',
+  'recovery_codes.regenerated': 'New recovery codes made',
+  'trusted_browser.revoked': 'A browser is no longer trusted',
+};
+
 const passwordForm = (max: number) =>
   z.object({
     current: z.string().max(max * 4, 'That password is too long.').default(''),
@@ -52,12 +71,14 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
   router.get('/', deps.requireAccount, async (ctx) => {
     const { account, found, person } = await current(ctx);
     const sessions = await deps.sessionIndex.list(account.userId);
+    const overview = await deps.security.overview(person, found.organization);
     await render(ctx, 'account/overview', 'Your account', {
       nav: 'overview',
       name: found.user.name ?? found.user.email,
       email: found.user.email,
       orgName: found.organization.name,
-      overview: await deps.security.overview(person, found.organization),
+      overview,
+      events: overview.events.map((e) => ({ text: EVENT_TEXT[e.type] ?? e.type, at: e.at, ip: e.ip })),
       sessionCount: sessions.length,
     });
   });

@@ -1,0 +1,90 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { seedUser, type Seeded } from '../helpers/seed.ts';
+import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
+import { secretFromUri, totpAt } from '../helpers/totp.ts';
+
+const skip = browserSkipReason() !== null;
+
+/** The step-up round trip on the security pages, in real Chromium (resume.js finishes the change). */
+describe.skipIf(skip)('account pages in real Chromium', () => {
+  const clock = createTestClock(Date.now() - 1_200_000);
+  let server: TestServer;
+  let browser: Browser;
+  let seeded: Seeded;
+  let secret: Buffer;
+
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
+    seeded = await seedUser(server.app, { email: 'grace@example.com', name: 'Grace Hopper' });
+    const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
+    const enrolment = await server.app.factors.totp.beginEnrolment(person, 'Pixel phone');
+    secret = secretFromUri(enrolment.uri);
+    const factor = (await server.app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
+    await server.app.factors.totp.confirmEnrolment(person, factor, totpAt(secret, clock.now() / 1000));
+    await server.app.factors.recovery.regenerate(person);
+    clock.advance(30_000);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function signIn(page: Page) {
+    await page.getByLabel('Password').fill(seeded.password);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('6-digit code from your authenticator app').fill(totpAt(secret, clock.now() / 1000));
+    await page.getByRole('button', { name: 'Verify' }).click();
+  }
+
+  it('re-authenticates a stale change with the second factor and completes it on return', async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${server.issuer}/account`);
+    await page.getByLabel('Email').fill(seeded.user.email);
+    await signIn(page);
+    await page.getByRole('heading', { name: 'Security of your account' }).waitFor();
+    await screenshot(page, 'account-overview');
+
+    await page.getByRole('link', { name: 'Two-step verification', exact: true }).click();
+    await page.getByRole('heading', { name: 'Two-step verification', level: 1 }).waitFor();
+    await screenshot(page, 'account-two-factor');
+
+    // Five minutes pass: the next change needs a fresh sign-in (max_age=300).
+    clock.advance(301_000);
+    await page.getByRole('button', { name: 'Make new recovery codes' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.getByLabel('Email').inputValue()).toBe(seeded.user.email);
+    await screenshot(page, 'account-step-up-login');
+    clock.advance(30_000);
+    await signIn(page);
+    // Back on our pages, the change completes by itself: the new codes are shown.
+    await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
+    expect(await page.locator('.codes li').count()).toBe(10);
+    await screenshot(page, 'account-recovery-codes');
+
+    await page.goto(`${server.issuer}/account/password`);
+    await screenshot(page, 'account-password');
+    await page.goto(`${server.issuer}/account/sessions`);
+    await page.getByRole('heading', { name: 'Where you are signed in' }).waitFor();
+    expect(await page.getByText('This browser').count()).toBe(1);
+    await screenshot(page, 'account-sessions');
+    await context.close();
+  });
+
+  it('reads well on a phone', async () => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 800 }, deviceScaleFactor: 2, isMobile: true });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${server.issuer}/account/two-factor`);
+    await page.getByLabel('Email').fill(seeded.user.email);
+    await signIn(page);
+    await page.getByRole('heading', { name: 'Two-step verification', level: 1 }).waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    await screenshot(page, 'account-two-factor-phone');
+    await context.close();
+  });
+});
