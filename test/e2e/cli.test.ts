@@ -95,6 +95,26 @@ describe('the twofold CLI', () => {
     await app.close();
   });
 
+  it('resets a person\'s second factors after a lost device, and refuses an unknown email', async () => {
+    const { createApp } = await import('../../src/app.ts');
+    const { loadConfig } = await import('../../src/config/load.ts');
+    const app = await createApp(loadConfig({ env: { TWOFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, cwd: process.cwd() }));
+    const found = (await app.stores.users.findUserByEmail('bob@example.com'))!;
+    const person = { orgId: found.organization.id, userId: found.user.id, email: found.user.email };
+    const enrolment = await app.factors.totp.beginEnrolment(person, 'Phone');
+    const factor = (await app.factors.store.findFactor(person.orgId, person.userId, enrolment.factorId))!;
+    await app.factors.store.activateFactor(person.orgId, person.userId, factor.id, Date.now());
+    await app.factors.recovery.regenerate(person);
+    const reset = await twofold(['user', 'reset-tfa', '--email', 'BOB@example.com', '--json']);
+    expect(reset.json()).toEqual({ email: 'Bob@Example.com', removed: 1 });
+    expect(await app.factors.store.findFactors(person.orgId, person.userId)).toEqual([]);
+    expect(await app.factors.recovery.remaining(person)).toBe(0);
+    await app.close();
+    const unknown = await twofold(['user', 'reset-tfa', '--email', 'nobody@example.com']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no user with email');
+  });
+
   it('registers clients, printing a confidential secret once, and lists them', async () => {
     const web = await twofold(['client', 'add', '--id', 'mail', '--name', 'Webmail', '--redirect-uri', 'https://mail.example/cb', '--auth-method', 'client_secret_post', '--json']);
     expect(web.code).toBe(0);
