@@ -1,4 +1,6 @@
+import type { Clock } from '../ports/clock.ts';
 import type { FactorKind, FactorRecord } from '../ports/factor-stores.ts';
+import type { Random } from '../ports/random.ts';
 
 /** Whose factor: every factor operation is scoped to one person of one organization. */
 export interface Person {
@@ -59,4 +61,33 @@ export function summarizeFactor(factor: FactorRecord): FactorSummary {
 export function cleanLabel(label: unknown, fallback: string): string {
   const text = typeof label === 'string' ? label.trim().replace(/\s+/g, ' ') : '';
   return (text || fallback).slice(0, 60);
+}
+
+/** A new factor record of a person, with every kind-specific field empty unless given. */
+export function newFactor(
+  deps: { random: Random; clock: Clock },
+  person: Person,
+  kind: FactorKind,
+  label: string,
+  fields: Partial<Omit<FactorRecord, 'id' | 'orgId' | 'userId' | 'kind' | 'label'>>,
+): FactorRecord {
+  return {
+    id: deps.random.uuid(),
+    orgId: person.orgId,
+    userId: person.userId,
+    kind,
+    label,
+    active: false,
+    sealedSecret: null,
+    lastStep: null,
+    phone: null,
+    credentialId: null,
+    publicKey: null,
+    counter: null,
+    transports: [],
+    passkey: false,
+    createdAt: deps.clock.now(),
+    lastUsedAt: null,
+    ...fields,
+  };
 }

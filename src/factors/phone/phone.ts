@@ -5,7 +5,7 @@ import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import { DeliveryError, type MessageSender } from '../../ports/message-sender.ts';
 import type { Random } from '../../ports/random.ts';
 import type { KeyedHash } from '../../security/keyed-hash.ts';
-import { cleanLabel, fail, type Person, type VerifyOutcome } from '../factor.ts';
+import { cleanLabel, fail, newFactor, type Person, type VerifyOutcome } from '../factor.ts';
 
 /** A code is valid five minutes, takes at most five guesses, and is bound to one sign-in or enrolment. */
 const CODE_TTL_SECONDS = 300;
@@ -95,24 +95,7 @@ export function createPhoneFactor(deps: {
 
   return {
     async beginEnrolment(person, kind, phone, label, binding, ip) {
-      const factor: FactorRecord = {
-        id: deps.random.uuid(),
-        orgId: person.orgId,
-        userId: person.userId,
-        kind,
-        label: cleanLabel(label, kind === 'sms' ? 'Text messages' : 'Voice calls'),
-        active: false,
-        sealedSecret: null,
-        lastStep: null,
-        phone,
-        credentialId: null,
-        publicKey: null,
-        counter: null,
-        transports: [],
-        passkey: false,
-        createdAt: deps.clock.now(),
-        lastUsedAt: null,
-      };
+      const factor = newFactor(deps, person, kind, cleanLabel(label, kind === 'sms' ? 'Text messages' : 'Voice calls'), { phone });
       await store.insertFactor(factor);
       return { factor, sent: await sendCode(person, factor, binding, ip) };
     },

@@ -5,7 +5,7 @@ import type { Clock } from '../../ports/clock.ts';
 import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import type { Random } from '../../ports/random.ts';
 import type { SecretBox } from '../../security/secret-box.ts';
-import { cleanLabel, fail, type Person, type VerifyOutcome } from '../factor.ts';
+import { cleanLabel, fail, newFactor, type Person, type VerifyOutcome } from '../factor.ts';
 
 /** RFC 6238 with what every authenticator app supports: SHA-1, 6 digits, 30-second steps. */
 const PERIOD = 30;
@@ -80,24 +80,7 @@ export function createTotpFactor(deps: { store: FactorStore; box: SecretBox; clo
   return {
     async beginEnrolment(person, label) {
       const secret = toBase32(deps.random.bytes(20));
-      const factor: FactorRecord = {
-        id: deps.random.uuid(),
-        orgId: person.orgId,
-        userId: person.userId,
-        kind: 'totp',
-        label: cleanLabel(label, 'Authenticator app'),
-        active: false,
-        sealedSecret: box.seal(secret),
-        lastStep: null,
-        phone: null,
-        credentialId: null,
-        publicKey: null,
-        counter: null,
-        transports: [],
-        passkey: false,
-        createdAt: clock.now(),
-        lastUsedAt: null,
-      };
+      const factor = newFactor(deps, person, 'totp', cleanLabel(label, 'Authenticator app'), { sealedSecret: box.seal(secret) });
       await store.insertFactor(factor);
       return render(person, factor.id, secret);
     },

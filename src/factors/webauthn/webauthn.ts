@@ -14,7 +14,7 @@ import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import type { Random } from '../../ports/random.ts';
 import { DuplicateError } from '../../ports/stores.ts';
-import { cleanLabel, fail, type Person, type VerifyOutcome } from '../factor.ts';
+import { cleanLabel, fail, newFactor, type Person, type VerifyOutcome } from '../factor.ts';
 
 /** Challenges live two minutes and are taken (used once) by the verification. */
 const CHALLENGE_TTL_SECONDS = 120;
@@ -96,24 +96,15 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
       }
       if (!verified.verified) return { ok: false, message: 'This key could not be verified. Try again.' };
       const { credential } = verified.registrationInfo;
-      const factor: FactorRecord = {
-        id: deps.random.uuid(),
-        orgId: person.orgId,
-        userId: person.userId,
-        kind: 'webauthn',
-        label: cleanLabel(label, pending.passkey ? 'Passkey' : 'Security key'),
+      const factor = newFactor(deps, person, 'webauthn', cleanLabel(label, pending.passkey ? 'Passkey' : 'Security key'), {
         active: true,
-        sealedSecret: null,
-        lastStep: null,
-        phone: null,
         credentialId: credential.id,
         publicKey: Buffer.from(credential.publicKey).toString('base64url'),
         counter: credential.counter,
         transports: (credential.transports ?? []) as string[],
         passkey: pending.passkey && verified.registrationInfo.userVerified,
-        createdAt: clock.now(),
         lastUsedAt: clock.now(),
-      };
+      });
       try {
         await store.insertFactor(factor);
       } catch (error) {
