@@ -54,6 +54,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   name: { type: 'string' },
   'enforce-tfa': { type: 'boolean' },
+  'trusted-browser-days': { type: 'string' },
   org: { type: 'string' },
   email: { type: 'string' },
   phone: { type: 'string' },

@@ -19,6 +19,8 @@ export interface NewOrganizationInput {
   slug: string;
   name?: string;
   enforceTfa?: boolean;
+  /** How long "trust this browser" lasts; 0 forbids it. */
+  trustedBrowserDays?: number;
 }
 
 export interface Organizations {
@@ -42,7 +44,7 @@ export function createOrganizations(deps: { store: OrganizationStore; clock: Clo
       name: name.data,
       enforceTfa: input.enforceTfa ?? false,
       passwordMinLength: null,
-      trustedBrowserDays: 30,
+      trustedBrowserDays: input.trustedBrowserDays ?? 30,
       createdAt: deps.clock.now(),
     };
   };

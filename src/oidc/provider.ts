@@ -100,7 +100,12 @@ export function createProvider(deps: ProviderDeps): Provider {
         // Public clients may only introspect their own tokens; resource servers authenticate.
         allowedPolicy: async (ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId,
       },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // RFC 7009 §2.1: a client may revoke only its own tokens; for others the answer is the
+        // same 200 (a public client learns nothing by guessing), but nothing is revoked.
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => render(ctx as KoaContextWithOIDC, 'interaction/logout', { title: 'Sign out', form, host: ctx.host }),

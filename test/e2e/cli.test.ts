@@ -59,6 +59,10 @@ describe('the twofold CLI', () => {
     expect(bad.code).toBe(1);
     expect(bad.json().error).toContain('lowercase letters');
     expect((await twofold(['setup-link'])).code).toBe(1);
+    expect((await twofold(['org', 'create', 'kiosk', '--trusted-browser-days', '0', '--json'])).json()).toMatchObject({ trustedBrowserDays: 0 });
+    const badDays = await twofold(['org', 'create', 'other', '--trusted-browser-days', '999']);
+    expect(badDays.code).toBe(1);
+    expect(badDays.stderr).toContain('from 0 (never trust a browser) to 365');
   });
 
   it('creates a user with the password from stdin only', async () => {
