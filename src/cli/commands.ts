@@ -36,6 +36,7 @@ Usage: twofold <command> [options] [--json]
   serve                         run the server (what npm start runs); applies migrations first
   migrate                       apply database migrations
   org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>]
+             [--password-min-length <8-64>]
   user create --org <slug> --email <email> [--name <n>] [--phone <E.164>] [--role member|admin] --password-stdin
   user reset-tfa --email <email>
   client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party]
@@ -91,24 +92,29 @@ const migrate: Command = {
 
 const orgCreate: Command = {
   name: 'org create',
-  usage: 'twofold org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>]',
-  options: ['name', 'enforce-tfa', 'trusted-browser-days'],
+  usage: 'twofold org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>]',
+  options: ['name', 'enforce-tfa', 'trusted-browser-days', 'password-min-length'],
   async run({ values, args, openApp }) {
     if (args.length !== 1) throw new AppError('usage', 400, 'org create takes exactly one <slug>');
     const days = str(values, 'trusted-browser-days');
     if (days !== undefined && !/^(\d{1,2}|[12]\d{2}|3[0-5]\d|36[0-5])$/.test(days)) {
       throw new AppError('usage', 400, '--trusted-browser-days must be a whole number from 0 (never trust a browser) to 365');
     }
+    const minLength = str(values, 'password-min-length');
+    if (minLength !== undefined && !(/^\d{1,2}$/.test(minLength) && Number(minLength) >= 8 && Number(minLength) <= 64)) {
+      throw new AppError('usage', 400, '--password-min-length must be a whole number from 8 to 64 (NIST SP 800-63B: at least 8, and 15 where the password may be the only factor)');
+    }
     const app = await openApp();
     const org = await app.services.organizations.createOrganization({
       slug: args[0]!,
+      ...(minLength !== undefined ? { passwordMinLength: Number(minLength) } : {}),
       name: str(values, 'name'),
       enforceTfa: values['enforce-tfa'] === true,
       ...(days !== undefined ? { trustedBrowserDays: Number(days) } : {}),
     });
     return {
       text: `created organization ${org.slug} (${org.name})${org.enforceTfa ? ', TFA enforced' : ''}`,
-      json: { id: org.id, slug: org.slug, name: org.name, enforceTfa: org.enforceTfa, trustedBrowserDays: org.trustedBrowserDays },
+      json: { id: org.id, slug: org.slug, name: org.name, enforceTfa: org.enforceTfa, trustedBrowserDays: org.trustedBrowserDays, passwordMinLength: org.passwordMinLength },
     };
   },
 };

@@ -55,6 +55,7 @@ const OPTIONS = {
   name: { type: 'string' },
   'enforce-tfa': { type: 'boolean' },
   'trusted-browser-days': { type: 'string' },
+  'password-min-length': { type: 'string' },
   org: { type: 'string' },
   email: { type: 'string' },
   phone: { type: 'string' },

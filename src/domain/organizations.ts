@@ -21,6 +21,8 @@ export interface NewOrganizationInput {
   enforceTfa?: boolean;
   /** How long "trust this browser" lasts; 0 forbids it. */
   trustedBrowserDays?: number;
+  /** Overrides the configured minimum password length for this organization. */
+  passwordMinLength?: number;
 }
 
 export interface Organizations {
@@ -43,7 +45,7 @@ export function createOrganizations(deps: { store: OrganizationStore; clock: Clo
       slug: slug.data,
       name: name.data,
       enforceTfa: input.enforceTfa ?? false,
-      passwordMinLength: null,
+      passwordMinLength: input.passwordMinLength ?? null,
       trustedBrowserDays: input.trustedBrowserDays ?? 30,
       createdAt: deps.clock.now(),
     };

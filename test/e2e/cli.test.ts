@@ -63,6 +63,10 @@ describe('the twofold CLI', () => {
     const badDays = await twofold(['org', 'create', 'other', '--trusted-browser-days', '999']);
     expect(badDays.code).toBe(1);
     expect(badDays.stderr).toContain('from 0 (never trust a browser) to 365');
+    expect((await twofold(['org', 'create', 'strict', '--password-min-length', '20', '--json'])).json()).toMatchObject({ passwordMinLength: 20 });
+    const shortPassword = await twofold(['user', 'create', '--org', 'strict', '--email', 's@example.com', '--password-stdin'], 'seventeen chars!!');
+    expect(shortPassword.stderr).toContain('at least 20 characters');
+    expect((await twofold(['org', 'create', 'lax', '--password-min-length', '6'])).code).toBe(1);
   });
 
   it('creates a user with the password from stdin only', async () => {
