@@ -9,6 +9,8 @@ import type { KeyedHash } from '../security/keyed-hash.ts';
  * against it, never against when this cookie was set.
  */
 export interface AccountSession {
+  /** Identifies this session (not the cookie value): what is shown once is shown to it alone. */
+  id: string;
   userId: string;
   orgId: string;
   email: string;
@@ -23,7 +25,7 @@ export interface AccountSession {
 
 export interface AccountSessions {
   /** Returns the cookie value for a new session. */
-  create(session: Omit<AccountSession, 'createdAt'>): Promise<string>;
+  create(session: Omit<AccountSession, 'createdAt' | 'id'>): Promise<string>;
   load(token: string | undefined): Promise<AccountSession | undefined>;
   destroy(token: string | undefined): Promise<void>;
 }
@@ -38,7 +40,7 @@ export function createAccountSessions(deps: { ephemeral: EphemeralStore; keyedHa
   return {
     async create(session) {
       const token = deps.random.token(32);
-      await deps.ephemeral.put(key(token), { ...session, createdAt: deps.clock.now() } satisfies AccountSession, TTL_SECONDS);
+      await deps.ephemeral.put(key(token), { ...session, id: deps.random.uuid(), createdAt: deps.clock.now() } satisfies AccountSession, TTL_SECONDS);
       return token;
     },
     async load(token) {

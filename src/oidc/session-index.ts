@@ -60,8 +60,9 @@ export function createSessionIndex(deps: { provider: Provider; ephemeral: Epheme
     const session = await provider.Session.find(entry.jti);
     if (!session) return;
     const grants = Object.values(session.authorizations ?? {}).map((a) => a.grantId).filter((g): g is string => typeof g === 'string');
-    // The adapter's revokeByGrantId removes every artifact of the grant: grant, codes, tokens.
+    // As oidc-provider's own logout does: the grant's codes and tokens, then the grant itself.
     await Promise.all(grants.map((grantId) => provider.AccessToken.revokeByGrantId(grantId)));
+    await Promise.all(grants.map(async (grantId) => (await provider.Grant.find(grantId))?.destroy()));
     await session.destroy();
   }
 

@@ -21,3 +21,10 @@ export interface OidcModelStore {
   /** Removes every artifact issued under the grant, whatever its model. */
   revokeByGrantId(grantId: string): Promise<void>;
 }
+
+/**
+ * Models revoked with their grant (as oidc-provider's reference adapter files them). Sessions,
+ * interactions and grants themselves carry a grantId too, but revoking a grant must not delete
+ * a sign-in in progress or a browser session.
+ */
+export const GRANTABLE_MODELS = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode', 'Grant']);

@@ -47,10 +47,19 @@ export interface AccountAuthDeps {
   maxAgeSeconds: number;
 }
 
-/** Loads the account session; without one, the person signs in through the provider first. */
-export function requireAccount(deps: Pick<AccountAuthDeps, 'sessions'>): Middleware {
+/**
+ * Loads the account session; without one, the person signs in through the provider first. The
+ * session lives only as long as the provider session it came from: signing out there (or being
+ * signed out from another browser) ends it here too.
+ */
+export function requireAccount(deps: Pick<AccountAuthDeps, 'sessions' | 'provider'>): Middleware {
   return async (ctx, next) => {
-    const session = await deps.sessions.load(ctx.cookies.get(ACCOUNT_COOKIE));
+    const token = ctx.cookies.get(ACCOUNT_COOKIE);
+    let session = await deps.sessions.load(token);
+    if (session?.providerSessionUid && !(await deps.provider.Session.findByUid(session.providerSessionUid))) {
+      await deps.sessions.destroy(token);
+      session = undefined;
+    }
     if (!session) {
       ctx.status = 303;
       return ctx.redirect(`/account/login?return_to=${encodeURIComponent(ctx.path)}`);
@@ -138,8 +147,10 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
 
   router.get('/resume/:id', requireAccount(deps), async (ctx) => {
     const account = ctx.state.account as AccountSession;
-    const pending = /^[A-Za-z0-9_-]{22}$/.test(ctx.params.id ?? '') ? await deps.ephemeral.take<PendingAction>(`resume:${ctx.params.id}`) : undefined;
-    if (!pending || pending.userId !== account.userId) return void ctx.redirect('/account');
+    const key = `resume:${ctx.params.id}`;
+    const pending = /^[A-Za-z0-9_-]{22}$/.test(ctx.params.id ?? '') ? await deps.ephemeral.get<PendingAction>(key) : undefined;
+    // Someone else's pending change is neither shown nor cancelled.
+    if (!pending || pending.userId !== account.userId || !(await deps.ephemeral.take<PendingAction>(key))) return void ctx.redirect('/account');
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
     ctx.body = await deps.views.render('account/resume', { title: 'Finishing your change', action: pending.path, fields: Object.entries(pending.fields), csrfToken: deps.csrf.tokenFor(ctx) });

@@ -73,9 +73,12 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
     return parsed.data;
   };
 
+  /** New recovery codes wait for this account session alone (not every browser of the person). */
+  const codesKey = (ctx: Context) => `show-codes:${(ctx.state.account as AccountSession).id}`;
+
   async function afterAdded(ctx: Context, person: Person, method: string) {
     const codes = await security.methodAdded(person, method, ctx.ip);
-    if (codes) await deps.ephemeral.put(`show-codes:${person.userId}`, codes, 600);
+    if (codes) await deps.ephemeral.put(codesKey(ctx), codes, 600);
     return codes ? '/account/recovery-codes' : '/account/two-factor?done=added';
   }
 
@@ -172,15 +175,14 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
   simple('/two-factor/preferred', async (_ctx, { person }, { factorId }) => (await security.setPreferred(person, factorId), '/account/two-factor?done=preferred'));
   simple('/two-factor/disable', async (ctx, { person, org }) => (await security.disableTfa(person, org, ctx.ip), '/account/two-factor?done=disabled'));
   simple('/two-factor/recovery-codes', async (ctx, { person }) => {
-    await deps.ephemeral.put(`show-codes:${person.userId}`, await security.regenerateRecoveryCodes(person, ctx.ip), 600);
+    await deps.ephemeral.put(codesKey(ctx), await security.regenerateRecoveryCodes(person, ctx.ip), 600);
     return '/account/recovery-codes';
   });
   simple('/trusted-browsers/revoke', async (ctx, { person }, { id }) => (await security.revokeTrustedBrowser(person, id, ctx.ip), '/account/two-factor?done=revoked'));
 
   router.get('/recovery-codes', deps.requireAccount, async (ctx) => {
-    const { person } = await context(ctx);
     // Shown once: taking them from the store means a reload cannot show them again.
-    const codes = await deps.ephemeral.take<string[]>(`show-codes:${person.userId}`);
+    const codes = await deps.ephemeral.take<string[]>(codesKey(ctx));
     await render(ctx, 'interaction/recovery-codes', 'Save your recovery codes', { codes: codes ?? null, download: codes ? codes.join('\n') : '', finishAction: null });
   });
 

@@ -1,4 +1,4 @@
-import type { ModelPayload, OidcModelStore } from '../../ports/oidc-model-store.ts';
+import { GRANTABLE_MODELS, type ModelPayload, type OidcModelStore } from '../../ports/oidc-model-store.ts';
 import type { RedisClient } from './client.ts';
 
 /**
@@ -52,14 +52,15 @@ export function createRedisOidcModelStore(redis: RedisClient, prefix: string, no
       const previous = await load(key);
       const multi = redis.multi().del(key).hSet(key, 'payload', JSON.stringify(payload));
       if (expiresIn) multi.expire(key, expiresIn);
-      if (previous?.grantId && previous.grantId !== payload.grantId) multi.sRem(grantKey(previous.grantId), key);
+      const grantId = GRANTABLE_MODELS.has(model) ? payload.grantId : undefined;
+      if (previous?.grantId && previous.grantId !== grantId) multi.sRem(grantKey(previous.grantId), key);
       if (previous?.uid && previous.uid !== payload.uid) multi.del(uidKey(model, previous.uid));
       if (previous?.userCode && previous.userCode !== payload.userCode) multi.del(userCodeKey(model, previous.userCode));
       if (payload.uid) multi.set(uidKey(model, payload.uid), id, expiresIn ? { EX: expiresIn } : {});
       if (payload.userCode) multi.set(userCodeKey(model, payload.userCode), id, expiresIn ? { EX: expiresIn } : {});
       await multi.exec();
-      if (payload.grantId) {
-        await redis.eval(ADD_TO_GRANT, { keys: [grantKey(payload.grantId)], arguments: [key, expiresIn ? String(expiresIn) : ''] });
+      if (grantId) {
+        await redis.eval(ADD_TO_GRANT, { keys: [grantKey(grantId)], arguments: [key, expiresIn ? String(expiresIn) : ''] });
       }
     },
     find: (model, id) => load(keyOf(model, id)),

@@ -1,5 +1,5 @@
 import type { Clock } from '../../ports/clock.ts';
-import type { ModelPayload, OidcModelStore } from '../../ports/oidc-model-store.ts';
+import { GRANTABLE_MODELS, type ModelPayload, type OidcModelStore } from '../../ports/oidc-model-store.ts';
 import type { Database, Tables } from './tables.ts';
 
 /** Embedded-mode storage of oidc-provider artifacts: expiring rows, swept by `sweepExpired`. */
@@ -24,7 +24,7 @@ export function createSqlOidcModelStore(db: Database, clock: Clock): OidcModelSt
         model,
         id,
         payload: JSON.stringify(payload),
-        grant_id: payload.grantId ?? null,
+        grant_id: GRANTABLE_MODELS.has(model) ? (payload.grantId ?? null) : null,
         user_code: payload.userCode ?? null,
         uid: payload.uid ?? null,
         expires_at: expiresInSeconds ? clock.now() + expiresInSeconds * 1000 : null,
