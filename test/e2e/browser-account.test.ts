@@ -50,7 +50,7 @@ describe.skipIf(skip)('account pages in real Chromium', () => {
     await screenshot(page, 'account-overview');
 
     await page.getByRole('link', { name: 'Two-step verification', exact: true }).click();
-    await page.getByRole('heading', { name: 'Two-step verification', level: 1 }).waitFor();
+    await page.waitForURL((url) => url.pathname === '/account/two-factor');
     await screenshot(page, 'account-two-factor');
 
     // Five minutes pass: the next change needs a fresh sign-in (max_age=300).
@@ -79,10 +79,12 @@ describe.skipIf(skip)('account pages in real Chromium', () => {
     const context = await browser.newContext({ viewport: { width: 375, height: 800 }, deviceScaleFactor: 2, isMobile: true });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
+    clock.advance(30_000);
     await page.goto(`${server.issuer}/account/two-factor`);
     await page.getByLabel('Email').fill(seeded.user.email);
     await signIn(page);
-    await page.getByRole('heading', { name: 'Two-step verification', level: 1 }).waitFor();
+    await page.getByRole('navigation', { name: 'Account' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/account/two-factor');
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     await screenshot(page, 'account-two-factor-phone');
     await context.close();
