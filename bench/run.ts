@@ -4,13 +4,15 @@
  *   signin/verify   a whole password sign-in POST (throttle, lookup, hash, audit, interaction) per verify
  *   discovery       a discovery document request, as a fraction of a verify
  *   token           a code exchange at the token endpoint, as a fraction of a verify
+ *   totp step       the second step (an authenticator code) after the password, as a fraction of a verify
  */
 import { hash, verify } from '@node-rs/argon2';
 
 import { Agent, readForm } from '../test/helpers/agent.ts';
 import { authorizationRequest, discoverRp, exchange, open } from '../test/helpers/rp.ts';
 import { PASSWORD, seedClient, seedUser } from '../test/helpers/seed.ts';
-import { startTestServer } from '../test/helpers/server.ts';
+import { createTestClock, startTestServer } from '../test/helpers/server.ts';
+import { secretFromUri, totpAt } from '../test/helpers/totp.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
 
@@ -25,7 +27,8 @@ async function mean(rounds: number, fn: () => Promise<void>, prepare?: () => Pro
   return total / rounds;
 }
 
-const server = await startTestServer('sqlite', { overrides: { throttle: { account: { freeAttempts: 10_000, windowSeconds: 60, maxDelaySeconds: 1 }, ip: { freeAttempts: 10_000, windowSeconds: 60, maxDelaySeconds: 1 } } } });
+const clock = createTestClock();
+const server = await startTestServer('sqlite', { clock, overrides: { throttle: { account: { freeAttempts: 10_000, windowSeconds: 60, maxDelaySeconds: 1 }, ip: { freeAttempts: 10_000, windowSeconds: 60, maxDelaySeconds: 1 } } } });
 try {
   await seedUser(server.app, { email: 'bench@example.com' });
   const rp = await discoverRp(server.issuer, await seedClient(server.app, { firstParty: true }));
@@ -69,6 +72,33 @@ try {
     },
   );
 
+  // The second step: a person with an authenticator app; the clock moves one step per round.
+  const tfa = await seedUser(server.app, { email: 'bench-tfa@example.com' });
+  const person = { orgId: tfa.org.id, userId: tfa.user.id, email: tfa.user.email };
+  const enrolment = await server.app.factors.totp.beginEnrolment(person, 'bench');
+  const secret = secretFromUri(enrolment.uri);
+  await server.app.factors.totp.confirmEnrolment(person, (await server.app.factors.store.findFactor(person.orgId, person.userId, enrolment.factorId))!, totpAt(secret, clock.now() / 1000));
+  let step: { agent: Agent; url: URL; csrf: string } | undefined;
+  const totpMs = await mean(
+    ROUNDS,
+    async () => {
+      const { agent, url, csrf } = step!;
+      const response = await agent.request(url, { form: { _csrf: csrf, factorId: enrolment.factorId, code: totpAt(secret, clock.now() / 1000) } });
+      if (response.status !== 303) throw new Error(`second step failed: ${response.status}`);
+    },
+    async () => {
+      clock.advance(30_000);
+      const agent = new Agent();
+      const request = await authorizationRequest(rp);
+      const page = await open(agent, request.url, rp.redirectUri);
+      const form = readForm(await page.response.text(), /\/login$/);
+      const target = new URL(form.action, page.url);
+      const next = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, email: tfa.user.email, password: PASSWORD } }), target);
+      const verify = readForm(await next.response.text(), /\/verify$/);
+      step = { agent, url: new URL(verify.action, next.url), csrf: verify.csrf };
+    },
+  );
+
   const rssMiB = process.memoryUsage().rss / 2 ** 20;
   const row = (name: string, ms: number, ratio: number) => `${name.padEnd(16)} ${ms.toFixed(2).padStart(8)} ms   ${ratio.toFixed(2).padStart(6)} x verify`;
   process.stdout.write(
@@ -77,6 +107,7 @@ try {
       row('argon2 verify', verifyMs, 1),
       row('password sign-in', signinMs, signinMs / verifyMs),
       row('code exchange', tokenMs, tokenMs / verifyMs),
+      row('totp step', totpMs, totpMs / verifyMs),
       row('discovery', discoveryMs, discoveryMs / verifyMs),
       `sign-in overhead around the hash: ${((signinMs / verifyMs - 1) * 100).toFixed(0)}%   rss ${rssMiB.toFixed(0)} MiB`,
       '',

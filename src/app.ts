@@ -125,7 +125,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const isFirstParty = async (clientId: string) => clientId === ACCOUNT_CLIENT_ID || ((await stores.clients.findClient(clientId))?.firstParty ?? false);
-  const views = createViews({ root: path.join(ROOT, 'views'), cache: config.environment === 'production' });
+  const views = createViews({ root: path.join(ROOT, 'views'), cache: true });
   const provider = createProvider({
     config,
     cookieKeys: secrets.cookieKeys,

@@ -107,13 +107,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return renderLogin(ctx, { uid: details.uid, clientId: details.params.client_id, email, errors: {}, alert });
     }
     const { user, organization } = result.account;
-    await deps.audit.record({ type: 'signin.password_ok', orgId: organization.id, userId: user.id, ip: ctx.ip });
     const next = await flow.afterPassword(details.uid, result.account, {
       mfaRequested: mfaRequested(details.params),
       reauthentication: details.session?.accountId !== undefined,
       trustToken: ctx.cookies.get(TRUST_COOKIE),
     });
-    if (next.step === 'done') await deps.audit.record({ type: 'signin.succeeded', orgId: organization.id, userId: user.id, ip: ctx.ip, detail: { amr: ['pwd'] } });
+    // One audit event per step: the sign-in, or the password before the second step.
+    const type = next.step === 'done' ? 'signin.succeeded' : 'signin.password_ok';
+    await deps.audit.record({ type, orgId: organization.id, userId: user.id, ip: ctx.ip, detail: next.step === 'done' ? { amr: ['pwd'] } : {} });
     await continueAfterFirstFactor(provider, ctx, details.uid, user.id, next);
   });
 

@@ -6,21 +6,31 @@ import { SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely
  * Node 24 (no compiled addon), so this adapts its DatabaseSync to that interface.
  */
 function adaptDatabase(db: DatabaseSync): SqliteDatabase {
+  // Kysely sends the same SQL text for the same query shape: preparing once saves most of the
+  // per-query cost (it was the largest item in the sign-in profile). Bounded, oldest dropped.
+  const cache = new Map<string, SqliteStatement>();
+  const params = (parameters: ReadonlyArray<unknown>) => parameters.map(toSqlValue);
   return {
     close: () => db.close(),
     prepare(sql: string): SqliteStatement {
+      const cached = cache.get(sql);
+      if (cached) return cached;
       const statement = db.prepare(sql);
-      const params = (parameters: ReadonlyArray<unknown>) => parameters.map(toSqlValue);
-      return {
+      const adapted: SqliteStatement = {
         // A statement that yields columns is a reader (SELECT, or anything with RETURNING).
         reader: statement.columns().length > 0,
         all: (parameters) => statement.all(...params(parameters)),
         run: (parameters) => statement.run(...params(parameters)),
         iterate: (parameters) => statement.iterate(...params(parameters)),
       };
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      cache.set(sql, adapted);
+      return adapted;
     },
   };
 }
+
+const STATEMENT_CACHE_SIZE = 256;
 
 function toSqlValue(value: unknown): SQLInputValue {
   if (typeof value === 'boolean') return value ? 1 : 0;
