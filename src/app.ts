@@ -154,6 +154,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const sessionIndex = createSessionIndex({ provider, ephemeral: storage.ephemeral, clock, sessionTtlSeconds: config.ttl.session });
   const accountAuth = {
     provider,
+    hasSecondFactor: async (orgId: string, userId: string) => (await factors.store.findFactors(orgId, userId)).some((f) => f.active),
     sessions: createAccountSessions({ ephemeral: storage.ephemeral, keyedHash, random, clock }),
     ephemeral: storage.ephemeral,
     users: stores.users,
@@ -184,7 +185,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       accountAuthRoutes(accountAuth),
       accountPageRoutes({ accounts, security, sessionIndex, users: stores.users, views, csrf, requireAccount: signedIn, maxPasswordLength: config.passwords.maxLength }),
       accountApiRoutes({ provider, security, factors: factors.store, users: stores.users, clock, maxAgeSeconds: config.stepUp.maxAgeSeconds, isFirstParty }),
-      accountTwoFactorRoutes({ security, factors, users: stores.users, organizations: stores.organizations, ephemeral: storage.ephemeral, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh }),
+      accountTwoFactorRoutes({ security, sessions: accountAuth.sessions, factors, users: stores.users, organizations: stores.organizations, ephemeral: storage.ephemeral, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh }),
     ],
   });
 

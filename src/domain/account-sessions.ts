@@ -1,4 +1,5 @@
 import type { Clock } from '../ports/clock.ts';
+import { acrFor, amrFor } from './authentication.ts';
 import type { EphemeralStore } from '../ports/ephemeral-store.ts';
 import type { Random } from '../ports/random.ts';
 import type { KeyedHash } from '../security/keyed-hash.ts';
@@ -27,6 +28,11 @@ export interface AccountSessions {
   /** Returns the cookie value for a new session. */
   create(session: Omit<AccountSession, 'createdAt' | 'id'>): Promise<string>;
   load(token: string | undefined): Promise<AccountSession | undefined>;
+  /**
+   * Records a factor the person just proved in this session (by enrolling it: the code or key
+   * answered). With the password of the same fresh sign-in, the session is now multi-factor.
+   */
+  addFactor(token: string | undefined, amr: string[]): Promise<void>;
   destroy(token: string | undefined): Promise<void>;
 }
 
@@ -37,18 +43,27 @@ const PURPOSE = 'account-session';
 export function createAccountSessions(deps: { ephemeral: EphemeralStore; keyedHash: KeyedHash; random: Random; clock: Clock }): AccountSessions {
   const key = (token: string) => `account:${deps.keyedHash.digest(PURPOSE, token)}`;
   const wellFormed = (token: string | undefined): token is string => typeof token === 'string' && /^[A-Za-z0-9_-]{43}$/.test(token);
+
+  async function load(token: string | undefined): Promise<AccountSession | undefined> {
+    if (!wellFormed(token)) return undefined;
+    const session = await deps.ephemeral.get<AccountSession>(key(token));
+    // Sliding idle expiry: each visit keeps the session for another hour.
+    if (session) await deps.ephemeral.put(key(token), session, TTL_SECONDS);
+    return session;
+  }
+
   return {
     async create(session) {
       const token = deps.random.token(32);
       await deps.ephemeral.put(key(token), { ...session, id: deps.random.uuid(), createdAt: deps.clock.now() } satisfies AccountSession, TTL_SECONDS);
       return token;
     },
-    async load(token) {
-      if (!wellFormed(token)) return undefined;
-      const session = await deps.ephemeral.get<AccountSession>(key(token));
-      // Sliding idle expiry: each visit keeps the session for another hour.
-      if (session) await deps.ephemeral.put(key(token), session, TTL_SECONDS);
-      return session;
+    load,
+    async addFactor(token, amr) {
+      const session = await load(token);
+      if (!session || !wellFormed(token)) return;
+      const methods = [{ method: 'session', amr: session.amr, at: session.authTime }, { method: 'enrolled', amr, at: session.authTime }];
+      await deps.ephemeral.put(key(token), { ...session, acr: acrFor(methods), amr: amrFor(methods) } satisfies AccountSession, TTL_SECONDS);
     },
     async destroy(token) {
       if (wellFormed(token)) await deps.ephemeral.delete(key(token));

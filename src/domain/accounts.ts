@@ -98,6 +98,12 @@ export function createAccounts(deps: {
 
   async function verifyPassword({ email, password, ip }: { email: string; password: string; ip: string }): Promise<PasswordSignIn> {
     const keys = { account: normalizeEmail(email), ip };
+    const outcome = await throttle.exclusive(keys, () => checkPassword(keys, email, password, ip));
+    // Another attempt for this account is being checked right now: this one waits its turn.
+    return outcome ?? { ok: false, reason: 'throttled', retryAfterSeconds: 1 };
+  }
+
+  async function checkPassword(keys: { account: string; ip: string }, email: string, password: string, ip: string): Promise<PasswordSignIn> {
     const retryAfterSeconds = await throttle.retryAfter(keys);
     if (retryAfterSeconds > 0) return { ok: false, reason: 'throttled', retryAfterSeconds };
 

@@ -12,6 +12,8 @@ import type { TrustedBrowsers } from './trusted-browsers.ts';
  * required factor: a correct password alone never yields a session.
  */
 export interface PendingSignIn {
+  /** Which second step this sign-in is at: proving an existing factor, or enrolling a first one. */
+  step: 'second-factor' | 'enrol';
   person: Person;
   methods: CompletedMethod[];
   /** The organization enforces TFA, or the relying party asked for acr mfa: enrol if no factor. */
@@ -56,12 +58,14 @@ export function createSignInFlow(deps: { factors: FactorStore; ephemeral: Epheme
       const methods: CompletedMethod[] = [{ method: 'password', amr: ['pwd'], at: now() }];
       const factors = await activeFactors(person);
       const mfaRequired = org.enforceTfa || context.mfaRequested;
-      const pending: PendingSignIn = { person, methods, mfaRequired, trustDays: org.trustedBrowserDays, reauthentication: context.reauthentication };
+      const base = { person, methods, mfaRequired, trustDays: org.trustedBrowserDays, reauthentication: context.reauthentication };
       if (factors.length === 0) {
         if (!mfaRequired) return { step: 'done', methods };
+        const pending: PendingSignIn = { ...base, step: 'enrol' };
         await deps.ephemeral.put(key(uid), pending, PENDING_TTL_SECONDS);
         return { step: 'enrol', pending };
       }
+      const pending: PendingSignIn = { ...base, step: 'second-factor' };
       // A trusted browser skips the factor at sign-in, never at re-authentication, and never when
       // the relying party demands MFA (the session is then honestly password-only).
       const trustable = !context.reauthentication && !context.mfaRequested && org.trustedBrowserDays > 0 && context.trustToken;

@@ -25,7 +25,15 @@ export interface Throttle {
   recordFailure(keys: AttemptKeys): Promise<void>;
   /** A success forgives the account's failures (the address keeps its count). */
   recordSuccess(keys: AttemptKeys): Promise<void>;
+  /**
+   * Runs one attempt for the account at a time, across every node: a concurrent burst cannot
+   * all pass the check before the first failure is counted. Resolves to undefined (and runs
+   * nothing) while another attempt for the same account is in flight.
+   */
+  exclusive<T>(keys: AttemptKeys, attempt: () => Promise<T>): Promise<T | undefined>;
 }
+
+const IN_FLIGHT_WINDOW_MS = 10_000;
 
 export function delayAfter(failures: number, rule: ThrottleRule): number {
   if (failures < rule.freeAttempts) return 0;
@@ -62,6 +70,17 @@ export function createThrottle(deps: {
     },
     async recordSuccess(keys) {
       await counter.clear(entries(keys)[0][0]);
+    },
+    async exclusive(keys, attempt) {
+      const slot = `${purpose}:in-flight:${keys.account}`;
+      // The increment is atomic; a crashed holder's slot lapses after the window.
+      const { count } = await counter.recordFailure(slot, IN_FLIGHT_WINDOW_MS);
+      if (count > 1) return undefined;
+      try {
+        return await attempt();
+      } finally {
+        await counter.clear(slot);
+      }
     },
   };
 }

@@ -38,6 +38,8 @@ export interface FactorStore {
   findFactorByCredentialId(credentialId: string): Promise<FactorRecord | undefined>;
   activateFactor(orgId: string, userId: string, factorId: string, now: number): Promise<void>;
   deleteFactor(orgId: string, userId: string, factorId: string): Promise<boolean>;
+  /** Drops unfinished enrolments of these kinds. */
+  deleteInactiveFactors(orgId: string, userId: string, kinds: FactorKind[]): Promise<void>;
   /** Removes every factor and recovery code of the person in one transaction; returns how many factors. */
   deleteAllFactors(orgId: string, userId: string): Promise<number>;
   /**

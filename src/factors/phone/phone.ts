@@ -60,10 +60,12 @@ export function createPhoneFactor(deps: {
    * Counts a send against the hourly budgets of the account, the number and the address.
    * A refused request is not counted, so nobody can keep a number blocked by asking for codes.
    */
-  async function withinBudget(person: Person, phone: string, ip: string): Promise<boolean> {
+  async function withinBudget(person: Person, phone: string, ip: string, confirmed: boolean): Promise<boolean> {
     const budgets = [
       [`send:account:${person.userId}`, deps.limits.perAccount],
-      [`send:number:${phone}`, deps.limits.perNumber],
+      // Codes to a number nobody has confirmed yet have a budget of their own: someone enrolling
+      // a stranger's number must not use up that person's sign-in codes.
+      [`send:${confirmed ? 'number' : 'unconfirmed-number'}:${phone}`, deps.limits.perNumber],
       [`send:ip:${ip}`, deps.limits.perIp],
     ] as const;
     const used = await Promise.all(budgets.map(([key]) => counter.peek(key)));
@@ -75,7 +77,7 @@ export function createPhoneFactor(deps: {
 
   async function sendCode(person: Person, factor: FactorRecord, binding: string, ip: string): Promise<SendOutcome> {
     if ((factor.kind !== 'sms' && factor.kind !== 'voice') || !factor.phone) throw new Error('not a phone factor');
-    if (!(await withinBudget(person, factor.phone, ip))) {
+    if (!(await withinBudget(person, factor.phone, ip, factor.active))) {
       return { ok: false, reason: 'rate_limited', message: 'Too many codes were sent. Wait an hour, or use another method.' };
     }
     const code = deps.random.digits(6);
@@ -95,6 +97,8 @@ export function createPhoneFactor(deps: {
 
   return {
     async beginEnrolment(person, kind, phone, label, binding, ip) {
+      // A new enrolment replaces an unfinished one: unconfirmed numbers never pile up.
+      await store.deleteInactiveFactors(person.orgId, person.userId, ['sms', 'voice']);
       const factor = newFactor(deps, person, kind, cleanLabel(label, kind === 'sms' ? 'Text messages' : 'Voice calls'), { phone });
       await store.insertFactor(factor);
       return { factor, sent: await sendCode(person, factor, binding, ip) };

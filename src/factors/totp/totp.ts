@@ -79,6 +79,8 @@ export function createTotpFactor(deps: { store: FactorStore; box: SecretBox; clo
 
   return {
     async beginEnrolment(person, label) {
+      // A new enrolment replaces an unfinished one (its seed was never confirmed).
+      await store.deleteInactiveFactors(person.orgId, person.userId, ['totp']);
       const secret = toBase32(deps.random.bytes(20));
       const factor = newFactor(deps, person, 'totp', cleanLabel(label, 'Authenticator app'), { sealedSecret: box.seal(secret) });
       await store.insertFactor(factor);

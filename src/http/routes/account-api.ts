@@ -26,6 +26,7 @@ interface ApiCaller {
   account: UserWithOrganization;
   person: Person;
   authTime: number;
+  acr: string | undefined;
 }
 
 /**
@@ -54,25 +55,27 @@ export function accountApiRoutes(deps: AccountApiDeps): Router {
   const authenticate: Middleware = async (ctx, next) => {
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(ctx.get('authorization'));
     const token = match ? await deps.provider.AccessToken.find(match[1]!) : undefined;
-    const extra = (token?.extra ?? {}) as { auth_time?: number };
+    const extra = (token?.extra ?? {}) as { auth_time?: number; acr?: string };
     if (!token || !token.isValid || !token.accountId || typeof extra.auth_time !== 'number' || !(await deps.isFirstParty(token.clientId!))) {
       return challenge(ctx, { error: 'invalid_token' }, 'The access token is missing, expired or not for this API.');
     }
     const account = await deps.users.findUserBySubject(token.accountId);
     if (!account) return challenge(ctx, { error: 'invalid_token' }, 'The account of this token no longer exists.');
-    ctx.state.caller = { account, person: { orgId: account.organization.id, userId: account.user.id, email: account.user.email }, authTime: extra.auth_time } satisfies ApiCaller;
+    ctx.state.caller = { account, person: { orgId: account.organization.id, userId: account.user.id, email: account.user.email }, authTime: extra.auth_time, acr: extra.acr } satisfies ApiCaller;
     await next();
   };
 
   /** RFC 9470 §3: insufficient_user_authentication with max_age (and acr_values when MFA is due). */
   const requireFreshToken: Middleware = async (ctx, next) => {
     const caller = ctx.state.caller as ApiCaller;
-    if (Math.floor(deps.clock.now() / 1000) - caller.authTime <= deps.maxAgeSeconds) return next();
     const hasFactor = (await deps.factors.findFactors(caller.person.orgId, caller.person.userId)).some((f) => f.active);
+    const recent = Math.floor(deps.clock.now() / 1000) - caller.authTime <= deps.maxAgeSeconds;
+    // A person with a second factor must have used it (acr mfa), not only signed in recently.
+    if (recent && (!hasFactor || caller.acr === ACR_MFA)) return next();
     challenge(
       ctx,
       { error: 'insufficient_user_authentication', max_age: String(deps.maxAgeSeconds), ...(hasFactor ? { acr_values: ACR_MFA } : {}) },
-      'A more recent authentication is required for this change.',
+      hasFactor && recent ? 'This change needs a sign-in with your second factor.' : 'A more recent authentication is required for this change.',
     );
   };
 

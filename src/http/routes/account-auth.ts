@@ -4,6 +4,7 @@ import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 
 import { secondsSinceAuth, type AccountSession, type AccountSessions } from '../../domain/account-sessions.ts';
+import { ACR_MFA } from '../../domain/authentication.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
@@ -15,6 +16,7 @@ import { ACCOUNT_CLIENT_ID } from '../../oidc/account-client.ts';
 import { formBody } from '../middleware/form-body.ts';
 
 export const ACCOUNT_COOKIE = 'twofold.account';
+const LOGIN_COOKIE = 'twofold.account-login';
 
 interface LoginState {
   verifier: string;
@@ -35,6 +37,8 @@ function safeReturnTo(value: unknown): string {
 
 export interface AccountAuthDeps {
   provider: Provider;
+  /** Whether the person has an active second factor: then a step-up must be multi-factor too. */
+  hasSecondFactor(orgId: string, userId: string): Promise<boolean>;
   sessions: AccountSessions;
   ephemeral: EphemeralStore;
   users: UserStore;
@@ -74,10 +78,12 @@ export function requireAccount(deps: Pick<AccountAuthDeps, 'sessions' | 'provide
  * the person re-authenticates through the authorization endpoint with max_age, and the change
  * they asked for is kept (minus its CSRF token) and completed when they come back.
  */
-export function requireFreshAuth(deps: Pick<AccountAuthDeps, 'ephemeral' | 'random' | 'clock' | 'maxAgeSeconds'>): Middleware {
+export function requireFreshAuth(deps: Pick<AccountAuthDeps, 'ephemeral' | 'random' | 'clock' | 'maxAgeSeconds' | 'hasSecondFactor'>): Middleware {
   return async (ctx, next) => {
     const account = ctx.state.account as AccountSession;
-    if (secondsSinceAuth(account, deps.clock) <= deps.maxAgeSeconds) return next();
+    const recent = secondsSinceAuth(account, deps.clock) <= deps.maxAgeSeconds;
+    // Fresh is not enough for a person with a second factor: the sign-in must have used it.
+    if (recent && (account.acr === ACR_MFA || !(await deps.hasSecondFactor(account.orgId, account.userId)))) return next();
     ctx.status = 303;
     if (ctx.method === 'GET') return ctx.redirect(`/account/login?fresh=1&return_to=${encodeURIComponent(ctx.path)}`);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
@@ -99,6 +105,9 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     const verifier = deps.random.token(32);
     const resume = typeof ctx.query.resume === 'string' && /^[A-Za-z0-9_-]{22}$/.test(ctx.query.resume) ? ctx.query.resume : null;
     await deps.ephemeral.put(`account-login:${state}`, { verifier, returnTo: safeReturnTo(ctx.query.return_to), resume } satisfies LoginState, 600);
+    // The state is bound to this browser: a callback link made in another browser (login CSRF,
+    // RFC 6749 §10.12) finds no matching cookie here.
+    ctx.cookies.set(LOGIN_COOKIE, state, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: '/account', maxAge: 600_000, overwrite: true });
     const url = new URL(`${deps.issuer}/auth`);
     const current = await deps.sessions.load(ctx.cookies.get(ACCOUNT_COOKIE));
     url.search = new URLSearchParams({
@@ -110,6 +119,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
       code_challenge_method: 'S256',
       state,
       ...(ctx.query.fresh === '1' ? { max_age: String(deps.maxAgeSeconds) } : {}),
+      ...(ctx.query.fresh === '1' && current && (await deps.hasSecondFactor(current.orgId, current.userId)) ? { acr_values: ACR_MFA } : {}),
       ...(current ? { login_hint: current.email } : {}),
     }).toString();
     ctx.status = 303;
@@ -118,7 +128,9 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
 
   router.get('/callback', async (ctx) => {
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
-    const login = /^[A-Za-z0-9_-]{32}$/.test(state) ? await deps.ephemeral.take<LoginState>(`account-login:${state}`) : undefined;
+    const bound = ctx.cookies.get(LOGIN_COOKIE) === state;
+    const login = bound && /^[A-Za-z0-9_-]{32}$/.test(state) ? await deps.ephemeral.take<LoginState>(`account-login:${state}`) : undefined;
+    ctx.cookies.set(LOGIN_COOKIE, '', { path: '/account', maxAge: 0, overwrite: true });
     if (!login) throw new AppError('login_expired', 400, 'This sign-in has expired. Open your account page again.');
     if (typeof ctx.query.error === 'string') {
       throw new AppError('login_failed', 403, ctx.query.error === 'access_denied' ? 'Sign-in was cancelled.' : 'Sign-in did not complete. Open your account page again.');

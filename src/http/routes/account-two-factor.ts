@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 import { phoneSchema } from '../../domain/accounts.ts';
 import type { AccountSecurity } from '../../domain/account-security.ts';
-import type { AccountSession } from '../../domain/account-sessions.ts';
+import type { AccountSession, AccountSessions } from '../../domain/account-sessions.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { Person } from '../../factors/factor.ts';
 import type { Factors } from '../../factors/registry.ts';
@@ -12,10 +12,12 @@ import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { OrganizationStore, UserStore } from '../../ports/stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody, jsonBody } from '../middleware/form-body.ts';
+import { ACCOUNT_COOKIE } from './account-auth.ts';
 import type { Views } from '../views.ts';
 
 export interface AccountTwoFactorDeps {
   security: AccountSecurity;
+  sessions: AccountSessions;
   factors: Factors;
   users: UserStore;
   organizations: OrganizationStore;
@@ -76,7 +78,9 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
   /** New recovery codes wait for this account session alone (not every browser of the person). */
   const codesKey = (ctx: Context) => `show-codes:${(ctx.state.account as AccountSession).id}`;
 
-  async function afterAdded(ctx: Context, person: Person, method: string) {
+  async function afterAdded(ctx: Context, person: Person, method: string, amr: string[]) {
+    // The new factor was just proven here: with this fresh sign-in's password, the session is MFA.
+    await deps.sessions.addFactor(ctx.cookies.get(ACCOUNT_COOKIE), amr);
     const codes = await security.methodAdded(person, method, ctx.ip);
     if (codes) await deps.ephemeral.put(codesKey(ctx), codes, 600);
     return codes ? '/account/recovery-codes' : '/account/two-factor?done=added';
@@ -115,7 +119,7 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
       return render(ctx, 'interaction/enrol-totp', 'Set up your authenticator app', { enrolment: await factors.totp.showEnrolment(person, factor), error: outcome.message, confirmAction: '/account/two-factor/totp/confirm' });
     }
     ctx.status = 303;
-    ctx.redirect(await afterAdded(ctx, person, 'totp'));
+    ctx.redirect(await afterAdded(ctx, person, 'totp', outcome.proven.amr));
   });
 
   router.post('/two-factor/phone', ...change, async (ctx) => {
@@ -148,7 +152,7 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
       });
     }
     ctx.status = 303;
-    ctx.redirect(await afterAdded(ctx, person, factor.kind));
+    ctx.redirect(await afterAdded(ctx, person, factor.kind, outcome.proven.amr));
   });
 
   router.post('/two-factor/webauthn/options', ...changeJson, async (ctx) => {
@@ -161,7 +165,7 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
     const { credential, label } = ctx.request.body as { credential?: unknown; label?: unknown };
     const result = await factors.webauthn.completeRegistration(person, binding, credential, label);
     if (!result.ok) throw new AppError('registration_failed', 400, result.message);
-    ctx.body = { redirect: await afterAdded(ctx, person, 'webauthn') };
+    ctx.body = { redirect: await afterAdded(ctx, person, 'webauthn', ['hwk']) };
   });
 
   const simple = (path: string, action: (ctx: Context, c: Awaited<ReturnType<typeof context>>, input: z.output<typeof form>) => Promise<string>) =>

@@ -44,11 +44,24 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
   const { provider, flow, views, csrf } = deps;
   const router = new Router({ prefix: '/interaction/:uid/enrol' });
 
+  /**
+   * Enrolment is only for a sign-in that reached the enrol step: a person with no active factor
+   * whose organization (or relying party) requires one. Anyone who already has a factor proves it
+   * at /verify; letting them enrol here would turn a stolen password into an MFA session.
+   */
   async function requirePending(ctx: Context): Promise<{ uid: string; pending: PendingSignIn }> {
     const details = await loadLoginInteraction(provider, ctx);
     const pending = await flow.pending(details.uid);
-    if (!pending || !pending.mfaRequired) throw expiredInteraction();
+    if (!pending || pending.step !== 'enrol' || !pending.mfaRequired) throw expiredInteraction();
     return { uid: details.uid, pending };
+  }
+
+  /** Starting or confirming an enrolment: still no active factor, and none enrolled in this sign-in. */
+  async function requireUnenrolled(ctx: Context): Promise<{ uid: string; pending: PendingSignIn }> {
+    const state = await requirePending(ctx);
+    const active = (await deps.factorStore.findFactors(state.pending.person.orgId, state.pending.person.userId)).some((f) => f.active);
+    if (active || state.pending.enrolled) throw new AppError('already_enrolled', 409, 'Two-step verification is already set up. Go back to the application and sign in again.');
+    return state;
   }
 
   async function render(ctx: Context, view: string, title: string, model: Record<string, unknown>) {
@@ -86,12 +99,12 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
     render(ctx, 'interaction/enrol-totp', 'Set up your authenticator app', { uid, enrolment, error, confirmAction: `/interaction/${uid}/enrol/totp/confirm` });
 
   router.post('/totp', formBody(), csrf.verify, async (ctx) => {
-    const { uid, pending } = await requirePending(ctx);
+    const { uid, pending } = await requireUnenrolled(ctx);
     await showTotp(ctx, uid, await deps.totp.beginEnrolment(pending.person, parse(ctx).label), null);
   });
 
   router.post('/totp/confirm', formBody(), csrf.verify, async (ctx) => {
-    const { uid, pending } = await requirePending(ctx);
+    const { uid, pending } = await requireUnenrolled(ctx);
     const { factorId, code } = parse(ctx);
     const factor = await pendingFactor(pending, factorId, ['totp']);
     const outcome = await deps.totp.confirmEnrolment(pending.person, factor, code);
@@ -103,7 +116,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
   });
 
   router.post('/phone', formBody(), csrf.verify, async (ctx) => {
-    const { uid, pending } = await requirePending(ctx);
+    const { uid, pending } = await requireUnenrolled(ctx);
     const input = parse(ctx);
     const phone = phoneSchema.safeParse(input.phone.replace(/[\s().-]/g, ''));
     if (!phone.success) {
@@ -116,7 +129,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
   });
 
   router.post('/phone/confirm', formBody(), csrf.verify, async (ctx) => {
-    const { uid, pending } = await requirePending(ctx);
+    const { uid, pending } = await requireUnenrolled(ctx);
     const { factorId, code } = parse(ctx);
     const factor = await pendingFactor(pending, factorId, ['sms', 'voice']);
     const keys = { account: pending.person.userId, ip: ctx.ip };
@@ -130,12 +143,12 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
   });
 
   router.post('/webauthn/options', jsonBody(), csrf.verify, async (ctx) => {
-    const { uid, pending } = await requirePending(ctx);
+    const { uid, pending } = await requireUnenrolled(ctx);
     ctx.body = await deps.webauthn.registrationOptions(pending.person, uid, { passkey: (ctx.request.body as { passkey?: unknown }).passkey === true });
   });
 
   router.post('/webauthn', jsonBody(), csrf.verify, async (ctx) => {
-    const { uid, pending } = await requirePending(ctx);
+    const { uid, pending } = await requireUnenrolled(ctx);
     const { credential, label } = ctx.request.body as { credential?: unknown; label?: unknown };
     const result = await deps.webauthn.completeRegistration(pending.person, uid, credential, label);
     if (!result.ok) throw new AppError('registration_failed', 400, result.message);

@@ -109,7 +109,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const { user, organization } = result.account;
     const next = await flow.afterPassword(details.uid, result.account, {
       mfaRequested: mfaRequested(details.params),
-      reauthentication: details.session?.accountId !== undefined,
+      // Re-authentication: a session exists, or the client demands a fresh sign-in (max_age,
+      // prompt=login). A trusted browser never skips the second factor then.
+      reauthentication: details.session?.accountId !== undefined || details.params.max_age !== undefined || String(details.params.prompt ?? '').split(' ').includes('login'),
       trustToken: ctx.cookies.get(TRUST_COOKIE),
     });
     // One audit event per step: the sign-in, or the password before the second step.

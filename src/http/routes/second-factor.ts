@@ -60,7 +60,7 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
   async function requirePending(ctx: Context): Promise<{ uid: string; pending: PendingSignIn; factors: FactorRecord[] }> {
     const details = await loadLoginInteraction(provider, ctx);
     const pending = await flow.pending(details.uid);
-    if (!pending) throw expiredInteraction();
+    if (!pending || pending.step !== 'second-factor') throw expiredInteraction();
     return { uid: details.uid, pending, factors: await flow.activeFactors(pending.person) };
   }
 
@@ -130,20 +130,25 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
     const { factorId, code, trust } = parsed.data;
     const { person } = state.pending;
     const keys = { account: person.userId, ip: ctx.ip };
-    const wait = await deps.throttle.retryAfter(keys);
-    if (wait > 0) {
+    const attempt = await deps.throttle.exclusive(keys, async () => {
+      const wait = await deps.throttle.retryAfter(keys);
+      if (wait > 0) return { wait };
+      const outcome = await check(state, factorId, code);
+      await (outcome.ok ? deps.throttle.recordSuccess(keys) : deps.throttle.recordFailure(keys));
+      return { outcome };
+    });
+    const wait = attempt ? (attempt.wait ?? 0) : 1;
+    if (!attempt?.outcome) {
       ctx.status = 429;
       ctx.set('Retry-After', String(wait));
       return render(ctx, state, factorId, { error: `Too many wrong codes. Wait ${wait} seconds, then try again.` });
     }
-    const outcome = await check(state, factorId, code);
+    const { outcome } = attempt;
     if (!outcome.ok) {
-      await deps.throttle.recordFailure(keys);
       await deps.audit.record({ type: 'signin.second_factor_failed', orgId: person.orgId, userId: person.userId, ip: ctx.ip, detail: { method: factorId === 'recovery' ? 'recovery' : 'code', reason: outcome.reason } });
       ctx.status = STATUS[outcome.reason] ?? 400;
       return render(ctx, state, factorId, { error: outcome.message });
     }
-    await deps.throttle.recordSuccess(keys);
     ctx.status = 303;
     ctx.redirect(await completeSignIn(deps, ctx, state.uid, state.pending, outcome.proven, trust === 'on'));
   });

@@ -29,7 +29,7 @@ export function webauthnRoutes(deps: WebauthnRouteDeps): Router {
   async function pendingFor(ctx: Context) {
     const details = await loadLoginInteraction(provider, ctx);
     const pending = await flow.pending(details.uid);
-    if (!pending) throw expiredInteraction();
+    if (!pending || pending.step !== 'second-factor') throw expiredInteraction();
     return { uid: details.uid, pending };
   }
 
@@ -59,7 +59,10 @@ export function webauthnRoutes(deps: WebauthnRouteDeps): Router {
 
   router.post('/passkey', ...guard, async (ctx) => {
     const details = await loadLoginInteraction(provider, ctx);
-    const keys = { account: 'passkey', ip: ctx.ip };
+    // Failures count against the address and the credential offered, never against everyone:
+    // a shared key would let anyone block passkey sign-in for all.
+    const credentialId = (body(ctx).credential as { id?: unknown } | undefined)?.id;
+    const keys = { account: `passkey:${typeof credentialId === 'string' ? credentialId.slice(0, 256) : 'none'}`, ip: ctx.ip };
     const wait = await deps.throttle.retryAfter(keys);
     if (wait > 0) throw new AppError('throttled', 429, `Too many failed attempts. Wait ${wait} seconds, then try again.`);
     const outcome = await webauthn.verifyAuthentication(null, details.uid, body(ctx).credential);

@@ -78,6 +78,9 @@ export function createSqlFactorStore(db: Database): FactorStore {
       const result = await db.deleteFrom('factors').where('org_id', '=', orgId).where('user_id', '=', userId).where('id', '=', factorId).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
+    async deleteInactiveFactors(orgId, userId, kinds) {
+      await db.deleteFrom('factors').where('org_id', '=', orgId).where('user_id', '=', userId).where('active', '=', 0).where('kind', 'in', kinds).execute();
+    },
     async deleteAllFactors(orgId, userId) {
       return db.transaction().execute(async (trx) => {
         const result = await trx.deleteFrom('factors').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();

@@ -104,7 +104,7 @@ describe('sign-in flow with a second factor', () => {
     const next = await flow.afterPassword('uid-1', account, plain);
     expect(next).toEqual({
       step: 'second-factor',
-      pending: { person: personOf(account), methods: [PASSWORD], mfaRequired: false, trustDays: 7, reauthentication: false },
+      pending: { step: 'second-factor', person: personOf(account), methods: [PASSWORD], mfaRequired: false, trustDays: 7, reauthentication: false },
     });
     expect(await flow.pending('uid-1')).toEqual(next.step === 'second-factor' ? next.pending : undefined);
     expect(await flow.pending('uid-2')).toBeUndefined();
