@@ -136,6 +136,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     isFirstParty,
   });
   const clients = createClients({
+    reservedIds: [ACCOUNT_CLIENT_ID],
     store: stores.clients,
     box,
     clock,

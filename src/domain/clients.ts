@@ -54,6 +54,8 @@ function invalid(message: string): AppError {
 }
 
 export function createClients(deps: {
+  /** Ids of the built-in clients (the account pages); nobody may register one of them. */
+  reservedIds: string[];
   store: ClientStore;
   box: SecretBox;
   clock: Clock;
@@ -94,6 +96,7 @@ export function createClients(deps: {
         throw invalid(`${issue.path.join('.')}: ${issue.message}`);
       }
       const input = parsed.data;
+      if (deps.reservedIds.includes(input.clientId)) throw invalid(`clientId: "${input.clientId}" is reserved for Twofold's own pages`);
       const metadata = buildMetadata(input);
       const secret = input.public ? null : deps.random.token(32);
       try {

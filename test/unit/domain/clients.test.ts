@@ -57,6 +57,7 @@ beforeEach(async () => {
   box = createSecretBox(randomBytes(32));
   validated = [];
   clients = createClients({
+    reservedIds: ['twofold-account'],
     store,
     box,
     clock: { now: () => Date.UTC(2025, 0, 1) },
@@ -147,8 +148,14 @@ describe('registerClient', () => {
     expect((await refusal({ ...web, clientId })).message).toMatch(/^clientId:/);
   });
 
+  it('refuses the id of a built-in client, so nobody can shadow the account pages', async () => {
+    await expect(clients.registerClient({ clientId: 'twofold-account', redirectUris: ['https://evil.example/cb'] })).rejects.toMatchObject({ status: 400, message: expect.stringContaining('reserved') });
+    expect(await store.findClient('twofold-account')).toBeUndefined();
+  });
+
   it('passes on the reason when the provider refuses the metadata', async () => {
     const refusing = createClients({
+      reservedIds: [],
       store,
       box,
       clock: { now: () => 0 },
