@@ -1,26 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ACCOUNT_CLIENT_ID } from '../../src/oidc/account-client.ts';
-import { Agent, readForm } from '../helpers/agent.ts';
-import { seedUser, type Seeded } from '../helpers/seed.ts';
+import { browserOn, Browser, createAccountDriver, USER_AGENTS, type Form, type Member, type Page } from '../helpers/account-driver.ts';
+import { readForm } from '../helpers/agent.ts';
 import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
-import { readOutbox, secretFromUri, totpAt } from '../helpers/totp.ts';
+import { readOutbox } from '../helpers/totp.ts';
 
-type Page = { response: Response; url: URL };
-type Form = Record<string, string>;
-/** Someone who signs in; the test knows their password and their authenticator seed. */
-interface Member { seeded: Seeded; password: string; secret: Buffer | null; lastStep: number }
-
-/** A browser with its own User-Agent (as in account-actions.test.ts). */
-class Browser extends Agent {
-  csrf: string | null = null;
-  userAgent = 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0';
-  override request(target: string | URL, options: Parameters<Agent['request']>[1] = {}): Promise<Response> {
-    return super.request(target, { ...options, headers: { 'user-agent': this.userAgent, ...options.headers } });
-  }
-}
-const elsewhere = () => Object.assign(new Browser(), { userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/128.0.0.0 Safari/537.36' });
+const elsewhere = () => browserOn(USER_AGENTS.chromeOnWindows);
 
 /**
  * The account pages against forged requests, other people's identifiers, malformed fields,
@@ -34,75 +20,14 @@ describe('account page actions refuse what they must', () => {
   let eve: Member, vic: Member, oscar: Member;
   const [browser, eveElsewhere, vicBrowser, vicElsewhere] = [new Browser(), elsewhere(), new Browser(), elsewhere()];
 
-  const url = (path: string) => new URL(path, server.issuer);
-  const open = async (b: Browser, path: string): Promise<Page> => b.follow(await b.request(url(path)), url(path));
-  const page = async (b: Browser, path: string) => (await open(b, path)).response.text();
-  const person = (m: Member) => ({ orgId: m.seeded.org.id, userId: m.seeded.user.id, email: m.seeded.user.email });
-  const factorsOf = (m: Member) => server.app.factors.store.findFactors(m.seeded.org.id, m.seeded.user.id);
-  const preferredOf = (m: Member) => server.app.factors.store.findPreferredFactorId(m.seeded.org.id, m.seeded.user.id);
-  const lastMessage = () => readOutbox(server.environment.config.dataDir).at(-1)!;
+  const { url, open, page, person, factorsOf, preferredOf, lastMessage, member, redirect, withFactors, authenticate, signIn, csrfOf, post, silentSignIn } = createAccountDriver({ server: () => server, clock });
   const trustedIds = (html: string) => [...html.matchAll(/name="id" value="([^"]+)"/g)].map((m) => m[1]!);
   const sessionUids = (html: string) => [...html.matchAll(/name="uid" value="([^"]+)"/g)].map((m) => m[1]!);
-  const member = async (email: string, slug: string): Promise<Member> => ({ seeded: await seedUser(server.app, { email, slug }), password: 'correct horse battery staple', secret: null, lastStep: 0 });
-
-  /** A code at a time step the member has not used yet (RFC 6238 §5.2: a step is accepted once). */
-  function nextCode(m: Member): string {
-    if (Math.floor(clock.now() / 30_000) <= m.lastStep) clock.advance((m.lastStep + 1) * 30_000 - clock.now());
-    m.lastStep = Math.floor(clock.now() / 30_000);
-    return totpAt(m.secret!, clock.now() / 1000);
-  }
-
-  /** An authenticator app, a text-message number and ten recovery codes, made directly. */
-  async function withFactors(m: Member, phone: string): Promise<void> {
-    const { factors } = server.app;
-    const enrolment = await factors.totp.beginEnrolment(person(m), 'Phone');
-    m.secret = secretFromUri(enrolment.uri);
-    const totp = (await factors.store.findFactor(m.seeded.org.id, m.seeded.user.id, enrolment.factorId))!;
-    expect((await factors.totp.confirmEnrolment(person(m), totp, nextCode(m))).ok).toBe(true);
-    const { factor } = await factors.phone.beginEnrolment(person(m), 'sms', phone, 'Work phone', 'seed', '203.0.113.9');
-    expect((await factors.phone.verify(person(m), factor, 'seed', lastMessage().code)).ok).toBe(true);
-    await factors.recovery.regenerate(person(m));
-  }
-
-  /** Drives the provider's sign-in pages: password, then the authenticator code when asked. */
-  async function authenticate(b: Browser, m: Member, start: Page, trust = false): Promise<{ page: Page; steps: string[] }> {
-    const steps: string[] = [];
-    let current = start;
-    for (let i = 0; i < 4 && current.response.ok && current.url.pathname.startsWith('/interaction/'); i++) {
-      const html = await current.response.text();
-      const login = /\/login"/.test(html);
-      steps.push(login ? 'password' : 'second-factor');
-      const form = readForm(html, login ? /\/login$/ : /\/verify$/);
-      const totpId = (await factorsOf(m)).find((f) => f.active && f.kind === 'totp')?.id ?? '';
-      const fields: Form = login ? { email: m.seeded.user.email, password: m.password } : { factorId: totpId, code: nextCode(m), ...(trust ? { trust: 'on' } : {}) };
-      const target = new URL(form.action, current.url);
-      current = await b.follow(await b.request(target, { form: { _csrf: form.csrf, ...fields } }), target);
-    }
-    return { page: current, steps };
-  }
-
-  async function signIn(b: Browser, m: Member, trust = false): Promise<void> {
-    const { page: landed } = await authenticate(b, m, await open(b, '/account'), trust);
-    expect(landed.url.pathname).toBe('/account');
-    await landed.response.arrayBuffer();
-  }
-
-  const csrfOf = async (b: Browser) => (b.csrf ??= /name="_csrf" value="([^"]+)"/.exec(await page(b, '/account'))![1]!);
-  const post = async (b: Browser, path: string, form: Form = {}) => b.request(url(path), { method: 'POST', form: { _csrf: await csrfOf(b), ...form } });
-  const redirect = (response: Response) => `${response.status} ${response.headers.get('location')}`;
 
   /** A POST with a hand-written body (repeated fields, oversized bodies, JSON). */
   function postRaw(b: Browser, path: string, body: string, type = 'application/x-www-form-urlencoded'): Promise<Response> {
     const target = url(path);
     return fetch(target, { method: 'POST', body, redirect: 'manual', headers: { 'content-type': type, accept: 'text/html', cookie: b.cookieHeader(target) } });
-  }
-
-  /** prompt=none for the account client: a code while the provider session lives, login_required after. */
-  async function silentSignIn(b: Browser): Promise<URLSearchParams> {
-    const challenge = createHash('sha256').update(randomBytes(32)).digest('base64url');
-    const query = { client_id: ACCOUNT_CLIENT_ID, response_type: 'code', scope: 'openid', prompt: 'none', state: 'silent', redirect_uri: `${server.issuer}/account/callback`, code_challenge: challenge, code_challenge_method: 'S256' };
-    const target = url(`/auth?${new URLSearchParams(query)}`);
-    return (await b.follow(await b.request(target), target, (next) => next.pathname === '/account/callback')).url.searchParams;
   }
 
   /** Everything a refused request must leave as it was. */

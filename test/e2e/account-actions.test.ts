@@ -1,31 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ACCOUNT_CLIENT_ID } from '../../src/oidc/account-client.ts';
-import { Agent, readForm } from '../helpers/agent.ts';
-import { seedUser, type Seeded } from '../helpers/seed.ts';
+import { browserOn, Browser, createAccountDriver, USER_AGENTS, type Member } from '../helpers/account-driver.ts';
+import { readForm } from '../helpers/agent.ts';
 import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
-import { fromBase32, readOutbox, secretFromUri, totpAt } from '../helpers/totp.ts';
+import { fromBase32, readOutbox } from '../helpers/totp.ts';
 
-type Page = { response: Response; url: URL };
-type Form = Record<string, string>;
-/** Someone who signs in; the test knows their password and their authenticator seed. */
-interface Member { seeded: Seeded; password: string; secret: Buffer | null; lastStep: number }
-
-const FIREFOX_ON_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0';
-const CHROME_ON_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/128.0.0.0 Safari/537.36';
-const SAFARI_ON_MACOS = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Safari/605.1.15';
+const CHROME_ON_WINDOWS = USER_AGENTS.chromeOnWindows;
+const SAFARI_ON_MACOS = USER_AGENTS.safariOnMacos;
 const iso = (at: number) => new Date(at).toISOString();
-
-/** A browser with its own User-Agent, so that the sessions page can tell browsers apart. */
-class Browser extends Agent {
-  csrf: string | null = null;
-  userAgent = FIREFOX_ON_LINUX;
-  override request(target: string | URL, options: Parameters<Agent['request']>[1] = {}): Promise<Response> {
-    return super.request(target, { ...options, headers: { 'user-agent': this.userAgent, ...options.headers } });
-  }
-}
-const browserOn = (userAgent: string) => Object.assign(new Browser(), { userAgent });
 
 /**
  * Every action of the account pages, driven through the pages as a browser would, with the stored
@@ -37,74 +19,10 @@ describe('account page actions, end to end', () => {
   const clock = createTestClock(Date.now() - 3_600_000);
   let server: TestServer;
 
-  const url = (path: string) => new URL(path, server.issuer);
-  const open = async (b: Browser, path: string): Promise<Page> => b.follow(await b.request(url(path)), url(path));
-  const page = async (b: Browser, path: string) => (await open(b, path)).response.text();
-  const person = (m: Member) => ({ orgId: m.seeded.org.id, userId: m.seeded.user.id, email: m.seeded.user.email });
-  const factorsOf = (m: Member) => server.app.factors.store.findFactors(m.seeded.org.id, m.seeded.user.id);
-  const preferredOf = (m: Member) => server.app.factors.store.findPreferredFactorId(m.seeded.org.id, m.seeded.user.id);
+  const { url, open, page, person, factorsOf, preferredOf, member, redirect, nextCode, withFactors, authenticate, signIn, post, silentSignIn } = createAccountDriver({ server: () => server, clock });
   const recoveryLeft = (m: Member) => server.app.factors.recovery.remaining(person(m));
   const passwordHash = async (m: Member) => (await server.app.stores.users.findUserByEmail(m.seeded.user.email))!.passwordHash;
   const codesOn = (html: string) => [...html.matchAll(/<li><code>([^<]+)<\/code><\/li>/g)].map((m) => m[1]!);
-  const member = async (email: string, slug = 'acme'): Promise<Member> => ({ seeded: await seedUser(server.app, { email, slug }), password: 'correct horse battery staple', secret: null, lastStep: 0 });
-
-  /** A code at a time step the member has not used yet (RFC 6238 §5.2: a step is accepted once). */
-  function nextCode(m: Member): string {
-    if (Math.floor(clock.now() / 30_000) <= m.lastStep) clock.advance((m.lastStep + 1) * 30_000 - clock.now());
-    m.lastStep = Math.floor(clock.now() / 30_000);
-    return totpAt(m.secret!, clock.now() / 1000);
-  }
-
-  /** An authenticator app (and a text-message number), made directly, and ten recovery codes. */
-  async function withFactors(m: Member, phone?: string): Promise<void> {
-    const { factors } = server.app;
-    const enrolment = await factors.totp.beginEnrolment(person(m), 'Phone');
-    m.secret = secretFromUri(enrolment.uri);
-    const totp = (await factors.store.findFactor(m.seeded.org.id, m.seeded.user.id, enrolment.factorId))!;
-    expect((await factors.totp.confirmEnrolment(person(m), totp, nextCode(m))).ok).toBe(true);
-    if (phone) {
-      const { factor } = await factors.phone.beginEnrolment(person(m), 'sms', phone, 'Work phone', 'seed', '203.0.113.9');
-      expect((await factors.phone.verify(person(m), factor, 'seed', readOutbox(server.environment.config.dataDir).at(-1)!.code)).ok).toBe(true);
-    }
-    await factors.recovery.regenerate(person(m));
-  }
-
-  /** Drives the provider's sign-in pages: password, then the authenticator code when asked. */
-  async function authenticate(b: Browser, m: Member, start: Page, trust = false): Promise<{ page: Page; steps: string[] }> {
-    const steps: string[] = [];
-    let current = start;
-    for (let i = 0; i < 4 && current.response.ok && current.url.pathname.startsWith('/interaction/'); i++) {
-      const html = await current.response.text();
-      const login = /\/login"/.test(html);
-      steps.push(login ? 'password' : 'second-factor');
-      const form = readForm(html, login ? /\/login$/ : /\/verify$/);
-      const totpId = (await factorsOf(m)).find((f) => f.active && f.kind === 'totp')?.id ?? '';
-      const fields: Form = login ? { email: m.seeded.user.email, password: m.password } : { factorId: totpId, code: nextCode(m), ...(trust ? { trust: 'on' } : {}) };
-      const target = new URL(form.action, current.url);
-      current = await b.follow(await b.request(target, { form: { _csrf: form.csrf, ...fields } }), target);
-    }
-    return { page: current, steps };
-  }
-
-  async function signIn(b: Browser, m: Member, trust = false): Promise<string> {
-    const { page: landed } = await authenticate(b, m, await open(b, '/account'), trust);
-    expect(landed.url.pathname).toBe('/account');
-    return landed.response.text();
-  }
-
-  async function post(b: Browser, path: string, form: Form = {}): Promise<Response> {
-    b.csrf ??= /name="_csrf" value="([^"]+)"/.exec(await page(b, '/account'))![1]!;
-    return b.request(url(path), { method: 'POST', form: { _csrf: b.csrf, ...form } });
-  }
-  const redirect = (response: Response) => `${response.status} ${response.headers.get('location')}`;
-
-  /** prompt=none for the account client: a code while the provider session lives, login_required after. */
-  async function silentSignIn(b: Browser): Promise<URLSearchParams> {
-    const challenge = createHash('sha256').update(randomBytes(32)).digest('base64url');
-    const query = { client_id: ACCOUNT_CLIENT_ID, response_type: 'code', scope: 'openid', prompt: 'none', state: 'silent', redirect_uri: `${server.issuer}/account/callback`, code_challenge: challenge, code_challenge_method: 'S256' };
-    const target = url(`/auth?${new URLSearchParams(query)}`);
-    return (await b.follow(await b.request(target), target, (next) => next.pathname === '/account/callback')).url.searchParams;
-  }
 
   beforeAll(async () => {
     server = await startTestServer('sqlite', { clock });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import type { Person } from '../../../src/factors/factor.ts';
@@ -12,8 +11,7 @@ import { createSqlAttemptCounter } from '../../../src/storage/sql/attempt-counte
 import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
 import { createSqlEphemeralStore } from '../../../src/storage/sql/ephemeral-store.ts';
 import { createSqlFactorStore } from '../../../src/storage/sql/factor-store.ts';
-import { createSqlOrganizationStore } from '../../../src/storage/sql/organization-store.ts';
-import { createSqlUserStore } from '../../../src/storage/sql/user-store.ts';
+import { insertPerson } from '../../helpers/people.ts';
 
 /** A MessageSender that records what it was asked to deliver; `failing` makes it refuse (after recording). */
 function createRecordingSender(): MessageSender & { messages: OutgoingMessage[]; failing: boolean } {
@@ -68,14 +66,7 @@ function createPhone(limits: SendLimits): PhoneFactor {
   });
 }
 
-async function aPerson(): Promise<Person> {
-  const orgId = randomUUID();
-  const userId = randomUUID();
-  const email = `alice-${userId.slice(0, 8)}@example.com`;
-  await createSqlOrganizationStore(sql.db).insertOrganization({ id: orgId, slug: `org-${userId.slice(0, 8)}`, name: 'Acme', enforceTfa: false, passwordMinLength: null, trustedBrowserDays: 30, createdAt: 0 });
-  await createSqlUserStore(sql.db).insertUser({ id: userId, orgId, email, name: null, phone: null, role: 'member', createdAt: 0, passwordChangedAt: 0 }, '$x');
-  return { orgId, userId, email };
-}
+const aPerson = (): Promise<Person> => insertPerson(sql.db);
 
 beforeEach(async () => {
   sql = openSqlDatabase({ kind: 'sqlite', filename: ':memory:' });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import type { Person } from '../../../src/factors/factor.ts';
@@ -6,9 +5,8 @@ import { createRecoveryCodes, normalizeRecoveryCode, type RecoveryCodes } from '
 import { createCryptoRandom } from '../../../src/ports/random.ts';
 import { createKeyedHash } from '../../../src/security/keyed-hash.ts';
 import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
-import { createSqlOrganizationStore } from '../../../src/storage/sql/organization-store.ts';
 import { createSqlRecoveryCodeStore } from '../../../src/storage/sql/recovery-code-store.ts';
-import { createSqlUserStore } from '../../../src/storage/sql/user-store.ts';
+import { insertPerson } from '../../helpers/people.ts';
 
 /** No 0/o, 1/l/i: the alphabet a person can read off paper without doubt. */
 const SYMBOL = '[abcdefghjkmnpqrstuvwxyz23456789]';
@@ -18,14 +16,7 @@ let sql: SqlDatabase;
 let recovery: RecoveryCodes;
 let alice: Person;
 
-async function aPerson(): Promise<Person> {
-  const orgId = randomUUID();
-  const userId = randomUUID();
-  const email = `alice-${userId.slice(0, 8)}@example.com`;
-  await createSqlOrganizationStore(sql.db).insertOrganization({ id: orgId, slug: `org-${userId.slice(0, 8)}`, name: 'Acme', enforceTfa: false, passwordMinLength: null, trustedBrowserDays: 30, createdAt: 0 });
-  await createSqlUserStore(sql.db).insertUser({ id: userId, orgId, email, name: null, phone: null, role: 'member', createdAt: 0, passwordChangedAt: 0 }, '$x');
-  return { orgId, userId, email };
-}
+const aPerson = (): Promise<Person> => insertPerson(sql.db);
 
 beforeEach(async () => {
   sql = openSqlDatabase({ kind: 'sqlite', filename: ':memory:' });
