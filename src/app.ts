@@ -184,7 +184,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       enrolmentRoutes({ ...signIn, views, factorStore: factors.store, totp: factors.totp, phone: factors.phone, webauthn: factors.webauthn, recovery: factors.recovery }),
       webauthnRoutes({ ...signIn, webauthn: factors.webauthn, users: stores.users, clock }),
       accountAuthRoutes(accountAuth),
-      accountPageRoutes({ accounts, security, sessionIndex, users: stores.users, views, csrf, requireAccount: signedIn, maxPasswordLength: config.passwords.maxLength }),
+      accountPageRoutes({ accounts, security, sessionIndex, users: stores.users, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh, maxPasswordLength: config.passwords.maxLength }),
       accountApiRoutes({ provider, security, factors: factors.store, users: stores.users, clock, maxAgeSeconds: config.stepUp.maxAgeSeconds, isFirstParty }),
       accountTwoFactorRoutes({ security, sessions: accountAuth.sessions, factors, users: stores.users, organizations: stores.organizations, ephemeral: storage.ephemeral, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh }),
     ],

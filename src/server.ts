@@ -39,7 +39,8 @@ export async function startServer(config: Config, options: AppOptions = {}): Pro
 
   const setupLink = await app.services.setup.issueSetupLink();
   if (setupLink) {
-    app.logger.warn({ setupLink }, 'no organization exists yet: open the setup link to create the first one');
+    // The link carries a one-time secret: it goes to the console only, never into collected logs.
+    app.logger.warn('no organization exists yet: open the setup link printed on the console to create the first one');
   }
 
   let stopping: Promise<void> | undefined;

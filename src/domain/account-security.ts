@@ -30,6 +30,8 @@ export interface AccountSecurity {
   /** After a method is added: the first one also creates the recovery codes (returned to show once). */
   methodAdded(person: Person, method: string, ip: string): Promise<string[] | null>;
   revokeTrustedBrowser(person: Person, id: string, ip: string): Promise<void>;
+  /** After a password change: every trusted browser asks for the second factor again. */
+  revokeAllTrustedBrowsers(person: Person): Promise<void>;
 }
 
 export function createAccountSecurity(deps: {
@@ -94,6 +96,9 @@ export function createAccountSecurity(deps: {
       await record(person, 'tfa.method_added', ip, { method });
       if ((await recovery.remaining(person)) > 0) return null;
       return recovery.regenerate(person);
+    },
+    async revokeAllTrustedBrowsers(person) {
+      for (const browser of await deps.trustedBrowsers.list(person)) await deps.trustedBrowsers.revoke(person, browser.id);
     },
     async revokeTrustedBrowser(person, id, ip) {
       if (!(await deps.trustedBrowsers.revoke(person, id))) throw new AppError('unknown_browser', 404, 'That browser is not trusted any more.');

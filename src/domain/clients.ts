@@ -96,7 +96,7 @@ export function createClients(deps: {
         throw invalid(`${issue.path.join('.')}: ${issue.message}`);
       }
       const input = parsed.data;
-      if (deps.reservedIds.includes(input.clientId)) throw invalid(`clientId: "${input.clientId}" is reserved for Twofold's own pages`);
+      if (deps.reservedIds.some((id) => id.toLowerCase() === input.clientId.toLowerCase())) throw invalid(`clientId: "${input.clientId}" is reserved for Twofold's own pages`);
       const metadata = buildMetadata(input);
       const secret = input.public ? null : deps.random.token(32);
       try {

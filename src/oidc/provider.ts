@@ -91,8 +91,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       if (!source) return undefined;
       return { auth_time: source.authTime, acr: source.acr, amr: source.amr };
     },
+    // Only real web origins of the client's redirect URIs; private-use schemes have the opaque
+    // origin "null", which must never match.
     clientBasedCORS: (_ctx, origin, client) =>
-      (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
+      origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     features: {
       devInteractions: { enabled: false },
       introspection: {

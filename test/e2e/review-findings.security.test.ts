@@ -102,18 +102,29 @@ describe('security review regressions', () => {
     expect(new URL(authorize.headers.get('location')!).searchParams.get('acr_values')).toBe(ACR_MFA);
   });
 
-  it('junk passkey attempts slow down only their own credential, not passkey sign-in for everyone', async () => {
-    const agent = new Agent();
-    const request = await authorizationRequest(rp);
-    const page = await open(agent, request.url, rp.redirectUri);
-    const csrf = readForm(await page.response.text(), /\/login$/).csrf;
-    const url = new URL(`${page.url.pathname}/passkey`, server.issuer);
-    const send = (id: string) =>
-      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', cookie: agent.cookieHeader(url) }, body: JSON.stringify({ _csrf: csrf, credential: { id, rawId: id, type: 'public-key', response: {} } }) });
-    const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await send('attacker-credential')).status);
-    expect(statuses).toContain(429);
-    expect((await send('someone-else')).status).toBe(400);
+  it('junk passkey attempts slow down only the address they come from, not passkey sign-in for everyone', async () => {
+    const proxied = await startTestServer('sqlite', { overrides: { trustProxy: true } });
+    try {
+      const proxiedRp = await discoverRp(proxied.issuer, await seedClient(proxied.app, { firstParty: true }));
+      const agent = new Agent();
+      const request = await authorizationRequest(proxiedRp);
+      const page = await open(agent, request.url, proxiedRp.redirectUri);
+      const csrf = readForm(await page.response.text(), /\/login$/).csrf;
+      const url = new URL(`${page.url.pathname}/passkey`, proxied.issuer);
+      const send = (from: string, id: string) =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json', 'x-forwarded-for': from, cookie: agent.cookieHeader(url) },
+          body: JSON.stringify({ _csrf: csrf, credential: { id, rawId: id, type: 'public-key', response: {} } }),
+        });
+      const statuses: number[] = [];
+      // Naming the victim's credential id does not help the attacker: only their address slows down.
+      for (let i = 0; i < 8; i++) statuses.push((await send('198.51.100.7', 'victims-credential')).status);
+      expect(statuses).toContain(429);
+      expect((await send('203.0.113.50', 'victims-credential')).status).toBe(400);
+    } finally {
+      await proxied.close();
+    }
   });
 
   it('enrolling a stranger\'s number does not use up that person\'s sign-in codes', async () => {
@@ -150,4 +161,58 @@ describe('security review regressions', () => {
     expect((await victim.request(page.url)).status).toBe(400);
     expect((await victim.request(new URL('/account', server.issuer))).status).toBe(303);
   });
+
+  it('a pending change can be finished only by the browser that asked for it, not by a link opened elsewhere', async () => {
+    const seeded = await seedUser(server.app, { email: 'resume-owner@example.com' });
+    const attacker = new Agent();
+    let page = await attacker.follow(await attacker.request(new URL('/account', server.issuer)), new URL('/account', server.issuer));
+    const login = readForm(await page.response.text(), /\/login$/);
+    const target = new URL(login.action, page.url);
+    page = await attacker.follow(await attacker.request(target, { form: { _csrf: login.csrf, email: seeded.user.email, password: seeded.password } }), target);
+    const secret = await withTotp(seeded);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.response.text())![1]!;
+    const asked = await attacker.request(new URL('/account/two-factor/disable', server.issuer), { form: { _csrf: csrf } });
+    const resumeId = new URL(asked.headers.get('location')!, server.issuer).searchParams.get('resume')!;
+    expect(resumeId).toBeTruthy();
+
+    // The victim, signed in to the account pages in their own browser, is sent the link.
+    const victim = new Agent();
+    const start = await victim.follow(await victim.request(new URL('/account', server.issuer)), new URL('/account', server.issuer));
+    const victimLogin = readForm(await start.response.text(), /\/login$/);
+    const victimTarget = new URL(victimLogin.action, start.url);
+    const step = await victim.follow(await victim.request(victimTarget, { form: { _csrf: victimLogin.csrf, email: seeded.user.email, password: seeded.password } }), victimTarget);
+    const stepHtml = await step.response.text();
+    const verify = readForm(stepHtml, /\/verify$/);
+    const verifyTarget = new URL(verify.action, step.url);
+    const factorId = /name="factorId" value="([^"]+)"/.exec(stepHtml)![1]!;
+    const signedIn = await victim.follow(await victim.request(verifyTarget, { form: { _csrf: verify.csrf, factorId, code: totpAt(secret, clock.now() / 1000) } }), verifyTarget);
+    expect(signedIn.url.pathname).toBe('/account');
+    const openedUrl = new URL(`/account/resume/${resumeId}`, server.issuer);
+    const opened = await victim.follow(await victim.request(openedUrl), openedUrl);
+    // Whatever the victim's sign-in state, the page never carries the attacker's change.
+    expect(await opened.response.text()).not.toContain('/account/two-factor/disable');
+    expect((await server.app.factors.store.findFactors(seeded.org.id, seeded.user.id)).filter((f) => f.active)).toHaveLength(1);
+  });
+
+  it('changing the password needs a sign-in with the second factor, and ends every trusted browser', async () => {
+    const seeded = await seedUser(server.app, { email: 'pw-change@example.com' });
+    const agent = new Agent();
+    let page = await agent.follow(await agent.request(new URL('/account', server.issuer)), new URL('/account', server.issuer));
+    const login = readForm(await page.response.text(), /\/login$/);
+    const target = new URL(login.action, page.url);
+    page = await agent.follow(await agent.request(target, { form: { _csrf: login.csrf, email: seeded.user.email, password: seeded.password } }), target);
+    await withTotp(seeded);
+    await server.app.services.accounts.verifyPassword({ email: seeded.user.email, password: seeded.password, ip: '127.0.0.1' });
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.response.text())![1]!;
+    const change = await agent.request(new URL('/account/password', server.issuer), { form: { _csrf: csrf, current: seeded.password, password: 'a brand new passphrase here' } });
+    expect(change.headers.get('location')).toMatch(/^\/account\/login\?fresh=1&resume=/);
+    expect((await server.app.services.accounts.verifyPassword({ email: seeded.user.email, password: seeded.password, ip: '127.0.0.1' })).ok).toBe(true);
+  });
+
+  it('CORS never answers the opaque origin "null" of private-use redirect schemes', async () => {
+    await seedClient(server.app, { id: 'cors-native', public: true, redirectUri: 'com.example.cors:/cb' });
+    const response = await fetch(`${server.issuer}/token`, { method: 'POST', headers: { origin: 'null', 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code&code=x&client_id=cors-native' });
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
 });
+

@@ -17,6 +17,15 @@ import { formBody } from '../middleware/form-body.ts';
 
 export const ACCOUNT_COOKIE = 'twofold.account';
 const LOGIN_COOKIE = 'twofold.account-login';
+const RESUME_COOKIE = 'twofold.resume';
+
+/**
+ * Short-lived binding cookies. Over https they take the __Host- prefix (RFC 6265bis §4.1.3.2):
+ * host-only, path /, secure, so a sibling subdomain cannot plant one (cookie tossing).
+ */
+const cookieName = (name: string, secure: boolean) => (secure ? `__Host-${name}` : name);
+const cookieOptions = (secure: boolean, maxAge: number) =>
+  ({ httpOnly: true, sameSite: 'lax', secure, path: secure ? '/' : '/account', maxAge, overwrite: true }) as const;
 
 interface LoginState {
   verifier: string;
@@ -28,6 +37,8 @@ interface PendingAction {
   userId: string;
   path: string;
   fields: Record<string, string>;
+  /** The browser that asked for the change holds this value in a cookie; no other may finish it. */
+  binding: string;
 }
 
 /** Only our own account pages are valid places to come back to. */
@@ -78,7 +89,7 @@ export function requireAccount(deps: Pick<AccountAuthDeps, 'sessions' | 'provide
  * the person re-authenticates through the authorization endpoint with max_age, and the change
  * they asked for is kept (minus its CSRF token) and completed when they come back.
  */
-export function requireFreshAuth(deps: Pick<AccountAuthDeps, 'ephemeral' | 'random' | 'clock' | 'maxAgeSeconds' | 'hasSecondFactor'>): Middleware {
+export function requireFreshAuth(deps: Pick<AccountAuthDeps, 'ephemeral' | 'random' | 'clock' | 'maxAgeSeconds' | 'hasSecondFactor' | 'secureCookies'>): Middleware {
   return async (ctx, next) => {
     const account = ctx.state.account as AccountSession;
     const recent = secondsSinceAuth(account, deps.clock) <= deps.maxAgeSeconds;
@@ -89,7 +100,9 @@ export function requireFreshAuth(deps: Pick<AccountAuthDeps, 'ephemeral' | 'rand
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const fields = Object.fromEntries(Object.entries(body).filter(([k, v]) => k !== '_csrf' && typeof v === 'string')) as Record<string, string>;
     const id = deps.random.token(16);
-    await deps.ephemeral.put(`resume:${id}`, { userId: account.userId, path: ctx.path, fields } satisfies PendingAction, 600);
+    const binding = deps.random.token(32);
+    await deps.ephemeral.put(`resume:${id}`, { userId: account.userId, path: ctx.path, fields, binding } satisfies PendingAction, 600);
+    ctx.cookies.set(cookieName(RESUME_COOKIE, deps.secureCookies), binding, cookieOptions(deps.secureCookies, 600_000));
     ctx.redirect(`/account/login?fresh=1&resume=${id}`);
   };
 }
@@ -107,7 +120,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     await deps.ephemeral.put(`account-login:${state}`, { verifier, returnTo: safeReturnTo(ctx.query.return_to), resume } satisfies LoginState, 600);
     // The state is bound to this browser: a callback link made in another browser (login CSRF,
     // RFC 6749 §10.12) finds no matching cookie here.
-    ctx.cookies.set(LOGIN_COOKIE, state, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: '/account', maxAge: 600_000, overwrite: true });
+    ctx.cookies.set(cookieName(LOGIN_COOKIE, deps.secureCookies), state, cookieOptions(deps.secureCookies, 600_000));
     const url = new URL(`${deps.issuer}/auth`);
     const current = await deps.sessions.load(ctx.cookies.get(ACCOUNT_COOKIE));
     url.search = new URLSearchParams({
@@ -128,9 +141,9 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
 
   router.get('/callback', async (ctx) => {
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
-    const bound = ctx.cookies.get(LOGIN_COOKIE) === state;
+    const bound = ctx.cookies.get(cookieName(LOGIN_COOKIE, deps.secureCookies)) === state;
     const login = bound && /^[A-Za-z0-9_-]{32}$/.test(state) ? await deps.ephemeral.take<LoginState>(`account-login:${state}`) : undefined;
-    ctx.cookies.set(LOGIN_COOKIE, '', { path: '/account', maxAge: 0, overwrite: true });
+    ctx.cookies.set(cookieName(LOGIN_COOKIE, deps.secureCookies), '', { ...cookieOptions(deps.secureCookies, 0), maxAge: 0 });
     if (!login) throw new AppError('login_expired', 400, 'This sign-in has expired. Open your account page again.');
     if (typeof ctx.query.error === 'string') {
       throw new AppError('login_failed', 403, ctx.query.error === 'access_denied' ? 'Sign-in was cancelled.' : 'Sign-in did not complete. Open your account page again.');
@@ -161,8 +174,11 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     const account = ctx.state.account as AccountSession;
     const key = `resume:${ctx.params.id}`;
     const pending = /^[A-Za-z0-9_-]{22}$/.test(ctx.params.id ?? '') ? await deps.ephemeral.get<PendingAction>(key) : undefined;
-    // Someone else's pending change is neither shown nor cancelled.
-    if (!pending || pending.userId !== account.userId || !(await deps.ephemeral.take<PendingAction>(key))) return void ctx.redirect('/account');
+    // Someone else's pending change is neither shown nor cancelled, and a change asked for in one
+    // browser is finished only by that browser (a link to it proves nothing).
+    const boundHere = pending !== undefined && ctx.cookies.get(cookieName(RESUME_COOKIE, deps.secureCookies)) === pending.binding;
+    if (!pending || pending.userId !== account.userId || !boundHere || !(await deps.ephemeral.take<PendingAction>(key))) return void ctx.redirect('/account');
+    ctx.cookies.set(cookieName(RESUME_COOKIE, deps.secureCookies), '', { ...cookieOptions(deps.secureCookies, 0), maxAge: 0 });
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
     ctx.body = await deps.views.render('account/resume', { title: 'Finishing your change', action: pending.path, fields: Object.entries(pending.fields), csrfToken: deps.csrf.tokenFor(ctx) });

@@ -20,6 +20,7 @@ export interface AccountPagesDeps {
   views: Views;
   csrf: Csrf;
   requireAccount: Middleware;
+  requireFreshAuth: Middleware;
   maxPasswordLength: number;
 }
 
@@ -90,8 +91,8 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
 
   router.get('/password', deps.requireAccount, (ctx) => passwordPage(ctx, {}, ctx.query.done === '1' ? 'Your password was changed.' : null));
 
-  router.post('/password', formBody(), csrf.verify, deps.requireAccount, async (ctx) => {
-    const { account, found } = await current(ctx);
+  router.post('/password', formBody(), csrf.verify, deps.requireAccount, deps.requireFreshAuth, async (ctx) => {
+    const { account, found, person } = await current(ctx);
     const parsed = schema.safeParse(ctx.request.body);
     if (!parsed.success) {
       ctx.status = 400;
@@ -104,6 +105,8 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
       ctx.status = error.status;
       return passwordPage(ctx, error.fields, null);
     }
+    // A new password is often the answer to a leak: no browser keeps skipping the second step.
+    await deps.security.revokeAllTrustedBrowsers(person);
     if (parsed.data.signOutOthers === 'on') await deps.sessionIndex.signOutAll(account.userId, account.providerSessionUid);
     ctx.status = 303;
     ctx.redirect('/account/password?done=1');

@@ -59,10 +59,9 @@ export function webauthnRoutes(deps: WebauthnRouteDeps): Router {
 
   router.post('/passkey', ...guard, async (ctx) => {
     const details = await loadLoginInteraction(provider, ctx);
-    // Failures count against the address and the credential offered, never against everyone:
-    // a shared key would let anyone block passkey sign-in for all.
-    const credentialId = (body(ctx).credential as { id?: unknown } | undefined)?.id;
-    const keys = { account: `passkey:${typeof credentialId === 'string' ? credentialId.slice(0, 256) : 'none'}`, ip: ctx.ip };
+    // A passkey signature cannot be guessed, so failures count against the address alone: a
+    // shared or per-credential key would let anyone block someone else's passkey.
+    const keys = { account: `passkey-from:${ctx.ip}`, ip: ctx.ip };
     const wait = await deps.throttle.retryAfter(keys);
     if (wait > 0) throw new AppError('throttled', 429, `Too many failed attempts. Wait ${wait} seconds, then try again.`);
     const outcome = await webauthn.verifyAuthentication(null, details.uid, body(ctx).credential);
