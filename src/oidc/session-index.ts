@@ -3,17 +3,16 @@ import Provider from 'oidc-provider';
 import { describeBrowser } from '../domain/trusted-browsers.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EphemeralStore } from '../ports/ephemeral-store.ts';
+import type { OidcModelStore } from '../ports/oidc-model-store.ts';
 
 /** One signed-in browser, as the person sees it on the sessions page. */
 export interface SessionEntry {
   /** The provider session's uid (the sid of its tokens). */
   uid: string;
-  jti: string;
   device: string;
   ip: string | null;
   createdAt: number;
   lastSeen: number;
-  expiresAt: number;
 }
 
 export interface SessionIndex {
@@ -24,68 +23,78 @@ export interface SessionIndex {
   signOutAll(accountId: string, keepUid: string | null): Promise<number>;
 }
 
-const key = (accountId: string) => `sessions-of:${accountId}`;
+interface SessionInfo {
+  device: string;
+  ip: string | null;
+  createdAt: number;
+  lastSeen: number;
+}
+
+interface StoredSession {
+  jti: string;
+  uid: string;
+  accountId?: string;
+  iat?: number;
+  authorizations?: Record<string, { grantId?: string }>;
+}
 
 /**
- * Keeps, per account, the list of provider sessions (oidc-provider stores sessions by id only).
- * It listens to the provider's session events; the request context (IP, User-Agent) comes from
- * the provider's async-local context.
+ * The person's browser sessions come from the session store itself (indexed by account), so
+ * none is missed; what the page shows about each (device, address, last seen) is kept per
+ * session, written on the provider's session events from its request context.
  */
-export function createSessionIndex(deps: { provider: Provider; ephemeral: EphemeralStore; clock: Clock; sessionTtlSeconds: number }): SessionIndex {
+export function createSessionIndex(deps: { provider: Provider; models: OidcModelStore; ephemeral: EphemeralStore; clock: Clock; sessionTtlSeconds: number }): SessionIndex {
   const { provider, ephemeral, clock } = deps;
-  const load = async (accountId: string) => (await ephemeral.get<SessionEntry[]>(key(accountId))) ?? [];
-  const save = (accountId: string, entries: SessionEntry[]) => ephemeral.put(key(accountId), entries, deps.sessionTtlSeconds);
+  const infoKey = (uid: string) => `session-info:${uid}`;
 
-  provider.on('session.saved', (session: { accountId?: string; uid: string; jti: string }) => {
+  provider.on('session.saved', (session: { accountId?: string; uid: string }) => {
     if (!session.accountId) return;
     const ctx = Provider.ctx;
     const now = clock.now();
     void (async () => {
-      const entries = (await load(session.accountId!)).filter((e) => e.expiresAt > now);
-      const existing = entries.find((e) => e.uid === session.uid);
-      const entry: SessionEntry = {
-        uid: session.uid,
-        jti: session.jti,
-        device: ctx ? describeBrowser(ctx.get('user-agent')) : existing?.device ?? 'A browser',
-        ip: ctx?.ip ?? existing?.ip ?? null,
-        createdAt: existing?.createdAt ?? now,
+      const known = await ephemeral.get<SessionInfo>(infoKey(session.uid));
+      const info: SessionInfo = {
+        device: ctx ? describeBrowser(ctx.get('user-agent')) : (known?.device ?? 'A browser'),
+        ip: ctx?.ip ?? known?.ip ?? null,
+        createdAt: known?.createdAt ?? now,
         lastSeen: now,
-        expiresAt: now + deps.sessionTtlSeconds * 1000,
       };
-      await save(session.accountId!, [entry, ...entries.filter((e) => e.uid !== session.uid)].slice(0, 50));
+      await ephemeral.put(infoKey(session.uid), info, deps.sessionTtlSeconds);
     })().catch(() => {});
   });
 
-  async function end(entry: SessionEntry): Promise<void> {
-    const session = await provider.Session.find(entry.jti);
-    if (!session) return;
+  const sessionsOf = async (accountId: string) => (await deps.models.findSessionsOfAccount(accountId)) as unknown as StoredSession[];
+
+  async function end(session: StoredSession): Promise<void> {
     const grants = Object.values(session.authorizations ?? {}).map((a) => a.grantId).filter((g): g is string => typeof g === 'string');
     // As oidc-provider's own logout does: the grant's codes and tokens, then the grant itself.
     await Promise.all(grants.map((grantId) => provider.AccessToken.revokeByGrantId(grantId)));
     await Promise.all(grants.map(async (grantId) => (await provider.Grant.find(grantId))?.destroy()));
-    await session.destroy();
+    await deps.models.destroy('Session', session.jti);
+    await ephemeral.delete(infoKey(session.uid));
   }
 
   return {
     async list(accountId) {
-      const now = clock.now();
-      const entries = (await load(accountId)).filter((e) => e.expiresAt > now);
-      const alive = await Promise.all(entries.map(async (e) => ((await provider.Session.find(e.jti)) ? e : null)));
-      return alive.filter((e): e is SessionEntry => e !== null);
+      const sessions = await sessionsOf(accountId);
+      const entries = await Promise.all(
+        sessions.map(async (s) => {
+          const info = await ephemeral.get<SessionInfo>(infoKey(s.uid));
+          const started = (s.iat ?? 0) * 1000;
+          return { uid: s.uid, device: info?.device ?? 'A browser', ip: info?.ip ?? null, createdAt: info?.createdAt ?? started, lastSeen: info?.lastSeen ?? started };
+        }),
+      );
+      return entries.sort((a, b) => b.lastSeen - a.lastSeen);
     },
     async signOut(accountId, uid) {
-      const entries = await load(accountId);
-      const entry = entries.find((e) => e.uid === uid);
-      if (!entry) return false;
-      await end(entry);
-      await save(accountId, entries.filter((e) => e.uid !== uid));
+      const session = (await sessionsOf(accountId)).find((s) => s.uid === uid);
+      if (!session) return false;
+      await end(session);
       return true;
     },
     async signOutAll(accountId, keepUid) {
-      const entries = await load(accountId);
-      const ending = entries.filter((e) => e.uid !== keepUid);
+      const ending = (await sessionsOf(accountId)).filter((s) => s.uid !== keepUid);
       await Promise.all(ending.map(end));
-      await save(accountId, entries.filter((e) => e.uid === keepUid));
       return ending.length;
     },
   };

@@ -1,6 +1,7 @@
 /** What oidc-provider stores for one artifact (session, code, token, interaction, grant, …). */
 export type ModelPayload = Record<string, unknown> & {
   grantId?: string;
+  accountId?: string;
   userCode?: string;
   uid?: string;
   consumed?: number;
@@ -20,6 +21,8 @@ export interface OidcModelStore {
   destroy(model: string, id: string): Promise<void>;
   /** Removes every artifact issued under the grant, whatever its model. */
   revokeByGrantId(grantId: string): Promise<void>;
+  /** Every live browser session of a person (the Session model, by its accountId). */
+  findSessionsOfAccount(accountId: string): Promise<ModelPayload[]>;
 }
 
 /**

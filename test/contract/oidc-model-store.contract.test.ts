@@ -177,6 +177,30 @@ describeEachBackend(backends, (subject) => {
       expect(await store.find('AccessToken', key)).toBeUndefined();
     });
 
+    it('lists a person\'s sessions, and only sessions, with their ids', async () => {
+      const { store } = subject();
+      const [alice, bob] = [id(), id()];
+      const [s1, s2, s3, other, token] = [id(), id(), id(), id(), id()];
+      await store.upsert('Session', s1, { accountId: alice, uid: id() }, 3600);
+      await store.upsert('Session', s2, { accountId: alice, uid: id() }, undefined);
+      await store.upsert('Session', s3, { accountId: alice, uid: id() }, 3600);
+      await store.upsert('Session', other, { accountId: bob, uid: id() }, 3600);
+      await store.upsert('AccessToken', token, { accountId: alice }, 3600);
+      expect((await store.findSessionsOfAccount(alice)).map((s) => s.jti).sort()).toEqual([s1, s2, s3].sort());
+      await store.destroy('Session', s2);
+      await store.upsert('Session', s3, { accountId: bob, uid: id() }, 3600);
+      expect((await store.findSessionsOfAccount(alice)).map((s) => s.jti)).toEqual([s1]);
+      expect((await store.findSessionsOfAccount(bob)).map((s) => s.jti).sort()).toEqual([other, s3].sort());
+    });
+
+    it('misses none of a person\'s sessions saved at the same moment (no lost updates)', async () => {
+      const { store } = subject();
+      const person = id();
+      const ids = Array.from({ length: 25 }, () => id());
+      await Promise.all(ids.map((key) => store.upsert('Session', key, { accountId: person, uid: id() }, 3600)));
+      expect((await store.findSessionsOfAccount(person)).map((s) => s.jti).sort()).toEqual([...ids].sort());
+    });
+
     it('keeps models apart: the same id, uid or user code in two models are independent', async () => {
       const { store } = subject();
       const [key, uid, userCode] = [id(), id(), id()];

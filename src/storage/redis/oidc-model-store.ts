@@ -2,10 +2,10 @@ import { GRANTABLE_MODELS, type ModelPayload, type OidcModelStore } from '../../
 import type { RedisClient } from './client.ts';
 
 /**
- * Adds a member to a grant's set. The set must outlive every member: a member without expiry
+ * Adds a member to an index set (a grant's artifacts, a person's sessions). The set must outlive every member: a member without expiry
  * makes the set persistent, otherwise its TTL only ever grows (a new set takes the member's).
  */
-const ADD_TO_GRANT = `
+const ADD_TO_INDEX = `
 local existed = redis.call('EXISTS', KEYS[1])
 redis.call('SADD', KEYS[1], ARGV[1])
 if ARGV[2] == '' then
@@ -31,6 +31,7 @@ export function createRedisOidcModelStore(redis: RedisClient, prefix: string, no
   const grantKey = (grantId: string) => `${prefix}oidc:grant:${grantId}`;
   const uidKey = (model: string, uid: string) => `${prefix}oidc:${model}:by-uid:${uid}`;
   const userCodeKey = (model: string, code: string) => `${prefix}oidc:${model}:by-user-code:${code}`;
+  const accountKey = (accountId: string) => `${prefix}oidc:sessions-of:${accountId}`;
 
   async function load(key: string): Promise<ModelPayload | undefined> {
     const hash = await redis.hGetAll(key);
@@ -60,8 +61,12 @@ export function createRedisOidcModelStore(redis: RedisClient, prefix: string, no
       if (payload.userCode) multi.set(userCodeKey(model, payload.userCode), id, expiresIn ? { EX: expiresIn } : {});
       await multi.exec();
       if (grantId) {
-        await redis.eval(ADD_TO_GRANT, { keys: [grantKey(grantId)], arguments: [key, expiresIn ? String(expiresIn) : ''] });
+        await redis.eval(ADD_TO_INDEX, { keys: [grantKey(grantId)], arguments: [key, expiresIn ? String(expiresIn) : ''] });
       }
+      // Sessions are also indexed by person (sets that outlive their members, like grants).
+      const accountId = model === 'Session' ? payload.accountId : undefined;
+      if (previous?.accountId && previous.accountId !== accountId && model === 'Session') await redis.sRem(accountKey(previous.accountId), id);
+      if (accountId) await redis.eval(ADD_TO_INDEX, { keys: [accountKey(accountId)], arguments: [id, expiresIn ? String(expiresIn) : ''] });
     },
     find: (model, id) => load(keyOf(model, id)),
     findByUid: (model, uid) => loadByIndex(model, uidKey(model, uid)),
@@ -71,6 +76,13 @@ export function createRedisOidcModelStore(redis: RedisClient, prefix: string, no
     },
     async destroy(model, id) {
       await redis.del(keyOf(model, id));
+    },
+    async findSessionsOfAccount(accountId) {
+      const ids = await redis.sMembers(accountKey(accountId));
+      const sessions = await Promise.all(ids.map(async (id) => [id, await load(keyOf('Session', id))] as const));
+      const gone = sessions.filter(([, payload]) => !payload || payload.accountId !== accountId).map(([id]) => id);
+      if (gone.length > 0) await redis.sRem(accountKey(accountId), gone);
+      return sessions.flatMap(([id, payload]) => (payload && payload.accountId === accountId ? [{ ...payload, jti: id }] : []));
     },
     async revokeByGrantId(grantId) {
       const gk = grantKey(grantId);

@@ -3,6 +3,7 @@ import pg from 'pg';
 
 import * as initial from './migrations/0001-initial.ts';
 import * as secondFactors from './migrations/0002-second-factors.ts';
+import * as sessionsByAccount from './migrations/0003-sessions-by-account.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
 import type { Database, Tables } from './tables.ts';
 
@@ -47,6 +48,7 @@ export function openSqlDatabase(target: SqlTarget): SqlDatabase {
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-second-factors': secondFactors,
+  '0003-sessions-by-account': sessionsByAccount,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

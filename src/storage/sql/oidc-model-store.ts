@@ -29,6 +29,7 @@ export function createSqlOidcModelStore(db: Database, clock: Clock): OidcModelSt
         uid: payload.uid ?? null,
         expires_at: expiresInSeconds ? clock.now() + expiresInSeconds * 1000 : null,
         consumed_at: null,
+        account_id: model === 'Session' ? (payload.accountId ?? null) : null,
       };
       await db
         .insertInto('oidc_models')
@@ -40,6 +41,7 @@ export function createSqlOidcModelStore(db: Database, clock: Clock): OidcModelSt
             user_code: row.user_code,
             uid: row.uid,
             expires_at: row.expires_at,
+            account_id: row.account_id,
           }),
         )
         .execute();
@@ -67,6 +69,10 @@ export function createSqlOidcModelStore(db: Database, clock: Clock): OidcModelSt
     },
     async revokeByGrantId(grantId) {
       await db.deleteFrom('oidc_models').where('grant_id', '=', grantId).execute();
+    },
+    async findSessionsOfAccount(accountId) {
+      const rows = await live('Session').select('id').where('account_id', '=', accountId).execute();
+      return rows.map((row) => ({ ...toPayload(row)!, jti: row.id }));
     },
     async sweepExpired() {
       const result = await db.deleteFrom('oidc_models').where('expires_at', '<=', clock.now()).executeTakeFirst();

@@ -62,6 +62,7 @@ export interface Tables {
     uid: string | null;
     expires_at: number | null;
     consumed_at: number | null;
+    account_id: Defaulted<string | null>;
   };
   factors: {
     id: string;
