@@ -185,7 +185,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       webauthnRoutes({ ...signIn, webauthn: factors.webauthn, users: stores.users, clock }),
       accountAuthRoutes(accountAuth),
       accountPageRoutes({ accounts, security, sessionIndex, users: stores.users, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh, maxPasswordLength: config.passwords.maxLength }),
-      accountApiRoutes({ provider, security, factors: factors.store, users: stores.users, clock, maxAgeSeconds: config.stepUp.maxAgeSeconds, isFirstParty }),
+      accountApiRoutes({
+        provider, security, factors: factors.store, users: stores.users, clock, maxAgeSeconds: config.stepUp.maxAgeSeconds,
+        mayUseAccountApi: async (clientId) => clientId === ACCOUNT_CLIENT_ID || ((await stores.clients.findClient(clientId))?.accountApi ?? false),
+      }),
       accountTwoFactorRoutes({ security, sessions: accountAuth.sessions, factors, users: stores.users, organizations: stores.organizations, ephemeral: storage.ephemeral, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh }),
     ],
   });

@@ -39,7 +39,7 @@ Usage: twofold <command> [options] [--json]
              [--password-min-length <8-64>]
   user create --org <slug> --email <email> [--name <n>] [--phone <E.164>] [--role member|admin] --password-stdin
   user reset-tfa --email <email>
-  client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party]
+  client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api]
              [--grant authorization_code|refresh_token|password]... [--auth-method client_secret_basic|client_secret_post]
              [--post-logout-redirect-uri <uri>]...
   client list
@@ -169,8 +169,8 @@ const userResetTfa: Command = {
 
 const clientAdd: Command = {
   name: 'client add',
-  usage: 'twofold client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--grant authorization_code|refresh_token|password]... [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]...',
-  options: ['id', 'name', 'redirect-uri', 'public', 'first-party', 'grant', 'auth-method', 'post-logout-redirect-uri'],
+  usage: 'twofold client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api] [--grant authorization_code|refresh_token|password]... [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]...',
+  options: ['id', 'name', 'redirect-uri', 'public', 'first-party', 'account-api', 'grant', 'auth-method', 'post-logout-redirect-uri'],
   async run({ values, openApp }) {
     const grants = list(values, 'grant').map((g) => pick(g, GRANTS, 'grant'));
     const authMethod = str(values, 'auth-method');
@@ -182,12 +182,13 @@ const clientAdd: Command = {
       postLogoutRedirectUris: list(values, 'post-logout-redirect-uri'),
       public: values.public === true,
       firstParty: values['first-party'] === true,
+      accountApi: values['account-api'] === true,
       grants,
       authMethod: authMethod ? pick(authMethod, AUTH_METHODS, 'auth-method') : undefined,
     });
     const lines = [`registered client ${record.clientId}`];
     if (secret) lines.push(`client secret (shown once, store it now): ${secret}`);
-    return { text: lines.join('\n'), json: { clientId: record.clientId, clientSecret: secret, ...record.metadata, firstParty: record.firstParty } };
+    return { text: lines.join('\n'), json: { clientId: record.clientId, clientSecret: secret, ...record.metadata, firstParty: record.firstParty, accountApi: record.accountApi } };
   },
 };
 

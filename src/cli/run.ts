@@ -66,6 +66,7 @@ const OPTIONS = {
   'post-logout-redirect-uri': { type: 'string', multiple: true },
   public: { type: 'boolean' },
   'first-party': { type: 'boolean' },
+  'account-api': { type: 'boolean' },
   grant: { type: 'string', multiple: true },
   'auth-method': { type: 'string' },
 } as const;

@@ -17,6 +17,8 @@ export const newClientSchema = z.object({
   grants: z.array(z.enum(GRANTS)).default([]),
   authMethod: z.enum(AUTH_METHODS).optional(),
   firstParty: z.boolean().default(false),
+  /** May use the account API; only for the deployment's own confidential or first-party apps. */
+  accountApi: z.boolean().default(false),
   postLogoutRedirectUris: z.array(z.string().max(2000)).default([]),
 });
 export type NewClientInput = z.input<typeof newClientSchema>;
@@ -110,7 +112,8 @@ export function createClients(deps: {
         name: input.name ?? null,
         metadata,
         sealedSecret: secret ? deps.box.seal(secret) : null,
-        firstParty: input.firstParty,
+        firstParty: input.firstParty || input.accountApi,
+        accountApi: input.accountApi,
         createdAt: deps.clock.now(),
       };
       await deps.store.insertClient(record);

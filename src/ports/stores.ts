@@ -77,6 +77,8 @@ export interface ClientRecord {
   /** AES-256-GCM sealed client secret; null for public clients. */
   sealedSecret: string | null;
   firstParty: boolean;
+  /** May call the account API (/api/account) with its access tokens: change people's TFA settings. */
+  accountApi: boolean;
   createdAt: number;
 }
 

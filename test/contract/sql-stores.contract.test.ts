@@ -59,6 +59,7 @@ function aClient(overrides: Partial<ClientRecord> = {}): ClientRecord {
     metadata: { redirect_uris: ['https://rp.example/callback'], token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code', 'refresh_token'] },
     sealedSecret: 'v1.sealed',
     firstParty: false,
+    accountApi: false,
     createdAt: T0,
     ...overrides,
   };

@@ -16,6 +16,7 @@ describe('the account API', () => {
   let secret: Buffer;
   let app: RelyingParty;
   let thirdParty: RelyingParty;
+  let firstPartyOnly: RelyingParty;
 
   beforeAll(async () => {
     server = await startTestServer('sqlite', { clock });
@@ -26,7 +27,8 @@ describe('the account API', () => {
     const factor = (await server.app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
     await server.app.factors.totp.confirmEnrolment(person, factor, totpAt(secret, clock.now() / 1000));
     await server.app.factors.recovery.regenerate(person);
-    app = await discoverRp(server.issuer, await seedClient(server.app, { id: 'first-party-app', firstParty: true, redirectUri: 'https://app.example/cb' }));
+    app = await discoverRp(server.issuer, await seedClient(server.app, { id: 'first-party-app', accountApi: true, redirectUri: 'https://app.example/cb' }));
+    firstPartyOnly = await discoverRp(server.issuer, await seedClient(server.app, { id: 'portal', firstParty: true, redirectUri: 'https://portal.example/cb' }));
     thirdParty = await discoverRp(server.issuer, await seedClient(server.app, { id: 'third', redirectUri: 'https://third.example/cb' }));
   });
   afterAll(async () => server?.close());
@@ -93,6 +95,9 @@ describe('the account API', () => {
     }
     const third = await tokensFor(thirdParty);
     expect((await call('GET', '/security', third.access_token)).status).toBe(401);
+    // Skipping consent is not a licence to change people's security settings.
+    const portal = await tokensFor(firstPartyOnly);
+    expect((await call('GET', '/security', portal.access_token)).status).toBe(401);
 
     const mine = await tokensFor(app);
     const garbage = await fetch(`${server.issuer}/api/account/preferred-method`, {

@@ -38,7 +38,7 @@ describe('the twofold CLI', () => {
   });
 
   it('migrates, then reports the database up to date', async () => {
-    expect((await twofold(['migrate', '--json'])).json()).toEqual({ applied: ['0001-initial', '0002-second-factors', '0003-sessions-by-account'] });
+    expect((await twofold(['migrate', '--json'])).json()).toEqual({ applied: ['0001-initial', '0002-second-factors', '0003-sessions-by-account', '0004-account-api-clients'] });
     expect((await twofold(['migrate', '--json'])).json()).toEqual({ applied: [] });
     expect(statSync(path.join(dataDir, 'secrets.json')).mode & 0o777).toBe(0o600);
   });

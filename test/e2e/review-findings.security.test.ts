@@ -15,7 +15,7 @@ describe('security review regressions', () => {
 
   beforeAll(async () => {
     server = await startTestServer('sqlite', { clock });
-    rp = await discoverRp(server.issuer, await seedClient(server.app, { firstParty: true }));
+    rp = await discoverRp(server.issuer, await seedClient(server.app, { firstParty: true, accountApi: true }));
   });
   afterAll(async () => server?.close());
 

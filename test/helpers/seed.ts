@@ -26,7 +26,7 @@ export async function seedUser(app: TwofoldApp, options: { slug?: string; email?
 /** A confidential web client using the code flow; returns its generated secret. */
 export async function seedClient(
   app: TwofoldApp,
-  options: { id?: string; redirectUri?: string; firstParty?: boolean; public?: boolean; postLogoutRedirectUri?: string } = {},
+  options: { id?: string; redirectUri?: string; firstParty?: boolean; accountApi?: boolean; public?: boolean; postLogoutRedirectUri?: string } = {},
 ): Promise<{ clientId: string; clientSecret: string | null; redirectUri: string }> {
   const redirectUri = options.redirectUri ?? 'https://rp.example/callback';
   const { record, secret } = await app.services.clients.registerClient({
@@ -36,6 +36,7 @@ export async function seedClient(
     postLogoutRedirectUris: [options.postLogoutRedirectUri ?? 'https://rp.example/signed-out'],
     public: options.public ?? false,
     firstParty: options.firstParty ?? false,
+    accountApi: options.accountApi ?? false,
   });
   return { clientId: record.clientId, clientSecret: secret, redirectUri };
 }

@@ -18,8 +18,8 @@ export interface AccountApiDeps {
   users: UserStore;
   clock: Clock;
   maxAgeSeconds: number;
-  /** Only the deployment's own (first-party) clients may call the account API. */
-  isFirstParty(clientId: string): Promise<boolean>;
+  /** Only clients registered for it (`client add --account-api`) may call the account API. */
+  mayUseAccountApi(clientId: string): Promise<boolean>;
 }
 
 interface ApiCaller {
@@ -56,7 +56,7 @@ export function accountApiRoutes(deps: AccountApiDeps): Router {
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(ctx.get('authorization'));
     const token = match ? await deps.provider.AccessToken.find(match[1]!) : undefined;
     const extra = (token?.extra ?? {}) as { auth_time?: number; acr?: string };
-    if (!token || !token.isValid || !token.accountId || typeof extra.auth_time !== 'number' || !(await deps.isFirstParty(token.clientId!))) {
+    if (!token || !token.isValid || !token.accountId || typeof extra.auth_time !== 'number' || !(await deps.mayUseAccountApi(token.clientId!))) {
       return challenge(ctx, { error: 'invalid_token' }, 'The access token is missing, expired or not for this API.');
     }
     const account = await deps.users.findUserBySubject(token.accountId);

@@ -1,15 +1,18 @@
+import type { Selectable } from 'kysely';
+
 import type { ClientRecord, ClientStore } from '../../ports/stores.ts';
 import { DuplicateError } from '../../ports/stores.ts';
 import { isUniqueViolation } from './errors.ts';
 import type { Database, Tables } from './tables.ts';
 
-function toClient(row: Tables['clients']): ClientRecord {
+function toClient(row: Selectable<Tables['clients']>): ClientRecord {
   return {
     clientId: row.client_id,
     name: row.name,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     sealedSecret: row.sealed_secret,
     firstParty: row.first_party === 1,
+    accountApi: row.account_api === 1,
     createdAt: row.created_at,
   };
 }
@@ -26,6 +29,7 @@ export function createSqlClientStore(db: Database): ClientStore {
             metadata: JSON.stringify(client.metadata),
             sealed_secret: client.sealedSecret,
             first_party: client.firstParty ? 1 : 0,
+            account_api: client.accountApi ? 1 : 0,
             created_at: client.createdAt,
           })
           .execute();

@@ -38,6 +38,7 @@ export interface Tables {
     sealed_secret: string | null;
     first_party: number;
     created_at: number;
+    account_api: Defaulted<number>;
   };
   setup_tokens: {
     token_hash: string;
