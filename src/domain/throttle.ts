@@ -76,9 +76,17 @@ export function createThrottle(deps: {
       // The increment is atomic; a crashed holder's slot lapses after the window.
       const { count } = await counter.recordFailure(slot, IN_FLIGHT_WINDOW_MS);
       if (count > 1) return undefined;
+      // From one address, no more attempts run at once than its failure budget has room for:
+      // a burst across many accounts cannot overshoot the per-address limit either.
+      const ipSlot = `${purpose}:in-flight-ip:${keys.ip}`;
+      const failures = (await counter.peek(`${purpose}:ip:${keys.ip}`))?.count ?? 0;
+      const room = Math.max(1, rules.ip.freeAttempts - failures);
+      const running = await counter.recordFailure(ipSlot, IN_FLIGHT_WINDOW_MS);
       try {
+        if (running.count > room) return undefined;
         return await attempt();
       } finally {
+        await counter.release(ipSlot);
         await counter.clear(slot);
       }
     },

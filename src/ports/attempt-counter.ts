@@ -12,5 +12,7 @@ export interface AttemptCounter {
   /** Counts one failure; the counter forgets itself `windowMs` after its last failure. */
   recordFailure(key: string, windowMs: number): Promise<AttemptState>;
   peek(key: string): Promise<AttemptState | null>;
+  /** Takes one back (never below zero), atomically: for slots held while an attempt runs. */
+  release(key: string): Promise<void>;
   clear(key: string): Promise<void>;
 }

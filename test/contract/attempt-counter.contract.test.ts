@@ -55,6 +55,18 @@ describeEachBackend(backends, (subject) => {
       expect((await counter.peek(k))?.count).toBe(50);
     });
 
+    it('release takes one back atomically and never goes below zero', async () => {
+      const { counter } = subject();
+      const k = key();
+      await Promise.all(Array.from({ length: 10 }, () => counter.recordFailure(k, HOUR)));
+      await Promise.all(Array.from({ length: 7 }, () => counter.release(k)));
+      expect((await counter.peek(k))?.count).toBe(3);
+      await Promise.all(Array.from({ length: 5 }, () => counter.release(k)));
+      expect((await counter.peek(k))?.count ?? 0).toBe(0);
+      await counter.release(key());
+      expect((await counter.recordFailure(k, HOUR)).count).toBe(1);
+    });
+
     it('keys are independent', async () => {
       const { counter } = subject();
       const [a, b] = [key(), key()];

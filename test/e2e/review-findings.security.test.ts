@@ -149,6 +149,16 @@ describe('security review regressions', () => {
     expect(checked).toBeLessThanOrEqual(5);
   });
 
+  it('a concurrent burst of guesses across many accounts from one address cannot exceed the per-address budget', async () => {
+    const free = server.app.config.throttle.ip.freeAttempts;
+    const attempts = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => server.app.services.accounts.verifyPassword({ email: `spray-${i}@example.com`, password: 'Summer2026!', ip: '198.51.100.99' })),
+    );
+    const checked = attempts.filter((a) => !a.ok && a.reason === 'invalid_credentials').length;
+    expect(checked).toBeGreaterThan(0);
+    expect(checked).toBeLessThanOrEqual(free + 5);
+  });
+
   it('an account-page callback link made in another browser does not sign this browser in (login CSRF)', async () => {
     const eve = await seedUser(server.app, { email: 'eve@example.com' });
     const attacker = new Agent();

@@ -9,6 +9,12 @@ redis.call('HSET', KEYS[1], 'lastAt', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return count`;
 
+/** Decrements only an existing, positive counter (a lapsed key is not brought back). */
+const RELEASE = `
+local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
+if count > 0 then return redis.call('HINCRBY', KEYS[1], 'count', -1) end
+return 0`;
+
 export function createRedisAttemptCounter(redis: RedisClient, prefix: string, clock: Clock): AttemptCounter {
   const keyOf = (key: string) => `${prefix}attempts:${key}`;
   return {
@@ -21,6 +27,9 @@ export function createRedisAttemptCounter(redis: RedisClient, prefix: string, cl
       const hash = await redis.hGetAll(keyOf(key));
       if (!hash.count) return null;
       return { count: Number(hash.count), lastAt: Number(hash.lastAt) };
+    },
+    async release(key) {
+      await redis.eval(RELEASE, { keys: [keyOf(key)] });
     },
     async clear(key) {
       await redis.del(keyOf(key));

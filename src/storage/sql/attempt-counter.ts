@@ -36,6 +36,14 @@ export function createSqlAttemptCounter(db: Database, clock: Clock): AttemptCoun
         .executeTakeFirst();
       return row ? { count: Number(row.count), lastAt: Number(row.last_at) } : null;
     },
+    async release(key) {
+      await db
+        .updateTable('attempt_counters')
+        .set((eb) => ({ count: eb('count', '-', 1) }))
+        .where('key', '=', key)
+        .where('count', '>', 0)
+        .execute();
+    },
     async clear(key) {
       await db.deleteFrom('attempt_counters').where('key', '=', key).execute();
     },
