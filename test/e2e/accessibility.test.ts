@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { browserSkipReason, launchChromium } from '../helpers/browser.ts';
+import { authorizationRequest, discoverRp, type RelyingParty } from '../helpers/rp.ts';
+import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
+import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
+import { secretFromUri, totpAt } from '../helpers/totp.ts';
+
+const skip = browserSkipReason() !== null;
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/** Runs axe-core (WCAG 2.1 A/AA rules) in the page; returns the serious and critical violations. */
+async function audit(page: Page): Promise<string[]> {
+  await page.evaluate(AXE);
+  const violations = (await page.evaluate(`axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }).then((r) => r.violations)`)) as Violation[];
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
+
+/** Every page people see, checked by axe-core in real Chromium: labels, contrast, names, landmarks. */
+describe.skipIf(skip)('accessibility of the pages (axe-core, WCAG 2.1 AA)', () => {
+  const clock = createTestClock();
+  let server: TestServer;
+  let browser: Browser;
+  let rp: RelyingParty;
+  let seeded: Seeded;
+  let secret: Buffer;
+
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
+    rp = await discoverRp(server.issuer, await seedClient(server.app));
+    seeded = await seedUser(server.app, { email: 'a11y@example.com' });
+    const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
+    const enrolment = await server.app.factors.totp.beginEnrolment(person, 'Phone');
+    secret = secretFromUri(enrolment.uri);
+    const factor = (await server.app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
+    await server.app.factors.totp.confirmEnrolment(person, factor, totpAt(secret, clock.now() / 1000));
+    await server.app.factors.recovery.regenerate(person);
+    clock.advance(30_000);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('finds violations where there are some (the audit itself works)', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.setContent('<!doctype html><html><head><title>x</title></head><body><main><input type="text"><img src="x.png"></main></body></html>');
+    expect((await audit(page)).join('\n')).toMatch(/label|image-alt/);
+  });
+
+  it('sign-in, its errors, the second step and the error page have no serious violations', async () => {
+    const page = await (await browser.newContext()).newPage();
+    page.setDefaultTimeout(10_000);
+    const found: Record<string, string[]> = {};
+    await page.goto((await authorizationRequest(rp)).url.href);
+    found.login = await audit(page);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText('Enter your email address.').waitFor();
+    found.loginErrors = await audit(page);
+    await page.getByLabel('Email').fill(seeded.user.email);
+    await page.getByLabel('Password').fill(seeded.password);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Two-step verification' }).waitFor();
+    found.secondStep = await audit(page);
+    await page.getByLabel('6-digit code from your authenticator app').fill('000000');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('alert').waitFor();
+    found.secondStepError = await audit(page);
+    await page.goto(`${server.issuer}/interaction/not-a-real-one`);
+    found.errorPage = await audit(page);
+    expect(found).toEqual({ login: [], loginErrors: [], secondStep: [], secondStepError: [], errorPage: [] });
+  });
+
+  it('the account pages have no serious violations', async () => {
+    const page = await (await browser.newContext()).newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${server.issuer}/account`);
+    await page.getByLabel('Email').fill(seeded.user.email);
+    await page.getByLabel('Password').fill(seeded.password);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    clock.advance(30_000);
+    await page.getByLabel('6-digit code from your authenticator app').fill(totpAt(secret, clock.now() / 1000));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('heading', { name: 'Security of your account' }).waitFor();
+    const found: Record<string, string[]> = { overview: await audit(page) };
+    for (const path of ['two-factor', 'password', 'sessions']) {
+      await page.goto(`${server.issuer}/account/${path}`);
+      found[path] = await audit(page);
+    }
+    expect(found).toEqual({ overview: [], 'two-factor': [], password: [], sessions: [] });
+  });
+});
