@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { browserSkipReason, launchChromium } from '../helpers/browser.ts';
 import { authorizationRequest, discoverRp, type RelyingParty } from '../helpers/rp.ts';
-import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
+import { enrolTotp, seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
 import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
-import { secretFromUri, totpAt } from '../helpers/totp.ts';
+import { totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -41,11 +41,8 @@ describe.skipIf(skip)('accessibility of the pages (axe-core, WCAG 2.1 AA)', () =
     [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
     rp = await discoverRp(server.issuer, await seedClient(server.app));
     seeded = await seedUser(server.app, { email: 'a11y@example.com' });
+    ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Phone'));
     const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
-    const enrolment = await server.app.factors.totp.beginEnrolment(person, 'Phone');
-    secret = secretFromUri(enrolment.uri);
-    const factor = (await server.app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
-    await server.app.factors.totp.confirmEnrolment(person, factor, totpAt(secret, clock.now() / 1000));
     await server.app.factors.recovery.regenerate(person);
     clock.advance(30_000);
   });

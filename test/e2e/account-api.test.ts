@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_MFA } from '../../src/domain/authentication.ts';
 import { Agent, readForm } from '../helpers/agent.ts';
 import { authorizationRequest, discoverRp, exchange, open, submitLogin, type RelyingParty } from '../helpers/rp.ts';
-import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
+import { enrolTotp, seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
 import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
-import { secretFromUri, totpAt } from '../helpers/totp.ts';
+import { totpAt } from '../helpers/totp.ts';
 
 /** The account JSON API for first-party apps: bearer tokens and the RFC 9470 step-up challenge. */
 describe('the account API', () => {
@@ -21,11 +21,8 @@ describe('the account API', () => {
   beforeAll(async () => {
     server = await startTestServer('sqlite', { clock });
     seeded = await seedUser(server.app, { email: 'api@example.com' });
+    ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Phone'));
     const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
-    const enrolment = await server.app.factors.totp.beginEnrolment(person, 'Phone');
-    secret = secretFromUri(enrolment.uri);
-    const factor = (await server.app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
-    await server.app.factors.totp.confirmEnrolment(person, factor, totpAt(secret, clock.now() / 1000));
     await server.app.factors.recovery.regenerate(person);
     app = await discoverRp(server.issuer, await seedClient(server.app, { id: 'first-party-app', accountApi: true, redirectUri: 'https://app.example/cb' }));
     firstPartyOnly = await discoverRp(server.issuer, await seedClient(server.app, { id: 'portal', firstParty: true, redirectUri: 'https://portal.example/cb' }));

@@ -2,9 +2,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
-import { seedUser, type Seeded } from '../helpers/seed.ts';
+import { enrolTotp, seedUser, type Seeded } from '../helpers/seed.ts';
 import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
-import { secretFromUri, totpAt } from '../helpers/totp.ts';
+import { totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
 
@@ -19,11 +19,8 @@ describe.skipIf(skip)('account pages in real Chromium', () => {
   beforeAll(async () => {
     [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
     seeded = await seedUser(server.app, { email: 'grace@example.com', name: 'Grace Hopper' });
+    ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Pixel phone'));
     const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
-    const enrolment = await server.app.factors.totp.beginEnrolment(person, 'Pixel phone');
-    secret = secretFromUri(enrolment.uri);
-    const factor = (await server.app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
-    await server.app.factors.totp.confirmEnrolment(person, factor, totpAt(secret, clock.now() / 1000));
     await server.app.factors.recovery.regenerate(person);
     clock.advance(30_000);
   });
