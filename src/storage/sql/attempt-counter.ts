@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+
 import type { AttemptCounter } from '../../ports/attempt-counter.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { Database } from './tables.ts';
@@ -7,45 +9,29 @@ export function createSqlAttemptCounter(db: Database, clock: Clock): AttemptCoun
   return {
     async recordFailure(key, windowMs) {
       const now = clock.now();
-      const row = await db
-        .insertInto('attempt_counters')
-        .values({ key, count: 1, last_at: now, expires_at: now + windowMs })
-        .onConflict((oc) =>
-          oc.column('key').doUpdateSet((eb) => ({
-            // An expired counter starts again from one instead of growing forever.
-            count: eb
-              .case()
-              .when('attempt_counters.expires_at', '<=', now)
-              .then(1)
-              .else(eb('attempt_counters.count', '+', 1))
-              .end(),
-            last_at: now,
-            expires_at: now + windowMs,
-          })),
-        )
-        .returning(['count', 'last_at'])
-        .executeTakeFirstOrThrow();
+      // One raw statement: this runs several times per sign-in, and a raw template skips the
+      // query-builder work. An expired counter starts again from one instead of growing forever.
+      const { rows } = await sql<{ count: number | string; last_at: number | string }>`
+        insert into attempt_counters ("key", count, last_at, expires_at) values (${key}, 1, ${now}, ${now + windowMs})
+        on conflict ("key") do update set
+          count = case when attempt_counters.expires_at <= ${now} then 1 else attempt_counters.count + 1 end,
+          last_at = ${now},
+          expires_at = ${now + windowMs}
+        returning count, last_at`.execute(db);
+      const row = rows[0]!;
       return { count: Number(row.count), lastAt: Number(row.last_at) };
     },
     async peek(key) {
-      const row = await db
-        .selectFrom('attempt_counters')
-        .select(['count', 'last_at'])
-        .where('key', '=', key)
-        .where('expires_at', '>', clock.now())
-        .executeTakeFirst();
+      const { rows } = await sql<{ count: number | string; last_at: number | string }>`
+        select count, last_at from attempt_counters where "key" = ${key} and expires_at > ${clock.now()}`.execute(db);
+      const row = rows[0];
       return row ? { count: Number(row.count), lastAt: Number(row.last_at) } : null;
     },
     async release(key) {
-      await db
-        .updateTable('attempt_counters')
-        .set((eb) => ({ count: eb('count', '-', 1) }))
-        .where('key', '=', key)
-        .where('count', '>', 0)
-        .execute();
+      await sql`update attempt_counters set count = count - 1 where "key" = ${key} and count > 0`.execute(db);
     },
     async clear(key) {
-      await db.deleteFrom('attempt_counters').where('key', '=', key).execute();
+      await sql`delete from attempt_counters where "key" = ${key}`.execute(db);
     },
     async sweepExpired() {
       const result = await db.deleteFrom('attempt_counters').where('expires_at', '<=', clock.now()).executeTakeFirst();

@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+
 import type { Clock } from '../../ports/clock.ts';
 import { GRANTABLE_MODELS, type ModelPayload, type OidcModelStore } from '../../ports/oidc-model-store.ts';
 import type { Database, Tables } from './tables.ts';
@@ -31,23 +33,19 @@ export function createSqlOidcModelStore(db: Database, clock: Clock): OidcModelSt
         consumed_at: null,
         account_id: model === 'Session' ? (payload.accountId ?? null) : null,
       };
-      await db
-        .insertInto('oidc_models')
-        .values(row)
-        .onConflict((oc) =>
-          oc.columns(['model', 'id']).doUpdateSet({
-            payload: row.payload,
-            grant_id: row.grant_id,
-            user_code: row.user_code,
-            uid: row.uid,
-            expires_at: row.expires_at,
-            account_id: row.account_id,
-          }),
-        )
-        .execute();
+      // Raw statements on the hot path: oidc-provider reads and writes several artifacts per request.
+      await sql`
+        insert into oidc_models (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at, account_id)
+        values (${row.model}, ${row.id}, ${row.payload}, ${row.grant_id}, ${row.user_code}, ${row.uid}, ${row.expires_at}, null, ${row.account_id})
+        on conflict (model, id) do update set
+          payload = ${row.payload}, grant_id = ${row.grant_id}, user_code = ${row.user_code}, uid = ${row.uid},
+          expires_at = ${row.expires_at}, account_id = ${row.account_id}`.execute(db);
     },
     async find(model, id) {
-      return toPayload(await live(model).where('id', '=', id).executeTakeFirst());
+      const { rows } = await sql<Pick<Tables['oidc_models'], 'payload' | 'consumed_at'>>`
+        select payload, consumed_at from oidc_models
+        where model = ${model} and id = ${id} and (expires_at is null or expires_at > ${clock.now()})`.execute(db);
+      return toPayload(rows[0]);
     },
     async findByUid(model, uid) {
       return toPayload(await live(model).where('uid', '=', uid).executeTakeFirst());
@@ -56,13 +54,7 @@ export function createSqlOidcModelStore(db: Database, clock: Clock): OidcModelSt
       return toPayload(await live(model).where('user_code', '=', userCode).executeTakeFirst());
     },
     async consume(model, id) {
-      await db
-        .updateTable('oidc_models')
-        .set({ consumed_at: clock.now() })
-        .where('model', '=', model)
-        .where('id', '=', id)
-        .where('consumed_at', 'is', null)
-        .execute();
+      await sql`update oidc_models set consumed_at = ${clock.now()} where model = ${model} and id = ${id} and consumed_at is null`.execute(db);
     },
     async destroy(model, id) {
       await db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).execute();
