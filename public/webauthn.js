@@ -60,6 +60,11 @@
       body: JSON.stringify(Object.assign({ _csrf: csrf }, body)),
     }).then(function (response) {
       return response.json().then(function (data) {
+        // Step-up: the server sends the person to sign in again, then back to this page.
+        if (response.status === 401 && data.redirect) {
+          window.location.assign(data.redirect);
+          return new Promise(function () {});
+        }
         if (!response.ok) throw new Error(data.error_description || 'Something went wrong. Try again.');
         return data;
       });

@@ -189,7 +189,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         provider, security, factors: factors.store, users: stores.users, clock, maxAgeSeconds: config.stepUp.maxAgeSeconds,
         mayUseAccountApi: async (clientId) => clientId === ACCOUNT_CLIENT_ID || ((await stores.clients.findClient(clientId))?.accountApi ?? false),
       }),
-      accountTwoFactorRoutes({ security, sessions: accountAuth.sessions, factors, users: stores.users, organizations: stores.organizations, ephemeral: storage.ephemeral, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh }),
+      accountTwoFactorRoutes({ security, sessions: accountAuth.sessions, factors, users: stores.users, organizations: stores.organizations, ephemeral: storage.ephemeral, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh, maxAgeSeconds: config.stepUp.maxAgeSeconds }),
     ],
   });
 

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Authentication context classes and methods carried in ID tokens (OIDC Core §2, RFC 8176).
  * A sign-in records each completed method as {method, amr, at}; acr and amr derive from them.
@@ -48,10 +50,15 @@ export function amrFor(methods: CompletedMethod[]): string[] {
 export function mfaRequested(params: Record<string, unknown>): boolean {
   const acrValues = typeof params.acr_values === 'string' ? params.acr_values.split(' ') : [];
   if (acrValues.includes(ACR_MFA) && !acrValues.includes(ACR_PASSWORD)) return true;
-  const claims = typeof params.claims === 'string' ? safeJson(params.claims) : undefined;
-  const acr = (claims as { id_token?: { acr?: { value?: string; values?: string[] } } } | undefined)?.id_token?.acr;
+  const claims = typeof params.claims === 'string' ? acrClaimSchema.safeParse(safeJson(params.claims)) : undefined;
+  // Anything malformed counts as "not requested"; oidc-provider has already refused what it must.
+  const acr = claims?.success ? claims.data.id_token?.acr : undefined;
   return acr?.value === ACR_MFA || (acr?.values !== undefined && acr.values.length > 0 && acr.values.every((v) => v === ACR_MFA));
 }
+
+const acrClaimSchema = z.object({
+  id_token: z.object({ acr: z.object({ value: z.string().optional(), values: z.array(z.string()).optional() }).nullable().optional() }).optional(),
+});
 
 function safeJson(text: string): unknown {
   try {

@@ -17,7 +17,7 @@ export const newClientSchema = z.object({
   grants: z.array(z.enum(GRANTS)).default([]),
   authMethod: z.enum(AUTH_METHODS).optional(),
   firstParty: z.boolean().default(false),
-  /** May use the account API; only for the deployment's own confidential or first-party apps. */
+  /** May use the account API (the deployment's own apps); implies first-party. */
   accountApi: z.boolean().default(false),
   postLogoutRedirectUris: z.array(z.string().max(2000)).default([]),
 });
@@ -79,6 +79,8 @@ export function createClients(deps: {
       if (kind !== 'web' && kind !== 'native') throw invalid(`redirect URI ${uri} ${kind}`);
       return kind;
     });
+    // Part of the contract for legacy mail and calendar clients, arriving with app passwords.
+    if (grants.includes('password')) throw invalid('the password grant is not available yet: it arrives with app passwords for mail and calendar clients');
     return {
       client_name: input.name ?? input.clientId,
       application_type: kinds.includes('native') ? 'native' : 'web',

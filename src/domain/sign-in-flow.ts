@@ -30,7 +30,7 @@ export interface PendingSignIn {
 export type NextStep = { step: 'done'; methods: CompletedMethod[] } | { step: 'second-factor' | 'enrol'; pending: PendingSignIn };
 
 export interface SignInFlow {
-  /** Decides what follows a correct password (or a passkey) and remembers it for the interaction. */
+  /** Decides what follows a correct password and remembers it for the interaction. */
   afterPassword(uid: string, account: UserWithOrganization, context: { mfaRequested: boolean; reauthentication: boolean; trustToken: string | undefined }): Promise<NextStep>;
   pending(uid: string): Promise<PendingSignIn | undefined>;
   /** Stores progress made inside the second step (enrolment). */

@@ -28,7 +28,8 @@ export interface Throttle {
   /**
    * Runs one attempt for the account at a time, across every node: a concurrent burst cannot
    * all pass the check before the first failure is counted. Resolves to undefined (and runs
-   * nothing) while another attempt for the same account is in flight.
+   * nothing) while another attempt for the same account is in flight, or while as many attempts
+   * from the address are in flight as its failure budget has room for.
    */
   exclusive<T>(keys: AttemptKeys, attempt: () => Promise<T>): Promise<T | undefined>;
 }

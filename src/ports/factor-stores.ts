@@ -16,7 +16,7 @@ export interface FactorRecord {
   sealedSecret: string | null;
   /** TOTP: the last accepted time step (RFC 6238 §5.2: a code is accepted once). */
   lastStep: number | null;
-  /** SMS and voice: the verified E.164 number. */
+  /** SMS and voice: the E.164 number (verified once the factor is active). */
   phone: string | null;
   /** WebAuthn: credential id, COSE public key (base64url), signature counter, transports. */
   credentialId: string | null;
@@ -40,7 +40,10 @@ export interface FactorStore {
   deleteFactor(orgId: string, userId: string, factorId: string): Promise<boolean>;
   /** Drops unfinished enrolments of these kinds. */
   deleteInactiveFactors(orgId: string, userId: string, kinds: FactorKind[]): Promise<void>;
-  /** Removes every factor and recovery code of the person in one transaction; returns how many factors. */
+  /**
+   * Removes every factor, recovery code and trusted browser of the person, and the preferred
+   * method, in one transaction (TFA off, or a reset after a lost device); returns how many factors.
+   */
   deleteAllFactors(orgId: string, userId: string): Promise<number>;
   /**
    * Accepts a TOTP time step only if it is later than the last accepted one, atomically:

@@ -159,6 +159,14 @@ describe('security review regressions', () => {
     expect(checked).toBeLessThanOrEqual(free + 5);
   });
 
+  it('a malformed acr request in the claims parameter is treated as not asking for MFA, never a 500', async () => {
+    const seeded = await seedUser(server.app, { email: 'claims@example.com' });
+    const claims = JSON.stringify({ id_token: { acr: { values: ACR_MFA } } });
+    const page = await afterPassword(new Agent(), seeded, { claims });
+    expect(page.response.status).toBeLessThan(500);
+    expect(page.url.href.startsWith(rp.redirectUri)).toBe(true);
+  });
+
   it('an account-page callback link made in another browser does not sign this browser in (login CSRF)', async () => {
     const eve = await seedUser(server.app, { email: 'eve@example.com' });
     const attacker = new Agent();

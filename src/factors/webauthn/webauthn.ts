@@ -21,7 +21,8 @@ const CHALLENGE_TTL_SECONDS = 120;
 
 export interface WebauthnFactor {
   registrationOptions(person: Person, binding: string, options: { passkey: boolean }): Promise<PublicKeyCredentialCreationOptionsJSON>;
-  completeRegistration(person: Person, binding: string, response: unknown, label: unknown): Promise<{ ok: true; factor: FactorRecord } | { ok: false; message: string }>;
+  /** Registers the key; `amr` is what using it proved (RFC 8176: hwk, or swk for a synced passkey). */
+  completeRegistration(person: Person, binding: string, response: unknown, label: unknown): Promise<{ ok: true; factor: FactorRecord; amr: string[] } | { ok: false; message: string }>;
   /** Options for a person's own keys (second factor), or for any discoverable passkey (person null). */
   authenticationOptions(person: Person | null, binding: string): Promise<PublicKeyCredentialRequestOptionsJSON>;
   /**
@@ -111,7 +112,7 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
         if (error instanceof DuplicateError) return { ok: false, message: 'This key is already registered.' };
         throw error;
       }
-      return { ok: true, factor };
+      return { ok: true, factor, amr: [verified.registrationInfo.credentialDeviceType === 'multiDevice' ? 'swk' : 'hwk'] };
     },
 
     async authenticationOptions(person, binding) {

@@ -95,6 +95,13 @@ export function requireFreshAuth(deps: Pick<AccountAuthDeps, 'ephemeral' | 'rand
     const recent = secondsSinceAuth(account, deps.clock) <= deps.maxAgeSeconds;
     // Fresh is not enough for a person with a second factor: the sign-in must have used it.
     if (recent && (account.acr === ACR_MFA || !(await deps.hasSecondFactor(account.orgId, account.userId)))) return next();
+    // A script's JSON request cannot follow a sign-in page: it is told where to send the person
+    // (back to the page it came from, where the change can be started again).
+    if (ctx.is('application/json')) {
+      ctx.status = 401;
+      ctx.body = { error: 'login_required', error_description: 'Confirm it is you first.', redirect: '/account/login?fresh=1&return_to=/account/two-factor' };
+      return;
+    }
     ctx.status = 303;
     if (ctx.method === 'GET') return ctx.redirect(`/account/login?fresh=1&return_to=${encodeURIComponent(ctx.path)}`);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;

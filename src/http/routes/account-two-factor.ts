@@ -26,6 +26,8 @@ export interface AccountTwoFactorDeps {
   csrf: Csrf;
   requireAccount: Middleware;
   requireFreshAuth: Middleware;
+  /** The step-up window, for the wording on the page. */
+  maxAgeSeconds: number;
 }
 
 const form = z.object({
@@ -93,6 +95,7 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
       nav: 'two-factor',
       overview: await security.overview(person, org),
       orgName: org.name,
+      maxAgeText: deps.maxAgeSeconds % 60 === 0 ? `${deps.maxAgeSeconds / 60} minute${deps.maxAgeSeconds === 60 ? '' : 's'}` : `${deps.maxAgeSeconds} seconds`,
       notice: done ?? null,
       alert: extra.alert ?? null,
       errors: extra.errors ?? {},
@@ -165,7 +168,7 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
     const { credential, label } = ctx.request.body as { credential?: unknown; label?: unknown };
     const result = await factors.webauthn.completeRegistration(person, binding, credential, label);
     if (!result.ok) throw new AppError('registration_failed', 400, result.message);
-    ctx.body = { redirect: await afterAdded(ctx, person, 'webauthn', ['hwk']) };
+    ctx.body = { redirect: await afterAdded(ctx, person, 'webauthn', result.amr) };
   });
 
   const simple = (path: string, action: (ctx: Context, c: Awaited<ReturnType<typeof context>>, input: z.output<typeof form>) => Promise<string>) =>

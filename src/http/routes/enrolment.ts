@@ -152,7 +152,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
     const { credential, label } = ctx.request.body as { credential?: unknown; label?: unknown };
     const result = await deps.webauthn.completeRegistration(pending.person, uid, credential, label);
     if (!result.ok) throw new AppError('registration_failed', 400, result.message);
-    await flow.save(uid, { ...pending, enrolled: { method: 'webauthn', amr: ['hwk'], factorId: result.factor.id } });
+    await flow.save(uid, { ...pending, enrolled: { method: 'webauthn', amr: result.amr, factorId: result.factor.id } });
     await deps.audit.record({ type: 'tfa.enrolled', orgId: pending.person.orgId, userId: pending.person.userId, ip: ctx.ip, detail: { method: 'webauthn' } });
     ctx.body = { redirect: `/interaction/${uid}/enrol/codes` };
   });

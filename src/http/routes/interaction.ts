@@ -24,7 +24,7 @@ export interface InteractionDeps {
 const loginForm = (maxPasswordLength: number) =>
   z.object({
     email: z.string().trim().min(1, 'Enter your email address.').max(254, 'That email address is too long.'),
-    // Four bytes per character at most: an upper bound checked before anything is hashed.
+    // A generous upper bound (in UTF-16 units), checked before anything is normalized or hashed.
     password: z.string().min(1, 'Enter your password.').max(maxPasswordLength * 4, 'That password is too long.'),
   });
 

@@ -137,11 +137,13 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
       await (outcome.ok ? deps.throttle.recordSuccess(keys) : deps.throttle.recordFailure(keys));
       return { outcome };
     });
-    const wait = attempt ? (attempt.wait ?? 0) : 1;
     if (!attempt?.outcome) {
+      const wait = attempt?.wait ?? 1;
       ctx.status = 429;
       ctx.set('Retry-After', String(wait));
-      return render(ctx, state, factorId, { error: `Too many wrong codes. Wait ${wait} seconds, then try again.` });
+      // No attempt: another one for this account (or too many from this address) is being checked.
+      const error = attempt ? `Too many wrong codes. Wait ${wait} seconds, then try again.` : 'Another attempt is being checked. Try again in a moment.';
+      return render(ctx, state, factorId, { error });
     }
     const { outcome } = attempt;
     if (!outcome.ok) {

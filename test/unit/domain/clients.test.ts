@@ -133,9 +133,10 @@ describe('registerClient', () => {
     expect((await refusal({ clientId: 'wiki', grants: ['refresh_token'] })).message).toMatch(/refresh_token/);
   });
 
-  it('accepts a password-grant client without redirect URIs', async () => {
-    const { record } = await clients.registerClient({ clientId: 'legacy', grants: ['password', 'refresh_token'] });
-    expect(record.metadata).toMatchObject({ grant_types: ['password', 'refresh_token'], response_types: [], redirect_uris: [] });
+  it('refuses the password grant, with the reason, until app passwords arrive', async () => {
+    const error = await refusal({ clientId: 'legacy', grants: ['password', 'refresh_token'] });
+    expect(error.message).toContain('not available yet');
+    expect(await store.findClient('legacy')).toBeUndefined();
   });
 
   it('refuses an unsafe redirect URI, naming it', async () => {
