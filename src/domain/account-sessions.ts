@@ -1,5 +1,5 @@
 import type { Clock } from '../ports/clock.ts';
-import { acrFor, amrFor } from './authentication.ts';
+import { ACR_MFA, acrFor, amrFor } from './authentication.ts';
 import type { EphemeralStore } from '../ports/ephemeral-store.ts';
 import type { Random } from '../ports/random.ts';
 import type { KeyedHash } from '../security/keyed-hash.ts';
@@ -74,4 +74,12 @@ export function createAccountSessions(deps: { ephemeral: EphemeralStore; keyedHa
 /** Seconds since the person last authenticated, by the injected clock. */
 export function secondsSinceAuth(session: Pick<AccountSession, 'authTime'>, clock: Clock): number {
   return Math.floor(clock.now() / 1000) - session.authTime;
+}
+
+/**
+ * The step-up rule, for pages and API alike: an authentication no older than `maxAgeSeconds`
+ * (OIDC max_age), which for a person with a second factor must also have used it (acr mfa).
+ */
+export function isFreshEnough(auth: { authTime: number; acr: string | undefined }, hasSecondFactor: boolean, clock: Clock, maxAgeSeconds: number): boolean {
+  return secondsSinceAuth(auth, clock) <= maxAgeSeconds && (!hasSecondFactor || auth.acr === ACR_MFA);
 }

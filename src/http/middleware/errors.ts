@@ -25,7 +25,7 @@ export function toErrorResponse(error: unknown): { status: number; code: string;
   const status = e.status ?? e.statusCode ?? 500;
   if (status >= 400 && status < 500 && e.expose !== false) {
     const message = status === 413 ? 'What you sent is too large.' : 'The request could not be understood.';
-    return { status, code: status === 413 ? 'too_large' : 'bad_request', message, fields: {} };
+    return { status, code: status === 413 ? 'too_large' : 'invalid_request', message, fields: {} };
   }
   return { status: 500, code: 'server_error', message: 'Something went wrong on our side. Please try again.', fields: {} };
 }

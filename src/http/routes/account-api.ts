@@ -4,12 +4,14 @@ import type Provider from 'oidc-provider';
 import { z } from 'zod';
 
 import type { AccountSecurity } from '../../domain/account-security.ts';
+import { isFreshEnough, secondsSinceAuth } from '../../domain/account-sessions.ts';
 import { ACR_MFA } from '../../domain/authentication.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { Person } from '../../factors/factor.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { FactorStore } from '../../ports/factor-stores.ts';
 import type { UserStore, UserWithOrganization } from '../../ports/stores.ts';
+import { jsonBody } from '../middleware/form-body.ts';
 
 export interface AccountApiDeps {
   provider: Provider;
@@ -69,29 +71,13 @@ export function accountApiRoutes(deps: AccountApiDeps): Router {
   const requireFreshToken: Middleware = async (ctx, next) => {
     const caller = ctx.state.caller as ApiCaller;
     const hasFactor = (await deps.factors.findFactors(caller.person.orgId, caller.person.userId)).some((f) => f.active);
-    const recent = Math.floor(deps.clock.now() / 1000) - caller.authTime <= deps.maxAgeSeconds;
-    // A person with a second factor must have used it (acr mfa), not only signed in recently.
-    if (recent && (!hasFactor || caller.acr === ACR_MFA)) return next();
+    if (isFreshEnough(caller, hasFactor, deps.clock, deps.maxAgeSeconds)) return next();
+    const recent = secondsSinceAuth(caller, deps.clock) <= deps.maxAgeSeconds;
     challenge(
       ctx,
       { error: 'insufficient_user_authentication', max_age: String(deps.maxAgeSeconds), ...(hasFactor ? { acr_values: ACR_MFA } : {}) },
       hasFactor && recent ? 'This change needs a sign-in with your second factor.' : 'A more recent authentication is required for this change.',
     );
-  };
-
-  const json = async (ctx: Context) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of ctx.req) {
-      size += (chunk as Buffer).length;
-      if (size > 16 * 1024) throw new AppError('too_large', 413, 'The request body is too large.');
-      chunks.push(chunk as Buffer);
-    }
-    try {
-      return chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown) : {};
-    } catch {
-      throw new AppError('invalid_request', 400, 'The request body is not valid JSON.');
-    }
   };
 
   router.get('/security', authenticate, async (ctx) => {
@@ -113,9 +99,9 @@ export function accountApiRoutes(deps: AccountApiDeps): Router {
     ctx.body = { recovery_codes: await deps.security.regenerateRecoveryCodes(person, ctx.ip) };
   });
 
-  router.put('/preferred-method', authenticate, requireFreshToken, async (ctx) => {
+  router.put('/preferred-method', jsonBody(), authenticate, requireFreshToken, async (ctx) => {
     const { person } = ctx.state.caller as ApiCaller;
-    const body = z.object({ method_id: z.string().max(64) }).safeParse(await json(ctx));
+    const body = z.object({ method_id: z.string().max(64) }).safeParse(ctx.request.body);
     if (!body.success) throw new AppError('invalid_request', 400, 'Send {"method_id": "…"}.');
     await deps.security.setPreferred(person, body.data.method_id);
     ctx.status = 204;

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 
-import { secondsSinceAuth, type AccountSession, type AccountSessions } from '../../domain/account-sessions.ts';
+import { isFreshEnough, type AccountSession, type AccountSessions } from '../../domain/account-sessions.ts';
 import { ACR_MFA } from '../../domain/authentication.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../ports/clock.ts';
@@ -92,9 +92,7 @@ export function requireAccount(deps: Pick<AccountAuthDeps, 'sessions' | 'provide
 export function requireFreshAuth(deps: Pick<AccountAuthDeps, 'ephemeral' | 'random' | 'clock' | 'maxAgeSeconds' | 'hasSecondFactor' | 'secureCookies'>): Middleware {
   return async (ctx, next) => {
     const account = ctx.state.account as AccountSession;
-    const recent = secondsSinceAuth(account, deps.clock) <= deps.maxAgeSeconds;
-    // Fresh is not enough for a person with a second factor: the sign-in must have used it.
-    if (recent && (account.acr === ACR_MFA || !(await deps.hasSecondFactor(account.orgId, account.userId)))) return next();
+    if (isFreshEnough(account, await deps.hasSecondFactor(account.orgId, account.userId), deps.clock, deps.maxAgeSeconds)) return next();
     // A script's JSON request cannot follow a sign-in page: it is told where to send the person
     // (back to the page it came from, where the change can be started again).
     if (ctx.is('application/json')) {
