@@ -155,7 +155,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const sessionIndex = createSessionIndex({ provider, models: storage.models, ephemeral: storage.ephemeral, clock, sessionTtlSeconds: config.ttl.session });
   const accountAuth = {
     provider,
-    hasSecondFactor: async (orgId: string, userId: string) => (await factors.store.findFactors(orgId, userId)).some((f) => f.active),
+    hasSecondFactor: (orgId: string, userId: string) => factors.store.hasActiveFactor(orgId, userId),
     sessions: createAccountSessions({ ephemeral: storage.ephemeral, keyedHash, random, clock }),
     ephemeral: storage.ephemeral,
     users: stores.users,

@@ -34,6 +34,8 @@ export interface FactorStore {
   /** Every factor of the person, oldest first. */
   findFactors(orgId: string, userId: string): Promise<FactorRecord[]>;
   findFactor(orgId: string, userId: string, factorId: string): Promise<FactorRecord | undefined>;
+  /** Whether the person has two-step verification on (at least one active factor). */
+  hasActiveFactor(orgId: string, userId: string): Promise<boolean>;
   /** Passkey sign-in starts from a credential id alone; the id is globally unique. */
   findFactorByCredentialId(credentialId: string): Promise<FactorRecord | undefined>;
   activateFactor(orgId: string, userId: string, factorId: string, now: number): Promise<void>;

@@ -121,6 +121,18 @@ describeEachBackend(backends, (subject) => {
       expect(await factors.findFactors(carol.orgId, alice.userId)).toEqual([]);
     });
 
+    it('says whether the person has an active factor (an unfinished enrolment does not count)', async () => {
+      const { db, factors } = subject();
+      const { alice, bob, carol } = await threePeople(db);
+      const pending = aFactor(alice, { active: false });
+      await factors.insertFactor(pending);
+      expect(await factors.hasActiveFactor(alice.orgId, alice.userId)).toBe(false);
+      await factors.activateFactor(alice.orgId, alice.userId, pending.id, T0);
+      expect(await factors.hasActiveFactor(alice.orgId, alice.userId)).toBe(true);
+      expect(await factors.hasActiveFactor(bob.orgId, bob.userId)).toBe(false);
+      expect(await factors.hasActiveFactor(carol.orgId, alice.userId)).toBe(false);
+    });
+
     it('with the wrong organization or person, activate, delete, accept a step and advance a counter change nothing', async () => {
       const { db, factors } = subject();
       const { alice, bob, carol } = await threePeople(db);

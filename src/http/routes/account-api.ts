@@ -70,7 +70,7 @@ export function accountApiRoutes(deps: AccountApiDeps): Router {
   /** RFC 9470 §3: insufficient_user_authentication with max_age (and acr_values when MFA is due). */
   const requireFreshToken: Middleware = async (ctx, next) => {
     const caller = ctx.state.caller as ApiCaller;
-    const hasFactor = (await deps.factors.findFactors(caller.person.orgId, caller.person.userId)).some((f) => f.active);
+    const hasFactor = await deps.factors.hasActiveFactor(caller.person.orgId, caller.person.userId);
     if (isFreshEnough(caller, hasFactor, deps.clock, deps.maxAgeSeconds)) return next();
     const recent = secondsSinceAuth(caller, deps.clock) <= deps.maxAgeSeconds;
     challenge(

@@ -59,7 +59,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
   /** Starting or confirming an enrolment: still no active factor, and none enrolled in this sign-in. */
   async function requireUnenrolled(ctx: Context): Promise<{ uid: string; pending: PendingSignIn }> {
     const state = await requirePending(ctx);
-    const active = (await deps.factorStore.findFactors(state.pending.person.orgId, state.pending.person.userId)).some((f) => f.active);
+    const active = await deps.factorStore.hasActiveFactor(state.pending.person.orgId, state.pending.person.userId);
     if (active || state.pending.enrolled) throw new AppError('already_enrolled', 409, 'Two-step verification is already set up. Go back to the application and sign in again.');
     return state;
   }

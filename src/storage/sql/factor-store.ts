@@ -67,6 +67,10 @@ export function createSqlFactorStore(db: Database): FactorStore {
       const row = await mine(orgId, userId).where('id', '=', factorId).executeTakeFirst();
       return row && toFactor(row);
     },
+    async hasActiveFactor(orgId, userId) {
+      const row = await db.selectFrom('factors').select('id').where('org_id', '=', orgId).where('user_id', '=', userId).where('active', '=', 1).limit(1).executeTakeFirst();
+      return row !== undefined;
+    },
     async findFactorByCredentialId(credentialId) {
       const row = await db.selectFrom('factors').selectAll().where('credential_id', '=', credentialId).where('active', '=', 1).executeTakeFirst();
       return row && toFactor(row);
