@@ -4,13 +4,13 @@ import { z } from 'zod';
 
 import type { Accounts } from '../../domain/accounts.ts';
 import type { AccountSecurity } from '../../domain/account-security.ts';
-import type { AccountSession } from '../../domain/account-sessions.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { SessionIndex } from '../../oidc/session-index.ts';
 import type { UserStore } from '../../ports/stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../views.ts';
+import { createAccountRenderer, loadAccountContext } from './account-context.ts';
 
 export interface AccountPagesDeps {
   accounts: Accounts;
@@ -56,18 +56,8 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
   const router = new Router({ prefix: '/account' });
   const schema = passwordForm(deps.maxPasswordLength);
 
-  async function current(ctx: Context) {
-    const account = ctx.state.account as AccountSession;
-    const found = await deps.users.findUserBySubject(account.userId);
-    if (!found || found.organization.id !== account.orgId) throw new AppError('account_gone', 404, 'This account no longer exists.');
-    return { account, found, person: { orgId: account.orgId, userId: account.userId, email: found.user.email } };
-  }
-
-  async function render(ctx: Context, view: string, title: string, model: Record<string, unknown>) {
-    ctx.type = 'html';
-    ctx.set('cache-control', 'no-store');
-    ctx.body = await views.render(view, { title, wide: true, csrfToken: csrf.tokenFor(ctx), ...model });
-  }
+  const current = (ctx: Context) => loadAccountContext(ctx, deps.users);
+  const render = createAccountRenderer(views, csrf);
 
   router.get('/', deps.requireAccount, async (ctx) => {
     const { account, found, person } = await current(ctx);

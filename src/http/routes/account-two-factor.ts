@@ -14,6 +14,7 @@ import type { Csrf } from '../middleware/csrf.ts';
 import { formBody, jsonBody } from '../middleware/form-body.ts';
 import { ACCOUNT_COOKIE } from './account-auth.ts';
 import type { Views } from '../views.ts';
+import { createAccountRenderer, loadAccountContext } from './account-context.ts';
 
 export interface AccountTwoFactorDeps {
   security: AccountSecurity;
@@ -58,18 +59,10 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
   const changeJson = [jsonBody(), csrf.verify, deps.requireAccount, deps.requireFreshAuth];
 
   async function context(ctx: Context) {
-    const account = ctx.state.account as AccountSession;
-    const found = await deps.users.findUserBySubject(account.userId);
-    if (!found || found.organization.id !== account.orgId) throw new AppError('account_gone', 404, 'This account no longer exists.');
-    const person: Person = { orgId: account.orgId, userId: account.userId, email: found.user.email };
+    const { account, found, person } = await loadAccountContext(ctx, deps.users);
     return { account, person, org: found.organization, binding: `account:${account.userId}` };
   }
-
-  async function render(ctx: Context, view: string, title: string, model: Record<string, unknown>) {
-    ctx.type = 'html';
-    ctx.set('cache-control', 'no-store');
-    ctx.body = await views.render(view, { title, wide: true, csrfToken: csrf.tokenFor(ctx), ...model });
-  }
+  const render = createAccountRenderer(views, csrf);
 
   const parse = (ctx: Context) => {
     const parsed = form.safeParse(ctx.request.body);

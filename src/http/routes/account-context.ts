@@ -1,0 +1,32 @@
+import type { Context } from 'koa';
+
+import type { AccountSession } from '../../domain/account-sessions.ts';
+import { AppError } from '../../domain/errors.ts';
+import { personOf } from '../../domain/sign-in-flow.ts';
+import type { Person } from '../../factors/factor.ts';
+import type { UserStore, UserWithOrganization } from '../../ports/stores.ts';
+import type { Csrf } from '../middleware/csrf.ts';
+import type { Views } from '../views.ts';
+
+export interface AccountContext {
+  account: AccountSession;
+  found: UserWithOrganization;
+  person: Person;
+}
+
+/** The signed-in person of an account page (after requireAccount), still in their organization. */
+export async function loadAccountContext(ctx: Context, users: UserStore): Promise<AccountContext> {
+  const account = ctx.state.account as AccountSession;
+  const found = await users.findUserBySubject(account.userId);
+  if (!found || found.organization.id !== account.orgId) throw new AppError('account_gone', 404, 'This account no longer exists.');
+  return { account, found, person: personOf(found) };
+}
+
+/** Renders an account page: the wide layout, no caching, this browser's CSRF token. */
+export function createAccountRenderer(views: Views, csrf: Csrf) {
+  return async (ctx: Context, view: string, title: string, model: Record<string, unknown>) => {
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await views.render(view, { title, wide: true, csrfToken: csrf.tokenFor(ctx), ...model });
+  };
+}
