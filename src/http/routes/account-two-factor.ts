@@ -2,7 +2,6 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 
-import { phoneSchema } from '../../domain/accounts.ts';
 import type { AccountSecurity } from '../../domain/account-security.ts';
 import type { AccountSession, AccountSessions } from '../../domain/account-sessions.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -14,6 +13,7 @@ import type { Csrf } from '../middleware/csrf.ts';
 import { formBody, jsonBody } from '../middleware/form-body.ts';
 import { ACCOUNT_COOKIE } from './account-auth.ts';
 import type { Views } from '../views.ts';
+import { factorForm, parsePhone, statusFor } from './factor-forms.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
 
 export interface AccountTwoFactorDeps {
@@ -31,14 +31,7 @@ export interface AccountTwoFactorDeps {
   maxAgeSeconds: number;
 }
 
-const form = z.object({
-  factorId: z.string().max(64).default(''),
-  id: z.string().max(64).default(''),
-  code: z.string().max(64).default(''),
-  label: z.string().max(200).default(''),
-  phone: z.string().max(32).default(''),
-  kind: z.enum(['sms', 'voice']).default('sms'),
-});
+const form = factorForm;
 
 const NOTICES: Record<string, string> = {
   added: 'The method was added.',
@@ -111,7 +104,7 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
     if (!factor || factor.active || factor.kind !== 'totp') throw new AppError('unknown_factor', 400, 'This setup has expired. Start again from your two-step verification settings.');
     const outcome = await factors.totp.confirmEnrolment(person, factor, code);
     if (!outcome.ok) {
-      ctx.status = outcome.reason === 'malformed' ? 400 : 401;
+      ctx.status = statusFor(outcome.reason);
       return render(ctx, 'interaction/enrol-totp', 'Set up your authenticator app', { enrolment: await factors.totp.showEnrolment(person, factor), error: outcome.message, confirmAction: '/account/two-factor/totp/confirm' });
     }
     ctx.status = 303;
@@ -121,7 +114,7 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
   router.post('/two-factor/phone', ...change, async (ctx) => {
     const { person, binding } = await context(ctx);
     const input = parse(ctx);
-    const phone = phoneSchema.safeParse(input.phone.replace(/[\s().-]/g, ''));
+    const phone = parsePhone(input.phone);
     if (!phone.success) {
       ctx.status = 400;
       return settingsPage(ctx, { errors: { phone: phone.error.issues[0]!.message }, values: { phone: input.phone } });
@@ -141,7 +134,7 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
     if (!factor || factor.active || (factor.kind !== 'sms' && factor.kind !== 'voice')) throw new AppError('unknown_factor', 400, 'This setup has expired. Start again from your two-step verification settings.');
     const outcome = await factors.phone.verify(person, factor, binding, code);
     if (!outcome.ok) {
-      ctx.status = outcome.reason === 'malformed' ? 400 : outcome.reason === 'too_many_attempts' ? 429 : 401;
+      ctx.status = statusFor(outcome.reason);
       return render(ctx, 'interaction/enrol-phone', 'Confirm your phone number', {
         factorId: factor.id, kind: factor.kind, hint: factor.phone!.slice(-2), error: outcome.message,
         confirmAction: '/account/two-factor/phone/confirm', backHref: '/account/two-factor',

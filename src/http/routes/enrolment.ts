@@ -1,8 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { z } from 'zod';
 
-import { phoneSchema } from '../../domain/accounts.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { PendingSignIn } from '../../domain/sign-in-flow.ts';
 import type { ProvenMethod } from '../../factors/factor.ts';
@@ -13,6 +11,7 @@ import type { WebauthnFactor } from '../../factors/webauthn/webauthn.ts';
 import type { FactorKind, FactorStore } from '../../ports/factor-stores.ts';
 import { formBody, jsonBody } from '../middleware/form-body.ts';
 import type { Views } from '../views.ts';
+import { factorForm, parsePhone, statusFor } from './factor-forms.ts';
 import { expiredInteraction, loadLoginInteraction } from './interaction-support.ts';
 import { completeSignIn, type SecondFactorDeps } from './second-factor.ts';
 
@@ -27,13 +26,7 @@ export interface EnrolmentDeps extends Pick<SecondFactorDeps, 'provider' | 'flow
 
 const phoneLinks = (uid: string) => ({ confirmAction: `/interaction/${uid}/enrol/phone/confirm`, backHref: `/interaction/${uid}/enrol` });
 
-const form = z.object({
-  factorId: z.string().max(64).default(''),
-  code: z.string().max(64).default(''),
-  label: z.string().max(200).default(''),
-  phone: z.string().max(32).default(''),
-  kind: z.enum(['sms', 'voice']).default('sms'),
-});
+const form = factorForm;
 
 /**
  * Enrolment inside sign-in, when the organization enforces TFA (or the relying party asks for
@@ -109,7 +102,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
     const factor = await pendingFactor(pending, factorId, ['totp']);
     const outcome = await deps.totp.confirmEnrolment(pending.person, factor, code);
     if (!outcome.ok) {
-      ctx.status = outcome.reason === 'malformed' ? 400 : 401;
+      ctx.status = statusFor(outcome.reason);
       return showTotp(ctx, uid, await deps.totp.showEnrolment(pending.person, factor), outcome.message);
     }
     await enrolled(uid, pending, outcome.proven, ctx);
@@ -118,7 +111,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
   router.post('/phone', formBody(), csrf.verify, async (ctx) => {
     const { uid, pending } = await requireUnenrolled(ctx);
     const input = parse(ctx);
-    const phone = phoneSchema.safeParse(input.phone.replace(/[\s().-]/g, ''));
+    const phone = parsePhone(input.phone);
     if (!phone.success) {
       ctx.status = 400;
       return render(ctx, 'interaction/enrol', 'Set up two-step verification', { uid, errors: { phone: phone.error.issues[0]!.message }, values: { phone: input.phone, kind: input.kind } });
@@ -136,7 +129,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
     const outcome = await deps.phone.verify(pending.person, factor, uid, code);
     if (!outcome.ok) {
       await deps.throttle.recordFailure(keys);
-      ctx.status = outcome.reason === 'malformed' ? 400 : outcome.reason === 'too_many_attempts' ? 429 : 401;
+      ctx.status = statusFor(outcome.reason);
       return render(ctx, 'interaction/enrol-phone', 'Confirm your phone number', { ...phoneLinks(uid), factorId: factor.id, kind: factor.kind, hint: factor.phone!.slice(-2), error: outcome.message });
     }
     await enrolled(uid, pending, outcome.proven, ctx);

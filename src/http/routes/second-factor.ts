@@ -16,6 +16,7 @@ import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../views.ts';
+import { statusFor } from './factor-forms.ts';
 import { expiredInteraction, loadLoginInteraction, loginResult, resultUrl, TRUST_COOKIE } from './interaction-support.ts';
 
 export interface SecondFactorDeps {
@@ -47,7 +48,6 @@ const LEADS: Record<string, string> = {
   recovery: 'Confirm it is you with one of your recovery codes.',
 };
 
-const STATUS: Record<string, number> = { malformed: 400, invalid: 401, reused: 401, expired: 410, too_many_attempts: 429 };
 
 /**
  * The second step of sign-in: the person's preferred method first, "use another method" for the
@@ -148,7 +148,7 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
     const { outcome } = attempt;
     if (!outcome.ok) {
       await deps.audit.record({ type: 'signin.second_factor_failed', orgId: person.orgId, userId: person.userId, ip: ctx.ip, detail: { method: factorId === 'recovery' ? 'recovery' : 'code', reason: outcome.reason } });
-      ctx.status = STATUS[outcome.reason] ?? 400;
+      ctx.status = statusFor(outcome.reason);
       return render(ctx, state, factorId, { error: outcome.message });
     }
     ctx.status = 303;
