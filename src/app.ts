@@ -152,7 +152,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const csrf = createCsrf({ key: secrets.cookieKeys[0]!, random, secureCookies });
   const signIn = { provider, flow, trustedBrowsers, audit, secureCookies, csrf, throttle: secondFactorThrottle };
   const security = createAccountSecurity({ factors: factors.store, recovery: factors.recovery, trustedBrowsers, audit, auditStore });
-  const sessionIndex = createSessionIndex({ provider, models: storage.models, ephemeral: storage.ephemeral, clock, sessionTtlSeconds: config.ttl.session });
+  const sessionIndex = createSessionIndex({ provider, models: storage.models, ephemeral: storage.ephemeral, clock, sessionTtlSeconds: config.ttl.session, logger });
   const accountAuth = {
     provider,
     hasSecondFactor: (orgId: string, userId: string) => factors.store.hasActiveFactor(orgId, userId),

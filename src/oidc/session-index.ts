@@ -1,4 +1,5 @@
 import Provider from 'oidc-provider';
+import type { Logger } from 'pino';
 
 import { describeBrowser } from '../domain/trusted-browsers.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -43,7 +44,7 @@ interface StoredSession {
  * none is missed; what the page shows about each (device, address, last seen) is kept per
  * session, written on the provider's session events from its request context.
  */
-export function createSessionIndex(deps: { provider: Provider; models: OidcModelStore; ephemeral: EphemeralStore; clock: Clock; sessionTtlSeconds: number }): SessionIndex {
+export function createSessionIndex(deps: { provider: Provider; models: OidcModelStore; ephemeral: EphemeralStore; clock: Clock; sessionTtlSeconds: number; logger: Logger }): SessionIndex {
   const { provider, ephemeral, clock } = deps;
   const infoKey = (uid: string) => `session-info:${uid}`;
 
@@ -60,7 +61,7 @@ export function createSessionIndex(deps: { provider: Provider; models: OidcModel
         lastSeen: now,
       };
       await ephemeral.put(infoKey(session.uid), info, deps.sessionTtlSeconds);
-    })().catch(() => {});
+    })().catch((error: unknown) => deps.logger.warn({ err: error }, 'could not record the device of a session'));
   });
 
   const sessionsOf = async (accountId: string) => (await deps.models.findSessionsOfAccount(accountId)) as unknown as StoredSession[];

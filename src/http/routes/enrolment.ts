@@ -125,10 +125,10 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router {
     const { uid, pending } = await requireUnenrolled(ctx);
     const { factorId, code } = parse(ctx);
     const factor = await pendingFactor(pending, factorId, ['sms', 'voice']);
-    const keys = { account: pending.person.userId, ip: ctx.ip };
+    // Each code has its own guess budget; a mistyped enrolment code must not slow the person's
+    // later sign-ins, so the sign-in throttle is not involved here (nor for the account pages).
     const outcome = await deps.phone.verify(pending.person, factor, uid, code);
     if (!outcome.ok) {
-      await deps.throttle.recordFailure(keys);
       ctx.status = statusFor(outcome.reason);
       return render(ctx, 'interaction/enrol-phone', 'Confirm your phone number', { ...phoneLinks(uid), factorId: factor.id, kind: factor.kind, hint: factor.phone!.slice(-2), error: outcome.message });
     }
