@@ -15,6 +15,9 @@ export const slugSchema = z
 
 export const organizationNameSchema = z.string().trim().min(1, 'Enter a name.').max(200, 'Use at most 200 characters.');
 
+/** How long "trust this browser" lasts in a new organization unless it says otherwise. */
+export const DEFAULT_TRUSTED_BROWSER_DAYS = 30;
+
 export interface NewOrganizationInput {
   slug: string;
   name?: string;
@@ -46,7 +49,7 @@ export function createOrganizations(deps: { store: OrganizationStore; clock: Clo
       name: name.data,
       enforceTfa: input.enforceTfa ?? false,
       passwordMinLength: input.passwordMinLength ?? null,
-      trustedBrowserDays: input.trustedBrowserDays ?? 30,
+      trustedBrowserDays: input.trustedBrowserDays ?? DEFAULT_TRUSTED_BROWSER_DAYS,
       createdAt: deps.clock.now(),
     };
   };

@@ -5,7 +5,7 @@ import type { KeyedHash } from '../security/keyed-hash.ts';
 import type { Accounts } from './accounts.ts';
 import type { Audit } from './audit.ts';
 import { AppError } from './errors.ts';
-import type { Organizations } from './organizations.ts';
+import { DEFAULT_TRUSTED_BROWSER_DAYS, type Organizations } from './organizations.ts';
 
 export interface SetupInput {
   organizationName: string;
@@ -28,6 +28,10 @@ export interface Setup {
 }
 
 const PURPOSE = 'setup-token';
+
+/** The answer to a setup link that is unknown, used or expired. */
+export const setupLinkInvalid = () =>
+  new AppError('setup_link_invalid', 410, 'This setup link has expired or was already used. Run "twofold setup-link" on the server for a new one.');
 
 export function createSetup(deps: {
   setupStore: SetupStore;
@@ -58,7 +62,7 @@ export function createSetup(deps: {
       collect(error, { name: 'organizationName' });
     }
     // Password rules need an organization; a new one has the defaults whatever its name.
-    const rulesOf = organization ?? { id: '', slug: '', name: input.organizationName, enforceTfa: false, passwordMinLength: null, trustedBrowserDays: 30, createdAt: 0 };
+    const rulesOf = organization ?? { id: '', slug: '', name: input.organizationName, enforceTfa: false, passwordMinLength: null, trustedBrowserDays: DEFAULT_TRUSTED_BROWSER_DAYS, createdAt: 0 };
     let prepared: { user: User; passwordHash: string } | undefined;
     try {
       prepared = await deps.accounts.prepareUser(rulesOf, { email: input.email, name: input.name, password: input.password, role: 'admin' });
@@ -82,7 +86,7 @@ export function createSetup(deps: {
       return setupStore.isLiveSetupToken(keyedHash.digest(PURPOSE, token), clock.now());
     },
     async complete(token, input) {
-      const dead = new AppError('setup_link_invalid', 410, 'This setup link has expired or was already used. Run "twofold setup-link" for a new one.');
+      const dead = setupLinkInvalid();
       if (!wellFormed(token)) throw dead;
       // Setup exists for an empty deployment only; once an organization exists, the link is dead.
       if ((await deps.organizationStore.countOrganizations()) > 0) throw dead;

@@ -18,7 +18,6 @@ import { createSqlOidcModelStore } from './sql/oidc-model-store.ts';
 /** Durable SQL plus the ephemeral stores of the configured mode (DESIGN §3). */
 export interface Storage {
   sql: SqlDatabase;
-  redis: RedisClient | null;
   models: OidcModelStore;
   counter: AttemptCounter;
   ephemeral: EphemeralStore;
@@ -38,7 +37,7 @@ export async function openStorage(config: Config, clock: Clock, options: { postg
     const counter = createSqlAttemptCounter(sqlDb.db, clock);
     const ephemeral = createSqlEphemeralStore(sqlDb.db, clock);
     const sweep = async () => void (await Promise.all([models.sweepExpired(), counter.sweepExpired(), ephemeral.sweepExpired()]));
-    return { sql: sqlDb, redis: null, models, counter, ephemeral, checks, sweep, close: () => sqlDb.close() };
+    return { sql: sqlDb, models, counter, ephemeral, checks, sweep, close: () => sqlDb.close() };
   }
   let redis: RedisClient;
   try {
@@ -51,7 +50,6 @@ export async function openStorage(config: Config, clock: Clock, options: { postg
   checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
   return {
     sql: sqlDb,
-    redis,
     models: createRedisOidcModelStore(redis, prefix, () => Math.floor(clock.now() / 1000)),
     counter: createRedisAttemptCounter(redis, prefix, clock),
     ephemeral: createRedisEphemeralStore(redis, prefix),

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 
 import { AppError } from '../../domain/errors.ts';
-import type { Setup } from '../../domain/setup.ts';
+import { setupLinkInvalid, type Setup } from '../../domain/setup.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../views.ts';
@@ -24,8 +24,6 @@ const FIELDS = ['organizationName', 'slug', 'name', 'email', 'password'] as cons
 export function setupRoutes(deps: { setup: Setup; views: Views; csrf: Csrf; issuer: string }): Router {
   const { setup, views, csrf } = deps;
   const router = new Router();
-  const linkDead = () =>
-    new AppError('setup_link_invalid', 410, 'This setup link has expired or was already used. Run "twofold setup-link" on the server for a new one.');
 
   async function renderForm(ctx: Context, token: string, values: Record<string, string>, errors: Record<string, string>) {
     ctx.type = 'html';
@@ -35,7 +33,7 @@ export function setupRoutes(deps: { setup: Setup; views: Views; csrf: Csrf; issu
 
   router.get('/setup', async (ctx) => {
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-    if (!(await setup.isLive(token))) throw linkDead();
+    if (!(await setup.isLive(token))) throw setupLinkInvalid();
     await renderForm(ctx, token, {}, {});
   });
 
