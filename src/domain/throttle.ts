@@ -67,7 +67,7 @@ export function createThrottle(deps: {
       return Math.max(...waits);
     },
     async recordFailure(keys) {
-      await Promise.all(entries(keys).map(([key, rule]) => counter.recordFailure(key, rule.windowSeconds * 1000)));
+      await Promise.all(entries(keys).map(([key, rule]) => counter.increment(key, rule.windowSeconds * 1000)));
     },
     async recordSuccess(keys) {
       await counter.clear(entries(keys)[0][0]);
@@ -75,14 +75,14 @@ export function createThrottle(deps: {
     async exclusive(keys, attempt) {
       const slot = `${purpose}:in-flight:${keys.account}`;
       // The increment is atomic; a crashed holder's slot lapses after the window.
-      const { count } = await counter.recordFailure(slot, IN_FLIGHT_WINDOW_MS);
+      const { count } = await counter.increment(slot, IN_FLIGHT_WINDOW_MS);
       if (count > 1) return undefined;
       // From one address, no more attempts run at once than its failure budget has room for:
       // a burst across many accounts cannot overshoot the per-address limit either.
       const ipSlot = `${purpose}:in-flight-ip:${keys.ip}`;
       const failures = (await counter.peek(`${purpose}:ip:${keys.ip}`))?.count ?? 0;
       const room = Math.max(1, rules.ip.freeAttempts - failures);
-      const running = await counter.recordFailure(ipSlot, IN_FLIGHT_WINDOW_MS);
+      const running = await counter.increment(ipSlot, IN_FLIGHT_WINDOW_MS);
       try {
         if (running.count > room) return undefined;
         return await attempt();

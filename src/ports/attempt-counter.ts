@@ -5,12 +5,15 @@ export interface AttemptState {
 }
 
 /**
- * Failure counters for brute-force control, shared by every node (SQL or Redis).
- * Increments are atomic, so concurrent failures are all counted.
+ * Counters for brute-force control and budgets, shared by every node (SQL or Redis).
+ * Increments are atomic, so concurrent attempts are all counted.
  */
 export interface AttemptCounter {
-  /** Counts one failure; the counter forgets itself `windowMs` after its last failure. */
-  recordFailure(key: string, windowMs: number): Promise<AttemptState>;
+  /**
+   * Counts one (a failure, a sent code, an attempt in flight); the counter forgets itself
+   * `windowMs` after its last count.
+   */
+  increment(key: string, windowMs: number): Promise<AttemptState>;
   peek(key: string): Promise<AttemptState | null>;
   /** Takes one back (never below zero), atomically: for slots held while an attempt runs. */
   release(key: string): Promise<void>;

@@ -25,9 +25,9 @@ describeEachBackend(backends, (subject) => {
       const { counter, clock } = subject();
       const k = key();
       const first = clock.now();
-      expect(await counter.recordFailure(k, HOUR)).toEqual({ count: 1, lastAt: first });
+      expect(await counter.increment(k, HOUR)).toEqual({ count: 1, lastAt: first });
       clock.advance(1000);
-      expect(await counter.recordFailure(k, HOUR)).toEqual({ count: 2, lastAt: first + 1000 });
+      expect(await counter.increment(k, HOUR)).toEqual({ count: 2, lastAt: first + 1000 });
       expect(await counter.peek(k)).toEqual({ count: 2, lastAt: first + 1000 });
     });
 
@@ -39,17 +39,17 @@ describeEachBackend(backends, (subject) => {
     it('clear forgets the failures, and counting starts again from one', async () => {
       const { counter } = subject();
       const k = key();
-      await counter.recordFailure(k, HOUR);
-      await counter.recordFailure(k, HOUR);
+      await counter.increment(k, HOUR);
+      await counter.increment(k, HOUR);
       await counter.clear(k);
       expect(await counter.peek(k)).toBeNull();
-      expect((await counter.recordFailure(k, HOUR)).count).toBe(1);
+      expect((await counter.increment(k, HOUR)).count).toBe(1);
     });
 
     it('a concurrent burst of 50 failures is counted exactly: each call gets its own count', async () => {
       const { counter } = subject();
       const k = key();
-      const results = await Promise.all(Array.from({ length: 50 }, () => counter.recordFailure(k, HOUR)));
+      const results = await Promise.all(Array.from({ length: 50 }, () => counter.increment(k, HOUR)));
       const counts = results.map((r) => r.count).sort((a, b) => a - b);
       expect(counts).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
       expect((await counter.peek(k))?.count).toBe(50);
@@ -58,21 +58,21 @@ describeEachBackend(backends, (subject) => {
     it('release takes one back atomically and never goes below zero', async () => {
       const { counter } = subject();
       const k = key();
-      await Promise.all(Array.from({ length: 10 }, () => counter.recordFailure(k, HOUR)));
+      await Promise.all(Array.from({ length: 10 }, () => counter.increment(k, HOUR)));
       await Promise.all(Array.from({ length: 7 }, () => counter.release(k)));
       expect((await counter.peek(k))?.count).toBe(3);
       await Promise.all(Array.from({ length: 5 }, () => counter.release(k)));
       expect((await counter.peek(k))?.count ?? 0).toBe(0);
       await counter.release(key());
-      expect((await counter.recordFailure(k, HOUR)).count).toBe(1);
+      expect((await counter.increment(k, HOUR)).count).toBe(1);
     });
 
     it('keys are independent', async () => {
       const { counter } = subject();
       const [a, b] = [key(), key()];
-      await counter.recordFailure(a, HOUR);
-      await counter.recordFailure(a, HOUR);
-      await counter.recordFailure(b, HOUR);
+      await counter.increment(a, HOUR);
+      await counter.increment(a, HOUR);
+      await counter.increment(b, HOUR);
       expect((await counter.peek(a))?.count).toBe(2);
       expect((await counter.peek(b))?.count).toBe(1);
       await counter.clear(a);
@@ -83,19 +83,19 @@ describeEachBackend(backends, (subject) => {
     it('once the window has passed the counter is forgotten and restarts at one', async () => {
       const { counter, elapse } = subject();
       const k = key();
-      await counter.recordFailure(k, 100);
-      await counter.recordFailure(k, 100);
+      await counter.increment(k, 100);
+      await counter.increment(k, 100);
       await elapse(150);
       expect(await counter.peek(k)).toBeNull();
-      expect((await counter.recordFailure(k, 100)).count).toBe(1);
+      expect((await counter.increment(k, 100)).count).toBe(1);
     });
 
     it('the window runs from the last failure, not the first', async () => {
       const { counter, elapse } = subject();
       const k = key();
-      await counter.recordFailure(k, 400);
+      await counter.increment(k, 400);
       await elapse(250);
-      await counter.recordFailure(k, 400);
+      await counter.increment(k, 400);
       await elapse(250);
       expect((await counter.peek(k))?.count).toBe(2);
       await elapse(450);

@@ -71,7 +71,7 @@ export function createPhoneFactor(deps: {
     const used = await Promise.all(budgets.map(([key]) => counter.peek(key)));
     if (budgets.some(([, limit], i) => (used[i]?.count ?? 0) >= limit)) return false;
     // Counting is atomic: of concurrent requests at the edge of a budget, the extra ones are refused.
-    const counts = await Promise.all(budgets.map(([key]) => counter.recordFailure(key, HOUR)));
+    const counts = await Promise.all(budgets.map(([key]) => counter.increment(key, HOUR)));
     return budgets.every(([, limit], i) => counts[i]!.count <= limit);
   }
 
@@ -111,7 +111,7 @@ export function createPhoneFactor(deps: {
       const pending = await ephemeral.get<PendingCode>(key);
       if (!pending) return fail('expired', 'That code has expired or was already used. Send a new code.');
       // Count the guess before comparing: concurrent guesses cannot exceed the budget.
-      const { count } = await counter.recordFailure(`guess:${pending.challengeId}`, CODE_TTL_SECONDS * 1000);
+      const { count } = await counter.increment(`guess:${pending.challengeId}`, CODE_TTL_SECONDS * 1000);
       if (count > MAX_GUESSES) {
         await ephemeral.delete(key);
         return fail('too_many_attempts', 'Too many wrong codes. Send a new code.');

@@ -18,7 +18,7 @@ return 0`;
 export function createRedisAttemptCounter(redis: RedisClient, prefix: string, clock: Clock): AttemptCounter {
   const keyOf = (key: string) => `${prefix}attempts:${key}`;
   return {
-    async recordFailure(key, windowMs) {
+    async increment(key, windowMs) {
       const now = clock.now();
       const count = await redis.eval(RECORD, { keys: [keyOf(key)], arguments: [String(now), String(windowMs)] });
       return { count: Number(count), lastAt: now };

@@ -7,7 +7,7 @@ import type { Database } from './tables.ts';
 /** Failure counters in SQL. The upsert increments in one statement, so no failure is lost. */
 export function createSqlAttemptCounter(db: Database, clock: Clock): AttemptCounter & { sweepExpired(): Promise<number> } {
   return {
-    async recordFailure(key, windowMs) {
+    async increment(key, windowMs) {
       const now = clock.now();
       // One raw statement: this runs several times per sign-in, and a raw template skips the
       // query-builder work. An expired counter starts again from one instead of growing forever.

@@ -249,7 +249,7 @@ describe('phone send limits (toll fraud)', () => {
   });
 
   // BUG (src/factors/phone/phone.ts, withinBudget): every request, refused ones included, is counted
-  // with AttemptCounter.recordFailure, whose window runs from the *last* failure. So a refused request
+  // with AttemptCounter.increment, whose window runs from the *last* failure. So a refused request
   // pushes the hour back: one request every 50 minutes from anyone (say, Mallory enrolling Alice's
   // number on her own account) keeps the number's codes blocked for good, without one SMS being sent.
   it('refused requests do not push the hour back: a number gets codes an hour after its budget was used', async () => {
