@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
+import { newFactor } from '../../src/factors/factor.ts';
 import type { FactorRecord, FactorStore, RecoveryCodeStore, TrustedBrowser, TrustedBrowserStore } from '../../src/ports/factor-stores.ts';
 import { createCryptoRandom } from '../../src/ports/random.ts';
 import { DuplicateError } from '../../src/ports/stores.ts';
@@ -69,25 +70,8 @@ async function threePeople(db: Database) {
 }
 
 function aFactor(owner: Owner, overrides: Partial<FactorRecord> = {}): FactorRecord {
-  return {
-    id: randomUUID(),
-    orgId: owner.orgId,
-    userId: owner.userId,
-    kind: 'totp',
-    label: 'Authenticator app',
-    active: true,
-    sealedSecret: 'v1.nonce.tag.ciphertext',
-    lastStep: null,
-    phone: null,
-    credentialId: null,
-    publicKey: null,
-    counter: null,
-    transports: [],
-    passkey: false,
-    createdAt: T0,
-    lastUsedAt: null,
-    ...overrides,
-  };
+  const person = { ...owner, email: 'owner@example.com' };
+  return newFactor({ random: createCryptoRandom(), clock: { now: () => T0 } }, person, 'totp', 'Authenticator app', { active: true, sealedSecret: 'v1.nonce.tag.ciphertext', ...overrides });
 }
 
 const aKey = (owner: Owner, overrides: Partial<FactorRecord> = {}) =>

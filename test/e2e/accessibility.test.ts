@@ -41,9 +41,7 @@ describe.skipIf(skip)('accessibility of the pages (axe-core, WCAG 2.1 AA)', () =
     [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
     rp = await discoverRp(server.issuer, await seedClient(server.app));
     seeded = await seedUser(server.app, { email: 'a11y@example.com' });
-    ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Phone'));
-    const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
-    await server.app.factors.recovery.regenerate(person);
+    ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Phone', { recoveryCodes: true }));
     clock.advance(30_000);
   });
   afterAll(async () => {

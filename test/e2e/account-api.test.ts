@@ -21,9 +21,7 @@ describe('the account API', () => {
   beforeAll(async () => {
     server = await startTestServer('sqlite', { clock });
     seeded = await seedUser(server.app, { email: 'api@example.com' });
-    ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Phone'));
-    const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
-    await server.app.factors.recovery.regenerate(person);
+    ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Phone', { recoveryCodes: true }));
     app = await discoverRp(server.issuer, await seedClient(server.app, { id: 'first-party-app', accountApi: true, redirectUri: 'https://app.example/cb' }));
     firstPartyOnly = await discoverRp(server.issuer, await seedClient(server.app, { id: 'portal', firstParty: true, redirectUri: 'https://portal.example/cb' }));
     thirdParty = await discoverRp(server.issuer, await seedClient(server.app, { id: 'third', redirectUri: 'https://third.example/cb' }));

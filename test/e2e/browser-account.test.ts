@@ -19,9 +19,7 @@ describe.skipIf(skip)('account pages in real Chromium', () => {
   beforeAll(async () => {
     [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
     seeded = await seedUser(server.app, { email: 'grace@example.com', name: 'Grace Hopper' });
-    ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Pixel phone'));
-    const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
-    await server.app.factors.recovery.regenerate(person);
+    ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Pixel phone', { recoveryCodes: true }));
     clock.advance(30_000);
   });
   afterAll(async () => {

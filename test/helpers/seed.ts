@@ -42,13 +42,17 @@ export async function seedClient(
   return { clientId: record.clientId, clientSecret: secret, redirectUri };
 }
 
-/** An active authenticator app for the person, confirmed with a code at the clock's time; returns its seed. */
-export async function enrolTotp(app: TwofoldApp, seeded: Seeded, nowMs: number, label = 'Phone'): Promise<{ secret: Buffer; factorId: string }> {
+/**
+ * An active authenticator app for the person, confirmed with a code at the clock's time (and,
+ * when asked, their ten recovery codes); returns its seed.
+ */
+export async function enrolTotp(app: TwofoldApp, seeded: Seeded, nowMs: number, label = 'Phone', options: { recoveryCodes?: boolean } = {}): Promise<{ secret: Buffer; factorId: string }> {
   const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
   const enrolment = await app.factors.totp.beginEnrolment(person, label);
   const secret = secretFromUri(enrolment.uri);
   const factor = (await app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
   const confirmed = await app.factors.totp.confirmEnrolment(person, factor, totpAt(secret, nowMs / 1000));
   if (!confirmed.ok) throw new Error(`could not enrol an authenticator app: ${confirmed.message}`);
+  if (options.recoveryCodes) await app.factors.recovery.regenerate(person);
   return { secret, factorId: enrolment.factorId };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { createSignInFlow, personOf, type SignInFlow } from '../../../src/domain/sign-in-flow.ts';
+import { newFactor } from '../../../src/factors/factor.ts';
 import { createTrustedBrowsers, type TrustedBrowsers } from '../../../src/domain/trusted-browsers.ts';
 import type { Clock } from '../../../src/ports/clock.ts';
 import type { FactorRecord, FactorStore } from '../../../src/ports/factor-stores.ts';
@@ -33,24 +34,7 @@ async function anAccount(org: Partial<Organization> = {}): Promise<UserWithOrgan
 }
 
 async function addFactor(account: UserWithOrganization, active = true): Promise<FactorRecord> {
-  const factor: FactorRecord = {
-    id: randomUUID(),
-    orgId: account.organization.id,
-    userId: account.user.id,
-    kind: 'totp',
-    label: 'Phone',
-    active,
-    sealedSecret: 'v1.a.b.c',
-    lastStep: null,
-    phone: null,
-    credentialId: null,
-    publicKey: null,
-    counter: null,
-    transports: [],
-    passkey: false,
-    createdAt: T0,
-    lastUsedAt: null,
-  };
+  const factor = newFactor({ random: createCryptoRandom(), clock: { now: () => T0 } }, personOf(account), 'totp', 'Phone', { active, sealedSecret: 'v1.a.b.c' });
   await factors.insertFactor(factor);
   return factor;
 }
