@@ -21,7 +21,6 @@ import { enrolmentRoutes } from './http/routes/enrolment.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { interactionRoutes } from './http/routes/interaction.ts';
 import { secondFactorRoutes } from './http/routes/second-factor.ts';
-import { webauthnRoutes } from './http/routes/webauthn.ts';
 import { accountAuthRoutes, requireAccount, requireFreshAuth } from './http/routes/account-auth.ts';
 import { accountPageRoutes } from './http/routes/account-pages.ts';
 import { accountApiRoutes } from './http/routes/account-api.ts';
@@ -39,10 +38,25 @@ import { createSystemClock, type Clock } from './ports/clock.ts';
 import { createCryptoRandom, type Random } from './ports/random.ts';
 import type { ClientStore, OrganizationStore, UserStore } from './ports/stores.ts';
 import { createArgon2Hasher } from './security/argon2-hasher.ts';
-import { createKeyedHash } from './security/keyed-hash.ts';
-import { createSecretBox } from './security/secret-box.ts';
-import { openStorage } from './storage/open.ts';
-import { createFactors, type Factors } from './factors/registry.ts';
+import { createKeyedHash, type KeyedHash } from './security/keyed-hash.ts';
+import { createSecretBox, type SecretBox } from './security/secret-box.ts';
+import { openStorage, type Storage } from './storage/open.ts';
+import type { Factor } from './factors/factor.ts';
+import { createPhoneFactor } from './factors/phone/phone.ts';
+import { createRecoveryCodes, type RecoveryCodes } from './factors/recovery-codes/recovery-codes.ts';
+import { createFactorRegistry, type FactorRegistry } from './factors/registry.ts';
+import { createTotpFactor } from './factors/totp/totp.ts';
+import { createWebauthnFactor } from './factors/webauthn/webauthn.ts';
+import { createMethods } from './domain/methods.ts';
+import { createOutboxSender } from './delivery/outbox.ts';
+import { createWebhookSender } from './delivery/webhook.ts';
+import type { EphemeralStore } from './ports/ephemeral-store.ts';
+import type { FactorStore } from './ports/factor-stores.ts';
+import type { MessageSender } from './ports/message-sender.ts';
+import { createSqlFactorStore } from './storage/sql/factor-store.ts';
+import { createSqlRecoveryCodeStore } from './storage/sql/recovery-code-store.ts';
+import { createFinishSignIn } from './http/routes/sign-in-completion.ts';
+import { passwordlessRoutes } from './http/routes/factors/passwordless-routes.ts';
 import { createSignInFlow } from './domain/sign-in-flow.ts';
 import { createTrustedBrowsers } from './domain/trusted-browsers.ts';
 import { createSqlTrustedBrowserStore } from './storage/sql/trusted-browser-store.ts';
@@ -62,6 +76,50 @@ export interface AppOptions {
   postgresSchema?: string;
   /** SQLite file name; defaults to <dataDir>/twofold.db. */
   sqliteFilename?: string;
+  /** Factors beyond the built-in ones (tests prove the flows generic with one), and where their views are. */
+  extraFactors?: Array<(deps: ExtraFactorDeps) => Factor>;
+  extraViewRoots?: string[];
+}
+
+/** What an added factor may build on. */
+export interface ExtraFactorDeps {
+  store: FactorStore;
+  ephemeral: EphemeralStore;
+  clock: Clock;
+  random: Random;
+}
+
+/** The deployment's factors, in the order the pages offer them; recovery codes come with the first. */
+function createFactors(deps: {
+  config: Config;
+  store: FactorStore;
+  recovery: RecoveryCodes;
+  storage: Storage;
+  box: SecretBox;
+  keyedHash: KeyedHash;
+  sender: MessageSender;
+  clock: Clock;
+  random: Random;
+  extra: ExtraFactorDeps;
+  extraFactors: Array<(deps: ExtraFactorDeps) => Factor>;
+}): Factor[] {
+  const { config, store, storage, keyedHash, clock, random } = deps;
+  const phone = (channel: 'sms' | 'voice') =>
+    createPhoneFactor({ channel, store, ephemeral: storage.ephemeral, counter: storage.counter, sender: deps.sender, keyedHash, clock, random, limits: config.delivery.limits });
+  return [
+    createTotpFactor({ store, box: deps.box, clock, random, issuerName: 'Twofold' }),
+    phone('sms'),
+    phone('voice'),
+    createWebauthnFactor({ store, ephemeral: storage.ephemeral, clock, random, issuer: config.issuer }),
+    ...deps.extraFactors.map((build) => build(deps.extra)),
+    deps.recovery,
+  ];
+}
+
+function createSender(config: Config, clock: Clock, logger: Logger): MessageSender {
+  const { driver, webhook } = config.delivery;
+  if (driver === 'webhook') return createWebhookSender({ url: webhook.url!, secret: webhook.secret!, timeoutMs: webhook.timeoutMs, retries: webhook.retries, clock, logger });
+  return createOutboxSender({ dataDir: config.dataDir, clock, logger });
 }
 
 export interface TwofoldApp {
@@ -70,7 +128,7 @@ export interface TwofoldApp {
   provider: Provider;
   logger: Logger;
   services: { accounts: Accounts; organizations: Organizations; setup: Setup; clients: Clients; audit: Audit };
-  factors: Factors;
+  factors: { store: FactorStore; registry: FactorRegistry; recovery: RecoveryCodes };
   stores: { users: UserStore; organizations: OrganizationStore; clients: ClientStore };
   /** Applies pending database migrations; returns their names. */
   migrate(): Promise<string[]>;
@@ -125,7 +183,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const isFirstParty = async (clientId: string) => clientId === ACCOUNT_CLIENT_ID || ((await stores.clients.findClient(clientId))?.firstParty ?? false);
-  const views = createViews({ root: path.join(ROOT, 'views'), cache: true });
+  const views = createViews({ roots: [path.join(ROOT, 'views'), ...(options.extraViewRoots ?? [])], cache: true });
   const provider = createProvider({
     config,
     cookieKeys: secrets.cookieKeys,
@@ -144,21 +202,33 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     validateMetadata: async (metadata) => provider.Client.validate(metadata as never),
   });
 
-  const factors = createFactors({ config, db, storage, box, keyedHash, clock, random, logger });
+  const factorStore = createSqlFactorStore(db);
+  const recovery = createRecoveryCodes({ store: createSqlRecoveryCodeStore(db, random), keyedHash, clock, random, audit });
+  const registry = createFactorRegistry(
+    createFactors({
+      config, store: factorStore, recovery, storage, box, keyedHash, clock, random,
+      sender: createSender(config, clock, logger),
+      extra: { store: factorStore, ephemeral: storage.ephemeral, clock, random },
+      extraFactors: options.extraFactors ?? [],
+    }),
+  );
+  const factors = { store: factorStore, registry, recovery };
+  const methods = createMethods({ store: factorStore, registry });
   const trustedBrowsers = createTrustedBrowsers({ store: createSqlTrustedBrowserStore(db), keyedHash, clock, random });
-  const flow = createSignInFlow({ factors: factors.store, ephemeral: storage.ephemeral, trustedBrowsers, clock });
+  const flow = createSignInFlow({ factors: factorStore, ephemeral: storage.ephemeral, trustedBrowsers, clock });
   const secondFactorThrottle = createThrottle({ counter: storage.counter, clock, purpose: 'second-factor', rules: config.throttle });
   const secureCookies = config.issuer.startsWith('https:');
   const csrf = createCsrf({ key: secrets.cookieKeys[0]!, random, secureCookies });
-  const signIn = { provider, flow, trustedBrowsers, audit, secureCookies, csrf, throttle: secondFactorThrottle };
-  const security = createAccountSecurity({ factors: factors.store, recovery: factors.recovery, trustedBrowsers, audit, auditStore });
+  const finishSignIn = createFinishSignIn({ provider, trustedBrowsers, audit, secureCookies });
+  const signIn = { provider, flow, methods, registry, audit, csrf, finishSignIn, throttle: secondFactorThrottle };
+  const security = createAccountSecurity({ factors: factorStore, registry, recovery, trustedBrowsers, audit, auditStore });
   const sessionIndex = createSessionIndex({ provider, models: storage.models, ephemeral: storage.ephemeral, clock, sessionTtlSeconds: config.ttl.session, logger });
   const accountAuth = {
     provider,
-    hasSecondFactor: (orgId: string, userId: string) => factors.store.hasActiveFactor(orgId, userId),
+    hasSecondFactor: (orgId: string, userId: string) => factorStore.hasActiveFactor(orgId, userId),
     sessions: createAccountSessions({ ephemeral: storage.ephemeral, keyedHash, random, clock }),
     ephemeral: storage.ephemeral,
-    users: stores.users,
+    accounts,
     random,
     clock,
     views,
@@ -179,17 +249,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       assetRoutes({ root: path.join(ROOT, 'public') }),
       healthRoutes({ checks: storage.checks, timeoutMs: 2000 }),
       setupRoutes({ setup, views, csrf, issuer: config.issuer }),
-      interactionRoutes({ provider, accounts, flow, audit, views, csrf, maxPasswordLength: config.passwords.maxLength }),
-      secondFactorRoutes({ ...signIn, views, factorStore: factors.store, totp: factors.totp, phone: factors.phone, recovery: factors.recovery }),
-      enrolmentRoutes({ ...signIn, views, factorStore: factors.store, totp: factors.totp, phone: factors.phone, webauthn: factors.webauthn, recovery: factors.recovery }),
-      webauthnRoutes({ ...signIn, webauthn: factors.webauthn, users: stores.users, clock }),
+      interactionRoutes({ provider, accounts, flow, audit, views, csrf, registry, finishSignIn, maxPasswordLength: config.passwords.maxLength }),
+      secondFactorRoutes({ ...signIn, views }),
+      ...enrolmentRoutes({ ...signIn, views, recovery }),
+      passwordlessRoutes({ provider, registry, accounts, throttle: secondFactorThrottle, finishSignIn, clock, guards: [csrf.verify] }),
       accountAuthRoutes(accountAuth),
-      accountPageRoutes({ accounts, security, sessionIndex, users: stores.users, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh, maxPasswordLength: config.passwords.maxLength }),
+      accountPageRoutes({ accounts, security, sessionIndex, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh, maxPasswordLength: config.passwords.maxLength }),
       accountApiRoutes({
-        provider, security, factors: factors.store, users: stores.users, clock, maxAgeSeconds: config.stepUp.maxAgeSeconds,
+        provider, security, methods, accounts, clock, maxAgeSeconds: config.stepUp.maxAgeSeconds,
         mayUseAccountApi: async (clientId) => clientId === ACCOUNT_CLIENT_ID || ((await stores.clients.findClient(clientId))?.accountApi ?? false),
       }),
-      accountTwoFactorRoutes({ security, sessions: accountAuth.sessions, factors, users: stores.users, organizations: stores.organizations, ephemeral: storage.ephemeral, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh, maxAgeSeconds: config.stepUp.maxAgeSeconds }),
+      ...accountTwoFactorRoutes({ accounts, security, sessions: accountAuth.sessions, registry, ephemeral: storage.ephemeral, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh, maxAgeSeconds: config.stepUp.maxAgeSeconds }),
     ],
   });
 

@@ -1,4 +1,5 @@
-import { summarizeFactor, type FactorSummary, type Person } from '../factors/factor.ts';
+import type { FactorSummary, Person } from '../factors/factor.ts';
+import type { FactorRegistry } from '../factors/registry.ts';
 import type { RecoveryCodes } from '../factors/recovery-codes/recovery-codes.ts';
 import type { AuditEvent, AuditStore, Organization } from '../ports/stores.ts';
 import type { FactorStore, TrustedBrowser } from '../ports/factor-stores.ts';
@@ -36,6 +37,7 @@ export interface AccountSecurity {
 
 export function createAccountSecurity(deps: {
   factors: FactorStore;
+  registry: FactorRegistry;
   recovery: RecoveryCodes;
   trustedBrowsers: TrustedBrowsers;
   audit: Audit;
@@ -54,7 +56,7 @@ export function createAccountSecurity(deps: {
         tfaEnabled,
         reason: org.enforceTfa ? 'organization' : tfaEnabled ? 'own' : 'off',
         orgEnforces: org.enforceTfa,
-        methods: methods.map(summarizeFactor),
+        methods: methods.map(deps.registry.summarize),
         preferredId: (await factors.findPreferredFactorId(person.orgId, person.userId)) ?? methods[0]?.id ?? null,
         recoveryLeft: await recovery.remaining(person),
         trustedBrowsers: await deps.trustedBrowsers.list(person),

@@ -42,6 +42,10 @@ export interface Accounts {
    * nor its timing reveals whether an account exists.
    */
   verifyPassword(input: { email: string; password: string; ip: string }): Promise<PasswordSignIn>;
+  /** Resolves an issued subject identifier (the user id) to the person and their organization. */
+  findBySubject(subject: string): Promise<UserWithOrganization | undefined>;
+  /** A person by id, only inside their own organization. */
+  findAccount(orgId: string, userId: string): Promise<UserWithOrganization | undefined>;
   /** Changes a password after checking the current one (under the same throttle as sign-in). */
   changePassword(account: UserWithOrganization, input: { current: string; password: string; ip: string }): Promise<void>;
 }
@@ -97,27 +101,22 @@ export function createAccounts(deps: {
   }
 
   async function verifyPassword({ email, password, ip }: { email: string; password: string; ip: string }): Promise<PasswordSignIn> {
-    const keys = { account: normalizeEmail(email), ip };
-    const outcome = await throttle.exclusive(keys, () => checkPassword(keys, email, password, ip));
-    // Another attempt for this account is being checked right now: this one waits its turn.
-    return outcome ?? { ok: false, reason: 'throttled', retryAfterSeconds: 1 };
+    const attempt = await throttle.attempt({ account: normalizeEmail(email), ip }, () => checkPassword(email, password, ip));
+    if (attempt.status === 'checked') return attempt.outcome;
+    // A delay runs, or another attempt for this account is being checked right now: wait a turn.
+    return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.status === 'wait' ? attempt.seconds : 1 };
   }
 
-  async function checkPassword(keys: { account: string; ip: string }, email: string, password: string, ip: string): Promise<PasswordSignIn> {
-    const retryAfterSeconds = await throttle.retryAfter(keys);
-    if (retryAfterSeconds > 0) return { ok: false, reason: 'throttled', retryAfterSeconds };
-
+  async function checkPassword(email: string, password: string, ip: string): Promise<PasswordSignIn> {
     const found = await users.findUserByEmail(email);
     const candidate = normalizePassword(password);
     const valid = await hasher.verify(found?.passwordHash ?? (await getDummyHash()), candidate);
     if (!found || !valid) {
-      await throttle.recordFailure(keys);
       if (found) {
         await audit.record({ type: 'signin.password_failed', orgId: found.organization.id, userId: found.user.id, ip });
       }
       return { ok: false, reason: 'invalid_credentials' };
     }
-    await throttle.recordSuccess(keys);
     if (hasher.needsRehash(found.passwordHash)) {
       await users.updatePasswordHash(found.organization.id, found.user.id, await hasher.hash(candidate));
     }
@@ -127,6 +126,11 @@ export function createAccounts(deps: {
   return {
     passwordRulesFor,
     prepareUser,
+    findBySubject: (subject) => users.findUserBySubject(subject),
+    async findAccount(orgId, userId) {
+      const found = await users.findUserBySubject(userId);
+      return found?.organization.id === orgId ? found : undefined;
+    },
     verifyPassword,
     async changePassword({ user, organization }, { current, password, ip }) {
       const checked = await verifyPassword({ email: user.email, password: current, ip });

@@ -32,7 +32,15 @@ export interface Throttle {
    * from the address are in flight as its failure budget has room for.
    */
   exclusive<T>(keys: AttemptKeys, attempt: () => Promise<T>): Promise<T | undefined>;
+  /**
+   * The one guard every verification runs in (password, code, key): one at a time per account,
+   * refused while a delay runs, and counted as it came out (a success forgives the account).
+   */
+  attempt<T extends { ok: boolean }>(keys: AttemptKeys, check: () => Promise<T>): Promise<Attempt<T>>;
 }
+
+/** How a guarded attempt went: checked, refused for a delay still running, or refused while another runs. */
+export type Attempt<T> = { status: 'checked'; outcome: T } | { status: 'wait'; seconds: number } | { status: 'busy' };
 
 const IN_FLIGHT_WINDOW_MS = 10_000;
 
@@ -54,7 +62,7 @@ export function createThrottle(deps: {
       [`${purpose}:ip:${keys.ip}`, rules.ip],
     ] as const;
 
-  return {
+  const throttle: Throttle = {
     async retryAfter(keys) {
       const waits = await Promise.all(
         entries(keys).map(async ([key, rule]) => {
@@ -91,5 +99,16 @@ export function createThrottle(deps: {
         await counter.clear(slot);
       }
     },
+    async attempt(keys, check) {
+      const result = await throttle.exclusive(keys, async () => {
+        const seconds = await throttle.retryAfter(keys);
+        if (seconds > 0) return { status: 'wait' as const, seconds };
+        const outcome = await check();
+        await (outcome.ok ? throttle.recordSuccess(keys) : throttle.recordFailure(keys));
+        return { status: 'checked' as const, outcome };
+      });
+      return result ?? { status: 'busy' };
+    },
   };
+  return throttle;
 }

@@ -1,64 +1,39 @@
-import type { Logger } from 'pino';
+import type { FactorRecord } from '../ports/factor-stores.ts';
+import type { Organization } from '../ports/stores.ts';
+import type { Factor, FactorSummary } from './factor.ts';
 
-import type { Config } from '../config/load.ts';
-import { createOutboxSender } from '../delivery/outbox.ts';
-import { createWebhookSender } from '../delivery/webhook.ts';
-import type { Clock } from '../ports/clock.ts';
-import type { FactorStore } from '../ports/factor-stores.ts';
-import type { MessageSender } from '../ports/message-sender.ts';
-import type { Random } from '../ports/random.ts';
-import type { KeyedHash } from '../security/keyed-hash.ts';
-import type { SecretBox } from '../security/secret-box.ts';
-import type { Storage } from '../storage/open.ts';
-import { createSqlFactorStore } from '../storage/sql/factor-store.ts';
-import { createSqlRecoveryCodeStore } from '../storage/sql/recovery-code-store.ts';
-import type { Database } from '../storage/sql/tables.ts';
-import { createPhoneFactor, type PhoneFactor } from './phone/phone.ts';
-import { createRecoveryCodes, type RecoveryCodes } from './recovery-codes/recovery-codes.ts';
-import { createTotpFactor, type TotpFactor } from './totp/totp.ts';
-import { createWebauthnFactor, type WebauthnFactor } from './webauthn/webauthn.ts';
-
-/** Every second factor, each its own module, over the shared factor store. */
-export interface Factors {
-  store: FactorStore;
-  totp: TotpFactor;
-  phone: PhoneFactor;
-  webauthn: WebauthnFactor;
-  recovery: RecoveryCodes;
+/**
+ * Every factor of this deployment by kind: a pure lookup, built once in app.ts. Flows ask it for
+ * the factor a request names and loop over it for their pages; they never name a kind themselves.
+ */
+export interface FactorRegistry {
+  get(kind: string): Factor | undefined;
+  all(): Factor[];
+  /** The factors a person of this organization may enrol, in the order the pages show them. */
+  allowedFor(organization: Organization): Factor[];
+  /** A record as the pages show it: its factor's name and what tells it apart, never a secret. */
+  summarize(record: FactorRecord): FactorSummary;
 }
 
-function createSender(config: Config, clock: Clock, logger: Logger): MessageSender {
-  const { driver, webhook } = config.delivery;
-  if (driver === 'webhook') return createWebhookSender({ url: webhook.url!, secret: webhook.secret!, timeoutMs: webhook.timeoutMs, retries: webhook.retries, clock, logger });
-  return createOutboxSender({ dataDir: config.dataDir, clock, logger });
-}
-
-export function createFactors(deps: {
-  config: Config;
-  db: Database;
-  storage: Storage;
-  box: SecretBox;
-  keyedHash: KeyedHash;
-  clock: Clock;
-  random: Random;
-  logger: Logger;
-}): Factors {
-  const { config, db, storage, box, keyedHash, clock, random } = deps;
-  const store = createSqlFactorStore(db);
+export function createFactorRegistry(factors: Factor[]): FactorRegistry {
+  const byKind = new Map(factors.map((factor) => [factor.kind, factor]));
+  if (byKind.size !== factors.length) throw new Error('two factors share a kind');
   return {
-    store,
-    totp: createTotpFactor({ store, box, clock, random, issuerName: 'Twofold' }),
-    phone: createPhoneFactor({
-      store,
-      ephemeral: storage.ephemeral,
-      counter: storage.counter,
-      sender: createSender(config, clock, deps.logger),
-      keyedHash,
-      clock,
-      random,
-      limits: config.delivery.limits,
-    }),
-    webauthn: createWebauthnFactor({ store, ephemeral: storage.ephemeral, clock, random, issuer: config.issuer }),
-    recovery: createRecoveryCodes({ store: createSqlRecoveryCodeStore(db, random), keyedHash, clock, random }),
+    get: (kind) => byKind.get(kind),
+    all: () => [...factors],
+    // Every enrollable factor for now; the organization's method policy narrows this list.
+    allowedFor: () => factors.filter((factor) => factor.enrolment !== undefined),
+    summarize(record) {
+      const factor = byKind.get(record.kind);
+      return {
+        id: record.id,
+        kind: record.kind,
+        label: record.label,
+        kindName: factor?.name ?? record.kind,
+        detail: factor?.describe(record) ?? null,
+        createdAt: record.createdAt,
+        lastUsedAt: record.lastUsedAt,
+      };
+    },
   };
 }

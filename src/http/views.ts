@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ejs from 'ejs';
@@ -15,17 +16,20 @@ export interface Views {
 
 /**
  * EJS views with our own compiled-template cache (kept in this closure, not in a module global).
- * Templates get plain view models, never domain objects or the Koa context.
+ * Templates get plain view models, never domain objects or the Koa context. A view is looked up
+ * in each root in turn (the project's views/, then any added for extra factors), and absolute
+ * includes (`/factors/<kind>/verify`) resolve the same way.
  */
-export function createViews(options: { root: string; cache: boolean }): Views {
+export function createViews(options: { roots: string[]; cache: boolean }): Views {
   const compiled = new Map<string, ejs.AsyncTemplateFunction>();
 
   async function template(name: string): Promise<ejs.AsyncTemplateFunction> {
     const cached = compiled.get(name);
     if (cached) return cached;
     if (!/^[a-z0-9/-]+$/.test(name)) throw new Error(`invalid view name ${name}`);
-    const filename = path.join(options.root, `${name}.ejs`);
-    const fn = ejs.compile(await readFile(filename, 'utf8'), { filename, async: true, strict: true, localsName: 'it' });
+    const filename = options.roots.map((root) => path.join(root, `${name}.ejs`)).find((file) => existsSync(file));
+    if (!filename) throw new Error(`no view ${name}`);
+    const fn = ejs.compile(await readFile(filename, 'utf8'), { filename, root: options.roots, async: true, strict: true, localsName: 'it' });
     if (options.cache) compiled.set(name, fn);
     return fn;
   }

@@ -1,6 +1,7 @@
 /** Durable records of second factors, recovery codes and trusted browsers. */
 
-export type FactorKind = 'totp' | 'sms' | 'voice' | 'webauthn';
+/** A factor's kind, as registered in the factor registry ("totp", "sms", …). */
+export type FactorKind = string;
 
 /** One enrolled (or being enrolled) second factor of a person. Secrets stay sealed. */
 export interface FactorRecord {

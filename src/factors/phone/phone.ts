@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 import type { AttemptCounter } from '../../ports/attempt-counter.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
@@ -5,7 +7,8 @@ import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import { DeliveryError, type MessageSender } from '../../ports/message-sender.ts';
 import type { Random } from '../../ports/random.ts';
 import type { KeyedHash } from '../../security/keyed-hash.ts';
-import { cleanLabel, fail, newFactor, type Person, type VerifyOutcome } from '../factor.ts';
+import { phoneSchema } from '../../domain/accounts.ts';
+import { cleanLabel, fail, newFactor, recordNamed, type Factor, type FactorContext, type Person, type Refusal, type VerifyOutcome } from '../factor.ts';
 
 /** A code is valid five minutes, takes at most five guesses, and is bound to one sign-in or enrolment. */
 const CODE_TTL_SECONDS = 300;
@@ -25,24 +28,35 @@ interface PendingCode {
   digest: string;
 }
 
-export type SendOutcome = { ok: true } | { ok: false; reason: 'rate_limited' | 'delivery_failed'; message: string };
-
-export interface PhoneFactor {
-  /** Creates an inactive SMS or voice factor for a number, then sends it a code. */
-  beginEnrolment(person: Person, kind: 'sms' | 'voice', phone: string, label: unknown, binding: string, ip: string): Promise<{ factor: FactorRecord; sent: SendOutcome }>;
-  /** Sends a fresh code; any earlier code for the same binding dies. */
-  sendCode(person: Person, factor: FactorRecord, binding: string, ip: string): Promise<SendOutcome>;
-  /** Checks a code for this binding; activates the factor if it was being enrolled. */
-  verify(person: Person, factor: FactorRecord, binding: string, code: string): Promise<VerifyOutcome>;
-}
-
 /** The voice text reads the digits one by one, twice, so they survive a poor line. */
 export function spokenCode(code: string): string {
   const digits = code.split('').join(', ');
   return `Your Twofold security code is: ${digits}. Again: ${digits}.`;
 }
 
+const input = z.object({
+  factorId: z.string().max(64).default(''),
+  code: z.string().max(64, 'That code is too long.').default(''),
+  label: z.string().max(200).default(''),
+  phone: z.string().max(32).default(''),
+});
+
+/** A phone number as people type it ("+44 7700 900123", "(415) 555-0123") checked as E.164. */
+export function parsePhone(text: string) {
+  return phoneSchema.safeParse(text.replace(/[\s().-]/g, ''));
+}
+
+const CHANNELS = {
+  sms: { name: 'Text message (SMS)', label: 'Text messages', amr: 'sms' },
+  voice: { name: 'Voice call', label: 'Voice calls', amr: 'tel' },
+} as const;
+
+/**
+ * Codes by text message or by voice call to a verified number: one module, one factor per
+ * channel (kinds "sms" and "voice"; RFC 8176 amr "sms" and "tel").
+ */
 export function createPhoneFactor(deps: {
+  channel: 'sms' | 'voice';
   store: FactorStore;
   ephemeral: EphemeralStore;
   counter: AttemptCounter;
@@ -51,8 +65,8 @@ export function createPhoneFactor(deps: {
   clock: Clock;
   random: Random;
   limits: SendLimits;
-}): PhoneFactor {
-  const { store, ephemeral, counter, keyedHash } = deps;
+}) {
+  const { channel, store, ephemeral, counter, keyedHash } = deps;
   const pendingKey = (binding: string, factorId: string) => `phone-code:${binding}:${factorId}`;
   const HOUR = 3_600_000;
 
@@ -75,55 +89,84 @@ export function createPhoneFactor(deps: {
     return budgets.every(([, limit], i) => counts[i]!.count <= limit);
   }
 
-  async function sendCode(person: Person, factor: FactorRecord, binding: string, ip: string): Promise<SendOutcome> {
-    if ((factor.kind !== 'sms' && factor.kind !== 'voice') || !factor.phone) throw new Error('not a phone factor');
-    if (!(await withinBudget(person, factor.phone, ip, factor.active))) {
-      return { ok: false, reason: 'rate_limited', message: 'Too many codes were sent. Wait an hour, or use another method.' };
+  /** Sends a fresh code; any earlier code for the same binding dies. */
+  async function sendCode(person: Person, factor: FactorRecord, context: FactorContext): Promise<Refusal | null> {
+    if (!factor.phone) return fail('malformed', 'Choose a method to continue.');
+    if (!(await withinBudget(person, factor.phone, context.ip, factor.active))) {
+      return fail('rate_limited', 'Too many codes were sent. Wait an hour, or use another method.');
     }
     const code = deps.random.digits(6);
     const challengeId = deps.random.token(16);
     const pending: PendingCode = { challengeId, factorId: factor.id, digest: keyedHash.digest('phone-code', `${challengeId}:${code}`) };
-    await ephemeral.put(pendingKey(binding, factor.id), pending, CODE_TTL_SECONDS);
-    const text = factor.kind === 'voice' ? spokenCode(code) : `${code} is your Twofold security code. It expires in 5 minutes. Do not share it.`;
+    await ephemeral.put(pendingKey(context.binding, factor.id), pending, CODE_TTL_SECONDS);
+    const text = channel === 'voice' ? spokenCode(code) : `${code} is your Twofold security code. It expires in 5 minutes. Do not share it.`;
     try {
-      await deps.sender.send({ channel: factor.kind, to: factor.phone, code, text });
+      await deps.sender.send({ channel, to: factor.phone, code, text });
     } catch (error) {
       if (!(error instanceof DeliveryError)) throw error;
-      await ephemeral.delete(pendingKey(binding, factor.id));
-      return { ok: false, reason: 'delivery_failed', message: 'The code could not be sent just now. Try again in a moment, or use another method.' };
+      await ephemeral.delete(pendingKey(context.binding, factor.id));
+      return fail('unavailable', 'The code could not be sent just now. Try again in a moment, or use another method.');
     }
-    return { ok: true };
+    return null;
   }
 
+  /** Checks a code for this binding; activates the factor if it was being enrolled. */
+  async function check(person: Person, factor: FactorRecord, binding: string, code: string): Promise<VerifyOutcome> {
+    const token = code.replace(/\s+/g, '');
+    if (!CODE.test(token)) return fail('malformed', 'Enter the 6-digit code we sent you.');
+    const key = pendingKey(binding, factor.id);
+    const pending = await ephemeral.get<PendingCode>(key);
+    if (!pending) return fail('expired', 'That code has expired or was already used. Send a new code.');
+    // Count the guess before comparing: concurrent guesses cannot exceed the budget.
+    const { count } = await counter.increment(`guess:${pending.challengeId}`, CODE_TTL_SECONDS * 1000);
+    if (count > MAX_GUESSES) {
+      await ephemeral.delete(key);
+      return fail('too_many_attempts', 'Too many wrong codes. Send a new code.');
+    }
+    if (!keyedHash.matches('phone-code', `${pending.challengeId}:${token}`, pending.digest)) return fail('invalid', 'That code is not right.');
+    // Taking the pending code is the single use: of two right answers at once, one wins.
+    const taken = await ephemeral.take<PendingCode>(key);
+    if (!taken || taken.challengeId !== pending.challengeId) return fail('reused', 'That code was already used. Send a new code.');
+    const now = deps.clock.now();
+    if (factor.active) await store.touchFactor(person.orgId, person.userId, factor.id, now);
+    else await store.activateFactor(person.orgId, person.userId, factor.id, now);
+    return { ok: true, proven: { method: channel, amr: [CHANNELS[channel].amr], factorId: factor.id } };
+  }
+
+  const confirmModel = (factor: FactorRecord) => ({ title: 'Confirm your phone number', factorId: factor.id, hint: factor.phone!.slice(-2) });
+
   return {
-    async beginEnrolment(person, kind, phone, label, binding, ip) {
-      // A new enrolment replaces an unfinished one: unconfirmed numbers never pile up.
-      await store.deleteInactiveFactors(person.orgId, person.userId, ['sms', 'voice']);
-      const factor = newFactor(deps, person, kind, cleanLabel(label, kind === 'sms' ? 'Text messages' : 'Voice calls'), { phone });
-      await store.insertFactor(factor);
-      return { factor, sent: await sendCode(person, factor, binding, ip) };
+    kind: channel,
+    name: CHANNELS[channel].name,
+    input,
+    enrolment: {
+      async begin(person, fields, context) {
+        const phone = parsePhone(fields.phone);
+        if (!phone.success) return fail('malformed', phone.error.issues[0]!.message, { field: 'phone' });
+        // A new enrolment replaces an unfinished one: unconfirmed numbers never pile up.
+        await store.deleteInactiveFactors(person.orgId, person.userId, Object.keys(CHANNELS));
+        const factor = newFactor(deps, person, channel, cleanLabel(fields.label, CHANNELS[channel].label), { phone: phone.data });
+        await store.insertFactor(factor);
+        const problem = await sendCode(person, factor, context);
+        return { ok: true, model: confirmModel(factor), ...(problem ? { warning: problem } : {}) };
+      },
+      async confirm(person, fields, context) {
+        const factor = await store.findFactor(person.orgId, person.userId, fields.factorId);
+        if (!factor || factor.active || factor.kind !== channel || !factor.phone) return fail('setup_expired', 'This setup has expired.');
+        const outcome = await check(person, factor, context.binding, fields.code);
+        return outcome.ok ? outcome : { ...outcome, model: confirmModel(factor) };
+      },
     },
-    sendCode,
-    async verify(person, factor, binding, code) {
-      const token = code.replace(/\s+/g, '');
-      if (!CODE.test(token)) return fail('malformed', 'Enter the 6-digit code we sent you.');
-      const key = pendingKey(binding, factor.id);
-      const pending = await ephemeral.get<PendingCode>(key);
-      if (!pending) return fail('expired', 'That code has expired or was already used. Send a new code.');
-      // Count the guess before comparing: concurrent guesses cannot exceed the budget.
-      const { count } = await counter.increment(`guess:${pending.challengeId}`, CODE_TTL_SECONDS * 1000);
-      if (count > MAX_GUESSES) {
-        await ephemeral.delete(key);
-        return fail('too_many_attempts', 'Too many wrong codes. Send a new code.');
-      }
-      if (!keyedHash.matches('phone-code', `${pending.challengeId}:${token}`, pending.digest)) return fail('invalid', 'That code is not right.');
-      // Taking the pending code is the single use: of two right answers at once, one wins.
-      const taken = await ephemeral.take<PendingCode>(key);
-      if (!taken || taken.challengeId !== pending.challengeId) return fail('reused', 'That code was already used. Send a new code.');
-      const now = deps.clock.now();
-      if (factor.active) await store.touchFactor(person.orgId, person.userId, factor.id, now);
-      else await store.activateFactor(person.orgId, person.userId, factor.id, now);
-      return { ok: true, proven: { method: factor.kind, amr: [factor.kind === 'sms' ? 'sms' : 'tel'], factorId: factor.id } };
+    describe: (record) => (record.phone ? `number ending in ${record.phone.slice(-2)}` : null),
+    async challenge(person, records, fields, context) {
+      const factor = recordNamed(records, fields.factorId);
+      if (!factor) return fail('malformed', 'That method is not available. Choose another one.');
+      return (await sendCode(person, factor, context)) ?? { ok: true, model: {} };
     },
-  };
+    async verify(person, records, fields, context) {
+      const factor = recordNamed(records, fields.factorId);
+      if (!factor) return fail('malformed', 'Choose a method to continue.');
+      return check(person, factor, context.binding, fields.code);
+    },
+  } satisfies Factor<z.output<typeof input>>;
 }

@@ -1,8 +1,11 @@
+import { z } from 'zod';
+
+import type { Audit } from '../../domain/audit.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { RecoveryCodeStore } from '../../ports/factor-stores.ts';
 import type { Random } from '../../ports/random.ts';
 import type { KeyedHash } from '../../security/keyed-hash.ts';
-import { fail, type Person, type VerifyOutcome } from '../factor.ts';
+import { fail, type Factor, type Person } from '../factor.ts';
 
 /** No 0/o, 1/l/i: codes are read off paper. 12 characters of 31 symbols ≈ 59 bits each. */
 const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
@@ -14,14 +17,16 @@ export function normalizeRecoveryCode(input: string): string {
   return input.toLowerCase().replace(/[\s-]+/g, '');
 }
 
-export interface RecoveryCodes {
+const input = z.object({ code: z.string().max(64, 'That code is too long.').default('') });
+
+/** Ten single-use codes for when the phone is lost: made with the first factor, shown once. */
+export interface RecoveryCodes extends Factor<z.output<typeof input>> {
   /** Creates a new set of ten (the old set dies); the plain codes are returned to show once. */
   regenerate(person: Person): Promise<string[]>;
-  verify(person: Person, code: string): Promise<VerifyOutcome>;
   remaining(person: Person): Promise<number>;
 }
 
-export function createRecoveryCodes(deps: { store: RecoveryCodeStore; keyedHash: KeyedHash; clock: Clock; random: Random }): RecoveryCodes {
+export function createRecoveryCodes(deps: { store: RecoveryCodeStore; keyedHash: KeyedHash; clock: Clock; random: Random; audit: Audit }): RecoveryCodes {
   const digest = (person: Person, code: string) => deps.keyedHash.digest('recovery-code', `${person.userId}:${code}`);
 
   function newCode(): string {
@@ -35,22 +40,33 @@ export function createRecoveryCodes(deps: { store: RecoveryCodeStore; keyedHash:
     return `${code.slice(0, 4)}-${code.slice(4, 8)}-${code.slice(8)}`;
   }
 
+  const remaining = (person: Person) => deps.store.countUnusedRecoveryCodes(person.orgId, person.userId);
+
   return {
+    kind: 'recovery',
+    name: 'Recovery code',
+    input,
+    describe: () => null,
+    async available(person) {
+      const left = await remaining(person);
+      return left > 0 ? { id: 'recovery', kind: 'recovery', label: 'Recovery code', detail: `${left} left` } : null;
+    },
     async regenerate(person) {
       const codes = Array.from({ length: COUNT }, newCode);
       const hashes = codes.map((c) => digest(person, normalizeRecoveryCode(c)));
       await deps.store.replaceRecoveryCodes(person.orgId, person.userId, hashes, deps.clock.now());
       return codes;
     },
-    async verify(person, code) {
-      const normalized = normalizeRecoveryCode(code);
+    async verify(person, _records, fields, context) {
+      const normalized = normalizeRecoveryCode(fields.code);
       if (normalized.length !== LENGTH || ![...normalized].every((c) => ALPHABET.includes(c))) {
         return fail('malformed', 'Enter one of your recovery codes, like abcd-efgh-jkmn.');
       }
       const used = await deps.store.consumeRecoveryCode(person.orgId, person.userId, digest(person, normalized), deps.clock.now());
       if (!used) return fail('invalid', 'That recovery code is not right or was already used.');
+      await deps.audit.record({ type: 'recovery_code.used', orgId: person.orgId, userId: person.userId, ip: context.ip });
       return { ok: true, proven: { method: 'recovery', amr: ['otp'], factorId: null } };
     },
-    remaining: (person) => deps.store.countUnusedRecoveryCodes(person.orgId, person.userId),
+    remaining,
   };
 }

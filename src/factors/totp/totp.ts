@@ -1,11 +1,12 @@
 import { generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
+import { z } from 'zod';
 
 import type { Clock } from '../../ports/clock.ts';
 import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import type { Random } from '../../ports/random.ts';
 import type { SecretBox } from '../../security/secret-box.ts';
-import { cleanLabel, fail, newFactor, type Person, type VerifyOutcome } from '../factor.ts';
+import { cleanLabel, fail, newFactor, recordNamed, type Factor, type Person, type VerifyOutcome } from '../factor.ts';
 
 /** RFC 6238 with what every authenticator app supports: SHA-1, 6 digits, 30-second steps. */
 const PERIOD = 30;
@@ -29,45 +30,30 @@ export function toBase32(bytes: Uint8Array): string {
   return out;
 }
 
-export interface TotpEnrolment {
-  factorId: string;
-  /** Shown grouped in fours for typing; the same secret as in the QR code. */
-  manualKey: string;
-  uri: string;
-  qrSvg: string;
-}
+const input = z.object({
+  factorId: z.string().max(64).default(''),
+  code: z.string().max(64, 'That code is too long.').default(''),
+  label: z.string().max(200).default(''),
+});
 
-export interface TotpFactor {
-  /** Creates an inactive factor with a fresh 160-bit seed (RFC 4226 §4 R6). */
-  beginEnrolment(person: Person, label: unknown): Promise<TotpEnrolment>;
-  /** The QR code again, for an enrolment not yet confirmed (never for an active factor). */
-  showEnrolment(person: Person, factor: FactorRecord): Promise<TotpEnrolment>;
-  /** Verifies a code from the new seed; only then is the factor active. */
-  confirmEnrolment(person: Person, factor: FactorRecord, code: string): Promise<VerifyOutcome>;
-  verify(person: Person, factor: FactorRecord, code: string): Promise<VerifyOutcome>;
-}
-
-export function createTotpFactor(deps: { store: FactorStore; box: SecretBox; clock: Clock; random: Random; issuerName: string }): TotpFactor {
+/** An authenticator app (RFC 6238 TOTP), enrolled by QR code. */
+export function createTotpFactor(deps: { store: FactorStore; box: SecretBox; clock: Clock; random: Random; issuerName: string }) {
   const { store, box, clock } = deps;
 
-  async function render(person: Person, factorId: string, secret: string): Promise<TotpEnrolment> {
+  /** The enrolment page's model: the QR code and the same secret grouped in fours for typing. */
+  async function enrolmentModel(person: Person, factorId: string, secret: string) {
     const uri = generateURI({ issuer: deps.issuerName, label: person.email, secret, algorithm: 'sha1', digits: 6, period: PERIOD });
     const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-    return { factorId, manualKey: secret.match(/.{1,4}/g)!.join(' '), uri, qrSvg };
+    return { title: 'Set up your authenticator app', factorId, manualKey: secret.match(/.{1,4}/g)!.join(' '), uri, qrSvg };
   }
 
   /** Current step ±1 (RFC 6238 §5.2), never a step at or before the last accepted one. */
   async function check(person: Person, factor: FactorRecord, code: string): Promise<VerifyOutcome> {
     const token = code.replace(/\s+/g, '');
     if (!CODE.test(token)) return fail('malformed', 'Enter the 6-digit code from your authenticator app.');
-    if (factor.kind !== 'totp' || !factor.sealedSecret) return fail('invalid', 'That code is not right.');
+    if (!factor.sealedSecret) return fail('invalid', 'That code is not right.');
     const epoch = Math.floor(clock.now() / 1000);
-    const result = await verify({
-      secret: box.open(factor.sealedSecret),
-      token,
-      epoch,
-      epochTolerance: PERIOD,
-    });
+    const result = await verify({ secret: box.open(factor.sealedSecret), token, epoch, epochTolerance: PERIOD });
     if (!result.valid) return fail('invalid', 'That code is not right. Check the time on your phone and try the newest code.');
     // The conditional update (step later than the last accepted) is the single-use guarantee,
     // also for simultaneous submissions; a replayed or older code is reported as used.
@@ -78,27 +64,32 @@ export function createTotpFactor(deps: { store: FactorStore; box: SecretBox; clo
   }
 
   return {
-    async beginEnrolment(person, label) {
-      // A new enrolment replaces an unfinished one (its seed was never confirmed).
-      await store.deleteInactiveFactors(person.orgId, person.userId, ['totp']);
-      const secret = toBase32(deps.random.bytes(20));
-      const factor = newFactor(deps, person, 'totp', cleanLabel(label, 'Authenticator app'), { sealedSecret: box.seal(secret) });
-      await store.insertFactor(factor);
-      return render(person, factor.id, secret);
+    kind: 'totp',
+    name: 'Authenticator app',
+    input,
+    enrolment: {
+      async begin(person, fields) {
+        // A new enrolment replaces an unfinished one (its seed was never confirmed).
+        await store.deleteInactiveFactors(person.orgId, person.userId, ['totp']);
+        const secret = toBase32(deps.random.bytes(20)); // 160 bits (RFC 4226 §4 R6)
+        const factor = newFactor(deps, person, 'totp', cleanLabel(fields.label, 'Authenticator app'), { sealedSecret: box.seal(secret) });
+        await store.insertFactor(factor);
+        return { ok: true, model: await enrolmentModel(person, factor.id, secret) };
+      },
+      async confirm(person, fields) {
+        const factor = await store.findFactor(person.orgId, person.userId, fields.factorId);
+        if (!factor || factor.active || factor.kind !== 'totp' || !factor.sealedSecret) return fail('setup_expired', 'This setup has expired.');
+        const outcome = await check(person, factor, fields.code);
+        if (!outcome.ok) return { ...outcome, model: await enrolmentModel(person, factor.id, box.open(factor.sealedSecret)) };
+        await store.activateFactor(person.orgId, person.userId, factor.id, clock.now());
+        return outcome;
+      },
     },
-    async showEnrolment(person, factor) {
-      if (factor.kind !== 'totp' || factor.active || !factor.sealedSecret) throw new Error('not a pending authenticator app');
-      return render(person, factor.id, box.open(factor.sealedSecret));
+    describe: () => null,
+    async verify(person, records, fields) {
+      const factor = recordNamed(records, fields.factorId);
+      if (!factor) return fail('malformed', 'Choose a method to continue.');
+      return check(person, factor, fields.code);
     },
-    async confirmEnrolment(person, factor, code) {
-      if (factor.active) return fail('invalid', 'This authenticator app is already set up.');
-      const outcome = await check(person, factor, code);
-      if (outcome.ok) await store.activateFactor(person.orgId, person.userId, factor.id, clock.now());
-      return outcome;
-    },
-    async verify(person, factor, code) {
-      if (!factor.active) return fail('invalid', 'That code is not right.');
-      return check(person, factor, code);
-    },
-  };
+  } satisfies Factor<z.output<typeof input>>;
 }

@@ -4,33 +4,20 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
   type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+
+import { z } from 'zod';
 
 import type { Clock } from '../../ports/clock.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import type { Random } from '../../ports/random.ts';
 import { DuplicateError } from '../../ports/stores.ts';
-import { cleanLabel, fail, newFactor, type Person, type VerifyOutcome } from '../factor.ts';
+import { cleanLabel, fail, newFactor, type Factor, type Person, type VerifyOutcome } from '../factor.ts';
 
 /** Challenges live two minutes and are taken (used once) by the verification. */
 const CHALLENGE_TTL_SECONDS = 120;
-
-export interface WebauthnFactor {
-  registrationOptions(person: Person, binding: string, options: { passkey: boolean }): Promise<PublicKeyCredentialCreationOptionsJSON>;
-  /** Registers the key; `amr` is what using it proved (RFC 8176: hwk, or swk for a synced passkey). */
-  completeRegistration(person: Person, binding: string, response: unknown, label: unknown): Promise<{ ok: true; factor: FactorRecord; amr: string[] } | { ok: false; message: string }>;
-  /** Options for a person's own keys (second factor), or for any discoverable passkey (person null). */
-  authenticationOptions(person: Person | null, binding: string): Promise<PublicKeyCredentialRequestOptionsJSON>;
-  /**
-   * Verifies an assertion. As a second factor the key must be the person's; for passkey sign-in
-   * (person null) it must be a passkey and the authenticator must have verified the user.
-   */
-  verifyAuthentication(person: Person | null, binding: string, response: unknown): Promise<VerifyOutcome & { factor?: FactorRecord }>;
-}
 
 interface PendingChallenge {
   challenge: string;
@@ -47,7 +34,20 @@ function looksLikeCredential(value: unknown): boolean {
   return isObject(value) && typeof value.id === 'string' && typeof value.rawId === 'string' && isObject(value.response) && value.type === 'public-key';
 }
 
-export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: EphemeralStore; clock: Clock; random: Random; issuer: string }): WebauthnFactor {
+const input = z.object({
+  credential: z.unknown().optional(),
+  label: z.string().max(200).optional(),
+  passkey: z.boolean().optional(),
+});
+
+type Registration = { ok: true; factor: FactorRecord; amr: string[] } | { ok: false; message: string };
+
+/**
+ * Security keys and passkeys (W3C WebAuthn Level 3 through @simplewebauthn/server): a second
+ * factor, and a passwordless sign-in for a user-verified passkey. The browser side is
+ * public/webauthn.js, which posts JSON.
+ */
+export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: EphemeralStore; clock: Clock; random: Random; issuer: string }) {
   const origin = new URL(deps.issuer).origin;
   // W3C WebAuthn §5.1.2: the RP ID is the issuer's host name, and the origin must match it.
   const rpID = new URL(deps.issuer).hostname;
@@ -59,8 +59,8 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
     return (await store.findFactors(person.orgId, person.userId)).filter((f) => f.kind === 'webauthn' && f.active && f.credentialId);
   }
 
-  return {
-    async registrationOptions(person, binding, { passkey }) {
+  const ops = {
+    async registrationOptions(person: Person, binding: string, { passkey }: { passkey: boolean }) {
       const handle = await store.findOrCreateWebauthnHandle(person.orgId, person.userId, deps.random.token(32));
       const options = await generateRegistrationOptions({
         rpName: 'Twofold',
@@ -79,7 +79,7 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
       return options;
     },
 
-    async completeRegistration(person, binding, response, label) {
+    async completeRegistration(person: Person, binding: string, response: unknown, label: unknown): Promise<Registration> {
       const pending = await ephemeral.take<PendingChallenge>(regKey(binding));
       if (!pending || pending.userId !== person.userId) return { ok: false, message: 'The request to add a key expired. Try again.' };
       if (!looksLikeCredential(response)) return { ok: false, message: 'The browser sent an unreadable answer. Try again.' };
@@ -115,7 +115,7 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
       return { ok: true, factor, amr: [verified.registrationInfo.credentialDeviceType === 'multiDevice' ? 'swk' : 'hwk'] };
     },
 
-    async authenticationOptions(person, binding) {
+    async authenticationOptions(person: Person | null, binding: string) {
       const keys = person ? await keysOf(person) : [];
       const options = await generateAuthenticationOptions({
         rpID,
@@ -127,7 +127,7 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
       return options;
     },
 
-    async verifyAuthentication(person, binding, response) {
+    async verifyAuthentication(person: Person | null, binding: string, response: unknown): Promise<VerifyOutcome & { factor?: FactorRecord }> {
       const pending = await ephemeral.take<PendingChallenge>(authKey(binding));
       if (!pending || pending.userId !== (person?.userId ?? null)) return fail('expired', 'The sign-in request expired. Try again.');
       if (!looksLikeCredential(response)) return fail('malformed', 'The browser sent an unreadable answer. Try again.');
@@ -159,4 +159,39 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
       return { ok: true, proven: { method: person ? 'webauthn' : 'passkey', amr, factorId: factor.id }, factor };
     },
   };
+
+  return {
+    kind: 'webauthn',
+    name: 'Security key or passkey',
+    input,
+    enrolment: {
+      async begin(person, fields, context) {
+        return { ok: true, model: { ...(await ops.registrationOptions(person, context.binding, { passkey: fields.passkey === true })) } };
+      },
+      async confirm(person, fields, context) {
+        const result = await ops.completeRegistration(person, context.binding, fields.credential, fields.label);
+        if (!result.ok) return fail('invalid', result.message);
+        return { ok: true, proven: { method: 'webauthn', amr: result.amr, factorId: result.factor.id } };
+      },
+    },
+    describe: (record) => (record.passkey ? 'passkey' : null),
+    async challenge(person, _records, _fields, context) {
+      return { ok: true, model: { ...(await ops.authenticationOptions(person, context.binding)) } };
+    },
+    async verify(person, _records, fields, context) {
+      const { factor: _factor, ...outcome } = await ops.verifyAuthentication(person, context.binding, fields.credential);
+      return outcome as VerifyOutcome;
+    },
+    passwordless: {
+      async challenge(context) {
+        return { ok: true, model: { ...(await ops.authenticationOptions(null, context.binding)) } };
+      },
+      async verify(fields, context) {
+        const outcome = await ops.verifyAuthentication(null, context.binding, fields.credential);
+        if (!outcome.ok) return outcome;
+        if (!outcome.factor) return fail('invalid', 'This passkey could not be used.');
+        return { ok: true, proven: outcome.proven, owner: { orgId: outcome.factor.orgId, userId: outcome.factor.userId } };
+      },
+    },
+  } satisfies Factor<z.output<typeof input>>;
 }

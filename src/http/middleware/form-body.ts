@@ -13,3 +13,8 @@ export function formBody(): Middleware {
 export function jsonBody(): Middleware {
   return bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }) as unknown as Middleware;
 }
+
+/** A form from a page, or JSON from a script, for routes that serve both (the factor routes). */
+export function formOrJsonBody(): Middleware {
+  return bodyParser({ enableTypes: ['form', 'json'], formLimit: '32kb', jsonLimit: '64kb', encoding: 'utf-8' }) as unknown as Middleware;
+}

@@ -9,15 +9,16 @@ import { ACR_MFA } from '../../domain/authentication.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { Person } from '../../factors/factor.ts';
 import type { Clock } from '../../ports/clock.ts';
-import type { FactorStore } from '../../ports/factor-stores.ts';
-import type { UserStore, UserWithOrganization } from '../../ports/stores.ts';
+import type { Methods } from '../../domain/methods.ts';
+import type { Accounts } from '../../domain/accounts.ts';
+import type { UserWithOrganization } from '../../ports/stores.ts';
 import { jsonBody } from '../middleware/form-body.ts';
 
 export interface AccountApiDeps {
   provider: Provider;
   security: AccountSecurity;
-  factors: FactorStore;
-  users: UserStore;
+  methods: Methods;
+  accounts: Accounts;
   clock: Clock;
   maxAgeSeconds: number;
   /** Only clients registered for it (`client add --account-api`) may call the account API. */
@@ -61,7 +62,7 @@ export function accountApiRoutes(deps: AccountApiDeps): Router {
     if (!token || !token.isValid || !token.accountId || typeof extra.auth_time !== 'number' || !(await deps.mayUseAccountApi(token.clientId!))) {
       return challenge(ctx, { error: 'invalid_token' }, 'The access token is missing, expired or not for this API.');
     }
-    const account = await deps.users.findUserBySubject(token.accountId);
+    const account = await deps.accounts.findBySubject(token.accountId);
     if (!account) return challenge(ctx, { error: 'invalid_token' }, 'The account of this token no longer exists.');
     ctx.state.caller = { account, person: { orgId: account.organization.id, userId: account.user.id, email: account.user.email }, authTime: extra.auth_time, acr: extra.acr } satisfies ApiCaller;
     await next();
@@ -70,7 +71,7 @@ export function accountApiRoutes(deps: AccountApiDeps): Router {
   /** RFC 9470 §3: insufficient_user_authentication with max_age (and acr_values when MFA is due). */
   const requireFreshToken: Middleware = async (ctx, next) => {
     const caller = ctx.state.caller as ApiCaller;
-    const hasFactor = await deps.factors.hasActiveFactor(caller.person.orgId, caller.person.userId);
+    const hasFactor = await deps.methods.hasAny(caller.person);
     if (isFreshEnough(caller, hasFactor, deps.clock, deps.maxAgeSeconds)) return next();
     const recent = secondsSinceAuth(caller, deps.clock) <= deps.maxAgeSeconds;
     challenge(

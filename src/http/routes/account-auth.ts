@@ -9,7 +9,7 @@ import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Random } from '../../ports/random.ts';
-import type { UserStore } from '../../ports/stores.ts';
+import type { Accounts } from '../../domain/accounts.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import type { Views } from '../views.ts';
 import { ACCOUNT_CLIENT_ID } from '../../oidc/account-client.ts';
@@ -52,7 +52,7 @@ export interface AccountAuthDeps {
   hasSecondFactor(orgId: string, userId: string): Promise<boolean>;
   sessions: AccountSessions;
   ephemeral: EphemeralStore;
-  users: UserStore;
+  accounts: Pick<Accounts, 'findBySubject'>;
   random: Random;
   clock: Clock;
   views: Views;
@@ -158,7 +158,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     const valid = code && code.isValid && code.clientId === ACCOUNT_CLIENT_ID && code.redirectUri === redirectUri && code.codeChallenge === s256(login.verifier);
     if (!code || !valid) throw new AppError('login_failed', 400, 'Sign-in did not complete. Open your account page again.');
     await code.consume();
-    const found = await deps.users.findUserBySubject(code.accountId!);
+    const found = await deps.accounts.findBySubject(code.accountId!);
     if (!found) throw new AppError('login_failed', 400, 'This account no longer exists.');
     const token = await deps.sessions.create({
       userId: found.user.id,

@@ -4,7 +4,8 @@ import type { AccountSession } from '../../domain/account-sessions.ts';
 import { AppError } from '../../domain/errors.ts';
 import { personOf } from '../../domain/sign-in-flow.ts';
 import type { Person } from '../../factors/factor.ts';
-import type { UserStore, UserWithOrganization } from '../../ports/stores.ts';
+import type { Accounts } from '../../domain/accounts.ts';
+import type { UserWithOrganization } from '../../ports/stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import type { Views } from '../views.ts';
 
@@ -15,10 +16,10 @@ export interface AccountContext {
 }
 
 /** The signed-in person of an account page (after requireAccount), still in their organization. */
-export async function loadAccountContext(ctx: Context, users: UserStore): Promise<AccountContext> {
+export async function loadAccountContext(ctx: Context, accounts: Pick<Accounts, 'findAccount'>): Promise<AccountContext> {
   const account = ctx.state.account as AccountSession;
-  const found = await users.findUserBySubject(account.userId);
-  if (!found || found.organization.id !== account.orgId) throw new AppError('account_gone', 404, 'This account no longer exists.');
+  const found = await accounts.findAccount(account.orgId, account.userId);
+  if (!found) throw new AppError('account_gone', 404, 'This account no longer exists.');
   return { account, found, person: personOf(found) };
 }
 

@@ -6,7 +6,6 @@ import type { Accounts } from '../../domain/accounts.ts';
 import type { AccountSecurity } from '../../domain/account-security.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { SessionIndex } from '../../oidc/session-index.ts';
-import type { UserStore } from '../../ports/stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../views.ts';
@@ -16,7 +15,6 @@ export interface AccountPagesDeps {
   accounts: Accounts;
   security: AccountSecurity;
   sessionIndex: SessionIndex;
-  users: UserStore;
   views: Views;
   csrf: Csrf;
   requireAccount: Middleware;
@@ -56,7 +54,7 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
   const router = new Router({ prefix: '/account' });
   const schema = passwordForm(deps.maxPasswordLength);
 
-  const current = (ctx: Context) => loadAccountContext(ctx, deps.users);
+  const current = (ctx: Context) => loadAccountContext(ctx, deps.accounts);
   const render = createAccountRenderer(views, csrf);
 
   router.get('/', deps.requireAccount, async (ctx) => {

@@ -2,26 +2,24 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 
+import type { Accounts } from '../../domain/accounts.ts';
 import type { AccountSecurity } from '../../domain/account-security.ts';
 import type { AccountSession, AccountSessions } from '../../domain/account-sessions.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { Person } from '../../factors/factor.ts';
-import type { Factors } from '../../factors/registry.ts';
+import type { FactorRegistry } from '../../factors/registry.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
-import type { OrganizationStore, UserStore } from '../../ports/stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
-import { formBody, jsonBody } from '../middleware/form-body.ts';
-import { ACCOUNT_COOKIE } from './account-auth.ts';
+import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../views.ts';
-import { factorForm, parsePhone, statusFor } from './factor-forms.ts';
+import { ACCOUNT_COOKIE } from './account-auth.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
+import { enrolmentRoutes, type FieldProblem } from './factors/enrolment-routes.ts';
 
 export interface AccountTwoFactorDeps {
+  accounts: Accounts;
   security: AccountSecurity;
   sessions: AccountSessions;
-  factors: Factors;
-  users: UserStore;
-  organizations: OrganizationStore;
+  registry: FactorRegistry;
   ephemeral: EphemeralStore;
   views: Views;
   csrf: Csrf;
@@ -31,7 +29,12 @@ export interface AccountTwoFactorDeps {
   maxAgeSeconds: number;
 }
 
-const form = factorForm;
+const UNREADABLE = 'The form could not be read. Reload the page and try again.';
+
+const form = z.object({
+  factorId: z.string().max(64).default(''),
+  id: z.string().max(64).default(''),
+});
 
 const NOTICES: Record<string, string> = {
   added: 'The method was added.',
@@ -45,117 +48,43 @@ const NOTICES: Record<string, string> = {
  * Two-step verification settings. Every change sits behind requireFreshAuth (OIDC max_age,
  * 300 s by default), declared once on the routes below and never re-checked in a handler.
  */
-export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
-  const { security, factors, views, csrf } = deps;
+export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
+  const { security, views, csrf } = deps;
   const router = new Router({ prefix: '/account' });
-  const change = [formBody(), csrf.verify, deps.requireAccount, deps.requireFreshAuth];
-  const changeJson = [jsonBody(), csrf.verify, deps.requireAccount, deps.requireFreshAuth];
+  const guards = [csrf.verify, deps.requireAccount, deps.requireFreshAuth];
+  const change = [formBody(), ...guards];
 
   async function context(ctx: Context) {
-    const { account, found, person } = await loadAccountContext(ctx, deps.users);
+    const { account, found, person } = await loadAccountContext(ctx, deps.accounts);
     return { account, person, org: found.organization, binding: `account:${account.userId}` };
   }
   const render = createAccountRenderer(views, csrf);
 
   const parse = (ctx: Context) => {
     const parsed = form.safeParse(ctx.request.body);
-    if (!parsed.success) throw new AppError('invalid_form', 400, 'The form could not be read. Reload the page and try again.');
+    if (!parsed.success) throw new AppError('invalid_form', 400, UNREADABLE);
     return parsed.data;
   };
 
   /** New recovery codes wait for this account session alone (not every browser of the person). */
   const codesKey = (ctx: Context) => `show-codes:${(ctx.state.account as AccountSession).id}`;
 
-  async function afterAdded(ctx: Context, person: Person, method: string, amr: string[]) {
-    // The new factor was just proven here: with this fresh sign-in's password, the session is MFA.
-    await deps.sessions.addFactor(ctx.cookies.get(ACCOUNT_COOKIE), amr);
-    const codes = await security.methodAdded(person, method, ctx.ip);
-    if (codes) await deps.ephemeral.put(codesKey(ctx), codes, 600);
-    return codes ? '/account/recovery-codes' : '/account/two-factor?done=added';
-  }
-
-  const settingsPage = async (ctx: Context, extra: { errors?: Record<string, string>; values?: Record<string, string>; alert?: string | null } = {}) => {
+  const settingsPage = async (ctx: Context, problem: FieldProblem | null = null) => {
     const { person, org } = await context(ctx);
     const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
     await render(ctx, 'account/two-factor', 'Two-step verification', {
       nav: 'two-factor',
       overview: await security.overview(person, org),
+      methods: deps.registry.allowedFor(org).map((f) => ({ kind: f.kind })),
+      problem: problem && { kind: problem.kind, errors: { [problem.field]: problem.message }, values: problem.values },
       orgName: org.name,
       maxAgeText: deps.maxAgeSeconds % 60 === 0 ? `${deps.maxAgeSeconds / 60} minute${deps.maxAgeSeconds === 60 ? '' : 's'}` : `${deps.maxAgeSeconds} seconds`,
       notice: done ?? null,
-      alert: extra.alert ?? null,
-      errors: extra.errors ?? {},
-      values: extra.values ?? {},
+      alert: null,
     });
   };
 
   router.get('/two-factor', deps.requireAccount, (ctx) => settingsPage(ctx));
-
-  router.post('/two-factor/totp', ...change, async (ctx) => {
-    const { person } = await context(ctx);
-    const enrolment = await factors.totp.beginEnrolment(person, parse(ctx).label);
-    await render(ctx, 'interaction/enrol-totp', 'Set up your authenticator app', { enrolment, error: null, confirmAction: '/account/two-factor/totp/confirm' });
-  });
-
-  router.post('/two-factor/totp/confirm', ...change, async (ctx) => {
-    const { person } = await context(ctx);
-    const { factorId, code } = parse(ctx);
-    const factor = await factors.store.findFactor(person.orgId, person.userId, factorId);
-    if (!factor || factor.active || factor.kind !== 'totp') throw new AppError('unknown_factor', 400, 'This setup has expired. Start again from your two-step verification settings.');
-    const outcome = await factors.totp.confirmEnrolment(person, factor, code);
-    if (!outcome.ok) {
-      ctx.status = statusFor(outcome.reason);
-      return render(ctx, 'interaction/enrol-totp', 'Set up your authenticator app', { enrolment: await factors.totp.showEnrolment(person, factor), error: outcome.message, confirmAction: '/account/two-factor/totp/confirm' });
-    }
-    ctx.status = 303;
-    ctx.redirect(await afterAdded(ctx, person, 'totp', outcome.proven.amr));
-  });
-
-  router.post('/two-factor/phone', ...change, async (ctx) => {
-    const { person, binding } = await context(ctx);
-    const input = parse(ctx);
-    const phone = parsePhone(input.phone);
-    if (!phone.success) {
-      ctx.status = 400;
-      return settingsPage(ctx, { errors: { phone: phone.error.issues[0]!.message }, values: { phone: input.phone } });
-    }
-    const { factor, sent } = await factors.phone.beginEnrolment(person, input.kind, phone.data, input.label, binding, ctx.ip);
-    if (!sent.ok) ctx.status = sent.reason === 'rate_limited' ? 429 : 503;
-    await render(ctx, 'interaction/enrol-phone', 'Confirm your phone number', {
-      factorId: factor.id, kind: factor.kind, hint: phone.data.slice(-2), error: sent.ok ? null : sent.message,
-      confirmAction: '/account/two-factor/phone/confirm', backHref: '/account/two-factor',
-    });
-  });
-
-  router.post('/two-factor/phone/confirm', ...change, async (ctx) => {
-    const { person, binding } = await context(ctx);
-    const { factorId, code } = parse(ctx);
-    const factor = await factors.store.findFactor(person.orgId, person.userId, factorId);
-    if (!factor || factor.active || (factor.kind !== 'sms' && factor.kind !== 'voice')) throw new AppError('unknown_factor', 400, 'This setup has expired. Start again from your two-step verification settings.');
-    const outcome = await factors.phone.verify(person, factor, binding, code);
-    if (!outcome.ok) {
-      ctx.status = statusFor(outcome.reason);
-      return render(ctx, 'interaction/enrol-phone', 'Confirm your phone number', {
-        factorId: factor.id, kind: factor.kind, hint: factor.phone!.slice(-2), error: outcome.message,
-        confirmAction: '/account/two-factor/phone/confirm', backHref: '/account/two-factor',
-      });
-    }
-    ctx.status = 303;
-    ctx.redirect(await afterAdded(ctx, person, factor.kind, outcome.proven.amr));
-  });
-
-  router.post('/two-factor/webauthn/options', ...changeJson, async (ctx) => {
-    const { person, binding } = await context(ctx);
-    ctx.body = await factors.webauthn.registrationOptions(person, binding, { passkey: (ctx.request.body as { passkey?: unknown }).passkey === true });
-  });
-
-  router.post('/two-factor/webauthn', ...changeJson, async (ctx) => {
-    const { person, binding } = await context(ctx);
-    const { credential, label } = ctx.request.body as { credential?: unknown; label?: unknown };
-    const result = await factors.webauthn.completeRegistration(person, binding, credential, label);
-    if (!result.ok) throw new AppError('registration_failed', 400, result.message);
-    ctx.body = { redirect: await afterAdded(ctx, person, 'webauthn', result.amr) };
-  });
 
   const simple = (path: string, action: (ctx: Context, c: Awaited<ReturnType<typeof context>>, input: z.output<typeof form>) => Promise<string>) =>
     router.post(path, ...change, async (ctx) => {
@@ -179,5 +108,24 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router {
     await render(ctx, 'interaction/recovery-codes', 'Save your recovery codes', { codes: codes ?? null, download: codes ? codes.join('\n') : '', finishAction: null });
   });
 
-  return router;
+  const methods = enrolmentRoutes(deps.registry, {
+    prefix: '/account/two-factor',
+    guards,
+    messages: { unreadable: UNREADABLE, setupExpired: 'This setup has expired. Start again from your two-step verification settings.' },
+    async load(ctx) {
+      const { person, binding } = await context(ctx);
+      return { person, binding, base: '/account/two-factor' };
+    },
+    showMethods: settingsPage,
+    async enrolled(ctx, person, proven) {
+      // The new factor was just proven here: with this fresh sign-in's password, the session is MFA.
+      await deps.sessions.addFactor(ctx.cookies.get(ACCOUNT_COOKIE), proven.amr);
+      const codes = await security.methodAdded(person, proven.method, ctx.ip);
+      if (codes) await deps.ephemeral.put(codesKey(ctx), codes, 600);
+      return codes ? '/account/recovery-codes' : '/account/two-factor?done=added';
+    },
+    render: (ctx, view, model) => render(ctx, view, String(model.title), model),
+  });
+
+  return [router, methods];
 }

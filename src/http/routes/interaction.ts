@@ -5,11 +5,14 @@ import { z } from 'zod';
 
 import type { Accounts } from '../../domain/accounts.ts';
 import type { Audit } from '../../domain/audit.ts';
-import type { NextStep, SignInFlow } from '../../domain/sign-in-flow.ts';
+import { personOf, type NextStep, type SignInFlow } from '../../domain/sign-in-flow.ts';
+import type { FactorRegistry } from '../../factors/registry.ts';
+import type { UserWithOrganization } from '../../ports/stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../views.ts';
-import { finish, loadInteraction, loadLoginInteraction, loginResult, mfaRequested, TRUST_COOKIE, wrongStep } from './interaction-support.ts';
+import { finish, loadInteraction, loadLoginInteraction, mfaRequested, TRUST_COOKIE, wrongStep } from './interaction-support.ts';
+import type { FinishSignIn } from './sign-in-completion.ts';
 
 export interface InteractionDeps {
   provider: Provider;
@@ -19,6 +22,8 @@ export interface InteractionDeps {
   views: Views;
   csrf: Csrf;
   maxPasswordLength: number;
+  registry: FactorRegistry;
+  finishSignIn: FinishSignIn;
 }
 
 const loginForm = (maxPasswordLength: number) =>
@@ -28,11 +33,11 @@ const loginForm = (maxPasswordLength: number) =>
     password: z.string().min(1, 'Enter your password.').max(maxPasswordLength * 4, 'That password is too long.'),
   });
 
-/** Sends the browser to what follows the first factor: the second factor, enrolment, or the client. */
-export async function continueAfterFirstFactor(provider: Provider, ctx: Context, uid: string, userId: string, next: NextStep): Promise<void> {
-  if (next.step === 'done') return finish(provider, ctx, loginResult(userId, next.methods), false);
-  ctx.status = 303;
-  ctx.redirect(`/interaction/${uid}/${next.step === 'enrol' ? 'enrol' : 'verify'}`);
+/** Where the browser goes after the password: the second factor, enrolment, or (nothing more required) the client. */
+async function afterFirstFactor(deps: InteractionDeps, ctx: Context, uid: string, account: UserWithOrganization, next: NextStep): Promise<string> {
+  if (next.step === 'done') return deps.finishSignIn(ctx, { person: personOf(account), methods: next.methods });
+  await deps.audit.record({ type: 'signin.password_ok', orgId: account.organization.id, userId: account.user.id, ip: ctx.ip });
+  return `/interaction/${uid}/${next.step === 'enrol' ? 'enrol' : 'verify'}`;
 }
 
 /** Sign-in (email + password), consent and cancel: the oidc-provider interaction pages. */
@@ -56,6 +61,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       errors: model.errors,
       alert: model.alert,
       csrfToken: csrf.tokenFor(ctx),
+      passwordless: deps.registry.all().filter((f) => f.passwordless !== undefined).map((f) => f.kind),
     });
   }
 
@@ -106,7 +112,6 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         : 'The email or password is incorrect.';
       return renderLogin(ctx, { uid: details.uid, clientId: details.params.client_id, email, errors: {}, alert });
     }
-    const { user, organization } = result.account;
     const next = await flow.afterPassword(details.uid, result.account, {
       mfaRequested: mfaRequested(details.params),
       // Re-authentication: a session exists, or the client demands a fresh sign-in (max_age,
@@ -114,10 +119,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       reauthentication: details.session?.accountId !== undefined || details.params.max_age !== undefined || String(details.params.prompt ?? '').split(' ').includes('login'),
       trustToken: ctx.cookies.get(TRUST_COOKIE),
     });
-    // One audit event per step: the sign-in, or the password before the second step.
-    const type = next.step === 'done' ? 'signin.succeeded' : 'signin.password_ok';
-    await deps.audit.record({ type, orgId: organization.id, userId: user.id, ip: ctx.ip, detail: next.step === 'done' ? { amr: ['pwd'] } : {} });
-    await continueAfterFirstFactor(provider, ctx, details.uid, user.id, next);
+    ctx.status = 303;
+    ctx.redirect(await afterFirstFactor(deps, ctx, details.uid, result.account, next));
   });
 
   router.post('/confirm', formBody(), csrf.verify, async (ctx) => {

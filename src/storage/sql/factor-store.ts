@@ -1,4 +1,4 @@
-import type { FactorKind, FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
+import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import { DuplicateError } from '../../ports/stores.ts';
 import { isUniqueViolation } from './errors.ts';
 import type { Database, Tables } from './tables.ts';
@@ -8,7 +8,7 @@ function toFactor(row: Tables['factors']): FactorRecord {
     id: row.id,
     orgId: row.org_id,
     userId: row.user_id,
-    kind: row.kind as FactorKind,
+    kind: row.kind,
     label: row.label,
     active: row.active === 1,
     sealedSecret: row.sealed_secret,

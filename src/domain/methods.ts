@@ -1,0 +1,40 @@
+import type { MethodChoice, Person } from '../factors/factor.ts';
+import type { FactorRegistry } from '../factors/registry.ts';
+import type { FactorRecord, FactorStore } from '../ports/factor-stores.ts';
+
+/** A person's second-factor methods as the flows see them: records, choices and the preferred one. */
+export interface Methods {
+  /** Active records, oldest first (unfinished enrolments are not methods yet). */
+  active(person: Person): Promise<FactorRecord[]>;
+  hasAny(person: Person): Promise<boolean>;
+  /**
+   * What the second step offers: the preferred method first, then the person's other records,
+   * then factors without records (recovery codes) while they are usable.
+   */
+  choices(person: Person): Promise<MethodChoice[]>;
+  preferredId(person: Person): Promise<string | null>;
+}
+
+export function createMethods(deps: { store: FactorStore; registry: FactorRegistry }): Methods {
+  const { store, registry } = deps;
+  const active = async (person: Person) => (await store.findFactors(person.orgId, person.userId)).filter((f) => f.active);
+
+  return {
+    active,
+    hasAny: (person) => store.hasActiveFactor(person.orgId, person.userId),
+    async choices(person) {
+      const records = await active(person);
+      const preferred = await store.findPreferredFactorId(person.orgId, person.userId);
+      const ordered = [...records.filter((r) => r.id === preferred), ...records.filter((r) => r.id !== preferred)];
+      const fromRecords = ordered.flatMap((record): MethodChoice[] => {
+        const factor = registry.get(record.kind);
+        return factor ? [{ id: record.id, kind: record.kind, label: record.label, detail: factor.describe(record) }] : [];
+      });
+      const standalone = await Promise.all(registry.all().map((factor) => factor.available?.(person) ?? null));
+      return [...fromRecords, ...standalone.filter((choice): choice is MethodChoice => choice !== null)];
+    },
+    async preferredId(person) {
+      return (await store.findPreferredFactorId(person.orgId, person.userId)) ?? (await active(person))[0]?.id ?? null;
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+
+import { AppError } from '../../../domain/errors.ts';
+import type { Factor, Person, ProvenMethod } from '../../../factors/factor.ts';
+import type { FactorRegistry } from '../../../factors/registry.ts';
+import { formOrJsonBody } from '../../middleware/form-body.ts';
+import { fromScript, goTo, readInput, refusalError, requireFactor, statusFor } from './factor-requests.ts';
+
+/** Who is enrolling, where one-time state is bound, and the URL of the flow's list of methods. */
+export interface Enroller {
+  person: Person;
+  binding: string;
+  base: string;
+}
+
+/** A field refused when an enrolment begins (a phone number), shown next to it on the list of methods. */
+export interface FieldProblem {
+  kind: string;
+  field: string;
+  message: string;
+  values: Record<string, unknown>;
+}
+
+/**
+ * One place where a factor can be enrolled (at sign-in, on the account pages): it says only
+ * who the person is and what happens once the new factor is proven.
+ */
+export interface EnrolmentFlow {
+  /** Router prefix; the factor routes are `<prefix>/method/:kind` and `<prefix>/method/:kind/confirm`. */
+  prefix: string;
+  /** Run before every step, after the body is read (CSRF, the account session, step-up). */
+  guards: Middleware[];
+  messages: { unreadable: string; setupExpired: string };
+  load(ctx: Context): Promise<Enroller>;
+  /** The flow's list of methods again, with the refused field marked. */
+  showMethods(ctx: Context, problem: FieldProblem): Promise<void>;
+  /** The new factor is proven: what the flow records, and where the browser goes. */
+  enrolled(ctx: Context, person: Person, proven: ProvenMethod): Promise<string>;
+  render(ctx: Context, view: string, model: Record<string, unknown>): Promise<void>;
+}
+
+const canEnrol = (factor: Factor) => factor.enrolment !== undefined;
+
+/** Begin and confirm for every enrollable factor of the registry, in one flow. */
+export function enrolmentRoutes(registry: FactorRegistry, flow: EnrolmentFlow): Router {
+  const router = new Router({ prefix: flow.prefix });
+  const steps = [formOrJsonBody(), ...flow.guards];
+
+  const confirmPage = (ctx: Context, factor: Factor, base: string, model: Record<string, unknown>, error: string | null) =>
+    flow.render(ctx, `factors/${factor.kind}/confirm`, {
+      title: factor.name,
+      ...model,
+      kind: factor.kind,
+      confirmAction: `${base}/method/${factor.kind}/confirm`,
+      backHref: base,
+      error,
+    });
+
+  router.post('/method/:kind', ...steps, async (ctx) => {
+    const { person, binding, base } = await flow.load(ctx);
+    const factor = requireFactor(registry, ctx, canEnrol);
+    const input = readInput(factor, ctx, flow.messages.unreadable);
+    const step = await factor.enrolment!.begin(person, input, { binding, ip: ctx.ip });
+    if (!step.ok && step.field && !fromScript(ctx)) {
+      ctx.status = statusFor(step.reason);
+      return flow.showMethods(ctx, { kind: factor.kind, field: step.field, message: step.message, values: ctx.request.body as Record<string, unknown> });
+    }
+    if (!step.ok) throw refusalError(step);
+    if (fromScript(ctx)) return void (ctx.body = step.model);
+    if (step.warning) ctx.status = statusFor(step.warning.reason);
+    await confirmPage(ctx, factor, base, step.model, step.warning?.message ?? null);
+  });
+
+  router.post('/method/:kind/confirm', ...steps, async (ctx) => {
+    const { person, binding, base } = await flow.load(ctx);
+    const factor = requireFactor(registry, ctx, canEnrol);
+    const input = readInput(factor, ctx, flow.messages.unreadable);
+    const outcome = await factor.enrolment!.confirm(person, input, { binding, ip: ctx.ip });
+    if (outcome.ok) return goTo(ctx, await flow.enrolled(ctx, person, outcome.proven));
+    if (outcome.reason === 'setup_expired') throw new AppError('setup_expired', 400, flow.messages.setupExpired);
+    if (fromScript(ctx) || !outcome.model) throw refusalError(outcome);
+    ctx.status = statusFor(outcome.reason);
+    await confirmPage(ctx, factor, base, outcome.model, outcome.message);
+  });
+
+  return router;
+}

@@ -1,0 +1,101 @@
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+
+import type { Audit } from '../../../domain/audit.ts';
+import { AppError } from '../../../domain/errors.ts';
+import type { AttemptKeys, Throttle } from '../../../domain/throttle.ts';
+import type { Factor, Person, ProvenMethod } from '../../../factors/factor.ts';
+import type { FactorRegistry } from '../../../factors/registry.ts';
+import type { FactorRecord } from '../../../ports/factor-stores.ts';
+import { formOrJsonBody } from '../../middleware/form-body.ts';
+import { choiceNamed, fromScript, goTo, readInput, refusalError, requireFactor, statusFor } from './factor-requests.ts';
+
+/** Who must prove a factor, with their active records, and the URL of the flow's page. */
+export interface Prover {
+  person: Person;
+  binding: string;
+  base: string;
+  records: FactorRecord[];
+}
+
+/** What the flow's page shows besides its choices: a code just sent, or why the last try failed. */
+export interface VerifyNotice {
+  challenged?: boolean;
+  error?: string;
+}
+
+/**
+ * One place where a person proves a second factor (the second step of sign-in; later password
+ * reset): it says who the person is, how its page looks, and what happens once it is proven.
+ */
+export interface VerificationFlow<S extends Prover = Prover> {
+  /** Router prefix; the factor routes are `<prefix>/:kind` and `<prefix>/:kind/challenge`. */
+  prefix: string;
+  guards: Middleware[];
+  unreadable: string;
+  /** The audit event of a refused proof. */
+  failureEvent: string;
+  load(ctx: Context): Promise<S>;
+  show(ctx: Context, state: S, choice: string | undefined, notice: VerifyNotice): Promise<void>;
+  proven(ctx: Context, state: S, proven: ProvenMethod): Promise<string>;
+}
+
+export interface VerificationDeps {
+  registry: FactorRegistry;
+  throttle: Throttle;
+  audit: Audit;
+}
+
+/** The flow's page (GET), a factor's challenge (send a code, WebAuthn options) and its proof. */
+export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flow: VerificationFlow<S>): Router {
+  const router = new Router({ prefix: flow.prefix });
+  const steps = [formOrJsonBody(), ...flow.guards];
+  const recordsOf = (state: S, factor: Factor) => state.records.filter((r) => r.kind === factor.kind);
+
+  /** Refused: JSON for a script, else the flow's page again with the message and the same choice. */
+  async function refuse(ctx: Context, state: S, kind: string, status: number, message: string) {
+    if (fromScript(ctx)) throw new AppError('refused', status, message);
+    ctx.status = status;
+    await flow.show(ctx, state, choiceNamed(ctx, kind), { error: message });
+  }
+
+  router.get('/', async (ctx) => {
+    const state = await flow.load(ctx);
+    const method = typeof ctx.query.method === 'string' ? ctx.query.method : undefined;
+    await flow.show(ctx, state, method, { challenged: ctx.query.sent === '1' });
+  });
+
+  router.post('/:kind/challenge', ...steps, async (ctx) => {
+    const state = await flow.load(ctx);
+    const factor = requireFactor(deps.registry, ctx, (f) => f.challenge !== undefined);
+    const input = readInput(factor, ctx, flow.unreadable);
+    const step = await factor.challenge!(state.person, recordsOf(state, factor), input, { binding: state.binding, ip: ctx.ip });
+    if (!step.ok && step.reason === 'malformed') throw refusalError(step);
+    if (!step.ok) return refuse(ctx, state, factor.kind, statusFor(step.reason), step.message);
+    if (fromScript(ctx)) return void (ctx.body = step.model);
+    goTo(ctx, `${state.base}?method=${encodeURIComponent(choiceNamed(ctx, factor.kind))}&sent=1`);
+  });
+
+  router.post('/:kind', ...steps, async (ctx) => {
+    const state = await flow.load(ctx);
+    const factor = requireFactor(deps.registry, ctx);
+    const input = readInput(factor, ctx, flow.unreadable);
+    const { person } = state;
+    const keys: AttemptKeys = { account: person.userId, ip: ctx.ip };
+    const attempt = await deps.throttle.attempt(keys, () => factor.verify(person, recordsOf(state, factor), input, { binding: state.binding, ip: ctx.ip }));
+    if (attempt.status !== 'checked') {
+      ctx.set('Retry-After', String(attempt.status === 'wait' ? attempt.seconds : 1));
+      // Busy: another attempt for this account (or too many from this address) is being checked.
+      const message = attempt.status === 'wait' ? `Too many wrong codes. Wait ${attempt.seconds} seconds, then try again.` : 'Another attempt is being checked. Try again in a moment.';
+      return refuse(ctx, state, factor.kind, 429, message);
+    }
+    const { outcome } = attempt;
+    if (!outcome.ok) {
+      await deps.audit.record({ type: flow.failureEvent, orgId: person.orgId, userId: person.userId, ip: ctx.ip, detail: { method: factor.kind, reason: outcome.reason } });
+      return refuse(ctx, state, factor.kind, statusFor(outcome.reason), outcome.message);
+    }
+    goTo(ctx, await flow.proven(ctx, state, outcome.proven));
+  });
+
+  return router;
+}

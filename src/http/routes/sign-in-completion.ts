@@ -1,0 +1,36 @@
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+
+import type { Audit } from '../../domain/audit.ts';
+import type { CompletedMethod } from '../../domain/authentication.ts';
+import { describeBrowser, type TrustedBrowsers } from '../../domain/trusted-browsers.ts';
+import type { Person } from '../../factors/factor.ts';
+import { loginResult, resultUrl, TRUST_COOKIE } from './interaction-support.ts';
+
+export interface FinishedSignIn {
+  person: Person;
+  /** Every method proven in this sign-in: acr, amr and auth_time follow from them. */
+  methods: CompletedMethod[];
+  /** "Trust this browser" was ticked, for this many days (0: the organization forbids it). */
+  trustDays?: number;
+}
+
+/** Where the browser goes once every required factor is proven. */
+export type FinishSignIn = (ctx: Context, signIn: FinishedSignIn) => Promise<string>;
+
+/**
+ * The one way a sign-in ends, whatever proved it (a password alone where nothing more is
+ * required, a password and a second factor, a passkey): the audit event, the trusted-browser
+ * cookie if asked for, and the interaction result that resolves oidc-provider's login prompt.
+ */
+export function createFinishSignIn(deps: { provider: Provider; trustedBrowsers: TrustedBrowsers; audit: Audit; secureCookies: boolean }): FinishSignIn {
+  return async (ctx, { person, methods, trustDays = 0 }) => {
+    if (trustDays > 0) {
+      const { token, maxAgeMs } = await deps.trustedBrowsers.trust(person, trustDays, describeBrowser(ctx.get('user-agent')));
+      ctx.cookies.set(TRUST_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: '/', maxAge: maxAgeMs, overwrite: true });
+    }
+    const last = methods.at(-1)!;
+    await deps.audit.record({ type: 'signin.succeeded', orgId: person.orgId, userId: person.userId, ip: ctx.ip, detail: { method: last.method, amr: last.amr } });
+    return resultUrl(deps.provider, ctx, loginResult(person.userId, methods), false);
+  };
+}
