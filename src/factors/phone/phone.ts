@@ -4,7 +4,7 @@ import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import { DeliveryError, type MessageSender } from '../../ports/message-sender.ts';
 import type { Random } from '../../ports/random.ts';
-import type { KeyedHash } from '../../security/keyed-hash.ts';
+import type { KeyedHash } from '../../ports/keyed-hash.ts';
 import { cleanLabel, fail, newFactor, type Person, type VerifyOutcome } from '../factor.ts';
 
 /** A code is valid five minutes, takes at most five guesses, and is bound to one sign-in or enrolment. */

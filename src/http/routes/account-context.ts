@@ -6,7 +6,7 @@ import { personOf } from '../../domain/sign-in-flow.ts';
 import type { Person } from '../../factors/factor.ts';
 import type { UserStore, UserWithOrganization } from '../../ports/stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 
 export interface AccountContext {
   account: AccountSession;

@@ -9,7 +9,7 @@ import type { SessionIndex } from '../../oidc/session-index.ts';
 import type { UserStore } from '../../ports/stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
 
 export interface AccountPagesDeps {

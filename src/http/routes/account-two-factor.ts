@@ -12,7 +12,7 @@ import type { OrganizationStore, UserStore } from '../../ports/stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody, jsonBody } from '../middleware/form-body.ts';
 import { ACCOUNT_COOKIE } from './account-auth.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 import { factorForm, parsePhone, statusFor } from './factor-forms.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
 

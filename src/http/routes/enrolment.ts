@@ -10,7 +10,7 @@ import type { TotpEnrolment, TotpFactor } from '../../factors/totp/totp.ts';
 import type { WebauthnFactor } from '../../factors/webauthn/webauthn.ts';
 import type { FactorKind, FactorStore } from '../../ports/factor-stores.ts';
 import { formBody, jsonBody } from '../middleware/form-body.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 import { factorForm, parsePhone, statusFor } from './factor-forms.ts';
 import { expiredInteraction, loadLoginInteraction } from './interaction-support.ts';
 import { completeSignIn, type SecondFactorDeps } from './second-factor.ts';

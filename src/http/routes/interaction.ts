@@ -8,7 +8,7 @@ import type { Audit } from '../../domain/audit.ts';
 import type { NextStep, SignInFlow } from '../../domain/sign-in-flow.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 import { finish, loadInteraction, loadLoginInteraction, loginResult, mfaRequested, TRUST_COOKIE, wrongStep } from './interaction-support.ts';
 
 export interface InteractionDeps {

@@ -15,7 +15,7 @@ import type { TotpFactor } from '../../factors/totp/totp.ts';
 import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 import { statusFor } from './factor-forms.ts';
 import { expiredInteraction, loadLoginInteraction, loginResult, resultUrl, TRUST_COOKIE } from './interaction-support.ts';
 
