@@ -13,6 +13,7 @@ import { createClients, type Clients } from './domain/clients.ts';
 import { createOrganizations, type Organizations } from './domain/organizations.ts';
 import { createPasswordPolicy } from './domain/passwords/policy.ts';
 import { createSetup, type Setup } from './domain/setup.ts';
+import { createTfaReset, type TfaReset } from './domain/tfa-reset.ts';
 import { createThrottle } from './domain/throttle.ts';
 import { createHttpApp } from './http/app.ts';
 import { createCsrf } from './http/middleware/csrf.ts';
@@ -69,7 +70,7 @@ export interface TwofoldApp {
   koa: Koa;
   provider: Provider;
   logger: Logger;
-  services: { accounts: Accounts; organizations: Organizations; setup: Setup; clients: Clients; audit: Audit };
+  services: { accounts: Accounts; organizations: Organizations; setup: Setup; clients: Clients; audit: Audit; tfaReset: TfaReset };
   factors: Factors;
   stores: { users: UserStore; organizations: OrganizationStore; clients: ClientStore };
   /** Applies pending database migrations; returns their names. */
@@ -145,6 +146,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const factors = createFactors({ config, db, storage, box, keyedHash, clock, random, logger });
+  const tfaReset = createTfaReset({ factors: factors.store, audit });
   const trustedBrowsers = createTrustedBrowsers({ store: createSqlTrustedBrowserStore(db), keyedHash, clock, random });
   const flow = createSignInFlow({ factors: factors.store, ephemeral: storage.ephemeral, trustedBrowsers, clock });
   const secondFactorThrottle = createThrottle({ counter: storage.counter, clock, purpose: 'second-factor', rules: config.throttle });
@@ -204,7 +206,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa,
     provider,
     logger,
-    services: { accounts, organizations, setup, clients, audit },
+    services: { accounts, organizations, setup, clients, audit, tfaReset },
     factors,
     stores,
     migrate: () => storage.sql.migrate(),

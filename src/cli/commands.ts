@@ -159,10 +159,8 @@ const userResetTfa: Command = {
     const app = await openApp();
     const found = await app.stores.users.findUserByEmail(email);
     if (!found) throw new AppError('unknown_user', 404, `there is no user with email ${email}`);
-    // Factors, recovery codes and trusted browsers go together: the next sign-in starts afresh
-    // (with enrolment, if the organization enforces TFA).
-    const removed = await app.factors.store.deleteAllFactors(found.organization.id, found.user.id);
-    await app.services.audit.record({ type: 'tfa.reset', orgId: found.organization.id, userId: found.user.id, detail: { by: 'cli', removed } });
+    const person = { orgId: found.organization.id, userId: found.user.id, email: found.user.email };
+    const removed = await app.services.tfaReset.resetTfa(person, { actor: 'cli' });
     const text = removed ? `removed ${removed} second factor${removed === 1 ? '' : 's'} of ${found.user.email}` : `${found.user.email} has no second factor to reset`;
     return { text, json: { email: found.user.email, removed } };
   },
