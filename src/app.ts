@@ -13,6 +13,7 @@ import { createClients, type Clients } from './domain/clients.ts';
 import { createOrganizations, type Organizations } from './domain/organizations.ts';
 import { createPasswordPolicy } from './domain/passwords/policy.ts';
 import { createSetup, type Setup } from './domain/setup.ts';
+import { createTfaReset, type TfaReset } from './domain/tfa-reset.ts';
 import { createThrottle } from './domain/throttle.ts';
 import { createHttpApp } from './http/app.ts';
 import { createCsrf } from './http/middleware/csrf.ts';
@@ -38,8 +39,10 @@ import { createSystemClock, type Clock } from './ports/clock.ts';
 import { createCryptoRandom, type Random } from './ports/random.ts';
 import type { ClientStore, OrganizationStore, UserStore } from './ports/stores.ts';
 import { createArgon2Hasher } from './security/argon2-hasher.ts';
-import { createKeyedHash, type KeyedHash } from './security/keyed-hash.ts';
-import { createSecretBox, type SecretBox } from './security/secret-box.ts';
+import { createKeyedHash } from './security/keyed-hash.ts';
+import type { KeyedHash } from './ports/keyed-hash.ts';
+import type { SecretBox } from './ports/secret-box.ts';
+import { createSecretBox } from './security/secret-box.ts';
 import { openStorage, type Storage } from './storage/open.ts';
 import type { Factor } from './factors/factor.ts';
 import { createPhoneFactor } from './factors/phone/phone.ts';
@@ -127,7 +130,7 @@ export interface TwofoldApp {
   koa: Koa;
   provider: Provider;
   logger: Logger;
-  services: { accounts: Accounts; organizations: Organizations; setup: Setup; clients: Clients; audit: Audit };
+  services: { accounts: Accounts; organizations: Organizations; setup: Setup; clients: Clients; audit: Audit; tfaReset: TfaReset };
   factors: { store: FactorStore; registry: FactorRegistry; recovery: RecoveryCodes };
   stores: { users: UserStore; organizations: OrganizationStore; clients: ClientStore };
   /** Applies pending database migrations; returns their names. */
@@ -214,6 +217,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   );
   const factors = { store: factorStore, registry, recovery };
   const methods = createMethods({ store: factorStore, registry });
+  const tfaReset = createTfaReset({ factors: factorStore, audit });
   const trustedBrowsers = createTrustedBrowsers({ store: createSqlTrustedBrowserStore(db), keyedHash, clock, random });
   const flow = createSignInFlow({ factors: factorStore, ephemeral: storage.ephemeral, trustedBrowsers, clock });
   const secondFactorThrottle = createThrottle({ counter: storage.counter, clock, purpose: 'second-factor', rules: config.throttle });
@@ -274,7 +278,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa,
     provider,
     logger,
-    services: { accounts, organizations, setup, clients, audit },
+    services: { accounts, organizations, setup, clients, audit, tfaReset },
     factors,
     stores,
     migrate: () => storage.sql.migrate(),

@@ -4,7 +4,8 @@ import { roleSchema } from '../domain/accounts.ts';
 import { AUTH_METHODS, GRANTS } from '../domain/clients.ts';
 import { AppError } from '../domain/errors.ts';
 import { startServer } from '../server.ts';
-import type { CliIo } from './run.ts';
+import type { CliIo } from './io.ts';
+import { UsageError } from './usage-error.ts';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -54,12 +55,12 @@ const list = (values: Values, key: string): string[] => (Array.isArray(values[ke
 
 function required(values: Values, key: string): string {
   const value = str(values, key);
-  if (!value) throw new AppError('usage', 400, `--${key} is required`);
+  if (!value) throw new UsageError(`--${key} is required`);
   return value;
 }
 
 function pick<T extends string>(value: string, allowed: readonly T[], flag: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new AppError('usage', 400, `--${flag} must be one of ${allowed.join(', ')} (got "${value}")`);
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')} (got "${value}")`);
   return value as T;
 }
 
@@ -95,14 +96,14 @@ const orgCreate: Command = {
   usage: 'twofold org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>]',
   options: ['name', 'enforce-tfa', 'trusted-browser-days', 'password-min-length'],
   async run({ values, args, openApp }) {
-    if (args.length !== 1) throw new AppError('usage', 400, 'org create takes exactly one <slug>');
+    if (args.length !== 1) throw new UsageError('org create takes exactly one <slug>');
     const days = str(values, 'trusted-browser-days');
     if (days !== undefined && !/^(\d{1,2}|[12]\d{2}|3[0-5]\d|36[0-5])$/.test(days)) {
-      throw new AppError('usage', 400, '--trusted-browser-days must be a whole number from 0 (never trust a browser) to 365');
+      throw new UsageError('--trusted-browser-days must be a whole number from 0 (never trust a browser) to 365');
     }
     const minLength = str(values, 'password-min-length');
     if (minLength !== undefined && !(/^\d{1,2}$/.test(minLength) && Number(minLength) >= 8 && Number(minLength) <= 64)) {
-      throw new AppError('usage', 400, '--password-min-length must be a whole number from 8 to 64 (NIST SP 800-63B: at least 8, and 15 where the password may be the only factor)');
+      throw new UsageError('--password-min-length must be a whole number from 8 to 64 (NIST SP 800-63B: at least 8, and 15 where the password may be the only factor)');
     }
     const app = await openApp();
     const org = await app.services.organizations.createOrganization({
@@ -123,8 +124,8 @@ const orgCreate: Command = {
 async function readPassword(io: CliIo): Promise<string> {
   const text = await io.readStdin();
   const password = text.replace(/\r?\n$/, '');
-  if (!password) throw new AppError('usage', 400, 'no password on stdin');
-  if (password.includes('\n')) throw new AppError('usage', 400, 'the password on stdin must be a single line');
+  if (!password) throw new UsageError('no password on stdin');
+  if (password.includes('\n')) throw new UsageError('the password on stdin must be a single line');
   return password;
 }
 
@@ -133,11 +134,11 @@ const userCreate: Command = {
   usage: 'twofold user create --org <slug> --email <email> [--name <n>] [--phone <E.164>] [--role member|admin] --password-stdin',
   options: ['org', 'email', 'name', 'phone', 'role', 'password-stdin'],
   async run({ values, args, io, openApp }) {
-    if (args.length > 0) throw new AppError('usage', 400, `unexpected argument "${args[0]}"`);
+    if (args.length > 0) throw new UsageError(`unexpected argument "${args[0]}"`);
     const slug = required(values, 'org');
     const email = required(values, 'email');
     const role = pick(str(values, 'role') ?? 'member', roleSchema.options, 'role');
-    if (values['password-stdin'] !== true) throw new AppError('usage', 400, '--password-stdin is required (the password is read from standard input)');
+    if (values['password-stdin'] !== true) throw new UsageError('--password-stdin is required (the password is read from standard input)');
     const password = await readPassword(io);
     const app = await openApp();
     const org = await app.services.organizations.requireOrganization(slug);
@@ -158,10 +159,8 @@ const userResetTfa: Command = {
     const app = await openApp();
     const found = await app.stores.users.findUserByEmail(email);
     if (!found) throw new AppError('unknown_user', 404, `there is no user with email ${email}`);
-    // Factors, recovery codes and trusted browsers go together: the next sign-in starts afresh
-    // (with enrolment, if the organization enforces TFA).
-    const removed = await app.factors.store.deleteAllFactors(found.organization.id, found.user.id);
-    await app.services.audit.record({ type: 'tfa.reset', orgId: found.organization.id, userId: found.user.id, detail: { by: 'cli', removed } });
+    const person = { orgId: found.organization.id, userId: found.user.id, email: found.user.email };
+    const removed = await app.services.tfaReset.resetTfa(person, { actor: 'cli' });
     const text = removed ? `removed ${removed} second factor${removed === 1 ? '' : 's'} of ${found.user.email}` : `${found.user.email} has no second factor to reset`;
     return { text, json: { email: found.user.email, removed } };
   },

@@ -7,17 +7,11 @@ import { AppError } from '../domain/errors.ts';
 import { createLogger } from '../logger.ts';
 import { DuplicateError, EmailTakenError } from '../ports/stores.ts';
 import { COMMANDS, USAGE, type CommandContext, type CommandResult } from './commands.ts';
+import type { CliIo } from './io.ts';
+import { UsageError } from './usage-error.ts';
 
-/** What the CLI touches of its process, injected so tests run it in-process. */
-export interface CliIo {
-  env: Record<string, string | undefined>;
-  cwd(): string;
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-  readStdin(): Promise<string>;
-  /** `serve` runs until one of these signals arrives. */
-  onShutdownSignal?(handler: (signal: string) => void): void;
-}
+// Callers of runCli (the e2e tests) name the io it takes from the CLI's entry point.
+export type { CliIo } from './io.ts';
 
 /** The real process as CLI input and output (calling this has no side effects by itself). */
 export function processIo(): CliIo {
@@ -27,12 +21,12 @@ export function processIo(): CliIo {
     stdout: process.stdout,
     stderr: process.stderr,
     async readStdin() {
-      if (process.stdin.isTTY) throw new AppError('usage', 400, 'pipe the password on stdin, e.g. printf %s "$PASSWORD" | twofold user create …');
+      if (process.stdin.isTTY) throw new UsageError('pipe the password on stdin, e.g. printf %s "$PASSWORD" | twofold user create …');
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of process.stdin) {
         size += (chunk as Buffer).length;
-        if (size > 64 * 1024) throw new AppError('usage', 400, 'stdin is too large for a password');
+        if (size > 64 * 1024) throw new UsageError('stdin is too large for a password');
         chunks.push(chunk as Buffer);
       }
       return Buffer.concat(chunks).toString('utf8');
@@ -71,20 +65,18 @@ const OPTIONS = {
   'auth-method': { type: 'string' },
 } as const;
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
 function parse(argv: string[]) {
   try {
     return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message, { exitCode: 2 });
   }
 }
 
 function messageOf(error: unknown): { text: string; code: number } {
-  if (error instanceof UsageError) return { text: `${error.message}\nRun "twofold --help" for usage.`, code: 2 };
+  if (error instanceof UsageError) {
+    return { text: error.exitCode === 2 ? `${error.message}\nRun "twofold --help" for usage.` : error.message, code: error.exitCode };
+  }
   if (error instanceof AppError) {
     const fields = Object.entries(error.fields).map(([field, message]) => `  ${field}: ${message}`);
     return { text: [error.message, ...fields].join('\n'), code: 1 };
@@ -102,13 +94,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const words = positionals.slice(0, 2).join(' ');
     const command = COMMANDS.find((c) => c.name === words) ?? COMMANDS.find((c) => c.name === positionals[0]);
     if (!command || values.help) {
-      if (!command && positionals.length > 0) throw new UsageError(`unknown command "${positionals.join(' ')}"`);
+      if (!command && positionals.length > 0) throw new UsageError(`unknown command "${positionals.join(' ')}"`, { exitCode: 2 });
       io.stdout.write(command ? `${command.usage}\n` : USAGE);
       return 0;
     }
     const given = Object.keys(values).filter((key) => key !== 'json' && key !== 'help');
     const unknown = given.filter((key) => !command.options.includes(key));
-    if (unknown.length > 0) throw new UsageError(`"${command.name}" does not take --${unknown.join(', --')}`);
+    if (unknown.length > 0) throw new UsageError(`"${command.name}" does not take --${unknown.join(', --')}`, { exitCode: 2 });
     const args = positionals.slice(command.name.split(' ').length);
 
     const config: Config = loadConfig({ env: io.env, cwd: io.cwd() });

@@ -2,7 +2,7 @@ import type { Clock } from '../ports/clock.ts';
 import { ACR_MFA, acrFor, amrFor } from './authentication.ts';
 import type { EphemeralStore } from '../ports/ephemeral-store.ts';
 import type { Random } from '../ports/random.ts';
-import type { KeyedHash } from '../security/keyed-hash.ts';
+import type { KeyedHash } from '../ports/keyed-hash.ts';
 
 /**
  * The account pages' own sign-in, made from an authorization code the provider issued to the

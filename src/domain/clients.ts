@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
 import type { ClientRecord, ClientStore } from '../ports/stores.ts';
-import type { SecretBox } from '../security/secret-box.ts';
+import type { SecretBox } from '../ports/secret-box.ts';
 import { AppError } from './errors.ts';
 
 export const GRANTS = ['authorization_code', 'refresh_token', 'password'] as const;

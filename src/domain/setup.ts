@@ -1,7 +1,7 @@
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
 import type { Organization, OrganizationStore, SetupStore, User } from '../ports/stores.ts';
-import type { KeyedHash } from '../security/keyed-hash.ts';
+import type { KeyedHash } from '../ports/keyed-hash.ts';
 import type { Accounts } from './accounts.ts';
 import type { Audit } from './audit.ts';
 import { AppError } from './errors.ts';

@@ -2,7 +2,7 @@ import type { Person } from '../factors/factor.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { TrustedBrowser, TrustedBrowserStore } from '../ports/factor-stores.ts';
 import type { Random } from '../ports/random.ts';
-import type { KeyedHash } from '../security/keyed-hash.ts';
+import type { KeyedHash } from '../ports/keyed-hash.ts';
 
 /**
  * "Trust this browser": a random token in a cookie, stored as a keyed hash, that lets the person

@@ -8,7 +8,7 @@ import type { Random } from '../ports/random.ts';
 import { errorPages } from './middleware/errors.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
-import type { Views } from './views.ts';
+import type { Views } from '../ports/views.ts';
 
 export interface HttpAppDeps {
   provider: Provider;

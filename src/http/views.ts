@@ -2,17 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ejs from 'ejs';
-
-/** Data every page's layout needs; each page adds its own view model. */
-export interface PageModel {
-  title: string;
-  [key: string]: unknown;
-}
-
-export interface Views {
-  /** Renders `views/<name>.ejs` inside `views/layout.ejs`. */
-  render(name: string, model: PageModel): Promise<string>;
-}
+import type { Views } from '../ports/views.ts';
 
 /**
  * EJS views with our own compiled-template cache (kept in this closure, not in a module global).

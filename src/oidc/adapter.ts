@@ -2,7 +2,7 @@ import type { Adapter, AdapterFactory, AdapterPayload } from 'oidc-provider';
 
 import type { OidcModelStore } from '../ports/oidc-model-store.ts';
 import type { ClientStore } from '../ports/stores.ts';
-import type { SecretBox } from '../security/secret-box.ts';
+import type { SecretBox } from '../ports/secret-box.ts';
 
 /**
  * Bridges oidc-provider's storage interface to ours: clients come from the durable client table

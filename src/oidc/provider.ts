@@ -3,7 +3,7 @@ import Provider, { type AdapterFactory, type Configuration, type KoaContextWithO
 
 import type { Config } from '../config/load.ts';
 import type { UserStore } from '../ports/stores.ts';
-import type { Views } from '../http/views.ts';
+import type { Views } from '../ports/views.ts';
 import { ACR_VALUES } from '../domain/authentication.ts';
 import { createPolicy } from './policy.ts';
 

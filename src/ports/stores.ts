@@ -38,6 +38,16 @@ export interface OrganizationStore {
   countOrganizations(): Promise<number>;
 }
 
+/**
+ * The key a UserStore compares emails on: emails are unique case-insensitively. The whole address
+ * is lowercased after NFC normalization: providers that treat local parts case-sensitively are
+ * vanishingly rare, and one person holding two accounts that differ only in case is a support and
+ * phishing hazard. It lives with the port because every store and the domain must agree on it.
+ */
+export function normalizeEmail(email: string): string {
+  return email.normalize('NFC').trim().toLowerCase();
+}
+
 export interface UserStore {
   /** Inserts the user with its password hash; rejects a duplicate email with EmailTakenError. */
   insertUser(user: User, passwordHash: string): Promise<void>;

@@ -1,15 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { KeyedHash } from '../ports/keyed-hash.ts';
 
-/**
- * HMAC-SHA256 under the deployment's pepper, for high-entropy secrets that need a fast lookup
- * (setup tokens, one-time codes, app passwords): a stolen database alone cannot test guesses.
- */
-export interface KeyedHash {
-  digest(purpose: string, value: string): string;
-  /** Constant-time comparison of a value against a stored digest. */
-  matches(purpose: string, value: string, digest: string): boolean;
-}
-
+/** HMAC-SHA256 keyed by the deployment's pepper, with the purpose as a domain separator. */
 export function createKeyedHash(pepper: string): KeyedHash {
   const digest = (purpose: string, value: string) =>
     createHmac('sha256', pepper).update(purpose).update('\0').update(value).digest('hex');

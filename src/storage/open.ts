@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 
 import type { Config } from '../config/load.ts';
-import type { ReadinessCheck } from '../http/routes/health.ts';
+import type { ReadinessCheck } from '../ports/readiness.ts';
 import type { AttemptCounter } from '../ports/attempt-counter.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EphemeralStore } from '../ports/ephemeral-store.ts';

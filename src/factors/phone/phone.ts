@@ -6,7 +6,7 @@ import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import { DeliveryError, type MessageSender } from '../../ports/message-sender.ts';
 import type { Random } from '../../ports/random.ts';
-import type { KeyedHash } from '../../security/keyed-hash.ts';
+import type { KeyedHash } from '../../ports/keyed-hash.ts';
 import { phoneSchema } from '../../domain/accounts.ts';
 import { cleanLabel, fail, newFactor, recordNamed, type Factor, type FactorContext, type Person, type Refusal, type VerifyOutcome } from '../factor.ts';
 

@@ -4,7 +4,7 @@ import type { Audit } from '../../domain/audit.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { RecoveryCodeStore } from '../../ports/factor-stores.ts';
 import type { Random } from '../../ports/random.ts';
-import type { KeyedHash } from '../../security/keyed-hash.ts';
+import type { KeyedHash } from '../../ports/keyed-hash.ts';
 import { fail, type Factor, type Person } from '../factor.ts';
 
 /** No 0/o, 1/l/i: codes are read off paper. 12 characters of 31 symbols ≈ 59 bits each. */

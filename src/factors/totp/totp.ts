@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Clock } from '../../ports/clock.ts';
 import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import type { Random } from '../../ports/random.ts';
-import type { SecretBox } from '../../security/secret-box.ts';
+import type { SecretBox } from '../../ports/secret-box.ts';
 import { cleanLabel, fail, newFactor, recordNamed, type Factor, type Person, type VerifyOutcome } from '../factor.ts';
 
 /** RFC 6238 with what every authenticator app supports: SHA-1, 6 digits, 30-second steps. */

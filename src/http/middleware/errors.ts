@@ -2,7 +2,7 @@ import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 
 import { AppError } from '../../domain/errors.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 
 interface HttpLikeError {
   status?: number;

@@ -11,7 +11,7 @@ import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Random } from '../../ports/random.ts';
 import type { Accounts } from '../../domain/accounts.ts';
 import type { Csrf } from '../middleware/csrf.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 import { ACCOUNT_CLIENT_ID } from '../../oidc/account-client.ts';
 import { formBody } from '../middleware/form-body.ts';
 

@@ -7,7 +7,7 @@ import type { Person } from '../../factors/factor.ts';
 import type { Accounts } from '../../domain/accounts.ts';
 import type { UserWithOrganization } from '../../ports/stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 
 export interface AccountContext {
   account: AccountSession;

@@ -8,7 +8,7 @@ import { AppError } from '../../domain/errors.ts';
 import type { SessionIndex } from '../../oidc/session-index.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
 
 export interface AccountPagesDeps {

@@ -10,7 +10,7 @@ import type { FactorRegistry } from '../../factors/registry.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 import { ACCOUNT_COOKIE } from './account-auth.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
 import { enrolmentRoutes, type FieldProblem } from './factors/enrolment-routes.ts';

@@ -1,10 +1,5 @@
 import Router from '@koa/router';
-
-/** A dependency the node needs to serve requests (database, Redis). */
-export interface ReadinessCheck {
-  name: string;
-  check(): Promise<void>;
-}
+import type { ReadinessCheck } from '../../ports/readiness.ts';
 
 /** /healthz: the process is up. /readyz: every dependency answers (200), else 503 naming the failure. */
 export function healthRoutes(deps: { checks: ReadinessCheck[]; timeoutMs: number }): Router {

@@ -10,7 +10,7 @@ import type { FactorRegistry } from '../../factors/registry.ts';
 import type { UserWithOrganization } from '../../ports/stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 import { finish, loadInteraction, loadLoginInteraction, mfaRequested, TRUST_COOKIE, wrongStep } from './interaction-support.ts';
 import type { FinishSignIn } from './sign-in-completion.ts';
 

@@ -9,7 +9,7 @@ import type { PendingSignIn, SignInFlow } from '../../domain/sign-in-flow.ts';
 import type { Throttle } from '../../domain/throttle.ts';
 import type { FactorRegistry } from '../../factors/registry.ts';
 import type { Csrf } from '../middleware/csrf.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 import { verificationRoutes, type Prover, type VerifyNotice } from './factors/verification-routes.ts';
 import { expiredInteraction, loadLoginInteraction } from './interaction-support.ts';
 import type { FinishSignIn } from './sign-in-completion.ts';

@@ -6,7 +6,7 @@ import { AppError } from '../../domain/errors.ts';
 import { setupLinkInvalid, type Setup } from '../../domain/setup.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
-import type { Views } from '../views.ts';
+import type { Views } from '../../ports/views.ts';
 
 const field = (max: number) => z.string().max(max, 'That is too long.').default('');
 const setupForm = z.object({

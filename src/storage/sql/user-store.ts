@@ -1,8 +1,7 @@
 import type { Insertable } from 'kysely';
 
 import type { User, UserStore } from '../../ports/stores.ts';
-import { EmailTakenError } from '../../ports/stores.ts';
-import { normalizeEmail } from '../../domain/email.ts';
+import { EmailTakenError, normalizeEmail } from '../../ports/stores.ts';
 import { isUniqueViolation } from './errors.ts';
 import { toOrganization } from './organization-store.ts';
 import type { Database, Tables } from './tables.ts';

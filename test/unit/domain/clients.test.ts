@@ -5,7 +5,8 @@ import { classifyRedirectUri, createClients, type Clients, type NewClientInput }
 import { AppError } from '../../../src/domain/errors.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
 import { DuplicateError, type ClientStore } from '../../../src/ports/stores.ts';
-import { createSecretBox, type SecretBox } from '../../../src/security/secret-box.ts';
+import { createSecretBox } from '../../../src/security/secret-box.ts';
+import type { SecretBox } from '../../../src/ports/secret-box.ts';
 import { createSqlClientStore } from '../../../src/storage/sql/client-store.ts';
 import { migrateToLatest, openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
 

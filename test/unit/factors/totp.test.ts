@@ -6,7 +6,8 @@ import { createTotpFactor, type TotpFactor } from '../../../src/factors/totp/tot
 import type { Clock } from '../../../src/ports/clock.ts';
 import type { FactorRecord, FactorStore } from '../../../src/ports/factor-stores.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
-import { createSecretBox, type SecretBox } from '../../../src/security/secret-box.ts';
+import { createSecretBox } from '../../../src/security/secret-box.ts';
+import type { SecretBox } from '../../../src/ports/secret-box.ts';
 import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
 import { createSqlFactorStore } from '../../../src/storage/sql/factor-store.ts';
 import { createSqlOrganizationStore } from '../../../src/storage/sql/organization-store.ts';

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { healthRoutes, type ReadinessCheck } from '../../../../src/http/routes/health.ts';
+import { healthRoutes } from '../../../../src/http/routes/health.ts';
+import type { ReadinessCheck } from '../../../../src/ports/readiness.ts';
 
 let server: Server | undefined;
 afterEach(() => server?.close());
