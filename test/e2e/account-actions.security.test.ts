@@ -1,3 +1,4 @@
+import { factorDriver } from '../helpers/factors.ts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -73,10 +74,10 @@ describe('account page actions refuse what they must', () => {
     const before = await stateOf(eve, browser);
     const [totp, sms] = [(await factorsOf(eve)).find((f) => f.kind === 'totp')!, (await factorsOf(eve)).find((f) => f.kind === 'sms')!];
     const routes: [string, Form][] = [
-      ['/account/two-factor/totp', { label: 'Forged' }],
-      ['/account/two-factor/totp/confirm', { factorId: totp.id, code: '123456' }],
-      ['/account/two-factor/phone', { phone: '+14155550199', kind: 'sms' }],
-      ['/account/two-factor/phone/confirm', { factorId: sms.id, code: '123456' }],
+      ['/account/two-factor/method/totp', { label: 'Forged' }],
+      ['/account/two-factor/method/totp/confirm', { factorId: totp.id, code: '123456' }],
+      ['/account/two-factor/method/sms', { phone: '+14155550199', kind: 'sms' }],
+      ['/account/two-factor/method/sms/confirm', { factorId: sms.id, code: '123456' }],
       ['/account/two-factor/remove', { factorId: totp.id }],
       ['/account/two-factor/preferred', { factorId: sms.id }],
       ['/account/two-factor/disable', {}],
@@ -95,7 +96,7 @@ describe('account page actions refuse what they must', () => {
       }
     }
     const json = JSON.stringify({ _csrf: otherBrowsersToken, passkey: true });
-    for (const path of ['/account/two-factor/webauthn/options', '/account/two-factor/webauthn']) expect((await postRaw(browser, path, json, 'application/json')).status).toBe(403);
+    for (const path of ['/account/two-factor/method/webauthn', '/account/two-factor/method/webauthn/confirm']) expect((await postRaw(browser, path, json, 'application/json')).status).toBe(403);
     expect(await stateOf(eve, browser)).toEqual(before);
   });
 
@@ -112,12 +113,12 @@ describe('account page actions refuse what they must', () => {
   });
 
   it('another person\'s unfinished setup cannot be confirmed from this account', async () => {
-    const pendingTotp = await server.app.factors.totp.beginEnrolment(person(vic), 'Vic tablet');
-    const { factor: pendingPhone } = await server.app.factors.phone.beginEnrolment(person(vic), 'sms', '+14155550104', 'Vic home', `account:${vic.seeded.user.id}`, '203.0.113.9');
+    const pendingTotp = await factorDriver(server.app).beginTotp(person(vic), 'Vic tablet');
+    const pendingPhone = { id: (await factorDriver(server.app).beginPhone(person(vic), 'sms', '+14155550104', 'Vic home', `account:${vic.seeded.user.id}`, '203.0.113.9')).factorId };
     const { code } = lastMessage();
     const message = 'This setup has expired. Start again from your two-step verification settings.';
-    await expectRefusal(await post(browser, '/account/two-factor/totp/confirm', { factorId: pendingTotp.factorId, code: '123456' }), 400, message);
-    await expectRefusal(await post(browser, '/account/two-factor/phone/confirm', { factorId: pendingPhone.id, code }), 400, message);
+    await expectRefusal(await post(browser, '/account/two-factor/method/totp/confirm', { factorId: pendingTotp.factorId, code: '123456' }), 400, message);
+    await expectRefusal(await post(browser, '/account/two-factor/method/sms/confirm', { factorId: pendingPhone.id, code }), 400, message);
     expect((await factorsOf(vic)).filter((f) => f.id === pendingTotp.factorId || f.id === pendingPhone.id).map((f) => f.active)).toEqual([false, false]);
     expect((await factorsOf(eve)).some((f) => f.phone === '+14155550104')).toBe(false);
   });
@@ -148,38 +149,38 @@ describe('account page actions refuse what they must', () => {
     const before = await stateOf(eve, browser);
     const unreadable = 'The form could not be read. Reload the page and try again.';
     const refusals: [string, Form, string][] = [
-      ['/account/two-factor/phone', { phone: '+14155550199', kind: 'pigeon' }, unreadable],
-      ['/account/two-factor/phone', { phone: `+1${'4'.repeat(40)}`, kind: 'sms' }, unreadable],
-      ['/account/two-factor/phone', { phone: '+14155550199', kind: 'sms', label: 'x'.repeat(201) }, unreadable],
-      ['/account/two-factor/totp', { label: 'x'.repeat(5_000) }, unreadable],
+      ['/account/two-factor/method/pigeon', { phone: '+14155550199' }, 'That method is not available. Choose another one.'],
+      ['/account/two-factor/method/sms', { phone: `+1${'4'.repeat(40)}`, kind: 'sms' }, unreadable],
+      ['/account/two-factor/method/sms', { phone: '+14155550199', kind: 'sms', label: 'x'.repeat(201) }, unreadable],
+      ['/account/two-factor/method/totp', { label: 'x'.repeat(5_000) }, unreadable],
       ['/account/two-factor/remove', { factorId: 'x'.repeat(65) }, unreadable],
       ['/account/two-factor/preferred', { factorId: 'x'.repeat(10_000) }, unreadable],
-      ['/account/two-factor/totp/confirm', { factorId: 'x', code: '1'.repeat(65) }, unreadable],
+      ['/account/two-factor/method/totp/confirm', { factorId: 'x', code: '1'.repeat(65) }, unreadable],
       ['/account/password', { current: 'x'.repeat(1_025), password: 'plum orchard violin 42' }, 'That password is too long.'],
       ['/account/password', { current: eve.password, password: 'p'.repeat(1_025) }, 'That password is too long.'],
     ];
     for (const [path, fields, message] of refusals) await expectRefusal(await post(browser, path, fields), 400, message);
     for (const phone of ['123', '+0123456789', '4155550123', '+1 415 CALL NOW']) {
-      const response = await post(browser, '/account/two-factor/phone', { phone, kind: 'sms' });
+      const response = await post(browser, '/account/two-factor/method/sms', { phone, kind: 'sms' });
       expect(response.status).toBe(400);
-      expect(await response.text()).toMatch(/<input id="phone"[^>]*aria-invalid="true"[^]*?id="phone-error" role="alert">Enter the number in international format/);
+      expect(await response.text()).toMatch(/<input id="sms-phone"[^>]*aria-invalid="true"[^]*?id="sms-phone-error" role="alert">Enter the number in international format/);
     }
     const csrf = await csrfOf(browser);
-    await expectRefusal(await postRaw(browser, '/account/two-factor/phone', `_csrf=${csrf}&kind=sms&kind=voice&phone=%2B14155550199`), 400, unreadable);
-    await expectRefusal(await postRaw(browser, '/account/two-factor/totp', `_csrf=${csrf}&label=${'x'.repeat(40_000)}`), 413, 'What you sent is too large.');
+    await expectRefusal(await postRaw(browser, '/account/two-factor/method/sms', `_csrf=${csrf}&phone=%2B14155550199&phone=%2B14155550198`), 400, unreadable);
+    await expectRefusal(await postRaw(browser, '/account/two-factor/method/totp', `_csrf=${csrf}&label=${'x'.repeat(40_000)}`), 413, 'What you sent is too large.');
     expect(await stateOf(eve, browser)).toEqual(before);
   });
 
   it('a wrong or malformed code on an own setup is refused and the method stays inactive', async () => {
-    const html = await (await post(browser, '/account/two-factor/totp', { label: 'Spare' })).text();
+    const html = await (await post(browser, '/account/two-factor/method/totp', { label: 'Spare' })).text();
     const factorId = /name="factorId" value="([^"]+)"/.exec(html)![1]!;
     for (const [code, status] of [['abcdef', 400], ['', 400], ['000000', 401]] as const) {
-      const response = await post(browser, '/account/two-factor/totp/confirm', { factorId, code });
+      const response = await post(browser, '/account/two-factor/method/totp/confirm', { factorId, code });
       expect(response.status).toBe(status);
       expect(await response.text()).toContain('role="alert" id="code-error"');
     }
     expect((await factorsOf(eve)).find((f) => f.id === factorId)!.active).toBe(false);
-    await expectRefusal(await post(browser, '/account/two-factor/totp/confirm', { factorId: (await factorsOf(eve)).find((f) => f.active)!.id, code: '123456' }), 400);
+    await expectRefusal(await post(browser, '/account/two-factor/method/totp/confirm', { factorId: (await factorsOf(eve)).find((f) => f.active)!.id, code: '123456' }), 400);
   });
 
   // BUG: codes to show once are kept per person (`show-codes:<userId>`, account-two-factor.ts), not per
@@ -269,7 +270,7 @@ describe('account page actions refuse what they must', () => {
     it('the resume page escapes whatever the stale form carried', async () => {
       clock.advance(301_000);
       const hostile = '"><script>alert(1)</script>';
-      const stale = await vicBrowser.request(url('/account/two-factor/totp'), { form: { _csrf: await csrfOf(vicBrowser), label: hostile, [hostile]: 'x' } });
+      const stale = await vicBrowser.request(url('/account/two-factor/method/totp'), { form: { _csrf: await csrfOf(vicBrowser), label: hostile, [hostile]: 'x' } });
       const { page: resumed } = await authenticate(vicBrowser, vic, await open(vicBrowser, stale.headers.get('location')!));
       const html = await resumed.response.text();
       expect(html).not.toContain('<script>alert(1)</script>');

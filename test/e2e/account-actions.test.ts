@@ -1,3 +1,4 @@
+import { factorDriver } from '../helpers/factors.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { browserOn, Browser, createAccountDriver, USER_AGENTS, type Member } from '../helpers/account-driver.ts';
@@ -43,7 +44,7 @@ describe('account page actions, end to end', () => {
     });
 
     it('adds an authenticator app from the QR page; the first method creates ten recovery codes, shown once', async () => {
-      const begin = await post(browser, '/account/two-factor/totp', { label: 'Pixel 8' });
+      const begin = await post(browser, '/account/two-factor/method/totp', { label: 'Pixel 8' });
       expect(begin.status).toBe(200);
       const html = await begin.text();
       expect(html).toMatch(/<figure class="qr"[^>]*><svg/);
@@ -52,17 +53,17 @@ describe('account page actions, end to end', () => {
       expect((await factorsOf(tom)).map((f) => [f.id, f.kind, f.label, f.active])).toEqual([[factorId, 'totp', 'Pixel 8', false]]);
 
       const right = nextCode(tom);
-      const wrong = await post(browser, '/account/two-factor/totp/confirm', { factorId, code: String((Number(right) + 500_000) % 1_000_000).padStart(6, '0') });
+      const wrong = await post(browser, '/account/two-factor/method/totp/confirm', { factorId, code: String((Number(right) + 500_000) % 1_000_000).padStart(6, '0') });
       expect(wrong.status).toBe(401);
       expect(await wrong.text()).toContain('role="alert" id="code-error"');
       expect((await factorsOf(tom))[0]!.active).toBe(false);
 
-      expect(redirect(await post(browser, '/account/two-factor/totp/confirm', { factorId, code: right }))).toBe('303 /account/recovery-codes');
+      expect(redirect(await post(browser, '/account/two-factor/method/totp/confirm', { factorId, code: right }))).toBe('303 /account/recovery-codes');
       expect((await factorsOf(tom))[0]!.active).toBe(true);
       expect(await recoveryLeft(tom)).toBe(10);
       shownCodes = codesOn(await page(browser, '/account/recovery-codes'));
       expect(new Set(shownCodes).size).toBe(10);
-      expect((await server.app.factors.recovery.verify(person(tom), shownCodes[0]!)).ok).toBe(true);
+      expect((await factorDriver(server.app).verifyRecoveryCode(person(tom), shownCodes[0]!)).ok).toBe(true);
       const reload = await page(browser, '/account/recovery-codes');
       expect(reload).toContain('Your recovery codes were shown already.');
       expect(codesOn(reload)).toEqual([]);
@@ -70,14 +71,14 @@ describe('account page actions, end to end', () => {
 
     it('adds a text-message and a voice method with the code the outbox received, without new recovery codes', async () => {
       for (const [kind, typed, phone] of [['sms', '+1 (415) 555-0123', '+14155550123'], ['voice', '+44 20 7946 0958', '+442079460958']] as const) {
-        const sent = await post(browser, '/account/two-factor/phone', { phone: typed, kind, label: `${kind} line` });
+        const sent = await post(browser, `/account/two-factor/method/${kind}`, { phone: typed, label: `${kind} line` });
         expect(sent.status).toBe(200);
         const html = await sent.text();
         expect(html).toContain(`${kind === 'sms' ? 'sent a text message to' : 'are calling'} your number ending in <strong>${phone.slice(-2)}</strong>`);
         const message = readOutbox(server.environment.config.dataDir).at(-1)!;
         expect([message.channel, message.to]).toEqual([kind, phone]);
         const factorId = /name="factorId" value="([^"]+)"/.exec(html)![1]!;
-        expect(redirect(await post(browser, '/account/two-factor/phone/confirm', { factorId, code: message.code }))).toBe('303 /account/two-factor?done=added');
+        expect(redirect(await post(browser, `/account/two-factor/method/${kind}/confirm`, { factorId, code: message.code }))).toBe('303 /account/two-factor?done=added');
         expect((await factorsOf(tom)).find((f) => f.id === factorId)).toMatchObject({ kind, phone, active: true });
       }
       expect(await recoveryLeft(tom)).toBe(9);
@@ -108,8 +109,8 @@ describe('account page actions, end to end', () => {
       const fresh = codesOn(await page(browser, '/account/recovery-codes'));
       expect(fresh).toHaveLength(10);
       expect(await recoveryLeft(tom)).toBe(10);
-      expect((await server.app.factors.recovery.verify(person(tom), shownCodes[1]!)).ok).toBe(false);
-      expect((await server.app.factors.recovery.verify(person(tom), fresh[0]!)).ok).toBe(true);
+      expect((await factorDriver(server.app).verifyRecoveryCode(person(tom), shownCodes[1]!)).ok).toBe(false);
+      expect((await factorDriver(server.app).verifyRecoveryCode(person(tom), fresh[0]!)).ok).toBe(true);
     });
 
     it('removing the last method turns two-step verification off and deletes the recovery codes', async () => {
@@ -125,13 +126,13 @@ describe('account page actions, end to end', () => {
 
     it('sends a stale change of a person without two-step verification through the password alone, then completes it', async () => {
       clock.advance(301_000);
-      const stale = await post(browser, '/account/two-factor/totp', { label: 'Later' });
+      const stale = await post(browser, '/account/two-factor/method/totp', { label: 'Later' });
       expect(redirect(stale)).toMatch(/^303 \/account\/login\?fresh=1&resume=[A-Za-z0-9_-]{22}$/);
       expect(await factorsOf(tom)).toEqual([]);
       const { page: resumed, steps } = await authenticate(browser, tom, await open(browser, stale.headers.get('location')!));
       expect(steps).toEqual(['password']);
       expect(resumed.url.pathname).toMatch(/^\/account\/resume\//);
-      const form = readForm(await resumed.response.text(), /^\/account\/two-factor\/totp$/);
+      const form = readForm(await resumed.response.text(), /^\/account\/two-factor\/method\/totp$/);
       const done = await browser.request(url(form.action), { form: { _csrf: form.csrf, label: 'Later' } });
       expect(await done.text()).toContain('Set up your authenticator app');
       expect((await factorsOf(tom)).map((f) => [f.kind, f.label, f.active])).toEqual([['totp', 'Later', false]]);

@@ -36,7 +36,7 @@ describe('the account API', () => {
     for (let i = 0; i < 2 && !page.url.href.startsWith(rp.redirectUri); i++) {
       const html = await page.response.text();
       const isCode = html.includes('name="factorId"');
-      const form = readForm(html, isCode ? /\/verify$/ : /\/confirm$/);
+      const form = readForm(html, isCode ? /\/verify\/[a-z]+$/ : /\/confirm$/);
       const fields: Record<string, string> = isCode ? { factorId: /name="factorId" value="([^"]+)"/.exec(html)![1]!, code: totpAt(secret, clock.now() / 1000) } : {};
       const target = new URL(form.action, page.url);
       page = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, ...fields } }), target, (u) => u.href.startsWith(rp.redirectUri));

@@ -1,10 +1,11 @@
+import { factorDriver } from '../helpers/factors.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent, readForm } from '../helpers/agent.ts';
 import { seedUser, type Seeded } from '../helpers/seed.ts';
 import { skipReason } from '../helpers/backends.ts';
 import { createTestClock, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
-import { secretFromUri, totpAt } from '../helpers/totp.ts';
+import { totpAt } from '../helpers/totp.ts';
 
 type Page = { response: Response; url: URL };
 
@@ -33,7 +34,7 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('account pages and step-up 
     for (let step = 0; step < 4 && current.url.pathname.startsWith('/interaction/'); step++) {
       const html = await current.response.text();
       const login = /\/login"/.test(html);
-      const form = readForm(html, login ? /\/login$/ : /\/verify$/);
+      const form = readForm(html, login ? /\/login$/ : /\/verify\/[a-z]+$/);
       const factorId = /name="factorId" value="([^"]+)"/.exec(html)?.[1];
       const fields: Record<string, string> = login ? { email: seeded.user.email, password: seeded.password } : { factorId: factorId!, code: totpAt(secret, clock.now() / 1000) };
       const target = new URL(form.action, current.url);
@@ -52,10 +53,9 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('account pages and step-up 
     if (skip) return;
     server = await startTestServer(backend, { clock });
     seeded = await seedUser(server.app, { email: 'ada@example.com' });
-    const enrolment = await server.app.factors.totp.beginEnrolment(person(), 'Phone');
-    secret = secretFromUri(enrolment.uri);
-    const factor = (await server.app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
-    await server.app.factors.totp.confirmEnrolment(person(), factor, totpAt(secret, clock.now() / 1000));
+    const enrolment = await factorDriver(server.app).beginTotp(person(), 'Phone');
+    secret = enrolment.secret;
+    await factorDriver(server.app).confirmTotp(person(), enrolment.factorId, totpAt(secret, clock.now() / 1000));
     await server.app.factors.recovery.regenerate(person());
     clock.advance(30_000);
   });

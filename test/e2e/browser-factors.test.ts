@@ -1,3 +1,4 @@
+import { factorDriver } from '../helpers/factors.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as jsqrModule from 'jsqr';
@@ -151,10 +152,9 @@ describe.skipIf(skip)('second factors in real Chromium', () => {
   it('shows the code step and the other methods readably on a phone', async () => {
     const seeded = await seedUser(server.app, { slug: 'acme', email: 'phone-view@acme.example' });
     const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
-    const enrolment = await server.app.factors.totp.beginEnrolment(person, 'Phone');
-    const factor = (await server.app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
-    await server.app.factors.totp.confirmEnrolment(person, factor, totpAt(secretFromUri(enrolment.uri), Date.now() / 1000));
-    await server.app.factors.phone.beginEnrolment(person, 'sms', '+447700900123', 'Work phone', 'x', '127.0.0.1');
+    const enrolment = await factorDriver(server.app).beginTotp(person, 'Phone');
+    await factorDriver(server.app).confirmTotp(person, enrolment.factorId, totpAt(enrolment.secret, Date.now() / 1000));
+    await factorDriver(server.app).beginPhone(person, 'sms', '+447700900123', 'Work phone', 'x', '127.0.0.1');
     await server.app.factors.recovery.regenerate(person);
     const context = await browser.newContext({ viewport: { width: 375, height: 740 }, deviceScaleFactor: 2, isMobile: true });
     const page = await context.newPage();

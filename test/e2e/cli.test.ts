@@ -1,3 +1,4 @@
+import { factorDriver } from '../helpers/factors.ts';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,9 +110,8 @@ describe('the twofold CLI', () => {
     const app = await createApp(loadConfig({ env: { TWOFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, cwd: process.cwd() }));
     const found = (await app.stores.users.findUserByEmail('bob@example.com'))!;
     const person = { orgId: found.organization.id, userId: found.user.id, email: found.user.email };
-    const enrolment = await app.factors.totp.beginEnrolment(person, 'Phone');
-    const factor = (await app.factors.store.findFactor(person.orgId, person.userId, enrolment.factorId))!;
-    await app.factors.store.activateFactor(person.orgId, person.userId, factor.id, Date.now());
+    const enrolment = await factorDriver(app).beginTotp(person, 'Phone');
+    await app.factors.store.activateFactor(person.orgId, person.userId, enrolment.factorId, Date.now());
     await app.factors.recovery.regenerate(person);
     const reset = await twofold(['user', 'reset-tfa', '--email', 'BOB@example.com', '--json']);
     expect(reset.json()).toEqual({ email: 'Bob@Example.com', removed: 1 });

@@ -5,7 +5,8 @@ import { Agent, readForm } from '../helpers/agent.ts';
 import { authorizationRequest, discoverRp, exchange, open, submitLogin, type RelyingParty } from '../helpers/rp.ts';
 import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
 import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
-import { readOutbox, secretFromUri, totpAt } from '../helpers/totp.ts';
+import { factorDriver } from '../helpers/factors.ts';
+import { readOutbox, totpAt } from '../helpers/totp.ts';
 
 /** Regressions for the findings of the first security review, each named after its threat. */
 describe('security review regressions', () => {
@@ -22,10 +23,8 @@ describe('security review regressions', () => {
   const personOf = (s: Seeded) => ({ orgId: s.org.id, userId: s.user.id, email: s.user.email });
 
   async function withTotp(seeded: Seeded) {
-    const enrolment = await server.app.factors.totp.beginEnrolment(personOf(seeded), 'Phone');
-    const secret = secretFromUri(enrolment.uri);
-    const factor = (await server.app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
-    await server.app.factors.totp.confirmEnrolment(personOf(seeded), factor, totpAt(secret, clock.now() / 1000));
+    const { factorId, secret } = await factorDriver(server.app).beginTotp(personOf(seeded), 'Phone');
+    await factorDriver(server.app).confirmTotp(personOf(seeded), factorId, totpAt(secret, clock.now() / 1000));
     clock.advance(30_000);
     return secret;
   }
@@ -42,11 +41,11 @@ describe('security review regressions', () => {
       const agent = new Agent();
       const page = await afterPassword(agent, victim, extra);
       expect(page.url.pathname).toMatch(/\/verify$/);
-      const csrf = readForm(await page.response.text(), /\/verify$/).csrf;
+      const csrf = readForm(await page.response.text(), /\/verify\/[a-z]+$/).csrf;
       const enrol = new URL(page.url.pathname.replace(/verify$/, 'enrol'), server.issuer);
       expect((await agent.request(enrol)).status).toBe(400);
-      expect((await agent.request(new URL(`${enrol.pathname}/totp`, server.issuer), { form: { _csrf: csrf } })).status).toBe(400);
-      expect((await agent.request(new URL(`${enrol.pathname}/phone`, server.issuer), { form: { _csrf: csrf, phone: '+14155550111', kind: 'sms' } })).status).toBe(400);
+      expect((await agent.request(new URL(`${enrol.pathname}/method/totp`, server.issuer), { form: { _csrf: csrf } })).status).toBe(400);
+      expect((await agent.request(new URL(`${enrol.pathname}/method/sms`, server.issuer), { form: { _csrf: csrf, phone: '+14155550111', kind: 'sms' } })).status).toBe(400);
     }
     expect((await server.app.factors.store.findFactors(victim.org.id, victim.user.id)).map((f) => f.label)).toEqual(['Phone']);
   });
@@ -57,7 +56,7 @@ describe('security review regressions', () => {
     const agent = new Agent();
     const first = await afterPassword(agent, seeded);
     const html = await first.response.text();
-    const form = readForm(html, /\/verify$/);
+    const form = readForm(html, /\/verify\/[a-z]+$/);
     const factorId = /name="factorId" value="([^"]+)"/.exec(html)![1]!;
     const target = new URL(form.action, first.url);
     const trusted = await agent.request(target, { form: { _csrf: form.csrf, factorId, code: totpAt(secret, clock.now() / 1000), trust: 'on' } });
@@ -110,7 +109,7 @@ describe('security review regressions', () => {
       const request = await authorizationRequest(proxiedRp);
       const page = await open(agent, request.url, proxiedRp.redirectUri);
       const csrf = readForm(await page.response.text(), /\/login$/).csrf;
-      const url = new URL(`${page.url.pathname}/passkey`, proxied.issuer);
+      const url = new URL(`${page.url.pathname}/passwordless/webauthn`, proxied.issuer);
       const send = (from: string, id: string) =>
         fetch(url, {
           method: 'POST',
@@ -130,13 +129,13 @@ describe('security review regressions', () => {
   it('enrolling a stranger\'s number does not use up that person\'s sign-in codes', async () => {
     const owner = await seedUser(server.app, { email: 'owner@example.com' });
     const number = '+14155550177';
-    const { factor } = await server.app.factors.phone.beginEnrolment(personOf(owner), 'sms', number, null, 'enrol', '127.0.0.9');
+    const factors = factorDriver(server.app);
+    const { factorId } = await factors.beginPhone(personOf(owner), 'sms', number, null, 'enrol', '127.0.0.9');
     const code = readOutbox(server.environment.config.dataDir).at(-1)!.code;
-    expect((await server.app.factors.phone.verify(personOf(owner), factor, 'enrol', code)).ok).toBe(true);
+    expect((await factors.confirmPhone(personOf(owner), 'sms', factorId, code, 'enrol')).ok).toBe(true);
     const stranger = await seedUser(server.app, { email: 'stranger@example.com' });
-    for (let i = 0; i < 6; i++) await server.app.factors.phone.beginEnrolment(personOf(stranger), 'sms', number, null, `e${i}`, '127.0.0.8');
-    const active = (await server.app.factors.store.findFactor(owner.org.id, owner.user.id, factor.id))!;
-    expect(await server.app.factors.phone.sendCode(personOf(owner), active, 'signin', '127.0.0.7')).toEqual({ ok: true });
+    for (let i = 0; i < 6; i++) await factors.beginPhone(personOf(stranger), 'sms', number, null, `e${i}`, '127.0.0.8');
+    expect(await factors.sendCode(personOf(owner), 'sms', factorId, 'signin', '127.0.0.7')).toEqual({ ok: true, model: {} });
     // And unfinished enrolments do not pile up: one per person.
     expect((await server.app.factors.store.findFactors(stranger.org.id, stranger.user.id)).length).toBe(1);
   });
@@ -200,7 +199,7 @@ describe('security review regressions', () => {
     const victimTarget = new URL(victimLogin.action, start.url);
     const step = await victim.follow(await victim.request(victimTarget, { form: { _csrf: victimLogin.csrf, email: seeded.user.email, password: seeded.password } }), victimTarget);
     const stepHtml = await step.response.text();
-    const verify = readForm(stepHtml, /\/verify$/);
+    const verify = readForm(stepHtml, /\/verify\/[a-z]+$/);
     const verifyTarget = new URL(verify.action, step.url);
     const factorId = /name="factorId" value="([^"]+)"/.exec(stepHtml)![1]!;
     const signedIn = await victim.follow(await victim.request(verifyTarget, { form: { _csrf: verify.csrf, factorId, code: totpAt(secret, clock.now() / 1000) } }), verifyTarget);

@@ -7,7 +7,8 @@ import { Agent, readForm } from '../helpers/agent.ts';
 import { authorizationRequest, discoverRp, exchange, open, submitLogin, type RelyingParty } from '../helpers/rp.ts';
 import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
 import { createTestClock, createTestEnvironment, freePort, type TestEnvironment } from '../helpers/server.ts';
-import { readOutbox, secretFromUri, totpAt } from '../helpers/totp.ts';
+import { factorDriver } from '../helpers/factors.ts';
+import { readOutbox, totpAt } from '../helpers/totp.ts';
 
 /** Threats against the second step: malformed input, leaks of secrets, and shortcuts past it. */
 describe('the second step under attack', () => {
@@ -30,15 +31,14 @@ describe('the second step under attack', () => {
     mobile = await discoverRp(environment.config.issuer, await seedClient(server.app, { id: 'mobile', public: true, firstParty: true, redirectUri: 'com.example.mobile:/oauth' }));
     seeded = await seedUser(server.app);
     const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
-    const enrolment = await server.app.factors.totp.beginEnrolment(person, 'Phone');
-    secret = secretFromUri(enrolment.uri);
-    const factor = (await server.app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
-    await server.app.factors.totp.confirmEnrolment(person, factor, totpAt(secret, clock.now() / 1000));
-    await server.app.factors.phone.beginEnrolment(person, 'sms', '+14155550199', 'Phone', 'enrol', '127.0.0.1');
+    const factors = factorDriver(server.app);
+    const enrolment = await factors.beginTotp(person, 'Phone');
+    secret = enrolment.secret;
+    await factors.confirmTotp(person, enrolment.factorId, totpAt(secret, clock.now() / 1000));
+    const sms = await factors.beginPhone(person, 'sms', '+14155550199', 'Phone', 'enrol', '127.0.0.1');
     const code = readOutbox(environment.config.dataDir).at(-1)!.code;
-    const sms = (await server.app.factors.store.findFactors(seeded.org.id, seeded.user.id)).find((f) => f.kind === 'sms')!;
-    await server.app.factors.phone.verify(person, sms, 'enrol', code);
-    smsId = sms.id;
+    await factors.confirmPhone(person, 'sms', sms.factorId, code, 'enrol');
+    smsId = sms.factorId;
     // Both factors were made at the same instant of the test clock: name the preferred one.
     await server.app.factors.store.setPreferredFactorId(seeded.org.id, seeded.user.id, enrolment.factorId);
   });
@@ -58,7 +58,7 @@ describe('the second step under attack', () => {
   it('signs a first-party mobile app (public client, PKCE) in with the password and then the code', async () => {
     const { agent, request, page } = await atSecondStep(mobile);
     const html = await page.response.text();
-    const form = readForm(html, /\/verify$/);
+    const form = readForm(html, /\/verify\/[a-z]+$/);
     const factorId = /name="factorId" value="([^"]+)"/.exec(html)![1]!;
     clock.advance(30_000);
     const target = new URL(form.action, page.url);
@@ -84,17 +84,18 @@ describe('the second step under attack', () => {
 
   it('answers garbage on every second-step endpoint with a 4xx, never a 500', async () => {
     const { agent, uid, page } = await atSecondStep();
-    const csrf = readForm(await page.response.text(), /\/verify$/).csrf;
+    const csrf = readForm(await page.response.text(), /\/verify\/[a-z]+$/).csrf;
     const base = `${environment.config.issuer}/interaction/${uid}`;
     const forms: [string, Record<string, string>][] = [
-      ['/verify', { _csrf: csrf, factorId: 'x'.repeat(500), code: '123456' }],
-      ['/verify', { _csrf: csrf, factorId: 'recovery', code: '😀😀😀' }],
-      ['/verify', { _csrf: csrf }],
-      ['/verify/send', { _csrf: csrf, factorId: 'nope' }],
-      ['/verify/send', { _csrf: csrf }],
-      ['/verify', { factorId: 'recovery', code: 'abcd-efgh-jkmn' }],
-      ['/enrol/totp', { _csrf: csrf }],
-      ['/enrol/phone', { _csrf: csrf, phone: '+1', kind: 'sms' }],
+      ['/verify/totp', { _csrf: csrf, factorId: 'x'.repeat(500), code: '123456' }],
+      ['/verify/recovery', { _csrf: csrf, code: '😀😀😀' }],
+      ['/verify/totp', { _csrf: csrf }],
+      ['/verify/pigeon', { _csrf: csrf, code: '123456' }],
+      ['/verify/sms/challenge', { _csrf: csrf, factorId: 'nope' }],
+      ['/verify/sms/challenge', { _csrf: csrf }],
+      ['/verify/recovery', { code: 'abcd-efgh-jkmn' }],
+      ['/enrol/method/totp', { _csrf: csrf }],
+      ['/enrol/method/sms', { _csrf: csrf, phone: '+1', kind: 'sms' }],
     ];
     for (const [path, form] of forms) {
       const response = await agent.request(`${base}${path}`, { form });
@@ -107,9 +108,9 @@ describe('the second step under attack', () => {
       ['/verify/webauthn', JSON.stringify({ _csrf: csrf, credential: { id: 'x', rawId: 'x', type: 'public-key', response: {} } })],
       ['/verify/webauthn', JSON.stringify({ _csrf: csrf, credential: 'nonsense' })],
       ['/verify/webauthn', '{"_csrf":'],
-      ['/passkey', JSON.stringify({ _csrf: csrf, credential: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' } } })],
-      ['/passkey/options', JSON.stringify({})],
-      ['/enrol/webauthn', JSON.stringify({ _csrf: csrf, credential: [] })],
+      ['/passwordless/webauthn', JSON.stringify({ _csrf: csrf, credential: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' } } })],
+      ['/passwordless/webauthn/challenge', JSON.stringify({})],
+      ['/enrol/method/webauthn/confirm', JSON.stringify({ _csrf: csrf, credential: [] })],
     ] as const) {
       const response = await json(path, body);
       expect(response.status, `${path} ${body.slice(0, 40)}`).toBeGreaterThanOrEqual(400);
@@ -121,12 +122,12 @@ describe('the second step under attack', () => {
   it('keeps codes, seeds and passwords out of the logs and out of the pages', async () => {
     const { agent, page } = await atSecondStep();
     const html = await page.response.text();
-    const form = readForm(html, /\/verify$/);
+    const form = readForm(html, /\/verify\/[a-z]+$/);
     expect(html).toContain(`method=${smsId}`);
-    const send = await agent.request(new URL(form.action.replace(/\/verify$/, '/verify/send'), page.url), { form: { _csrf: form.csrf, factorId: smsId } });
+    const send = await agent.request(new URL(form.action.replace(/\/verify\/[a-z]+$/, '/verify/sms/challenge'), page.url), { form: { _csrf: form.csrf, factorId: smsId } });
     expect(send.status).toBe(303);
     const code = readOutbox(environment.config.dataDir).at(-1)!.code;
-    const base32 = new URL((await server.app.factors.totp.beginEnrolment({ orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email }, 'x')).uri).searchParams.get('secret')!;
+    const base32 = new URL((await factorDriver(server.app).beginTotp({ orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email }, 'x')).uri).searchParams.get('secret')!;
     const stepPage = await (await agent.request(new URL(`${page.url.pathname}?method=${smsId}&sent=1`, page.url))).text();
     expect(stepPage).not.toContain(code);
     expect(stepPage).not.toContain(base32);

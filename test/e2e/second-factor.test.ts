@@ -6,6 +6,7 @@ import { skipReason } from '../helpers/backends.ts';
 import { authorizationRequest, discoverRp, exchange, open, submitLogin, type RelyingParty } from '../helpers/rp.ts';
 import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
 import { createTestClock, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { factorDriver } from '../helpers/factors.ts';
 import { readOutbox, secretFromUri, totpAt } from '../helpers/totp.ts';
 
 const scaleOutSkip = skipReason('postgres') ?? skipReason('redis');
@@ -33,7 +34,7 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
     return { request, page: next };
   }
 
-  async function submitCode(agent: Agent, page: Page, fields: Record<string, string>, action = /\/verify$/) {
+  async function submitCode(agent: Agent, page: Page, fields: Record<string, string>, action = /\/verify\/[a-z]+$/) {
     const html = await page.response.text();
     const form = readForm(html, action);
     const target = new URL(form.action, page.url);
@@ -42,10 +43,8 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
   }
 
   async function enrolTotp(seeded: Seeded) {
-    const enrolment = await server.app.factors.totp.beginEnrolment(person(seeded), 'Phone');
-    const secret = secretFromUri(enrolment.uri);
-    const factor = (await server.app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
-    const confirmed = await server.app.factors.totp.confirmEnrolment(person(seeded), factor, totpAt(secret, clock.now() / 1000));
+    const { factorId, secret } = await factorDriver(server.app).beginTotp(person(seeded), 'Phone');
+    const confirmed = await factorDriver(server.app).confirmTotp(person(seeded), factorId, totpAt(secret, clock.now() / 1000));
     expect(confirmed.ok).toBe(true);
     return secret;
   }
@@ -81,7 +80,7 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
     const agent = new Agent();
     const again = await passwordStep(agent, seeded.user.email, seeded.password);
     const html = await again.page.response.text();
-    const form = readForm(html, /\/verify$/);
+    const form = readForm(html, /\/verify\/[a-z]+$/);
     const target = new URL(form.action, again.page.url);
     const replay = await agent.request(target, { form: { _csrf: form.csrf, factorId, code } });
     expect(replay.status).toBe(401);
@@ -99,9 +98,9 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
   it.skipIf(skip)('signs in with a text message code sent on request, and with a voice call code read digit by digit', async () => {
     const seeded = await seedUser(server.app, { email: `phone-${backend}@example.com` });
     for (const [kind, number, amr] of [['sms', '+14155550101', 'sms'], ['voice', '+14155550102', 'tel']] as const) {
-      const { factor } = await server.app.factors.phone.beginEnrolment(person(seeded), kind, number, null, 'enrol', '127.0.0.1');
+      const factor = { id: (await factorDriver(server.app).beginPhone(person(seeded), kind, number, null, 'enrol', '127.0.0.1')).factorId };
       const enrolCode = readOutbox(server.environment.config.dataDir).filter((m) => m.to === number).at(-1)!.code;
-      expect((await server.app.factors.phone.verify(person(seeded), factor, 'enrol', enrolCode)).ok).toBe(true);
+      expect((await factorDriver(server.app).confirmPhone(person(seeded), kind, factor.id, enrolCode, 'enrol')).ok).toBe(true);
 
       const agent = new Agent();
       const { request } = await passwordStep(agent, seeded.user.email, seeded.password);
@@ -111,7 +110,7 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
       const step = { response: await agent.request(stepUrl), url: stepUrl };
       // Nothing is sent until the person asks for it.
       expect(readOutbox(server.environment.config.dataDir).length).toBe(before);
-      const sendForm = readForm(await step.response.clone().text(), /\/verify\/send$/);
+      const sendForm = readForm(await step.response.clone().text(), /\/verify\/[a-z]+\/challenge$/);
       const sendTarget = new URL(sendForm.action, stepUrl);
       const sent = await agent.follow(await agent.request(sendTarget, { form: { _csrf: sendForm.csrf, factorId: factor.id } }), sendTarget);
       const message = readOutbox(server.environment.config.dataDir).at(-1)!;
@@ -137,7 +136,7 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
     const claims = (await exchange(rp, result.url, request)).claims()!;
     expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
     expect(await server.app.factors.recovery.remaining(person(seeded))).toBe(9);
-    expect((await server.app.factors.recovery.verify(person(seeded), codes[3]!)).ok).toBe(false);
+    expect((await factorDriver(server.app).verifyRecoveryCode(person(seeded), codes[3]!)).ok).toBe(false);
   });
 
   it.skipIf(skip)('trusts this browser for the organization\'s days at sign-in, but never at re-authentication or when MFA is demanded', async () => {
@@ -182,7 +181,7 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
     const agent = new Agent();
     const { page } = await passwordStep(agent, seeded.user.email, seeded.password);
     const html = await page.response.text();
-    const form = readForm(html, /\/verify$/);
+    const form = readForm(html, /\/verify\/[a-z]+$/);
     const factorId = /name="factorId" value="([^"]+)"/.exec(html)![1]!;
     const target = new URL(form.action, page.url);
     const statuses: number[] = [];
@@ -210,13 +209,13 @@ describe('forced enrolment when the organization enforces TFA', () => {
     const login = await open(agent, request.url, rp.redirectUri);
     const enrol = await submitLogin(agent, login, seeded.user.email, seeded.password, rp.redirectUri);
     expect(enrol.url.pathname).toMatch(/\/enrol$/);
-    const choose = readForm(await enrol.response.text(), /\/enrol\/totp$/);
+    const choose = readForm(await enrol.response.text(), /\/enrol\/method\/totp$/);
     const totpPage = await agent.request(new URL(choose.action, enrol.url), { form: { _csrf: choose.csrf } });
     const html = await totpPage.text();
     expect(html).toContain('<svg');
     const key = /data-testid="manual-key">([A-Z2-7 ]+)</.exec(html)![1]!;
     const secret = secretFromUri(`otpauth://totp/x?secret=${key.replaceAll(' ', '')}`);
-    const confirm = readForm(html, /\/enrol\/totp\/confirm$/);
+    const confirm = readForm(html, /\/enrol\/method\/totp\/confirm$/);
     const factorId = /name="factorId" value="([^"]+)"/.exec(html)![1]!;
     const confirmTarget = new URL(confirm.action, enrol.url);
     const codesPage = await agent.follow(await agent.request(confirmTarget, { form: { _csrf: confirm.csrf, factorId, code: totpAt(secret, clock.now() / 1000) } }), confirmTarget);
@@ -238,11 +237,11 @@ describe('forced enrolment when the organization enforces TFA', () => {
     const agent = new Agent();
     const request = await authorizationRequest(rp);
     const enrol = await submitLogin(agent, await open(agent, request.url, rp.redirectUri), seeded.user.email, seeded.password, rp.redirectUri);
-    const form = readForm(await enrol.response.text(), /\/enrol\/phone$/);
+    const form = readForm(await enrol.response.text(), /\/enrol\/method\/sms$/);
     const response = await agent.request(new URL(form.action, enrol.url), { form: { _csrf: form.csrf, phone: '555-0100', kind: 'sms' } });
     expect(response.status).toBe(400);
     expect(await response.text()).toContain('international format');
-    const badKind = await agent.request(new URL(form.action, enrol.url), { form: { _csrf: form.csrf, phone: '+14155550123', kind: 'pigeon' } });
+    const badKind = await agent.request(new URL(form.action.replace(/sms$/, 'pigeon'), enrol.url), { form: { _csrf: form.csrf, phone: '+14155550123' } });
     expect(badKind.status).toBe(400);
   });
 });

@@ -5,7 +5,8 @@ import { ACCOUNT_CLIENT_ID } from '../../src/oidc/account-client.ts';
 import { Agent, readForm } from './agent.ts';
 import { PASSWORD, seedUser, type Seeded } from './seed.ts';
 import type { TestServer } from './server.ts';
-import { readOutbox, secretFromUri, totpAt } from './totp.ts';
+import { factorDriver } from './factors.ts';
+import { readOutbox, totpAt } from './totp.ts';
 
 export type Page = { response: Response; url: URL };
 export type Form = Record<string, string>;
@@ -62,16 +63,15 @@ export function createAccountDriver(deps: { server: () => TestServer; clock: { n
 
   /** An authenticator app (and a text-message number), made directly, and ten recovery codes. */
   async function withFactors(m: Member, phone?: string): Promise<void> {
-    const { factors } = app();
-    const enrolment = await factors.totp.beginEnrolment(person(m), 'Phone');
-    m.secret = secretFromUri(enrolment.uri);
-    const totp = (await factors.store.findFactor(m.seeded.org.id, m.seeded.user.id, enrolment.factorId))!;
-    expect((await factors.totp.confirmEnrolment(person(m), totp, nextCode(m))).ok).toBe(true);
+    const factors = factorDriver(app());
+    const totp = await factors.beginTotp(person(m), 'Phone');
+    m.secret = totp.secret;
+    expect((await factors.confirmTotp(person(m), totp.factorId, nextCode(m))).ok).toBe(true);
     if (phone) {
-      const { factor } = await factors.phone.beginEnrolment(person(m), 'sms', phone, 'Work phone', 'seed', '203.0.113.9');
-      expect((await factors.phone.verify(person(m), factor, 'seed', lastMessage().code)).ok).toBe(true);
+      const { factorId } = await factors.beginPhone(person(m), 'sms', phone, 'Work phone', 'seed', '203.0.113.9');
+      expect((await factors.confirmPhone(person(m), 'sms', factorId, lastMessage().code, 'seed')).ok).toBe(true);
     }
-    await factors.recovery.regenerate(person(m));
+    await app().factors.recovery.regenerate(person(m));
   }
 
   /** Drives the provider's sign-in pages: password, then the authenticator code when asked. */
@@ -82,7 +82,9 @@ export function createAccountDriver(deps: { server: () => TestServer; clock: { n
       const html = await current.response.text();
       const login = /\/login"/.test(html);
       steps.push(login ? 'password' : 'second-factor');
-      const form = readForm(html, login ? /\/login$/ : /\/verify$/);
+      // The second step may open on another method: the authenticator app is always at verify/totp.
+      const form = readForm(html, login ? /\/login$/ : /\/verify\/[a-z]+(\/challenge)?$/);
+      if (!login) form.action = `${current.url.pathname}/totp`;
       const totpId = (await factorsOf(m)).find((f) => f.active && f.kind === 'totp')?.id ?? '';
       const fields: Form = login ? { email: m.seeded.user.email, password: m.password } : { factorId: totpId, code: nextCode(m), ...(trust ? { trust: 'on' } : {}) };
       const target = new URL(form.action, current.url);

@@ -1,6 +1,7 @@
 import type { TwofoldApp } from '../../src/app.ts';
 import type { Organization, User } from '../../src/ports/stores.ts';
-import { secretFromUri, totpAt } from './totp.ts';
+import { factorDriver } from './factors.ts';
+import { totpAt } from './totp.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -48,11 +49,10 @@ export async function seedClient(
  */
 export async function enrolTotp(app: TwofoldApp, seeded: Seeded, nowMs: number, label = 'Phone', options: { recoveryCodes?: boolean } = {}): Promise<{ secret: Buffer; factorId: string }> {
   const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
-  const enrolment = await app.factors.totp.beginEnrolment(person, label);
-  const secret = secretFromUri(enrolment.uri);
-  const factor = (await app.factors.store.findFactor(seeded.org.id, seeded.user.id, enrolment.factorId))!;
-  const confirmed = await app.factors.totp.confirmEnrolment(person, factor, totpAt(secret, nowMs / 1000));
+  const factors = factorDriver(app);
+  const { factorId, secret } = await factors.beginTotp(person, label);
+  const confirmed = await factors.confirmTotp(person, factorId, totpAt(secret, nowMs / 1000));
   if (!confirmed.ok) throw new Error(`could not enrol an authenticator app: ${confirmed.message}`);
   if (options.recoveryCodes) await app.factors.recovery.regenerate(person);
-  return { secret, factorId: enrolment.factorId };
+  return { secret, factorId };
 }
