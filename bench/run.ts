@@ -75,9 +75,14 @@ try {
   // The second step: a person with an authenticator app; the clock moves one step per round.
   const tfa = await seedUser(server.app, { email: 'bench-tfa@example.com' });
   const person = { orgId: tfa.org.id, userId: tfa.user.id, email: tfa.user.email };
-  const enrolment = await server.app.factors.totp.beginEnrolment(person, 'bench');
+  const totp = server.app.factors.registry.get('totp')!;
+  const context = { binding: 'bench', ip: '127.0.0.1' };
+  const begun = await totp.enrolment!.begin(person, totp.input.parse({ label: 'bench' }), context);
+  if (!begun.ok) throw new Error(`totp enrolment refused: ${begun.message}`);
+  const enrolment = { factorId: String(begun.model.factorId), uri: String(begun.model.uri) };
   const secret = secretFromUri(enrolment.uri);
-  await server.app.factors.totp.confirmEnrolment(person, (await server.app.factors.store.findFactor(person.orgId, person.userId, enrolment.factorId))!, totpAt(secret, clock.now() / 1000));
+  const confirmed = await totp.enrolment!.confirm(person, totp.input.parse({ factorId: enrolment.factorId, code: totpAt(secret, clock.now() / 1000) }), context);
+  if (!confirmed.ok) throw new Error(`totp confirmation refused: ${confirmed.message}`);
   let step: { agent: Agent; url: URL; csrf: string } | undefined;
   const totpMs = await mean(
     ROUNDS,
@@ -94,7 +99,7 @@ try {
       const form = readForm(await page.response.text(), /\/login$/);
       const target = new URL(form.action, page.url);
       const next = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, email: tfa.user.email, password: PASSWORD } }), target);
-      const verify = readForm(await next.response.text(), /\/verify$/);
+      const verify = readForm(await next.response.text(), /\/verify\/totp$/);
       step = { agent, url: new URL(verify.action, next.url), csrf: verify.csrf };
     },
   );

@@ -126,8 +126,8 @@ export function cleanLabel(label: unknown, fallback: string): string {
   return (text || fallback).slice(0, 60);
 }
 
-/** The record among the person's that the form names, if it is one of theirs. */
-export const recordNamed = (records: FactorRecord[], id: unknown) => records.find((r) => r.id === id);
+/** The active record among the person's that the form names, if it is one of theirs (never an unfinished enrolment). */
+export const recordNamed = (records: FactorRecord[], id: unknown) => records.find((r) => r.id === id && r.active);
 
 /** A new factor record of a person, with every kind-specific field empty unless given. */
 export function newFactor(

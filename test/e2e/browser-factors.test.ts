@@ -164,7 +164,7 @@ describe.skipIf(skip)('second factors in real Chromium', () => {
     await page.getByText('Use another method').click();
     await screenshot(page, 'verify-totp-phone');
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
-    await page.getByRole('link', { name: /recovery code/ }).click();
+    await page.getByRole('link', { name: /recovery code/i }).click();
     await page.getByLabel('Recovery code').fill('not-a-code');
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('alert').waitFor();

@@ -70,10 +70,10 @@ export interface TestServer extends RunningServer {
 }
 
 /** Starts the real server on a free port at http://localhost:<port>. */
-export async function startTestServer(backend: Backend, options: { clock?: Clock; overrides?: Record<string, unknown> } = {}): Promise<TestServer> {
+export async function startTestServer(backend: Backend, options: { clock?: Clock; overrides?: Record<string, unknown>; app?: AppOptions } = {}): Promise<TestServer> {
   const port = await freePort();
   const environment = await createTestEnvironment(backend, options.overrides, port);
-  const running = await startServer(environment.config, { ...environment.options, clock: options.clock });
+  const running = await startServer(environment.config, { ...environment.options, ...options.app, clock: options.clock });
   return {
     ...running,
     issuer: environment.config.issuer,

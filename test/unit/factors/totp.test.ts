@@ -1,8 +1,8 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 
-import type { Person } from '../../../src/factors/factor.ts';
-import { createTotpFactor, type TotpFactor } from '../../../src/factors/totp/totp.ts';
+import type { Factor, Person } from '../../../src/factors/factor.ts';
+import { createTotpFactor } from '../../../src/factors/totp/totp.ts';
 import type { Clock } from '../../../src/ports/clock.ts';
 import type { FactorRecord, FactorStore } from '../../../src/ports/factor-stores.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
@@ -60,6 +60,10 @@ describe('the test oracle (RFC 6238 Appendix B, SHA-1)', () => {
 
 const T0 = Date.UTC(2031, 0, 1) + 15_000; // the middle of a 30-second step
 const box: SecretBox = createSecretBox(randomBytes(32));
+const CONTEXT = { binding: 'interaction-uid-1', ip: '203.0.113.7' };
+
+type TotpFactor = ReturnType<typeof createTotpFactor>;
+type TotpModel = Extract<Awaited<ReturnType<TotpFactor['enrolment']['begin']>>, { ok: true }>['model'];
 
 let sql: SqlDatabase;
 let store: FactorStore;
@@ -89,12 +93,28 @@ beforeEach(async () => {
 
 const seconds = () => Math.floor(clock.now() / 1000);
 const reload = async (person: Person, id: string) => (await store.findFactor(person.orgId, person.userId, id))!;
+/** What the routes pass to verify: the person's active records of this kind. */
+const activeRecords = async (person: Person) => (await store.findFactors(person.orgId, person.userId)).filter((r) => r.active && r.kind === 'totp');
+
+/** The factor as the routes see it: every call goes through the Factor contract, with the input parsed by its schema. */
+const contract = (): Factor<ReturnType<TotpFactor['input']['parse']>> => totpFactor;
+const fields = (values: Record<string, unknown>) => totpFactor.input.parse(values);
+
+/** Begins an enrolment; returns its page model. */
+async function begin(person: Person, label: string): Promise<TotpModel> {
+  const step = await contract().enrolment!.begin(person, fields({ label }), CONTEXT);
+  if (!step.ok) throw new Error(`enrolment refused: ${step.message}`);
+  return step.model as TotpModel;
+}
+
+const confirm = (person: Person, factorId: string, code: string) => contract().enrolment!.confirm(person, fields({ factorId, code }), CONTEXT);
+const verify = (person: Person, records: FactorRecord[], factorId: string, code: string) => contract().verify(person, records, fields({ factorId, code }), CONTEXT);
 
 /** An enrolled, confirmed factor whose confirmation step lies five minutes in the past. */
 async function anActiveFactor(person = alice): Promise<{ factor: FactorRecord; secret: Buffer }> {
-  const enrolment = await totpFactor.beginEnrolment(person, 'Phone');
+  const enrolment = await begin(person, 'Phone');
   const secret = fromBase32(new URL(enrolment.uri).searchParams.get('secret')!);
-  const outcome = await totpFactor.confirmEnrolment(person, await reload(person, enrolment.factorId), totp(secret, seconds()));
+  const outcome = await confirm(person, enrolment.factorId, totp(secret, seconds()));
   expect(outcome.ok).toBe(true);
   clock.advance(5 * 60_000);
   return { factor: await reload(person, enrolment.factorId), secret };
@@ -102,7 +122,7 @@ async function anActiveFactor(person = alice): Promise<{ factor: FactorRecord; s
 
 describe('TOTP enrolment', () => {
   it('gives an otpauth URI with issuer and label, a 160-bit secret, a grouped manual key and an SVG QR code', async () => {
-    const enrolment = await totpFactor.beginEnrolment(alice, '  Work   phone ');
+    const enrolment = await begin(alice, '  Work   phone ');
     const uri = new URL(enrolment.uri);
     expect(enrolment.uri.startsWith('otpauth://totp/')).toBe(true);
     expect(decodeURIComponent(uri.pathname)).toBe(`/Twofold:${alice.email}`);
@@ -117,7 +137,7 @@ describe('TOTP enrolment', () => {
   });
 
   it('stores the secret sealed, never in plain text', async () => {
-    const enrolment = await totpFactor.beginEnrolment(alice, 'Phone');
+    const enrolment = await begin(alice, 'Phone');
     const secret = new URL(enrolment.uri).searchParams.get('secret')!;
     const factor = await reload(alice, enrolment.factorId);
     expect(factor.sealedSecret).not.toContain(secret);
@@ -127,76 +147,108 @@ describe('TOTP enrolment', () => {
   });
 
   it('every enrolment gets its own secret', async () => {
-    const a = await totpFactor.beginEnrolment(alice, 'A');
-    const b = await totpFactor.beginEnrolment(alice, 'B');
+    const a = await begin(alice, 'A');
+    const b = await begin(alice, 'B');
     expect(new URL(a.uri).searchParams.get('secret')).not.toBe(new URL(b.uri).searchParams.get('secret'));
   });
 
   it('is inactive, and refuses sign-in codes, until confirmed with a correct code', async () => {
-    const enrolment = await totpFactor.beginEnrolment(alice, 'Phone');
+    const enrolment = await begin(alice, 'Phone');
     const secret = fromBase32(new URL(enrolment.uri).searchParams.get('secret')!);
-    const pending = await reload(alice, enrolment.factorId);
-    expect(await totpFactor.verify(alice, pending, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'invalid' });
+    // A pending factor is not among the person's active records, so no sign-in can name it.
+    expect(await verify(alice, await activeRecords(alice), enrolment.factorId, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'malformed' });
     const wrong = String((Number(totp(secret, seconds())) + 1) % 1_000_000).padStart(6, '0');
-    expect(await totpFactor.confirmEnrolment(alice, pending, wrong)).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(await confirm(alice, enrolment.factorId, wrong)).toMatchObject({ ok: false, reason: 'invalid' });
     expect((await reload(alice, enrolment.factorId)).active).toBe(false);
-    const outcome = await totpFactor.confirmEnrolment(alice, pending, totp(secret, seconds()));
+    const outcome = await confirm(alice, enrolment.factorId, totp(secret, seconds()));
     expect(outcome).toEqual({ ok: true, proven: { method: 'totp', amr: ['otp'], factorId: enrolment.factorId } });
     expect(await reload(alice, enrolment.factorId)).toMatchObject({ active: true, lastStep: Math.floor(seconds() / 30) });
   });
 
   it('the confirmation code cannot be used again to sign in', async () => {
-    const enrolment = await totpFactor.beginEnrolment(alice, 'Phone');
+    const enrolment = await begin(alice, 'Phone');
     const secret = fromBase32(new URL(enrolment.uri).searchParams.get('secret')!);
     const code = totp(secret, seconds());
-    expect((await totpFactor.confirmEnrolment(alice, await reload(alice, enrolment.factorId), code)).ok).toBe(true);
-    expect((await totpFactor.verify(alice, await reload(alice, enrolment.factorId), code)).ok).toBe(false);
+    expect((await confirm(alice, enrolment.factorId, code)).ok).toBe(true);
+    expect((await verify(alice, await activeRecords(alice), enrolment.factorId, code)).ok).toBe(false);
   });
 
   it('shows the QR code again for a pending enrolment, never for an active factor', async () => {
-    const enrolment = await totpFactor.beginEnrolment(alice, 'Phone');
-    const again = await totpFactor.showEnrolment(alice, await reload(alice, enrolment.factorId));
-    expect(again.uri).toBe(enrolment.uri);
-    expect(again.manualKey).toBe(enrolment.manualKey);
+    const enrolment = await begin(alice, 'Phone');
+    const again = await confirm(alice, enrolment.factorId, '000000x');
+    expect(again).toMatchObject({ ok: false, reason: 'malformed' });
+    expect(again.ok ? undefined : again.model).toMatchObject({ factorId: enrolment.factorId, uri: enrolment.uri, manualKey: enrolment.manualKey, qrSvg: enrolment.qrSvg });
     const { factor } = await anActiveFactor();
-    await expect(totpFactor.showEnrolment(alice, factor)).rejects.toThrow();
+    const refused = await confirm(alice, factor.id, '123456');
+    expect(refused.ok).toBe(false);
+    expect(refused.ok ? undefined : refused.model).toBeUndefined();
   });
 
   it('confirming an active factor again is refused', async () => {
     const { factor, secret } = await anActiveFactor();
-    expect(await totpFactor.confirmEnrolment(alice, factor, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(await confirm(alice, factor.id, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'setup_expired' });
+  });
+
+  it("confirming another person's pending enrolment is refused as expired and activates nothing", async () => {
+    const enrolment = await begin(alice, 'Phone');
+    const secret = fromBase32(new URL(enrolment.uri).searchParams.get('secret')!);
+    const mallory = await aPerson(sql.db);
+    const outcome = await confirm(mallory, enrolment.factorId, totp(secret, seconds()));
+    expect(outcome).toMatchObject({ ok: false, reason: 'setup_expired' });
+    expect(outcome.ok ? undefined : outcome.model).toBeUndefined();
+    expect(await reload(alice, enrolment.factorId)).toMatchObject({ active: false, lastStep: null });
+    expect(await store.findFactors(mallory.orgId, mallory.userId)).toEqual([]);
+    // Alice's own confirmation still works: the refused attempt used up nothing.
+    expect((await confirm(alice, enrolment.factorId, totp(secret, seconds()))).ok).toBe(true);
+  });
+
+  it('confirming an unknown factor id is refused as expired and activates nothing', async () => {
+    const enrolment = await begin(alice, 'Phone');
+    const secret = fromBase32(new URL(enrolment.uri).searchParams.get('secret')!);
+    for (const factorId of [randomUUID(), '']) {
+      expect(await confirm(alice, factorId, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'setup_expired' });
+    }
+    expect(await activeRecords(alice)).toEqual([]);
+    expect((await reload(alice, enrolment.factorId)).active).toBe(false);
   });
 });
 
 describe('TOTP verification', () => {
   it.each([-1, 0, 1])('accepts the code of step %i relative to now (RFC 6238 §5.2)', async (offset) => {
     const { factor, secret } = await anActiveFactor();
-    const outcome = await totpFactor.verify(alice, factor, totp(secret, seconds() + offset * 30));
+    const outcome = await verify(alice, [factor], factor.id, totp(secret, seconds() + offset * 30));
     expect(outcome).toEqual({ ok: true, proven: { method: 'totp', amr: ['otp'], factorId: factor.id } });
     expect((await reload(alice, factor.id)).lastStep).toBe(Math.floor(seconds() / 30) + offset);
   });
 
   it.each([-2, 2])('refuses the code of step %i relative to now', async (offset) => {
     const { factor, secret } = await anActiveFactor();
-    expect(await totpFactor.verify(alice, factor, totp(secret, seconds() + offset * 30))).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(await verify(alice, [factor], factor.id, totp(secret, seconds() + offset * 30))).toMatchObject({ ok: false, reason: 'invalid' });
   });
 
   it('tolerates spaces inside a code', async () => {
     const { factor, secret } = await anActiveFactor();
     const code = totp(secret, seconds());
-    expect((await totpFactor.verify(alice, factor, ` ${code.slice(0, 3)} ${code.slice(3)} `)).ok).toBe(true);
+    expect((await verify(alice, [factor], factor.id, ` ${code.slice(0, 3)} ${code.slice(3)} `)).ok).toBe(true);
   });
 
   it.each(['12345', 'abcdef', '1234567', '', '12345a', '１２３４５６'])('refuses the malformed code %j', async (code) => {
     const { factor } = await anActiveFactor();
-    expect(await totpFactor.verify(alice, factor, code)).toMatchObject({ ok: false, reason: 'malformed' });
+    expect(await verify(alice, [factor], factor.id, code)).toMatchObject({ ok: false, reason: 'malformed' });
+  });
+
+  it('a factor id that is not among the records given is refused as malformed', async () => {
+    const { factor, secret } = await anActiveFactor();
+    expect(await verify(alice, [], factor.id, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'malformed' });
+    expect(await verify(alice, [factor], randomUUID(), totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'malformed' });
+    expect((await reload(alice, factor.id)).lastStep).toBe(factor.lastStep);
   });
 
   it('a replayed code from a stale record of the factor is refused as reused', async () => {
     const { factor, secret } = await anActiveFactor();
     const code = totp(secret, seconds());
-    expect((await totpFactor.verify(alice, factor, code)).ok).toBe(true);
-    expect(await totpFactor.verify(alice, factor, code)).toMatchObject({ ok: false, reason: 'reused' });
+    expect((await verify(alice, [factor], factor.id, code)).ok).toBe(true);
+    expect(await verify(alice, [factor], factor.id, code)).toMatchObject({ ok: false, reason: 'reused' });
   });
 
   // Regression: before d98c898 otplib's `afterTimeStep` skipped the used step, so a replay from a
@@ -204,37 +256,39 @@ describe('TOTP verification', () => {
   it('a code used once is refused as reused the second time (factor read afresh, as the routes do)', async () => {
     const { factor, secret } = await anActiveFactor();
     const code = totp(secret, seconds());
-    expect((await totpFactor.verify(alice, factor, code)).ok).toBe(true);
-    expect(await totpFactor.verify(alice, await reload(alice, factor.id), code)).toMatchObject({ ok: false, reason: 'reused' });
+    expect((await verify(alice, [factor], factor.id, code)).ok).toBe(true);
+    expect(await verify(alice, await activeRecords(alice), factor.id, code)).toMatchObject({ ok: false, reason: 'reused' });
   });
 
   it('of 20 concurrent submissions of one valid code exactly one succeeds', async () => {
     const { factor, secret } = await anActiveFactor();
     const code = totp(secret, seconds());
-    const outcomes = await Promise.all(Array.from({ length: 20 }, () => totpFactor.verify(alice, factor, code)));
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => verify(alice, [factor], factor.id, code)));
     expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
     expect(outcomes.filter((o) => !o.ok && o.reason === 'reused')).toHaveLength(19);
   });
 
   it('after a code for the next step, the code of the current step is refused', async () => {
     const { factor, secret } = await anActiveFactor();
-    expect((await totpFactor.verify(alice, factor, totp(secret, seconds() + 30))).ok).toBe(true);
-    expect(await totpFactor.verify(alice, await reload(alice, factor.id), totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'reused' });
-    expect(await totpFactor.verify(alice, factor, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'reused' });
+    expect((await verify(alice, [factor], factor.id, totp(secret, seconds() + 30))).ok).toBe(true);
+    expect(await verify(alice, [await reload(alice, factor.id)], factor.id, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'reused' });
+    expect(await verify(alice, [factor], factor.id, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'reused' });
   });
 
   it('after the current step, the previous step is refused; the next step still works', async () => {
     const { factor, secret } = await anActiveFactor();
-    expect((await totpFactor.verify(alice, factor, totp(secret, seconds()))).ok).toBe(true);
-    expect(await totpFactor.verify(alice, await reload(alice, factor.id), totp(secret, seconds() - 30))).toMatchObject({ ok: false, reason: 'reused' });
+    expect((await verify(alice, [factor], factor.id, totp(secret, seconds()))).ok).toBe(true);
+    expect(await verify(alice, [await reload(alice, factor.id)], factor.id, totp(secret, seconds() - 30))).toMatchObject({ ok: false, reason: 'reused' });
     clock.advance(30_000);
-    expect((await totpFactor.verify(alice, await reload(alice, factor.id), totp(secret, seconds()))).ok).toBe(true);
+    expect((await verify(alice, [await reload(alice, factor.id)], factor.id, totp(secret, seconds()))).ok).toBe(true);
   });
 
   it("one person's factor cannot be proven by another person", async () => {
     const { factor, secret } = await anActiveFactor();
     const mallory = await aPerson(sql.db);
-    expect((await totpFactor.verify(mallory, factor, totp(secret, seconds()))).ok).toBe(false);
+    // Even if a caller wrongly passed Alice's record with Mallory as the person, the store's scope holds.
+    expect((await verify(mallory, [factor], factor.id, totp(secret, seconds()))).ok).toBe(false);
+    expect((await verify(mallory, await activeRecords(mallory), factor.id, totp(secret, seconds()))).ok).toBe(false);
     expect((await reload(alice, factor.id)).lastStep).toBe(factor.lastStep);
   });
 
@@ -244,7 +298,7 @@ describe('TOTP verification', () => {
     const { factor, secret } = await anActiveFactor();
     const ahead = Math.floor(seconds() / 30) + 3;
     expect(await store.acceptTotpStep(alice.orgId, alice.userId, factor.id, ahead, clock.now())).toBe(true);
-    const outcome = await totpFactor.verify(alice, await reload(alice, factor.id), totp(secret, seconds()));
+    const outcome = await verify(alice, [await reload(alice, factor.id)], factor.id, totp(secret, seconds()));
     expect(outcome).toMatchObject({ ok: false, reason: 'reused' });
   });
 });
