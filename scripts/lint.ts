@@ -38,7 +38,7 @@ for (const file of sources) {
 }
 
 // Raw output only for partials, the layout body, the provider's logout form and the server-made QR SVG.
-const TRUSTED_RAW = /<%-\s*(await include\(|it\.body\b|it\.form\b|it\.enrolment\.qrSvg\b)/;
+const TRUSTED_RAW = /<%-\s*(await include\(|it\.body\b|it\.form\b|it\.qrSvg\b)/;
 for (const file of views) {
   const text = readFileSync(path.join(root, file), 'utf8');
   if (/<script(?![^>]*\bsrc=)/i.test(text)) problems.push(`${file}: inline <script>`);

@@ -255,7 +255,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       setupRoutes({ setup, views, csrf, issuer: config.issuer }),
       interactionRoutes({ provider, accounts, flow, audit, views, csrf, registry, finishSignIn, maxPasswordLength: config.passwords.maxLength }),
       secondFactorRoutes({ ...signIn, views }),
-      ...enrolmentRoutes({ ...signIn, views, recovery }),
+      ...enrolmentRoutes({ ...signIn, accounts, views, recovery }),
       passwordlessRoutes({ provider, registry, accounts, throttle: secondFactorThrottle, finishSignIn, clock, guards: [csrf.verify] }),
       accountAuthRoutes(accountAuth),
       accountPageRoutes({ accounts, security, sessionIndex, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh, maxPasswordLength: config.passwords.maxLength }),

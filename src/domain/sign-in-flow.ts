@@ -15,8 +15,6 @@ export interface PendingSignIn {
   /** Which second step this sign-in is at: proving an existing factor, or enrolling a first one. */
   step: 'second-factor' | 'enrol';
   person: Person;
-  /** The person's organization as it was at the password step (its policy decides the methods offered). */
-  organization: Organization;
   methods: CompletedMethod[];
   /** The organization enforces TFA, or the relying party asked for acr mfa: enrol if no factor. */
   mfaRequired: boolean;
@@ -60,7 +58,7 @@ export function createSignInFlow(deps: { factors: FactorStore; ephemeral: Epheme
       const methods: CompletedMethod[] = [{ method: 'password', amr: ['pwd'], at: now() }];
       const factors = await activeFactors(person);
       const mfaRequired = org.enforceTfa || context.mfaRequested;
-      const base = { person, organization: org, methods, mfaRequired, trustDays: org.trustedBrowserDays, reauthentication: context.reauthentication };
+      const base = { person, methods, mfaRequired, trustDays: org.trustedBrowserDays, reauthentication: context.reauthentication };
       if (factors.length === 0) {
         if (!mfaRequired) return { step: 'done', methods };
         const pending: PendingSignIn = { ...base, step: 'enrol' };

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
+import type { Accounts } from '../../domain/accounts.ts';
 import type { Audit } from '../../domain/audit.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { Methods } from '../../domain/methods.ts';
@@ -17,6 +18,7 @@ import type { FinishSignIn } from './sign-in-completion.ts';
 
 export interface EnrolmentDeps {
   provider: Provider;
+  accounts: Accounts;
   flow: SignInFlow;
   methods: Methods;
   registry: FactorRegistry;
@@ -64,7 +66,10 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
   }
 
   async function showMethods(ctx: Context, uid: string, pending: PendingSignIn, problem: FieldProblem | null) {
-    const methods = deps.registry.allowedFor(pending.organization).map((f) => ({ kind: f.kind }));
+    // The organization as it is now: its policy decides which methods are offered.
+    const account = await deps.accounts.findAccount(pending.person.orgId, pending.person.userId);
+    if (!account) throw expiredInteraction();
+    const methods = deps.registry.allowedFor(account.organization).map((f) => ({ kind: f.kind }));
     const shown = problem && { kind: problem.kind, errors: { [problem.field]: problem.message }, values: problem.values };
     await render(ctx, 'interaction/enrol', { title: 'Set up two-step verification', base: `/interaction/${uid}/enrol`, methods, problem: shown });
   }
