@@ -2,7 +2,6 @@ import type { TwofoldApp } from '../app.ts';
 import type { Config } from '../config/load.ts';
 import { roleSchema } from '../domain/accounts.ts';
 import { AUTH_METHODS, GRANTS } from '../domain/clients.ts';
-import { AppError } from '../domain/errors.ts';
 import { startServer } from '../server.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
@@ -158,7 +157,7 @@ const userResetTfa: Command = {
     const email = required(values, 'email');
     const app = await openApp();
     const found = await app.stores.users.findUserByEmail(email);
-    if (!found) throw new AppError('unknown_user', 404, `there is no user with email ${email}`);
+    if (!found) throw new UsageError(`there is no user with email ${email}`);
     const person = { orgId: found.organization.id, userId: found.user.id, email: found.user.email };
     const removed = await app.services.tfaReset.resetTfa(person, { actor: 'cli' });
     const text = removed ? `removed ${removed} second factor${removed === 1 ? '' : 's'} of ${found.user.email}` : `${found.user.email} has no second factor to reset`;
@@ -219,7 +218,7 @@ const setupLink: Command = {
   async run({ openApp, config }) {
     const app = await openApp();
     const link = await app.services.setup.issueSetupLink();
-    if (!link) throw new AppError('already_set_up', 409, 'an organization already exists; use "twofold org create" for more');
+    if (!link) throw new UsageError('an organization already exists; use "twofold org create" for more');
     return { text: link, json: { setupLink: link, expiresInSeconds: config.setup.linkTtlSeconds } };
   },
 };

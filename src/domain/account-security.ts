@@ -4,8 +4,8 @@ import type { RecoveryCodes } from '../factors/recovery-codes/recovery-codes.ts'
 import type { AuditEvent, AuditStore, Organization } from '../ports/stores.ts';
 import type { FactorStore, TrustedBrowser } from '../ports/factor-stores.ts';
 import type { Audit } from './audit.ts';
-import { AppError } from './errors.ts';
 import type { TrustedBrowsers } from './trusted-browsers.ts';
+import { domainErrors } from './error-codes.ts';
 
 /** What the security overview shows: never a secret, only names, dates and counts. */
 export interface SecurityOverview {
@@ -66,10 +66,10 @@ export function createAccountSecurity(deps: {
     async removeMethod(person, org, factorId, ip) {
       const methods = await active(person);
       const target = methods.find((m) => m.id === factorId);
-      if (!target) throw new AppError('unknown_method', 404, 'That method is not on your account.');
+      if (!target) throw domainErrors.raise('unknown_method');
       if (methods.length === 1) {
         if (org.enforceTfa) {
-          throw new AppError('tfa_required', 409, `${org.name} requires two-step verification, so you cannot remove your only method. Add another method first.`);
+          throw domainErrors.raise('tfa_required', { message: `${org.name} requires two-step verification, so you cannot remove your only method. Add another method first.` });
         }
         await factors.deleteAllFactors(person.orgId, person.userId);
         await record(person, 'tfa.disabled', ip, { via: 'last_method_removed' });
@@ -80,16 +80,16 @@ export function createAccountSecurity(deps: {
       await record(person, 'tfa.method_removed', ip, { kind: target.kind });
     },
     async setPreferred(person, factorId) {
-      if (!(await active(person)).some((m) => m.id === factorId)) throw new AppError('unknown_method', 404, 'That method is not on your account.');
+      if (!(await active(person)).some((m) => m.id === factorId)) throw domainErrors.raise('unknown_method');
       await factors.setPreferredFactorId(person.orgId, person.userId, factorId);
     },
     async disableTfa(person, org, ip) {
-      if (org.enforceTfa) throw new AppError('tfa_required', 409, `${org.name} requires two-step verification for everyone, so it cannot be turned off.`);
+      if (org.enforceTfa) throw domainErrors.raise('tfa_required', { message: `${org.name} requires two-step verification for everyone, so it cannot be turned off.` });
       await factors.deleteAllFactors(person.orgId, person.userId);
       await record(person, 'tfa.disabled', ip);
     },
     async regenerateRecoveryCodes(person, ip) {
-      if ((await active(person)).length === 0) throw new AppError('tfa_off', 409, 'Recovery codes come with two-step verification. Add a method first.');
+      if ((await active(person)).length === 0) throw domainErrors.raise('tfa_off');
       const codes = await recovery.regenerate(person);
       await record(person, 'recovery_codes.regenerated', ip);
       return codes;
@@ -103,7 +103,7 @@ export function createAccountSecurity(deps: {
       for (const browser of await deps.trustedBrowsers.list(person)) await deps.trustedBrowsers.revoke(person, browser.id);
     },
     async revokeTrustedBrowser(person, id, ip) {
-      if (!(await deps.trustedBrowsers.revoke(person, id))) throw new AppError('unknown_browser', 404, 'That browser is not trusted any more.');
+      if (!(await deps.trustedBrowsers.revoke(person, id))) throw domainErrors.raise('unknown_browser');
       await record(person, 'trusted_browser.revoked', ip);
     },
   };

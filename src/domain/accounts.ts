@@ -6,9 +6,9 @@ import type { Random } from '../ports/random.ts';
 import { normalizeEmail, type Organization, type Role, type User, type UserStore, type UserWithOrganization } from '../ports/stores.ts';
 import type { Audit } from './audit.ts';
 import { emailSchema } from './email.ts';
-import { AppError } from './errors.ts';
 import { normalizePassword, type PasswordPolicy, type PasswordRules } from './passwords/policy.ts';
 import type { Throttle } from './throttle.ts';
+import { domainErrors } from './error-codes.ts';
 
 export const roleSchema = z.enum(['member', 'admin']);
 
@@ -84,7 +84,7 @@ export function createAccounts(deps: {
     });
     if (problems.length > 0) fields.password = problems.map((p) => p.message).join(' ');
     if (Object.keys(fields).length > 0) {
-      throw new AppError('invalid_user', 400, 'Some details need fixing.', { fields });
+      throw domainErrors.raise('invalid_user', { fields });
     }
     const now = clock.now();
     const user: User = {
@@ -136,12 +136,12 @@ export function createAccounts(deps: {
       const checked = await verifyPassword({ email: user.email, password: current, ip });
       if (!checked.ok) {
         const message = checked.reason === 'throttled' ? `Too many failed attempts. Wait ${checked.retryAfterSeconds} seconds, then try again.` : 'Your current password is not right.';
-        throw new AppError(checked.reason === 'throttled' ? 'throttled' : 'wrong_password', checked.reason === 'throttled' ? 429 : 400, message, { fields: { current: message } });
+        throw domainErrors.raise(checked.reason === 'throttled' ? 'throttled' : 'wrong_password', { message, fields: { current: message } });
       }
       const problems = policy.check(password, passwordRulesFor(organization), { email: user.email, name: user.name, organization: organization.name });
-      if (problems.length > 0) throw new AppError('weak_password', 400, 'Choose another password.', { fields: { password: problems.map((p) => p.message).join(' ') } });
+      if (problems.length > 0) throw domainErrors.raise('weak_password', { fields: { password: problems.map((p) => p.message).join(' ') } });
       if (normalizePassword(password) === normalizePassword(current)) {
-        throw new AppError('same_password', 400, 'Choose another password.', { fields: { password: 'The new password must differ from the current one.' } });
+        throw domainErrors.raise('same_password', { fields: { password: 'The new password must differ from the current one.' } });
       }
       await users.updatePassword(organization.id, user.id, await hasher.hash(normalizePassword(password)), clock.now());
       await audit.record({ type: 'password.changed', orgId: organization.id, userId: user.id, ip });

@@ -5,6 +5,7 @@ import type { Random } from '../ports/random.ts';
 import type { ClientRecord, ClientStore } from '../ports/stores.ts';
 import type { SecretBox } from '../ports/secret-box.ts';
 import { AppError } from './errors.ts';
+import { domainErrors } from './error-codes.ts';
 
 export const GRANTS = ['authorization_code', 'refresh_token', 'password'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
@@ -52,7 +53,7 @@ export interface Clients {
 }
 
 function invalid(message: string): AppError {
-  return new AppError('invalid_client_metadata', 400, message);
+  return domainErrors.raise('invalid_client_metadata', { message });
 }
 
 export function createClients(deps: {

@@ -23,3 +23,26 @@ export class AppError extends Error {
 export function assertThat(condition: unknown, error: AppError | (() => AppError)): asserts condition {
   if (!condition) throw typeof error === 'function' ? error() : error;
 }
+
+/** One error code of a module: the HTTP status it always answers, and the message people see by default. */
+export interface ErrorSpec {
+  status: number;
+  message: string;
+}
+
+/** A module's catalogue: raises its codes, each defined once (a code never answers two statuses). */
+export type ErrorCatalogue<C extends Record<string, ErrorSpec>> = {
+  readonly specs: C;
+  /** The error for `code`; `message` replaces the default where the words must name something (an organization). */
+  raise(code: keyof C & string, options?: { message?: string; fields?: Record<string, string> }): AppError;
+};
+
+export function errorCatalogue<const C extends Record<string, ErrorSpec>>(specs: C): ErrorCatalogue<C> {
+  return {
+    specs,
+    raise(code, options = {}) {
+      const spec = specs[code]!;
+      return new AppError(code, spec.status, options.message ?? spec.message, { fields: options.fields });
+    },
+  };
+}

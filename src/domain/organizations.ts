@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
 import type { Organization, OrganizationStore } from '../ports/stores.ts';
-import { AppError } from './errors.ts';
+import { domainErrors } from './error-codes.ts';
 
 /** A slug names the organization in URLs and the CLI: lowercase letters, digits and inner hyphens. */
 export const slugSchema = z
@@ -42,7 +42,7 @@ export function createOrganizations(deps: { store: OrganizationStore; clock: Clo
     if (!slug.success) fields.slug = slug.error.issues[0]!.message;
     const name = organizationNameSchema.safeParse(input.name ?? input.slug);
     if (!name.success) fields.name = name.error.issues[0]!.message;
-    if (!slug.success || !name.success) throw new AppError('invalid_organization', 400, 'Some details need fixing.', { fields });
+    if (!slug.success || !name.success) throw domainErrors.raise('invalid_organization', { fields });
     return {
       id: deps.random.uuid(),
       slug: slug.data,
@@ -62,7 +62,7 @@ export function createOrganizations(deps: { store: OrganizationStore; clock: Clo
     },
     async requireOrganization(slug) {
       const org = await deps.store.findOrganizationBySlug(slug);
-      if (!org) throw new AppError('unknown_organization', 404, `There is no organization "${slug}".`);
+      if (!org) throw domainErrors.raise('unknown_organization', { message: `There is no organization "${slug}".` });
       return org;
     },
   };

@@ -6,6 +6,7 @@ import type { Accounts } from './accounts.ts';
 import type { Audit } from './audit.ts';
 import { AppError } from './errors.ts';
 import { DEFAULT_TRUSTED_BROWSER_DAYS, type Organizations } from './organizations.ts';
+import { domainErrors } from './error-codes.ts';
 
 export interface SetupInput {
   organizationName: string;
@@ -31,7 +32,7 @@ const PURPOSE = 'setup-token';
 
 /** The answer to a setup link that is unknown, used or expired. */
 export const setupLinkInvalid = () =>
-  new AppError('setup_link_invalid', 410, 'This setup link has expired or was already used. Run "twofold setup-link" on the server for a new one.');
+  domainErrors.raise('setup_link_invalid');
 
 export function createSetup(deps: {
   setupStore: SetupStore;
@@ -70,7 +71,7 @@ export function createSetup(deps: {
       collect(error);
     }
     if (!input.name.trim()) fields.name = 'Enter your name.';
-    if (!organization || !prepared || fields.name) throw new AppError('invalid_setup', 400, 'Some details need fixing.', { fields });
+    if (!organization || !prepared || fields.name) throw domainErrors.raise('invalid_setup', { fields });
     return { organization, admin: prepared.user, passwordHash: prepared.passwordHash };
   }
 

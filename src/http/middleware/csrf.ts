@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 
 import type { Random } from '../../ports/random.ts';
-import { AppError } from '../../domain/errors.ts';
+import { httpErrors } from '../error-codes.ts';
 
 const COOKIE = 'twofold.csrf';
 
@@ -40,7 +40,7 @@ export function createCsrf(deps: { key: string; random: Random; secureCookies: b
       const given = typeof sent === 'string' ? Buffer.from(sent) : undefined;
       const ok = expected && given && expected.length === given.length && timingSafeEqual(expected, given);
       if (!ok) {
-        throw new AppError('csrf_failed', 403, 'This form has expired or was not sent from this site. Go back, reload the page and try again.');
+        throw httpErrors.raise('csrf_failed');
       }
       await next();
     },

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { AccountSecurity } from '../../domain/account-security.ts';
 import { isFreshEnough, secondsSinceAuth } from '../../domain/account-sessions.ts';
 import { ACR_MFA } from '../../domain/authentication.ts';
-import { AppError } from '../../domain/errors.ts';
+import { httpErrors } from '../error-codes.ts';
 import type { Person } from '../../factors/factor.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { Methods } from '../../domain/methods.ts';
@@ -103,7 +103,7 @@ export function accountApiRoutes(deps: AccountApiDeps): Router {
   router.put('/preferred-method', jsonBody(), authenticate, requireFreshToken, async (ctx) => {
     const { person } = ctx.state.caller as ApiCaller;
     const body = z.object({ method_id: z.string().max(64) }).safeParse(ctx.request.body);
-    if (!body.success) throw new AppError('invalid_request', 400, 'Send {"method_id": "…"}.');
+    if (!body.success) throw httpErrors.raise('invalid_request', { message: 'Send {"method_id": "…"}.' });
     await deps.security.setPreferred(person, body.data.method_id);
     ctx.status = 204;
   });

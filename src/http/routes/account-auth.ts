@@ -5,7 +5,8 @@ import type Provider from 'oidc-provider';
 
 import { isFreshEnough, type AccountSession, type AccountSessions } from '../../domain/account-sessions.ts';
 import { ACR_MFA } from '../../domain/authentication.ts';
-import { AppError } from '../../domain/errors.ts';
+import { assertThat } from '../../domain/errors.ts';
+import { httpErrors } from '../error-codes.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Random } from '../../ports/random.ts';
@@ -149,17 +150,17 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     const bound = ctx.cookies.get(cookieName(LOGIN_COOKIE, deps.secureCookies)) === state;
     const login = bound && /^[A-Za-z0-9_-]{32}$/.test(state) ? await deps.ephemeral.take<LoginState>(`account-login:${state}`) : undefined;
     ctx.cookies.set(cookieName(LOGIN_COOKIE, deps.secureCookies), '', { ...cookieOptions(deps.secureCookies, 0), maxAge: 0 });
-    if (!login) throw new AppError('login_expired', 400, 'This sign-in has expired. Open your account page again.');
+    assertThat(login, () => httpErrors.raise('login_expired'));
     if (typeof ctx.query.error === 'string') {
-      throw new AppError('login_failed', 403, ctx.query.error === 'access_denied' ? 'Sign-in was cancelled.' : 'Sign-in did not complete. Open your account page again.');
+      throw httpErrors.raise(ctx.query.error === 'access_denied' ? 'login_cancelled' : 'login_failed');
     }
     const code = typeof ctx.query.code === 'string' && ctx.query.code.length < 256 ? await deps.provider.AuthorizationCode.find(ctx.query.code) : undefined;
     // The checks the token endpoint would make for this client (RFC 6749 §4.1.3, RFC 7636 §4.6).
     const valid = code && code.isValid && code.clientId === ACCOUNT_CLIENT_ID && code.redirectUri === redirectUri && code.codeChallenge === s256(login.verifier);
-    if (!code || !valid) throw new AppError('login_failed', 400, 'Sign-in did not complete. Open your account page again.');
+    if (!code || !valid) throw httpErrors.raise('login_failed');
     await code.consume();
     const found = await deps.accounts.findBySubject(code.accountId!);
-    if (!found) throw new AppError('login_failed', 400, 'This account no longer exists.');
+    assertThat(found, () => httpErrors.raise('account_gone'));
     const token = await deps.sessions.create({
       userId: found.user.id,
       orgId: found.organization.id,

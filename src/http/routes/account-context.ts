@@ -1,7 +1,8 @@
 import type { Context } from 'koa';
 
 import type { AccountSession } from '../../domain/account-sessions.ts';
-import { AppError } from '../../domain/errors.ts';
+import { assertThat } from '../../domain/errors.ts';
+import { httpErrors } from '../error-codes.ts';
 import { personOf } from '../../domain/sign-in-flow.ts';
 import type { Person } from '../../factors/factor.ts';
 import type { Accounts } from '../../domain/accounts.ts';
@@ -19,7 +20,7 @@ export interface AccountContext {
 export async function loadAccountContext(ctx: Context, accounts: Pick<Accounts, 'findAccount'>): Promise<AccountContext> {
   const account = ctx.state.account as AccountSession;
   const found = await accounts.findAccount(account.orgId, account.userId);
-  if (!found) throw new AppError('account_gone', 404, 'This account no longer exists.');
+  assertThat(found, () => httpErrors.raise('account_gone'));
   return { account, found, person: personOf(found) };
 }
 

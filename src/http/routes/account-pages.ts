@@ -10,6 +10,7 @@ import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../../ports/views.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
+import { httpErrors } from '../error-codes.ts';
 
 export interface AccountPagesDeps {
   accounts: Accounts;
@@ -114,7 +115,7 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
     const { account } = await current(ctx);
     const uid = (ctx.request.body as { uid?: unknown }).uid;
     if (typeof uid !== 'string' || uid.length > 64 || !(await deps.sessionIndex.signOut(account.userId, uid))) {
-      throw new AppError('unknown_session', 404, 'That session has already ended.');
+      throw httpErrors.raise('unknown_session');
     }
     ctx.status = 303;
     ctx.redirect('/account/sessions?done=one');

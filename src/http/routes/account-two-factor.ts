@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Accounts } from '../../domain/accounts.ts';
 import type { AccountSecurity } from '../../domain/account-security.ts';
 import type { AccountSession, AccountSessions } from '../../domain/account-sessions.ts';
-import { AppError } from '../../domain/errors.ts';
+import { httpErrors } from '../error-codes.ts';
 import type { FactorRegistry } from '../../factors/registry.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Csrf } from '../middleware/csrf.ts';
@@ -62,7 +62,7 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
 
   const parse = (ctx: Context) => {
     const parsed = form.safeParse(ctx.request.body);
-    if (!parsed.success) throw new AppError('invalid_form', 400, UNREADABLE);
+    if (!parsed.success) throw httpErrors.raise('invalid_form', { message: UNREADABLE });
     return parsed.data;
   };
 

@@ -4,7 +4,7 @@ import type Provider from 'oidc-provider';
 
 import type { Accounts } from '../../domain/accounts.ts';
 import type { Audit } from '../../domain/audit.ts';
-import { AppError } from '../../domain/errors.ts';
+import { httpErrors } from '../error-codes.ts';
 import type { Methods } from '../../domain/methods.ts';
 import type { PendingSignIn, SignInFlow } from '../../domain/sign-in-flow.ts';
 import type { RecoveryCodes } from '../../factors/recovery-codes/recovery-codes.ts';
@@ -54,7 +54,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
   async function requireUnenrolled(ctx: Context): Promise<{ uid: string; pending: PendingSignIn }> {
     const state = await requirePending(ctx);
     if (state.pending.enrolled || (await deps.methods.hasAny(state.pending.person))) {
-      throw new AppError('already_enrolled', 409, 'Two-step verification is already set up. Go back to the application and sign in again.');
+      throw httpErrors.raise('already_enrolled');
     }
     return state;
   }

@@ -3,7 +3,7 @@ import type Provider from 'oidc-provider';
 import { errors as oidcErrors, type InteractionResults } from 'oidc-provider';
 import { z } from 'zod';
 
-import { AppError } from '../../domain/errors.ts';
+import { httpErrors } from '../error-codes.ts';
 import { acrFor, amrFor, type CompletedMethod } from '../../domain/authentication.ts';
 export { mfaRequested } from '../../domain/authentication.ts';
 
@@ -11,10 +11,9 @@ const uidSchema = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
 
 export type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-export const expiredInteraction = () =>
-  new AppError('interaction_expired', 400, 'This sign-in page has expired. Go back to the application you came from and start again.');
+export const expiredInteraction = () => httpErrors.raise('interaction_expired');
 
-export const wrongStep = () => new AppError('wrong_step', 400, 'This step of sign-in is already done. Go back to the application and start again.');
+export const wrongStep = () => httpErrors.raise('wrong_step');
 
 /** The interaction must exist, belong to this browser (its cookie) and match the URL. */
 export async function loadInteraction(provider: Provider, ctx: Context): Promise<InteractionDetails> {

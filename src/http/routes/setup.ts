@@ -7,6 +7,7 @@ import { setupLinkInvalid, type Setup } from '../../domain/setup.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../../ports/views.ts';
+import { httpErrors } from '../error-codes.ts';
 
 const field = (max: number) => z.string().max(max, 'That is too long.').default('');
 const setupForm = z.object({
@@ -39,7 +40,7 @@ export function setupRoutes(deps: { setup: Setup; views: Views; csrf: Csrf; issu
 
   router.post('/setup', formBody(), csrf.verify, async (ctx) => {
     const parsed = setupForm.safeParse(ctx.request.body);
-    if (!parsed.success) throw new AppError('invalid_form', 400, 'The form could not be read. Reload the page and try again.');
+    if (!parsed.success) throw httpErrors.raise('invalid_form');
     const form = parsed.data;
     const values = { organizationName: form.organizationName, slug: form.slug, name: form.name, email: form.email };
     try {

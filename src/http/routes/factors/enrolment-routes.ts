@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 
-import { AppError } from '../../../domain/errors.ts';
 import type { Factor, Person, ProvenMethod } from '../../../factors/factor.ts';
 import type { FactorRegistry } from '../../../factors/registry.ts';
 import { formOrJsonBody } from '../../middleware/form-body.ts';
@@ -78,7 +77,7 @@ export function enrolmentRoutes(registry: FactorRegistry, flow: EnrolmentFlow): 
     const input = readInput(factor, ctx, flow.messages.unreadable);
     const outcome = await factor.enrolment!.confirm(person, input, { binding, ip: ctx.ip });
     if (outcome.ok) return goTo(ctx, await flow.enrolled(ctx, person, outcome.proven));
-    if (outcome.reason === 'setup_expired') throw new AppError('setup_expired', 400, flow.messages.setupExpired);
+    if (outcome.reason === 'setup_expired') throw refusalError({ reason: 'setup_expired', message: flow.messages.setupExpired });
     if (fromScript(ctx) || !outcome.model) throw refusalError(outcome);
     ctx.status = statusFor(outcome.reason);
     await confirmPage(ctx, factor, base, outcome.model, outcome.message);

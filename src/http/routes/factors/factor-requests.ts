@@ -1,27 +1,17 @@
 import type { Context } from 'koa';
 
-import { AppError } from '../../../domain/errors.ts';
+import { factorErrors } from '../../../factors/error-codes.ts';
+import { httpErrors } from '../../error-codes.ts';
 import type { Factor, FailureReason, Refusal } from '../../../factors/factor.ts';
 import type { FactorRegistry } from '../../../factors/registry.ts';
 
-const STATUS: Record<FailureReason, number> = {
-  malformed: 400,
-  setup_expired: 400,
-  invalid: 401,
-  reused: 401,
-  expired: 410,
-  too_many_attempts: 429,
-  rate_limited: 429,
-  unavailable: 503,
-};
-
 /** The HTTP status of a refused step, the same on every page and endpoint. */
-export const statusFor = (reason: FailureReason): number => STATUS[reason];
+export const statusFor = (reason: FailureReason): number => factorErrors.specs[reason].status;
 
 /** The request came from a script (WebAuthn's JSON) rather than a page's form: answer in JSON. */
 export const fromScript = (ctx: Context): boolean => ctx.is('json') === 'json';
 
-export const unknownMethod = () => new AppError('unknown_method', 400, 'That method is not available. Choose another one.');
+export const unknownMethod = () => httpErrors.raise('method_unavailable');
 
 /** The factor the URL names (`:kind`), if the registry has it and it can do what is asked. */
 export function requireFactor(registry: FactorRegistry, ctx: Context, can: (factor: Factor) => boolean = () => true): Factor {
@@ -34,12 +24,12 @@ export function requireFactor(registry: FactorRegistry, ctx: Context, can: (fact
 /** The factor's own fields from the body, parsed by its schema before anything else happens. */
 export function readInput(factor: Factor, ctx: Context, unreadable: string): unknown {
   const parsed = factor.input.safeParse(ctx.request.body ?? {});
-  if (!parsed.success) throw new AppError('invalid_form', 400, unreadable);
+  if (!parsed.success) throw httpErrors.raise('invalid_form', { message: unreadable });
   return parsed.data;
 }
 
 /** A refusal as an error the error boundary answers (JSON for scripts, a page for people). */
-export const refusalError = (refusal: Refusal) => new AppError(refusal.reason, statusFor(refusal.reason), refusal.message);
+export const refusalError = (refusal: Pick<Refusal, 'reason' | 'message'>) => factorErrors.raise(refusal.reason, { message: refusal.message });
 
 /** Sends the browser on: a 303 for a page, `{ redirect }` for a script. */
 export function goTo(ctx: Context, target: string): void {

@@ -3,7 +3,9 @@ import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 
 import type { Accounts } from '../../../domain/accounts.ts';
-import { AppError } from '../../../domain/errors.ts';
+import { domainErrors } from '../../../domain/error-codes.ts';
+import { factorErrors } from '../../../factors/error-codes.ts';
+import { httpErrors } from '../../error-codes.ts';
 import type { Throttle } from '../../../domain/throttle.ts';
 import type { Factor } from '../../../factors/factor.ts';
 import type { FactorRegistry } from '../../../factors/registry.ts';
@@ -25,7 +27,7 @@ export interface PasswordlessDeps {
 }
 
 const UNREADABLE = 'The browser sent an unreadable answer. Try again.';
-const unusable = () => new AppError('invalid', 400, 'This passkey could not be used.');
+const unusable = () => factorErrors.raise('invalid', { message: 'This passkey could not be used.' });
 
 /**
  * Sign-in from the first page with a factor that proves the person on its own (a user-verified
@@ -51,9 +53,10 @@ export function passwordlessRoutes(deps: PasswordlessDeps): Router {
     // shared or per-credential key would let anyone block someone else's passkey.
     const keys = { account: `passwordless-from:${ctx.ip}`, ip: ctx.ip };
     const attempt = await deps.throttle.attempt(keys, () => factor.passwordless!.verify(input, { binding: details.uid, ip: ctx.ip }));
-    if (attempt.status !== 'checked') throw new AppError('throttled', 429, `Too many failed attempts. Wait ${attempt.status === 'wait' ? attempt.seconds : 1} seconds, then try again.`);
+    if (attempt.status === 'busy') throw httpErrors.raise('busy');
+    if (attempt.status === 'wait') throw domainErrors.raise('throttled', { message: `Too many failed attempts. Wait ${attempt.seconds} seconds, then try again.` });
     const { outcome } = attempt;
-    if (!outcome.ok) throw new AppError(outcome.reason, 400, outcome.message);
+    if (!outcome.ok) throw refusalError(outcome);
     const account = await deps.accounts.findAccount(outcome.owner.orgId, outcome.owner.userId);
     if (!account) throw unusable();
     const methods = [{ method: outcome.proven.method, amr: outcome.proven.amr, at: Math.floor(deps.clock.now() / 1000) }];

@@ -2,13 +2,15 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 
 import type { Audit } from '../../../domain/audit.ts';
-import { AppError } from '../../../domain/errors.ts';
+import { domainErrors } from '../../../domain/error-codes.ts';
+import type { AppError } from '../../../domain/errors.ts';
+import { httpErrors } from '../../error-codes.ts';
 import type { AttemptKeys, Throttle } from '../../../domain/throttle.ts';
 import type { Factor, Person, ProvenMethod } from '../../../factors/factor.ts';
 import type { FactorRegistry } from '../../../factors/registry.ts';
 import type { FactorRecord } from '../../../ports/factor-stores.ts';
 import { formOrJsonBody } from '../../middleware/form-body.ts';
-import { choiceNamed, fromScript, goTo, readInput, refusalError, requireFactor, statusFor } from './factor-requests.ts';
+import { choiceNamed, fromScript, goTo, readInput, refusalError, requireFactor } from './factor-requests.ts';
 
 /** Who must prove a factor, with their active records, and the URL of the flow's page. */
 export interface Prover {
@@ -53,10 +55,10 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
   const recordsOf = (state: S, factor: Factor) => state.records.filter((r) => r.kind === factor.kind);
 
   /** Refused: JSON for a script, else the flow's page again with the message and the same choice. */
-  async function refuse(ctx: Context, state: S, kind: string, status: number, message: string) {
-    if (fromScript(ctx)) throw new AppError('refused', status, message);
-    ctx.status = status;
-    await flow.show(ctx, state, choiceNamed(ctx, kind), { error: message });
+  async function refuse(ctx: Context, state: S, kind: string, error: AppError) {
+    if (fromScript(ctx)) throw error;
+    ctx.status = error.status;
+    await flow.show(ctx, state, choiceNamed(ctx, kind), { error: error.message });
   }
 
   router.get('/', async (ctx) => {
@@ -71,7 +73,7 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
     const input = readInput(factor, ctx, flow.unreadable);
     const step = await factor.challenge!(state.person, recordsOf(state, factor), input, { binding: state.binding, ip: ctx.ip });
     if (!step.ok && step.reason === 'malformed') throw refusalError(step);
-    if (!step.ok) return refuse(ctx, state, factor.kind, statusFor(step.reason), step.message);
+    if (!step.ok) return refuse(ctx, state, factor.kind, refusalError(step));
     if (fromScript(ctx)) return void (ctx.body = step.model);
     goTo(ctx, `${state.base}?method=${encodeURIComponent(choiceNamed(ctx, factor.kind))}&sent=1`);
   });
@@ -86,13 +88,13 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
     if (attempt.status !== 'checked') {
       ctx.set('Retry-After', String(attempt.status === 'wait' ? attempt.seconds : 1));
       // Busy: another attempt for this account (or too many from this address) is being checked.
-      const message = attempt.status === 'wait' ? `Too many wrong codes. Wait ${attempt.seconds} seconds, then try again.` : 'Another attempt is being checked. Try again in a moment.';
-      return refuse(ctx, state, factor.kind, 429, message);
+      const error = attempt.status === 'wait' ? domainErrors.raise('throttled', { message: `Too many wrong codes. Wait ${attempt.seconds} seconds, then try again.` }) : httpErrors.raise('busy');
+      return refuse(ctx, state, factor.kind, error);
     }
     const { outcome } = attempt;
     if (!outcome.ok) {
       await deps.audit.record({ type: flow.failureEvent, orgId: person.orgId, userId: person.userId, ip: ctx.ip, detail: { method: factor.kind, reason: outcome.reason } });
-      return refuse(ctx, state, factor.kind, statusFor(outcome.reason), outcome.message);
+      return refuse(ctx, state, factor.kind, refusalError(outcome));
     }
     goTo(ctx, await flow.proven(ctx, state, outcome.proven));
   });
