@@ -28,7 +28,15 @@ async function mean(rounds: number, fn: () => Promise<void>, prepare?: () => Pro
 }
 
 const clock = createTestClock();
-const server = await startTestServer('sqlite', { clock, overrides: { throttle: { account: { freeAttempts: 10_000, windowSeconds: 60, maxDelaySeconds: 1 }, ip: { freeAttempts: 10_000, windowSeconds: 60, maxDelaySeconds: 1 } } } });
+const server = await startTestServer('sqlite', {
+  clock,
+  overrides: {
+    throttle: {
+      account: { freeAttempts: 10_000, windowSeconds: 60, maxDelaySeconds: 1 },
+      ip: { freeAttempts: 10_000, windowSeconds: 60, maxDelaySeconds: 1 },
+    },
+  },
+});
 try {
   await seedUser(server.app, { email: 'bench@example.com' });
   const rp = await discoverRp(server.issuer, await seedClient(server.app, { firstParty: true }));
@@ -41,7 +49,9 @@ try {
     ROUNDS,
     async () => {
       const { agent, url, csrf } = pending!;
-      const response = await agent.request(url, { form: { _csrf: csrf, email: 'bench@example.com', password: PASSWORD } });
+      const response = await agent.request(url, {
+        form: { _csrf: csrf, email: 'bench@example.com', password: PASSWORD },
+      });
       if (response.status !== 303) throw new Error(`sign-in failed: ${response.status}`);
     },
     async () => {
@@ -53,7 +63,10 @@ try {
     },
   );
 
-  const discoveryMs = await mean(ROUNDS * 10, async () => void (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).arrayBuffer()));
+  const discoveryMs = await mean(
+    ROUNDS * 10,
+    async () => void (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).arrayBuffer()),
+  );
 
   const agent = new Agent();
   let code: { callback: URL; request: Awaited<ReturnType<typeof authorizationRequest>> } | undefined;
@@ -66,7 +79,11 @@ try {
       if (!page.url.href.startsWith(rp.redirectUri)) {
         const form = readForm(await page.response.text(), /\/login$/);
         const target = new URL(form.action, page.url);
-        page = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, email: 'bench@example.com', password: PASSWORD } }), target, (u) => u.href.startsWith(rp.redirectUri));
+        page = await agent.follow(
+          await agent.request(target, { form: { _csrf: form.csrf, email: 'bench@example.com', password: PASSWORD } }),
+          target,
+          (u) => u.href.startsWith(rp.redirectUri),
+        );
       }
       code = { callback: page.url, request };
     },
@@ -81,14 +98,20 @@ try {
   if (!begun.ok) throw new Error(`totp enrolment refused: ${begun.message}`);
   const enrolment = { factorId: String(begun.model.factorId), uri: String(begun.model.uri) };
   const secret = secretFromUri(enrolment.uri);
-  const confirmed = await totp.enrolment!.confirm(person, totp.input.parse({ factorId: enrolment.factorId, code: totpAt(secret, clock.now() / 1000) }), context);
+  const confirmed = await totp.enrolment!.confirm(
+    person,
+    totp.input.parse({ factorId: enrolment.factorId, code: totpAt(secret, clock.now() / 1000) }),
+    context,
+  );
   if (!confirmed.ok) throw new Error(`totp confirmation refused: ${confirmed.message}`);
   let step: { agent: Agent; url: URL; csrf: string } | undefined;
   const totpMs = await mean(
     ROUNDS,
     async () => {
       const { agent, url, csrf } = step!;
-      const response = await agent.request(url, { form: { _csrf: csrf, factorId: enrolment.factorId, code: totpAt(secret, clock.now() / 1000) } });
+      const response = await agent.request(url, {
+        form: { _csrf: csrf, factorId: enrolment.factorId, code: totpAt(secret, clock.now() / 1000) },
+      });
       if (response.status !== 303) throw new Error(`second step failed: ${response.status}`);
     },
     async () => {
@@ -98,14 +121,18 @@ try {
       const page = await open(agent, request.url, rp.redirectUri);
       const form = readForm(await page.response.text(), /\/login$/);
       const target = new URL(form.action, page.url);
-      const next = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, email: tfa.user.email, password: PASSWORD } }), target);
+      const next = await agent.follow(
+        await agent.request(target, { form: { _csrf: form.csrf, email: tfa.user.email, password: PASSWORD } }),
+        target,
+      );
       const verify = readForm(await next.response.text(), /\/verify\/totp$/);
       step = { agent, url: new URL(verify.action, next.url), csrf: verify.csrf };
     },
   );
 
   const rssMiB = process.memoryUsage().rss / 2 ** 20;
-  const row = (name: string, ms: number, ratio: number) => `${name.padEnd(16)} ${ms.toFixed(2).padStart(8)} ms   ${ratio.toFixed(2).padStart(6)} x verify`;
+  const row = (name: string, ms: number, ratio: number) =>
+    `${name.padEnd(16)} ${ms.toFixed(2).padStart(8)} ms   ${ratio.toFixed(2).padStart(6)} x verify`;
   process.stdout.write(
     [
       `twofold bench: ${ROUNDS} rounds, argon2id m=${server.app.config.passwords.argon2.memoryCost} t=${server.app.config.passwords.argon2.timeCost}, SQLite`,

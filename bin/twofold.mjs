@@ -3,7 +3,9 @@
 // through npm (npx twofold) so that the project's pinned Node 24 is the one on the PATH.
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 24) {
-  process.stderr.write(`twofold needs Node.js 24 or newer (this is ${process.version}). Run it as "npx twofold" inside the project.\n`);
+  process.stderr.write(
+    `twofold needs Node.js 24 or newer (this is ${process.version}). Run it as "npx twofold" inside the project.\n`,
+  );
   process.exit(1);
 }
 const { processIo, runCli } = await import('../src/cli/run.ts');

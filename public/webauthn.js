@@ -20,7 +20,9 @@
   }
 
   function withIds(list) {
-    return (list || []).map(function (c) { return Object.assign({}, c, { id: fromBase64url(c.id) }); });
+    return (list || []).map(function (c) {
+      return Object.assign({}, c, { id: fromBase64url(c.id) });
+    });
   }
 
   function creationOptions(json) {
@@ -34,7 +36,10 @@
 
   function requestOptions(json) {
     if (PublicKeyCredential.parseRequestOptionsFromJSON) return PublicKeyCredential.parseRequestOptionsFromJSON(json);
-    return Object.assign({}, json, { challenge: fromBase64url(json.challenge), allowCredentials: withIds(json.allowCredentials) });
+    return Object.assign({}, json, {
+      challenge: fromBase64url(json.challenge),
+      allowCredentials: withIds(json.allowCredentials),
+    });
   }
 
   function credentialJson(credential) {
@@ -49,7 +54,14 @@
       response.signature = toBase64url(r.signature);
       if (r.userHandle) response.userHandle = toBase64url(r.userHandle);
     }
-    return { id: credential.id, rawId: toBase64url(credential.rawId), type: credential.type, response: response, clientExtensionResults: credential.getClientExtensionResults(), authenticatorAttachment: credential.authenticatorAttachment };
+    return {
+      id: credential.id,
+      rawId: toBase64url(credential.rawId),
+      type: credential.type,
+      response: response,
+      clientExtensionResults: credential.getClientExtensionResults(),
+      authenticatorAttachment: credential.authenticatorAttachment,
+    };
   }
 
   function post(url, csrf, body) {
@@ -105,9 +117,15 @@
             label: label ? label.value : undefined,
           });
         })
-        .then(function (result) { window.location.assign(result.redirect); })
+        .then(function (result) {
+          window.location.assign(result.redirect);
+        })
         .catch(function (e) {
-          show(e && e.name === 'NotAllowedError' ? 'The request was cancelled or timed out. Try again.' : (e && e.message) || 'Something went wrong. Try again.');
+          show(
+            e && e.name === 'NotAllowedError'
+              ? 'The request was cancelled or timed out. Try again.'
+              : (e && e.message) || 'Something went wrong. Try again.',
+          );
         });
     });
   }

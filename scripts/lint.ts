@@ -33,8 +33,10 @@ for (const file of [...sources, ...tests]) {
 
 for (const file of sources) {
   const text = readFileSync(path.join(root, file), 'utf8');
-  if (!file.startsWith(path.join('src', 'config')) && /process\.env\./.test(text)) problems.push(`${file}: reads process.env outside src/config`);
-  if (/\bconsole\.(log|error|warn|info|debug)\(/.test(text)) problems.push(`${file}: console.* in src (use the logger)`);
+  if (!file.startsWith(path.join('src', 'config')) && /process\.env\./.test(text))
+    problems.push(`${file}: reads process.env outside src/config`);
+  if (/\bconsole\.(log|error|warn|info|debug)\(/.test(text))
+    problems.push(`${file}: console.* in src (use the logger)`);
 }
 
 // Raw output only for partials, the layout body, the provider's logout form and the server-made QR SVG.

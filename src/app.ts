@@ -17,19 +17,8 @@ import { createTfaReset, type TfaReset } from './domain/tfa-reset.ts';
 import { createThrottle } from './domain/throttle.ts';
 import { createHttpApp } from './http/app.ts';
 import { createCsrf } from './http/middleware/csrf.ts';
-import { assetRoutes } from './http/routes/assets.ts';
-import { enrolmentRoutes } from './http/routes/enrolment.ts';
-import { healthRoutes } from './http/routes/health.ts';
-import { interactionRoutes } from './http/routes/interaction.ts';
-import { secondFactorRoutes } from './http/routes/second-factor.ts';
-import { accountAuthRoutes, requireAccount, requireFreshAuth } from './http/routes/account-auth.ts';
-import { accountPageRoutes } from './http/routes/account-pages.ts';
-import { accountApiRoutes } from './http/routes/account-api.ts';
-import { accountTwoFactorRoutes } from './http/routes/account-two-factor.ts';
 import { createAccountSecurity } from './domain/account-security.ts';
-import { createAccountSessions } from './domain/account-sessions.ts';
 import { createSessionIndex } from './oidc/session-index.ts';
-import { setupRoutes } from './http/routes/setup.ts';
 import { createViews } from './http/views.ts';
 import { createLogger } from './logger.ts';
 import { createAdapterFactory } from './oidc/adapter.ts';
@@ -40,26 +29,18 @@ import { createCryptoRandom, type Random } from './ports/random.ts';
 import type { ClientStore, OrganizationStore, UserStore } from './ports/stores.ts';
 import { createArgon2Hasher } from './security/argon2-hasher.ts';
 import { createKeyedHash } from './security/keyed-hash.ts';
-import type { KeyedHash } from './ports/keyed-hash.ts';
-import type { SecretBox } from './ports/secret-box.ts';
 import { createSecretBox } from './security/secret-box.ts';
-import { openStorage, type Storage } from './storage/open.ts';
+import { openStorage } from './storage/open.ts';
+import { createFactors, createSender, type ExtraFactorDeps } from './compose/factors.ts';
+import { createRouters } from './compose/routes.ts';
 import type { Factor } from './factors/factor.ts';
-import { createPhoneFactor } from './factors/phone/phone.ts';
 import { createRecoveryCodes, type RecoveryCodes } from './factors/recovery-codes/recovery-codes.ts';
 import { createFactorRegistry, type FactorRegistry } from './factors/registry.ts';
-import { createTotpFactor } from './factors/totp/totp.ts';
-import { createWebauthnFactor } from './factors/webauthn/webauthn.ts';
 import { createMethods } from './domain/methods.ts';
-import { createOutboxSender } from './delivery/outbox.ts';
-import { createWebhookSender } from './delivery/webhook.ts';
-import type { EphemeralStore } from './ports/ephemeral-store.ts';
 import type { FactorStore } from './ports/factor-stores.ts';
-import type { MessageSender } from './ports/message-sender.ts';
 import { createSqlFactorStore } from './storage/sql/factor-store.ts';
 import { createSqlRecoveryCodeStore } from './storage/sql/recovery-code-store.ts';
 import { createFinishSignIn } from './http/routes/sign-in-completion.ts';
-import { passwordlessRoutes } from './http/routes/factors/passwordless-routes.ts';
 import { createSignInFlow } from './domain/sign-in-flow.ts';
 import { createTrustedBrowsers } from './domain/trusted-browsers.ts';
 import { createSqlTrustedBrowserStore } from './storage/sql/trusted-browser-store.ts';
@@ -84,53 +65,19 @@ export interface AppOptions {
   extraViewRoots?: string[];
 }
 
-/** What an added factor may build on. */
-export interface ExtraFactorDeps {
-  store: FactorStore;
-  ephemeral: EphemeralStore;
-  clock: Clock;
-  random: Random;
-}
-
-/** The deployment's factors, in the order the pages offer them; recovery codes come with the first. */
-function createFactors(deps: {
-  config: Config;
-  store: FactorStore;
-  recovery: RecoveryCodes;
-  storage: Storage;
-  box: SecretBox;
-  keyedHash: KeyedHash;
-  sender: MessageSender;
-  clock: Clock;
-  random: Random;
-  extra: ExtraFactorDeps;
-  extraFactors: Array<(deps: ExtraFactorDeps) => Factor>;
-}): Factor[] {
-  const { config, store, storage, keyedHash, clock, random } = deps;
-  const phone = (channel: 'sms' | 'voice') =>
-    createPhoneFactor({ channel, store, ephemeral: storage.ephemeral, counter: storage.counter, sender: deps.sender, keyedHash, clock, random, limits: config.delivery.limits });
-  return [
-    createTotpFactor({ store, box: deps.box, clock, random, issuerName: 'Twofold' }),
-    phone('sms'),
-    phone('voice'),
-    createWebauthnFactor({ store, ephemeral: storage.ephemeral, clock, random, issuer: config.issuer }),
-    ...deps.extraFactors.map((build) => build(deps.extra)),
-    deps.recovery,
-  ];
-}
-
-function createSender(config: Config, clock: Clock, logger: Logger): MessageSender {
-  const { driver, webhook } = config.delivery;
-  if (driver === 'webhook') return createWebhookSender({ url: webhook.url!, secret: webhook.secret!, timeoutMs: webhook.timeoutMs, retries: webhook.retries, clock, logger });
-  return createOutboxSender({ dataDir: config.dataDir, clock, logger });
-}
-
 export interface TwofoldApp {
   config: Config;
   koa: Koa;
   provider: Provider;
   logger: Logger;
-  services: { accounts: Accounts; organizations: Organizations; setup: Setup; clients: Clients; audit: Audit; tfaReset: TfaReset };
+  services: {
+    accounts: Accounts;
+    organizations: Organizations;
+    setup: Setup;
+    clients: Clients;
+    audit: Audit;
+    tfaReset: TfaReset;
+  };
   factors: { store: FactorStore; registry: FactorRegistry; recovery: RecoveryCodes };
   stores: { users: UserStore; organizations: OrganizationStore; clients: ClientStore };
   /** Applies pending database migrations; returns their names. */
@@ -185,13 +132,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     linkTtlSeconds: config.setup.linkTtlSeconds,
   });
 
-  const isFirstParty = async (clientId: string) => clientId === ACCOUNT_CLIENT_ID || ((await stores.clients.findClient(clientId))?.firstParty ?? false);
+  const isFirstParty = async (clientId: string) =>
+    clientId === ACCOUNT_CLIENT_ID || ((await stores.clients.findClient(clientId))?.firstParty ?? false);
   const views = createViews({ roots: [path.join(ROOT, 'views'), ...(options.extraViewRoots ?? [])], cache: true });
   const provider = createProvider({
     config,
     cookieKeys: secrets.cookieKeys,
     jwks: secrets.jwks,
-    adapter: createAdapterFactory({ models: storage.models, clients: stores.clients, box, builtIn: [accountClientMetadata(config.issuer)] }),
+    adapter: createAdapterFactory({
+      models: storage.models,
+      clients: stores.clients,
+      box,
+      builtIn: [accountClientMetadata(config.issuer)],
+    }),
     users: stores.users,
     views,
     isFirstParty,
@@ -206,10 +159,23 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const factorStore = createSqlFactorStore(db);
-  const recovery = createRecoveryCodes({ store: createSqlRecoveryCodeStore(db, random), keyedHash, clock, random, audit });
+  const recovery = createRecoveryCodes({
+    store: createSqlRecoveryCodeStore(db, random),
+    keyedHash,
+    clock,
+    random,
+    audit,
+  });
   const registry = createFactorRegistry(
     createFactors({
-      config, store: factorStore, recovery, storage, box, keyedHash, clock, random,
+      config,
+      store: factorStore,
+      recovery,
+      storage,
+      box,
+      keyedHash,
+      clock,
+      random,
       sender: createSender(config, clock, logger),
       extra: { store: factorStore, ephemeral: storage.ephemeral, clock, random },
       extraFactors: options.extraFactors ?? [],
@@ -220,51 +186,58 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const tfaReset = createTfaReset({ factors: factorStore, audit });
   const trustedBrowsers = createTrustedBrowsers({ store: createSqlTrustedBrowserStore(db), keyedHash, clock, random });
   const flow = createSignInFlow({ factors: factorStore, ephemeral: storage.ephemeral, trustedBrowsers, clock });
-  const secondFactorThrottle = createThrottle({ counter: storage.counter, clock, purpose: 'second-factor', rules: config.throttle });
+  const secondFactorThrottle = createThrottle({
+    counter: storage.counter,
+    clock,
+    purpose: 'second-factor',
+    rules: config.throttle,
+  });
   const secureCookies = config.issuer.startsWith('https:');
   const csrf = createCsrf({ key: secrets.cookieKeys[0]!, random, secureCookies });
   const finishSignIn = createFinishSignIn({ provider, trustedBrowsers, audit, secureCookies });
   const signIn = { provider, flow, methods, registry, audit, csrf, finishSignIn, throttle: secondFactorThrottle };
-  const security = createAccountSecurity({ factors: factorStore, registry, recovery, trustedBrowsers, audit, auditStore });
-  const sessionIndex = createSessionIndex({ provider, models: storage.models, ephemeral: storage.ephemeral, clock, sessionTtlSeconds: config.ttl.session, logger });
-  const accountAuth = {
+  const security = createAccountSecurity({
+    factors: factorStore,
+    registry,
+    recovery,
+    trustedBrowsers,
+    audit,
+    auditStore,
+  });
+  const sessionIndex = createSessionIndex({
     provider,
-    hasSecondFactor: (orgId: string, userId: string) => factorStore.hasActiveFactor(orgId, userId),
-    sessions: createAccountSessions({ ephemeral: storage.ephemeral, keyedHash, random, clock }),
+    models: storage.models,
     ephemeral: storage.ephemeral,
-    accounts,
-    random,
     clock,
-    views,
-    csrf,
-    issuer: config.issuer,
-    secureCookies,
-    maxAgeSeconds: config.stepUp.maxAgeSeconds,
-  };
-  const signedIn = requireAccount(accountAuth);
-  const fresh = requireFreshAuth(accountAuth);
+    sessionTtlSeconds: config.ttl.session,
+    logger,
+  });
   const koa = createHttpApp({
     provider,
     views,
     logger,
     random,
     trustProxy: config.trustProxy,
-    routers: [
-      assetRoutes({ root: path.join(ROOT, 'public') }),
-      healthRoutes({ checks: storage.checks, timeoutMs: 2000 }),
-      setupRoutes({ setup, views, csrf, issuer: config.issuer }),
-      interactionRoutes({ provider, accounts, flow, audit, views, csrf, registry, finishSignIn, maxPasswordLength: config.passwords.maxLength }),
-      secondFactorRoutes({ ...signIn, views }),
-      ...enrolmentRoutes({ ...signIn, accounts, views, recovery }),
-      passwordlessRoutes({ provider, registry, accounts, throttle: secondFactorThrottle, finishSignIn, clock, guards: [csrf.verify] }),
-      accountAuthRoutes(accountAuth),
-      accountPageRoutes({ accounts, security, sessionIndex, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh, maxPasswordLength: config.passwords.maxLength }),
-      accountApiRoutes({
-        provider, security, methods, accounts, clock, maxAgeSeconds: config.stepUp.maxAgeSeconds,
-        mayUseAccountApi: async (clientId) => clientId === ACCOUNT_CLIENT_ID || ((await stores.clients.findClient(clientId))?.accountApi ?? false),
-      }),
-      ...accountTwoFactorRoutes({ accounts, security, sessions: accountAuth.sessions, registry, ephemeral: storage.ephemeral, views, csrf, requireAccount: signedIn, requireFreshAuth: fresh, maxAgeSeconds: config.stepUp.maxAgeSeconds }),
-    ],
+    routers: createRouters({
+      config,
+      root: ROOT,
+      provider,
+      views,
+      csrf,
+      storage,
+      clientStore: stores.clients,
+      accounts,
+      audit,
+      setup,
+      signIn,
+      recovery,
+      security,
+      sessionIndex,
+      keyedHash,
+      random,
+      clock,
+      secureCookies,
+    }),
   });
 
   // Embedded mode keeps ephemeral rows in SQL; sweep the expired ones once a minute.

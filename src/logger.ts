@@ -6,7 +6,10 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: { service: 'twofold' },
-      redact: { paths: ['password', '*.password', 'token', '*.token', 'code', '*.code', 'secret', '*.secret'], censor: '[redacted]' },
+      redact: {
+        paths: ['password', '*.password', 'token', '*.token', 'code', '*.code', 'secret', '*.secret'],
+        censor: '[redacted]',
+      },
     },
     destination,
   );

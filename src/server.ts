@@ -35,7 +35,15 @@ export async function startServer(config: Config, options: AppOptions = {}): Pro
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  app.logger.info({ url, issuer: config.issuer, storage: config.database.url ? 'postgres' : 'sqlite', ephemeral: config.redis.url ? 'redis' : 'sql' }, 'twofold is listening');
+  app.logger.info(
+    {
+      url,
+      issuer: config.issuer,
+      storage: config.database.url ? 'postgres' : 'sqlite',
+      ephemeral: config.redis.url ? 'redis' : 'sql',
+    },
+    'twofold is listening',
+  );
 
   const setupLink = await app.services.setup.issueSetupLink();
   if (setupLink) {

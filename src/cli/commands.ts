@@ -49,7 +49,8 @@ Usage: twofold <command> [options] [--json]
 The CLI reads the same configuration as the server (config/default.json, TWOFOLD_CONFIG, environment).
 `;
 
-const str = (values: Values, key: string): string | undefined => (typeof values[key] === 'string' ? (values[key] as string) : undefined);
+const str = (values: Values, key: string): string | undefined =>
+  typeof values[key] === 'string' ? (values[key] as string) : undefined;
 const list = (values: Values, key: string): string[] => (Array.isArray(values[key]) ? (values[key] as string[]) : []);
 
 function required(values: Values, key: string): string {
@@ -59,7 +60,8 @@ function required(values: Values, key: string): string {
 }
 
 function pick<T extends string>(value: string, allowed: readonly T[], flag: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')} (got "${value}")`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')} (got "${value}")`);
   return value as T;
 }
 
@@ -70,7 +72,9 @@ const serve: Command = {
   async run({ config, io }) {
     const running = await startServer(config);
     if (running.setupLink) {
-      io.stdout.write(`\nNo organization exists yet. Create the first one here (one use, valid ${Math.round(config.setup.linkTtlSeconds / 60)} minutes):\n\n  ${running.setupLink}\n\n`);
+      io.stdout.write(
+        `\nNo organization exists yet. Create the first one here (one use, valid ${Math.round(config.setup.linkTtlSeconds / 60)} minutes):\n\n  ${running.setupLink}\n\n`,
+      );
     }
     const signal = await new Promise<string>((resolve) => io.onShutdownSignal?.(resolve));
     running.app.logger.info({ signal }, 'shutting down');
@@ -86,13 +90,17 @@ const migrate: Command = {
   async run({ openApp }) {
     const app = await openApp({ migrate: false });
     const applied = await app.migrate();
-    return { text: applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date', json: { applied } };
+    return {
+      text: applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date',
+      json: { applied },
+    };
   },
 };
 
 const orgCreate: Command = {
   name: 'org create',
-  usage: 'twofold org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>]',
+  usage:
+    'twofold org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>]',
   options: ['name', 'enforce-tfa', 'trusted-browser-days', 'password-min-length'],
   async run({ values, args, openApp }) {
     if (args.length !== 1) throw new UsageError('org create takes exactly one <slug>');
@@ -101,8 +109,13 @@ const orgCreate: Command = {
       throw new UsageError('--trusted-browser-days must be a whole number from 0 (never trust a browser) to 365');
     }
     const minLength = str(values, 'password-min-length');
-    if (minLength !== undefined && !(/^\d{1,2}$/.test(minLength) && Number(minLength) >= 8 && Number(minLength) <= 64)) {
-      throw new UsageError('--password-min-length must be a whole number from 8 to 64 (NIST SP 800-63B: at least 8, and 15 where the password may be the only factor)');
+    if (
+      minLength !== undefined &&
+      !(/^\d{1,2}$/.test(minLength) && Number(minLength) >= 8 && Number(minLength) <= 64)
+    ) {
+      throw new UsageError(
+        '--password-min-length must be a whole number from 8 to 64 (NIST SP 800-63B: at least 8, and 15 where the password may be the only factor)',
+      );
     }
     const app = await openApp();
     const org = await app.services.organizations.createOrganization({
@@ -114,7 +127,14 @@ const orgCreate: Command = {
     });
     return {
       text: `created organization ${org.slug} (${org.name})${org.enforceTfa ? ', TFA enforced' : ''}`,
-      json: { id: org.id, slug: org.slug, name: org.name, enforceTfa: org.enforceTfa, trustedBrowserDays: org.trustedBrowserDays, passwordMinLength: org.passwordMinLength },
+      json: {
+        id: org.id,
+        slug: org.slug,
+        name: org.name,
+        enforceTfa: org.enforceTfa,
+        trustedBrowserDays: org.trustedBrowserDays,
+        passwordMinLength: org.passwordMinLength,
+      },
     };
   },
 };
@@ -130,18 +150,26 @@ async function readPassword(io: CliIo): Promise<string> {
 
 const userCreate: Command = {
   name: 'user create',
-  usage: 'twofold user create --org <slug> --email <email> [--name <n>] [--phone <E.164>] [--role member|admin] --password-stdin',
+  usage:
+    'twofold user create --org <slug> --email <email> [--name <n>] [--phone <E.164>] [--role member|admin] --password-stdin',
   options: ['org', 'email', 'name', 'phone', 'role', 'password-stdin'],
   async run({ values, args, io, openApp }) {
     if (args.length > 0) throw new UsageError(`unexpected argument "${args[0]}"`);
     const slug = required(values, 'org');
     const email = required(values, 'email');
     const role = pick(str(values, 'role') ?? 'member', roleSchema.options, 'role');
-    if (values['password-stdin'] !== true) throw new UsageError('--password-stdin is required (the password is read from standard input)');
+    if (values['password-stdin'] !== true)
+      throw new UsageError('--password-stdin is required (the password is read from standard input)');
     const password = await readPassword(io);
     const app = await openApp();
     const org = await app.services.organizations.requireOrganization(slug);
-    const user = await app.services.accounts.createUser(org, { email, name: str(values, 'name'), phone: str(values, 'phone'), role, password });
+    const user = await app.services.accounts.createUser(org, {
+      email,
+      name: str(values, 'name'),
+      phone: str(values, 'phone'),
+      role,
+      password,
+    });
     return {
       text: `created ${user.role} ${user.email} in ${org.slug}`,
       json: { id: user.id, email: user.email, org: org.slug, role: user.role, name: user.name, phone: user.phone },
@@ -160,15 +188,28 @@ const userResetTfa: Command = {
     if (!found) throw new UsageError(`there is no user with email ${email}`);
     const person = { orgId: found.organization.id, userId: found.user.id, email: found.user.email };
     const removed = await app.services.tfaReset.resetTfa(person, { actor: 'cli' });
-    const text = removed ? `removed ${removed} second factor${removed === 1 ? '' : 's'} of ${found.user.email}` : `${found.user.email} has no second factor to reset`;
+    const text = removed
+      ? `removed ${removed} second factor${removed === 1 ? '' : 's'} of ${found.user.email}`
+      : `${found.user.email} has no second factor to reset`;
     return { text, json: { email: found.user.email, removed } };
   },
 };
 
 const clientAdd: Command = {
   name: 'client add',
-  usage: 'twofold client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api] [--grant authorization_code|refresh_token|password]... [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]...',
-  options: ['id', 'name', 'redirect-uri', 'public', 'first-party', 'account-api', 'grant', 'auth-method', 'post-logout-redirect-uri'],
+  usage:
+    'twofold client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api] [--grant authorization_code|refresh_token|password]... [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]...',
+  options: [
+    'id',
+    'name',
+    'redirect-uri',
+    'public',
+    'first-party',
+    'account-api',
+    'grant',
+    'auth-method',
+    'post-logout-redirect-uri',
+  ],
   async run({ values, openApp }) {
     const grants = list(values, 'grant').map((g) => pick(g, GRANTS, 'grant'));
     const authMethod = str(values, 'auth-method');
@@ -186,7 +227,16 @@ const clientAdd: Command = {
     });
     const lines = [`registered client ${record.clientId}`];
     if (secret) lines.push(`client secret (shown once, store it now): ${secret}`);
-    return { text: lines.join('\n'), json: { clientId: record.clientId, clientSecret: secret, ...record.metadata, firstParty: record.firstParty, accountApi: record.accountApi } };
+    return {
+      text: lines.join('\n'),
+      json: {
+        clientId: record.clientId,
+        clientSecret: secret,
+        ...record.metadata,
+        firstParty: record.firstParty,
+        accountApi: record.accountApi,
+      },
+    };
   },
 };
 
@@ -205,7 +255,12 @@ const clientList: Command = {
       redirectUris: c.metadata.redirect_uris,
     }));
     const text = clients.length
-      ? clients.map((c) => `${c.clientId}\t${c.confidential ? 'confidential' : 'public'}\t${(c.grantTypes as string[]).join(',')}\t${(c.redirectUris as string[]).join(' ')}`).join('\n')
+      ? clients
+          .map(
+            (c) =>
+              `${c.clientId}\t${c.confidential ? 'confidential' : 'public'}\t${(c.grantTypes as string[]).join(',')}\t${(c.redirectUris as string[]).join(' ')}`,
+          )
+          .join('\n')
       : 'no clients registered';
     return { text, json: { clients } };
   },
@@ -223,4 +278,13 @@ const setupLink: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [serve, migrate, orgCreate, userCreate, userResetTfa, clientAdd, clientList, setupLink];
+export const COMMANDS: Command[] = [
+  serve,
+  migrate,
+  orgCreate,
+  userCreate,
+  userResetTfa,
+  clientAdd,
+  clientList,
+  setupLink,
+];

@@ -21,7 +21,8 @@ export function processIo(): CliIo {
     stdout: process.stdout,
     stderr: process.stderr,
     async readStdin() {
-      if (process.stdin.isTTY) throw new UsageError('pipe the password on stdin, e.g. printf %s "$PASSWORD" | twofold user create …');
+      if (process.stdin.isTTY)
+        throw new UsageError('pipe the password on stdin, e.g. printf %s "$PASSWORD" | twofold user create …');
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of process.stdin) {
@@ -75,13 +76,17 @@ function parse(argv: string[]) {
 
 function messageOf(error: unknown): { text: string; code: number } {
   if (error instanceof UsageError) {
-    return { text: error.exitCode === 2 ? `${error.message}\nRun "twofold --help" for usage.` : error.message, code: error.exitCode };
+    return {
+      text: error.exitCode === 2 ? `${error.message}\nRun "twofold --help" for usage.` : error.message,
+      code: error.exitCode,
+    };
   }
   if (error instanceof AppError) {
     const fields = Object.entries(error.fields).map(([field, message]) => `  ${field}: ${message}`);
     return { text: [error.message, ...fields].join('\n'), code: 1 };
   }
-  if (error instanceof ConfigError || error instanceof DuplicateError || error instanceof EmailTakenError) return { text: error.message, code: 1 };
+  if (error instanceof ConfigError || error instanceof DuplicateError || error instanceof EmailTakenError)
+    return { text: error.message, code: 1 };
   return { text: `twofold: ${(error as Error).message ?? String(error)}`, code: 1 };
 }
 
@@ -94,13 +99,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const words = positionals.slice(0, 2).join(' ');
     const command = COMMANDS.find((c) => c.name === words) ?? COMMANDS.find((c) => c.name === positionals[0]);
     if (!command || values.help) {
-      if (!command && positionals.length > 0) throw new UsageError(`unknown command "${positionals.join(' ')}"`, { exitCode: 2 });
+      if (!command && positionals.length > 0)
+        throw new UsageError(`unknown command "${positionals.join(' ')}"`, { exitCode: 2 });
       io.stdout.write(command ? `${command.usage}\n` : USAGE);
       return 0;
     }
     const given = Object.keys(values).filter((key) => key !== 'json' && key !== 'help');
     const unknown = given.filter((key) => !command.options.includes(key));
-    if (unknown.length > 0) throw new UsageError(`"${command.name}" does not take --${unknown.join(', --')}`, { exitCode: 2 });
+    if (unknown.length > 0)
+      throw new UsageError(`"${command.name}" does not take --${unknown.join(', --')}`, { exitCode: 2 });
     const args = positionals.slice(command.name.split(' ').length);
 
     const config: Config = loadConfig({ env: io.env, cwd: io.cwd() });

@@ -26,7 +26,9 @@ function stripComments(value: Json): Json {
   if (Array.isArray(value)) return value.map(stripComments);
   if (!isObject(value)) return value;
   return Object.fromEntries(
-    Object.entries(value).filter(([key]) => !key.startsWith('//')).map(([key, v]) => [key, stripComments(v)]),
+    Object.entries(value)
+      .filter(([key]) => !key.startsWith('//'))
+      .map(([key, v]) => [key, stripComments(v)]),
   );
 }
 
@@ -92,9 +94,7 @@ function overridesFromEnv(env: Env): JsonObject {
 }
 
 function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
-    .join('; ');
+  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
 }
 
 function assertProductionSafe(config: Config): void {

@@ -13,13 +13,16 @@ const throttleRule = z.strictObject({
 });
 
 const urlString = (protocols: string[]) =>
-  z.string().refine((value) => {
-    try {
-      return protocols.includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  );
 
 export const configSchema = z.strictObject({
   environment: z.enum(['development', 'production']),
@@ -36,7 +39,10 @@ export const configSchema = z.strictObject({
   secrets: z.strictObject({
     cookieKeys: z.array(z.string().min(32)).nullable(),
     jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).nullable(),
-    encryptionKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes in base64url').nullable(),
+    encryptionKey: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes in base64url')
+      .nullable(),
     hmacPepper: z.string().min(32).nullable(),
   }),
   passwords: z.strictObject({

@@ -23,13 +23,16 @@ type Stored = z.infer<typeof storedSchema>;
 
 /** RFC 7638 thumbprint as the key id: unique per key and stable across restarts. */
 function thumbprint(jwk: JsonWebKey): string {
-  const members = jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
+  const members =
+    jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
 function signingKey(kind: 'rsa' | 'ec'): JsonWebKey {
   const { privateKey } =
-    kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    kind === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = privateKey.export({ format: 'jwk' });
   return { ...jwk, kid: thumbprint(jwk), use: 'sig', alg: kind === 'rsa' ? 'RS256' : 'ES256' };
 }
@@ -51,7 +54,10 @@ function readStored(file: string): Stored | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ConfigError(`cannot read ${file}: ${(error as Error).message}`);
   }
-  const damaged = (why: string) => new ConfigError(`${file} is damaged (${why}); restore it, or remove it to start afresh (sessions and tokens signed with the old keys end)`);
+  const damaged = (why: string) =>
+    new ConfigError(
+      `${file} is damaged (${why}); restore it, or remove it to start afresh (sessions and tokens signed with the old keys end)`,
+    );
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -14,13 +14,22 @@ export function createOutboxSender(deps: { dataDir: string; clock: Clock; logger
   const file = path.join(deps.dataDir, 'outbox.jsonl');
   return {
     async send(message) {
-      const line = JSON.stringify({ channel: message.channel, to: message.to, code: message.code, text: message.text, at: new Date(deps.clock.now()).toISOString() });
+      const line = JSON.stringify({
+        channel: message.channel,
+        to: message.to,
+        code: message.code,
+        text: message.text,
+        at: new Date(deps.clock.now()).toISOString(),
+      });
       try {
         await appendFile(file, `${line}\n`, { mode: 0o600 });
       } catch (error) {
         throw new DeliveryError(`cannot write the outbox: ${(error as Error).message}`);
       }
-      deps.logger.info({ channel: message.channel, to: message.to, outbox: file }, 'code written to the development outbox');
+      deps.logger.info(
+        { channel: message.channel, to: message.to, outbox: file },
+        'code written to the development outbox',
+      );
     },
   };
 }

@@ -17,7 +17,9 @@ export interface WebhookOptions {
  * X-Twofold-Timestamp so the receiver can refuse replays. Network errors and 5xx are retried
  * with exponential backoff; a final failure is reported, never swallowed.
  */
-export function createWebhookSender(deps: WebhookOptions & { clock: Clock; logger: Logger; sleep?: (ms: number) => Promise<void> }): MessageSender {
+export function createWebhookSender(
+  deps: WebhookOptions & { clock: Clock; logger: Logger; sleep?: (ms: number) => Promise<void> },
+): MessageSender {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   async function attempt(body: string): Promise<'ok' | 'retry' | 'refused'> {
@@ -26,7 +28,11 @@ export function createWebhookSender(deps: WebhookOptions & { clock: Clock; logge
     try {
       const response = await fetch(deps.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-twofold-timestamp': timestamp, 'x-twofold-signature': `sha256=${signature}` },
+        headers: {
+          'content-type': 'application/json',
+          'x-twofold-timestamp': timestamp,
+          'x-twofold-signature': `sha256=${signature}`,
+        },
         body,
         signal: AbortSignal.timeout(deps.timeoutMs),
       });
@@ -47,7 +53,10 @@ export function createWebhookSender(deps: WebhookOptions & { clock: Clock; logge
         if (outcome === 'ok') return;
         if (outcome === 'refused') break;
       }
-      deps.logger.error({ channel: message.channel, to: message.to }, 'the delivery webhook did not accept the message');
+      deps.logger.error(
+        { channel: message.channel, to: message.to },
+        'the delivery webhook did not accept the message',
+      );
       throw new DeliveryError('the delivery webhook did not accept the message');
     },
   };

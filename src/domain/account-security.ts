@@ -44,7 +44,8 @@ export function createAccountSecurity(deps: {
   auditStore: AuditStore;
 }): AccountSecurity {
   const { factors, recovery, audit } = deps;
-  const active = async (person: Person) => (await factors.findFactors(person.orgId, person.userId)).filter((f) => f.active);
+  const active = async (person: Person) =>
+    (await factors.findFactors(person.orgId, person.userId)).filter((f) => f.active);
   const record = (person: Person, type: string, ip: string, detail: Record<string, unknown> = {}) =>
     audit.record({ type, orgId: person.orgId, userId: person.userId, ip, detail });
 
@@ -69,14 +70,17 @@ export function createAccountSecurity(deps: {
       if (!target) throw domainErrors.raise('unknown_method');
       if (methods.length === 1) {
         if (org.enforceTfa) {
-          throw domainErrors.raise('tfa_required', { message: `${org.name} requires two-step verification, so you cannot remove your only method. Add another method first.` });
+          throw domainErrors.raise('tfa_required', {
+            message: `${org.name} requires two-step verification, so you cannot remove your only method. Add another method first.`,
+          });
         }
         await factors.deleteAllFactors(person.orgId, person.userId);
         await record(person, 'tfa.disabled', ip, { via: 'last_method_removed' });
         return;
       }
       await factors.deleteFactor(person.orgId, person.userId, factorId);
-      if ((await factors.findPreferredFactorId(person.orgId, person.userId)) === factorId) await factors.setPreferredFactorId(person.orgId, person.userId, null);
+      if ((await factors.findPreferredFactorId(person.orgId, person.userId)) === factorId)
+        await factors.setPreferredFactorId(person.orgId, person.userId, null);
       await record(person, 'tfa.method_removed', ip, { kind: target.kind });
     },
     async setPreferred(person, factorId) {
@@ -84,7 +88,10 @@ export function createAccountSecurity(deps: {
       await factors.setPreferredFactorId(person.orgId, person.userId, factorId);
     },
     async disableTfa(person, org, ip) {
-      if (org.enforceTfa) throw domainErrors.raise('tfa_required', { message: `${org.name} requires two-step verification for everyone, so it cannot be turned off.` });
+      if (org.enforceTfa)
+        throw domainErrors.raise('tfa_required', {
+          message: `${org.name} requires two-step verification for everyone, so it cannot be turned off.`,
+        });
       await factors.deleteAllFactors(person.orgId, person.userId);
       await record(person, 'tfa.disabled', ip);
     },
@@ -100,7 +107,8 @@ export function createAccountSecurity(deps: {
       return recovery.regenerate(person);
     },
     async revokeAllTrustedBrowsers(person) {
-      for (const browser of await deps.trustedBrowsers.list(person)) await deps.trustedBrowsers.revoke(person, browser.id);
+      for (const browser of await deps.trustedBrowsers.list(person))
+        await deps.trustedBrowsers.revoke(person, browser.id);
     },
     async revokeTrustedBrowser(person, id, ip) {
       if (!(await deps.trustedBrowsers.revoke(person, id))) throw domainErrors.raise('unknown_browser');

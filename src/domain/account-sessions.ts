@@ -40,9 +40,15 @@ export interface AccountSessions {
 const TTL_SECONDS = 60 * 60;
 const PURPOSE = 'account-session';
 
-export function createAccountSessions(deps: { ephemeral: EphemeralStore; keyedHash: KeyedHash; random: Random; clock: Clock }): AccountSessions {
+export function createAccountSessions(deps: {
+  ephemeral: EphemeralStore;
+  keyedHash: KeyedHash;
+  random: Random;
+  clock: Clock;
+}): AccountSessions {
   const key = (token: string) => `account:${deps.keyedHash.digest(PURPOSE, token)}`;
-  const wellFormed = (token: string | undefined): token is string => typeof token === 'string' && /^[A-Za-z0-9_-]{43}$/.test(token);
+  const wellFormed = (token: string | undefined): token is string =>
+    typeof token === 'string' && /^[A-Za-z0-9_-]{43}$/.test(token);
 
   async function load(token: string | undefined): Promise<AccountSession | undefined> {
     if (!wellFormed(token)) return undefined;
@@ -55,15 +61,26 @@ export function createAccountSessions(deps: { ephemeral: EphemeralStore; keyedHa
   return {
     async create(session) {
       const token = deps.random.token(32);
-      await deps.ephemeral.put(key(token), { ...session, id: deps.random.uuid(), createdAt: deps.clock.now() } satisfies AccountSession, TTL_SECONDS);
+      await deps.ephemeral.put(
+        key(token),
+        { ...session, id: deps.random.uuid(), createdAt: deps.clock.now() } satisfies AccountSession,
+        TTL_SECONDS,
+      );
       return token;
     },
     load,
     async addFactor(token, amr) {
       const session = await load(token);
       if (!session || !wellFormed(token)) return;
-      const methods = [{ method: 'session', amr: session.amr, at: session.authTime }, { method: 'enrolled', amr, at: session.authTime }];
-      await deps.ephemeral.put(key(token), { ...session, acr: acrFor(methods), amr: amrFor(methods) } satisfies AccountSession, TTL_SECONDS);
+      const methods = [
+        { method: 'session', amr: session.amr, at: session.authTime },
+        { method: 'enrolled', amr, at: session.authTime },
+      ];
+      await deps.ephemeral.put(
+        key(token),
+        { ...session, acr: acrFor(methods), amr: amrFor(methods) } satisfies AccountSession,
+        TTL_SECONDS,
+      );
     },
     async destroy(token) {
       if (wellFormed(token)) await deps.ephemeral.delete(key(token));
@@ -80,6 +97,11 @@ export function secondsSinceAuth(session: Pick<AccountSession, 'authTime'>, cloc
  * The step-up rule, for pages and API alike: an authentication no older than `maxAgeSeconds`
  * (OIDC max_age), which for a person with a second factor must also have used it (acr mfa).
  */
-export function isFreshEnough(auth: { authTime: number; acr: string | undefined }, hasSecondFactor: boolean, clock: Clock, maxAgeSeconds: number): boolean {
+export function isFreshEnough(
+  auth: { authTime: number; acr: string | undefined },
+  hasSecondFactor: boolean,
+  clock: Clock,
+  maxAgeSeconds: number,
+): boolean {
   return secondsSinceAuth(auth, clock) <= maxAgeSeconds && (!hasSecondFactor || auth.acr === ACR_MFA);
 }

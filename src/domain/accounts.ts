@@ -3,7 +3,14 @@ import { z } from 'zod';
 import type { Clock } from '../ports/clock.ts';
 import type { PasswordHasher } from '../ports/password-hasher.ts';
 import type { Random } from '../ports/random.ts';
-import { normalizeEmail, type Organization, type Role, type User, type UserStore, type UserWithOrganization } from '../ports/stores.ts';
+import {
+  normalizeEmail,
+  type Organization,
+  type Role,
+  type User,
+  type UserStore,
+  type UserWithOrganization,
+} from '../ports/stores.ts';
 import type { Audit } from './audit.ts';
 import { emailSchema } from './email.ts';
 import { normalizePassword, type PasswordPolicy, type PasswordRules } from './passwords/policy.ts';
@@ -13,7 +20,10 @@ import { domainErrors } from './error-codes.ts';
 export const roleSchema = z.enum(['member', 'admin']);
 
 /** E.164: a plus, a country code that does not start with 0, at most 15 digits (ITU-T E.164 §6). */
-export const phoneSchema = z.string().trim().regex(/^\+[1-9]\d{6,14}$/, 'Enter the number in international format, like +14155550123.');
+export const phoneSchema = z
+  .string()
+  .trim()
+  .regex(/^\+[1-9]\d{6,14}$/, 'Enter the number in international format, like +14155550123.');
 
 export const displayNameSchema = z.string().trim().min(1, 'Enter a name.').max(200, 'Use at most 200 characters.');
 
@@ -47,7 +57,10 @@ export interface Accounts {
   /** A person by id, only inside their own organization. */
   findAccount(orgId: string, userId: string): Promise<UserWithOrganization | undefined>;
   /** Changes a password after checking the current one (under the same throttle as sign-in). */
-  changePassword(account: UserWithOrganization, input: { current: string; password: string; ip: string }): Promise<void>;
+  changePassword(
+    account: UserWithOrganization,
+    input: { current: string; password: string; ip: string },
+  ): Promise<void>;
 }
 
 export function createAccounts(deps: {
@@ -100,8 +113,18 @@ export function createAccounts(deps: {
     return { user, passwordHash: await hasher.hash(normalizePassword(input.password)) };
   }
 
-  async function verifyPassword({ email, password, ip }: { email: string; password: string; ip: string }): Promise<PasswordSignIn> {
-    const attempt = await throttle.attempt({ account: normalizeEmail(email), ip }, () => checkPassword(email, password, ip));
+  async function verifyPassword({
+    email,
+    password,
+    ip,
+  }: {
+    email: string;
+    password: string;
+    ip: string;
+  }): Promise<PasswordSignIn> {
+    const attempt = await throttle.attempt({ account: normalizeEmail(email), ip }, () =>
+      checkPassword(email, password, ip),
+    );
     if (attempt.status === 'checked') return attempt.outcome;
     // A delay runs, or another attempt for this account is being checked right now: wait a turn.
     return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.status === 'wait' ? attempt.seconds : 1 };
@@ -135,13 +158,26 @@ export function createAccounts(deps: {
     async changePassword({ user, organization }, { current, password, ip }) {
       const checked = await verifyPassword({ email: user.email, password: current, ip });
       if (!checked.ok) {
-        const message = checked.reason === 'throttled' ? `Too many failed attempts. Wait ${checked.retryAfterSeconds} seconds, then try again.` : 'Your current password is not right.';
-        throw domainErrors.raise(checked.reason === 'throttled' ? 'throttled' : 'wrong_password', { message, fields: { current: message } });
+        const message =
+          checked.reason === 'throttled'
+            ? `Too many failed attempts. Wait ${checked.retryAfterSeconds} seconds, then try again.`
+            : 'Your current password is not right.';
+        throw domainErrors.raise(checked.reason === 'throttled' ? 'throttled' : 'wrong_password', {
+          message,
+          fields: { current: message },
+        });
       }
-      const problems = policy.check(password, passwordRulesFor(organization), { email: user.email, name: user.name, organization: organization.name });
-      if (problems.length > 0) throw domainErrors.raise('weak_password', { fields: { password: problems.map((p) => p.message).join(' ') } });
+      const problems = policy.check(password, passwordRulesFor(organization), {
+        email: user.email,
+        name: user.name,
+        organization: organization.name,
+      });
+      if (problems.length > 0)
+        throw domainErrors.raise('weak_password', { fields: { password: problems.map((p) => p.message).join(' ') } });
       if (normalizePassword(password) === normalizePassword(current)) {
-        throw domainErrors.raise('same_password', { fields: { password: 'The new password must differ from the current one.' } });
+        throw domainErrors.raise('same_password', {
+          fields: { password: 'The new password must differ from the current one.' },
+        });
       }
       await users.updatePassword(organization.id, user.id, await hasher.hash(normalizePassword(password)), clock.now());
       await audit.record({ type: 'password.changed', orgId: organization.id, userId: user.id, ip });

@@ -53,11 +53,21 @@ export function mfaRequested(params: Record<string, unknown>): boolean {
   const claims = typeof params.claims === 'string' ? acrClaimSchema.safeParse(safeJson(params.claims)) : undefined;
   // Anything malformed counts as "not requested"; oidc-provider has already refused what it must.
   const acr = claims?.success ? claims.data.id_token?.acr : undefined;
-  return acr?.value === ACR_MFA || (acr?.values !== undefined && acr.values.length > 0 && acr.values.every((v) => v === ACR_MFA));
+  return (
+    acr?.value === ACR_MFA ||
+    (acr?.values !== undefined && acr.values.length > 0 && acr.values.every((v) => v === ACR_MFA))
+  );
 }
 
 const acrClaimSchema = z.object({
-  id_token: z.object({ acr: z.object({ value: z.string().optional(), values: z.array(z.string()).optional() }).nullable().optional() }).optional(),
+  id_token: z
+    .object({
+      acr: z
+        .object({ value: z.string().optional(), values: z.array(z.string()).optional() })
+        .nullable()
+        .optional(),
+    })
+    .optional(),
 });
 
 function safeJson(text: string): unknown {

@@ -35,10 +35,14 @@ export function classifyRedirectUri(uri: string): 'web' | 'native' | string {
   if (!url) return 'is not an absolute URI';
   if (url.hash || uri.includes('#')) return 'must not contain a fragment';
   if (url.protocol === 'https:') return 'web';
-  if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname) ? 'native' : 'must use https (http only on a loopback address)';
-  if (['javascript:', 'data:', 'vbscript:', 'file:'].includes(url.protocol)) return `must not use the ${url.protocol} scheme`;
+  if (url.protocol === 'http:')
+    return LOOPBACK_HOSTS.has(url.hostname) ? 'native' : 'must use https (http only on a loopback address)';
+  if (['javascript:', 'data:', 'vbscript:', 'file:'].includes(url.protocol))
+    return `must not use the ${url.protocol} scheme`;
   // RFC 8252 §7.1: a private-use scheme should be a reverse domain name the app controls.
-  return /^[a-z][a-z0-9+-]*\.[a-z0-9.+-]+:$/.test(url.protocol) ? 'native' : 'private-use schemes must be a reverse domain name, like com.example.app:/callback';
+  return /^[a-z][a-z0-9+-]*\.[a-z0-9.+-]+:$/.test(url.protocol)
+    ? 'native'
+    : 'private-use schemes must be a reverse domain name, like com.example.app:/callback';
 }
 
 export interface RegisteredClient {
@@ -68,10 +72,13 @@ export function createClients(deps: {
 }): Clients {
   function buildMetadata(input: z.output<typeof newClientSchema>): Record<string, unknown> {
     const grants = input.grants.length > 0 ? [...new Set(input.grants)] : ['authorization_code', 'refresh_token'];
-    if (input.public && grants.includes('password')) throw invalid('the password grant needs a confidential client (drop --public)');
-    if (input.public && input.authMethod) throw invalid('a public client has no secret, so --auth-method does not apply');
+    if (input.public && grants.includes('password'))
+      throw invalid('the password grant needs a confidential client (drop --public)');
+    if (input.public && input.authMethod)
+      throw invalid('a public client has no secret, so --auth-method does not apply');
     const usesCode = grants.includes('authorization_code');
-    if (usesCode && input.redirectUris.length === 0) throw invalid('the authorization_code grant needs at least one --redirect-uri');
+    if (usesCode && input.redirectUris.length === 0)
+      throw invalid('the authorization_code grant needs at least one --redirect-uri');
     if (!usesCode && grants.includes('refresh_token') && !grants.includes('password')) {
       throw invalid('refresh_token needs a grant that issues refresh tokens (authorization_code or password)');
     }
@@ -81,7 +88,10 @@ export function createClients(deps: {
       return kind;
     });
     // Part of the contract for legacy mail and calendar clients, arriving with app passwords.
-    if (grants.includes('password')) throw invalid('the password grant is not available yet: it arrives with app passwords for mail and calendar clients');
+    if (grants.includes('password'))
+      throw invalid(
+        'the password grant is not available yet: it arrives with app passwords for mail and calendar clients',
+      );
     return {
       client_name: input.name ?? input.clientId,
       application_type: kinds.includes('native') ? 'native' : 'web',
@@ -101,11 +111,16 @@ export function createClients(deps: {
         throw invalid(`${issue.path.join('.')}: ${issue.message}`);
       }
       const input = parsed.data;
-      if (deps.reservedIds.some((id) => id.toLowerCase() === input.clientId.toLowerCase())) throw invalid(`clientId: "${input.clientId}" is reserved for Twofold's own pages`);
+      if (deps.reservedIds.some((id) => id.toLowerCase() === input.clientId.toLowerCase()))
+        throw invalid(`clientId: "${input.clientId}" is reserved for Twofold's own pages`);
       const metadata = buildMetadata(input);
       const secret = input.public ? null : deps.random.token(32);
       try {
-        await deps.validateMetadata({ ...metadata, client_id: input.clientId, ...(secret ? { client_secret: secret } : {}) });
+        await deps.validateMetadata({
+          ...metadata,
+          client_id: input.clientId,
+          ...(secret ? { client_secret: secret } : {}),
+        });
       } catch (error) {
         const e = error as { error_description?: string; message?: string };
         throw invalid(e.error_description ?? e.message ?? 'the client metadata is invalid');

@@ -6,4 +6,7 @@ export const emailSchema = z
   .trim()
   .min(3, 'Enter your email address.')
   .max(254, 'That email address is too long.')
-  .regex(/^[^\s@<>()",;:\\[\]]+@[^\s@<>()",;:\\[\]]+\.[^\s@<>()",;:\\[\]]+$/, 'Enter an email address like name@example.com.');
+  .regex(
+    /^[^\s@<>()",;:\\[\]]+@[^\s@<>()",;:\\[\]]+\.[^\s@<>()",;:\\[\]]+$/,
+    'Enter an email address like name@example.com.',
+  );

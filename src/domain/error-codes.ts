@@ -7,7 +7,10 @@ export const domainErrors = errorCatalogue({
   invalid_setup: { status: 400, message: 'Some details need fixing.' },
   invalid_client_metadata: { status: 400, message: 'The client registration is not valid.' },
   unknown_organization: { status: 404, message: 'There is no such organization.' },
-  setup_link_invalid: { status: 410, message: 'This setup link has expired or was already used. Run "twofold setup-link" on the server for a new one.' },
+  setup_link_invalid: {
+    status: 410,
+    message: 'This setup link has expired or was already used. Run "twofold setup-link" on the server for a new one.',
+  },
   wrong_password: { status: 400, message: 'Your current password is not right.' },
   weak_password: { status: 400, message: 'Choose another password.' },
   same_password: { status: 400, message: 'Choose another password.' },

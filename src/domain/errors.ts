@@ -10,7 +10,12 @@ export class AppError extends Error {
   /** Field-level messages for forms, keyed by field name. */
   readonly fields: Record<string, string>;
 
-  constructor(code: string, status: number, message: string, options: { expose?: boolean; fields?: Record<string, string> } = {}) {
+  constructor(
+    code: string,
+    status: number,
+    message: string,
+    options: { expose?: boolean; fields?: Record<string, string> } = {},
+  ) {
     super(message);
     this.code = code;
     this.status = status;

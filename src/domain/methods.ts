@@ -6,7 +6,7 @@ import type { FactorRecord, FactorStore } from '../ports/factor-stores.ts';
 export interface Methods {
   /** Active records, oldest first (unfinished enrolments are not methods yet). */
   active(person: Person): Promise<FactorRecord[]>;
-  hasAny(person: Person): Promise<boolean>;
+  hasAny(person: Pick<Person, 'orgId' | 'userId'>): Promise<boolean>;
   /**
    * What the second step offers: the preferred method first, then the person's other records,
    * then factors without records (recovery codes) while they are usable.
@@ -17,7 +17,8 @@ export interface Methods {
 
 export function createMethods(deps: { store: FactorStore; registry: FactorRegistry }): Methods {
   const { store, registry } = deps;
-  const active = async (person: Person) => (await store.findFactors(person.orgId, person.userId)).filter((f) => f.active);
+  const active = async (person: Person) =>
+    (await store.findFactors(person.orgId, person.userId)).filter((f) => f.active);
 
   return {
     active,
@@ -28,7 +29,9 @@ export function createMethods(deps: { store: FactorStore; registry: FactorRegist
       const ordered = [...records.filter((r) => r.id === preferred), ...records.filter((r) => r.id !== preferred)];
       const fromRecords = ordered.flatMap((record): MethodChoice[] => {
         const factor = registry.get(record.kind);
-        return factor ? [{ id: record.id, kind: record.kind, label: record.label, detail: factor.describe(record) }] : [];
+        return factor
+          ? [{ id: record.id, kind: record.kind, label: record.label, detail: factor.describe(record) }]
+          : [];
       });
       const standalone = await Promise.all(registry.all().map((factor) => factor.available?.(person) ?? null));
       return [...fromRecords, ...standalone.filter((choice): choice is MethodChoice => choice !== null)];

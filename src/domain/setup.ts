@@ -31,8 +31,7 @@ export interface Setup {
 const PURPOSE = 'setup-token';
 
 /** The answer to a setup link that is unknown, used or expired. */
-export const setupLinkInvalid = () =>
-  domainErrors.raise('setup_link_invalid');
+export const setupLinkInvalid = () => domainErrors.raise('setup_link_invalid');
 
 export function createSetup(deps: {
   setupStore: SetupStore;
@@ -63,10 +62,23 @@ export function createSetup(deps: {
       collect(error, { name: 'organizationName' });
     }
     // Password rules need an organization; a new one has the defaults whatever its name.
-    const rulesOf = organization ?? { id: '', slug: '', name: input.organizationName, enforceTfa: false, passwordMinLength: null, trustedBrowserDays: DEFAULT_TRUSTED_BROWSER_DAYS, createdAt: 0 };
+    const rulesOf = organization ?? {
+      id: '',
+      slug: '',
+      name: input.organizationName,
+      enforceTfa: false,
+      passwordMinLength: null,
+      trustedBrowserDays: DEFAULT_TRUSTED_BROWSER_DAYS,
+      createdAt: 0,
+    };
     let prepared: { user: User; passwordHash: string } | undefined;
     try {
-      prepared = await deps.accounts.prepareUser(rulesOf, { email: input.email, name: input.name, password: input.password, role: 'admin' });
+      prepared = await deps.accounts.prepareUser(rulesOf, {
+        email: input.email,
+        name: input.name,
+        password: input.password,
+        role: 'admin',
+      });
     } catch (error) {
       collect(error);
     }
@@ -92,7 +104,11 @@ export function createSetup(deps: {
       // Setup exists for an empty deployment only; once an organization exists, the link is dead.
       if ((await deps.organizationStore.countOrganizations()) > 0) throw dead;
       const { organization, admin, passwordHash } = await prepare(input);
-      const done = await setupStore.consumeSetupToken(keyedHash.digest(PURPOSE, token), clock.now(), { organization, admin, passwordHash });
+      const done = await setupStore.consumeSetupToken(keyedHash.digest(PURPOSE, token), clock.now(), {
+        organization,
+        admin,
+        passwordHash,
+      });
       if (!done) throw dead;
       await deps.audit.record({ type: 'setup.completed', orgId: organization.id, userId: admin.id });
     },

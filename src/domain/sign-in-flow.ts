@@ -27,11 +27,16 @@ export interface PendingSignIn {
   codesShown?: boolean;
 }
 
-export type NextStep = { step: 'done'; methods: CompletedMethod[] } | { step: 'second-factor' | 'enrol'; pending: PendingSignIn };
+export type NextStep =
+  { step: 'done'; methods: CompletedMethod[] } | { step: 'second-factor' | 'enrol'; pending: PendingSignIn };
 
 export interface SignInFlow {
   /** Decides what follows a correct password and remembers it for the interaction. */
-  afterPassword(uid: string, account: UserWithOrganization, context: { mfaRequested: boolean; reauthentication: boolean; trustToken: string | undefined }): Promise<NextStep>;
+  afterPassword(
+    uid: string,
+    account: UserWithOrganization,
+    context: { mfaRequested: boolean; reauthentication: boolean; trustToken: string | undefined },
+  ): Promise<NextStep>;
   pending(uid: string): Promise<PendingSignIn | undefined>;
   /** Stores progress made inside the second step (enrolment). */
   save(uid: string, pending: PendingSignIn): Promise<void>;
@@ -47,9 +52,15 @@ export function personOf(account: UserWithOrganization): Person {
   return { orgId: account.organization.id, userId: account.user.id, email: account.user.email };
 }
 
-export function createSignInFlow(deps: { factors: FactorStore; ephemeral: EphemeralStore; trustedBrowsers: TrustedBrowsers; clock: Clock }): SignInFlow {
+export function createSignInFlow(deps: {
+  factors: FactorStore;
+  ephemeral: EphemeralStore;
+  trustedBrowsers: TrustedBrowsers;
+  clock: Clock;
+}): SignInFlow {
   const now = () => Math.floor(deps.clock.now() / 1000);
-  const activeFactors = async (person: Person) => (await deps.factors.findFactors(person.orgId, person.userId)).filter((f) => f.active);
+  const activeFactors = async (person: Person) =>
+    (await deps.factors.findFactors(person.orgId, person.userId)).filter((f) => f.active);
 
   return {
     async afterPassword(uid, account, context) {
@@ -58,7 +69,13 @@ export function createSignInFlow(deps: { factors: FactorStore; ephemeral: Epheme
       const methods: CompletedMethod[] = [{ method: 'password', amr: ['pwd'], at: now() }];
       const factors = await activeFactors(person);
       const mfaRequired = org.enforceTfa || context.mfaRequested;
-      const base = { person, methods, mfaRequired, trustDays: org.trustedBrowserDays, reauthentication: context.reauthentication };
+      const base = {
+        person,
+        methods,
+        mfaRequired,
+        trustDays: org.trustedBrowserDays,
+        reauthentication: context.reauthentication,
+      };
       if (factors.length === 0) {
         if (!mfaRequired) return { step: 'done', methods };
         const pending: PendingSignIn = { ...base, step: 'enrol' };
@@ -68,8 +85,10 @@ export function createSignInFlow(deps: { factors: FactorStore; ephemeral: Epheme
       const pending: PendingSignIn = { ...base, step: 'second-factor' };
       // A trusted browser skips the factor at sign-in, never at re-authentication, and never when
       // the relying party demands MFA (the session is then honestly password-only).
-      const trustable = !context.reauthentication && !context.mfaRequested && org.trustedBrowserDays > 0 && context.trustToken;
-      if (trustable && (await deps.trustedBrowsers.isTrusted(person, context.trustToken!))) return { step: 'done', methods };
+      const trustable =
+        !context.reauthentication && !context.mfaRequested && org.trustedBrowserDays > 0 && context.trustToken;
+      if (trustable && (await deps.trustedBrowsers.isTrusted(person, context.trustToken!)))
+        return { step: 'done', methods };
       await deps.ephemeral.put(key(uid), pending, PENDING_TTL_SECONDS);
       return { step: 'second-factor', pending };
     },

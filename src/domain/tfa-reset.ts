@@ -20,7 +20,13 @@ export function createTfaReset(deps: { factors: FactorStore; audit: Audit }): Tf
       // Factors, recovery codes and trusted browsers go together: the next sign-in starts afresh
       // (with enrolment, if the organization enforces TFA).
       const removed = await deps.factors.deleteAllFactors(person.orgId, person.userId);
-      await deps.audit.record({ type: 'tfa.reset', orgId: person.orgId, userId: person.userId, ip: by.ip, detail: { by: by.actor, removed } });
+      await deps.audit.record({
+        type: 'tfa.reset',
+        orgId: person.orgId,
+        userId: person.userId,
+        ip: by.ip,
+        detail: { by: by.actor, removed },
+      });
       return removed;
     },
   };

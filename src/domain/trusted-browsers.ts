@@ -20,12 +20,35 @@ const PURPOSE = 'trusted-browser';
 
 /** A short, human label for the browser from its User-Agent ("Chrome on Linux"). */
 export function describeBrowser(userAgent: string): string {
-  const browser = /Edg\//.test(userAgent) ? 'Edge' : /Firefox\//.test(userAgent) ? 'Firefox' : /Chrome\//.test(userAgent) ? 'Chrome' : /Safari\//.test(userAgent) ? 'Safari' : 'A browser';
-  const os = /Android/.test(userAgent) ? 'Android' : /iPhone|iPad/.test(userAgent) ? 'iOS' : /Mac OS X/.test(userAgent) ? 'macOS' : /Windows/.test(userAgent) ? 'Windows' : /Linux/.test(userAgent) ? 'Linux' : null;
+  const browser = /Edg\//.test(userAgent)
+    ? 'Edge'
+    : /Firefox\//.test(userAgent)
+      ? 'Firefox'
+      : /Chrome\//.test(userAgent)
+        ? 'Chrome'
+        : /Safari\//.test(userAgent)
+          ? 'Safari'
+          : 'A browser';
+  const os = /Android/.test(userAgent)
+    ? 'Android'
+    : /iPhone|iPad/.test(userAgent)
+      ? 'iOS'
+      : /Mac OS X/.test(userAgent)
+        ? 'macOS'
+        : /Windows/.test(userAgent)
+          ? 'Windows'
+          : /Linux/.test(userAgent)
+            ? 'Linux'
+            : null;
   return os ? `${browser} on ${os}` : browser;
 }
 
-export function createTrustedBrowsers(deps: { store: TrustedBrowserStore; keyedHash: KeyedHash; clock: Clock; random: Random }): TrustedBrowsers {
+export function createTrustedBrowsers(deps: {
+  store: TrustedBrowserStore;
+  keyedHash: KeyedHash;
+  clock: Clock;
+  random: Random;
+}): TrustedBrowsers {
   const digest = (person: Person, token: string) => deps.keyedHash.digest(PURPOSE, `${person.userId}:${token}`);
   return {
     async trust(person, days, label) {
@@ -46,7 +69,12 @@ export function createTrustedBrowsers(deps: { store: TrustedBrowserStore; keyedH
     },
     async isTrusted(person, token) {
       if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return false;
-      const found = await deps.store.findTrustedBrowser(person.orgId, person.userId, digest(person, token), deps.clock.now());
+      const found = await deps.store.findTrustedBrowser(
+        person.orgId,
+        person.userId,
+        digest(person, token),
+        deps.clock.now(),
+      );
       if (found) await deps.store.touchTrustedBrowser(person.orgId, person.userId, found.id, deps.clock.now());
       return found !== undefined;
     },

@@ -51,7 +51,8 @@ export type VerifyOutcome = { ok: true; proven: ProvenMethod } | Refusal;
 export type Step = { ok: true; model: Record<string, unknown>; warning?: Refusal } | Refusal;
 
 /** A passwordless sign-in proves whose account it is as well as the factor. */
-export type PasswordlessOutcome = { ok: true; proven: ProvenMethod; owner: { orgId: string; userId: string } } | Refusal;
+export type PasswordlessOutcome =
+  { ok: true; proven: ProvenMethod; owner: { orgId: string; userId: string } } | Refusal;
 
 /** Where a factor operation happens: one-time state is bound to one sign-in or one account session. */
 export interface FactorContext {
@@ -69,7 +70,11 @@ export interface MethodChoice {
   detail: string | null;
 }
 
-export const fail = (reason: FailureReason, message: string, extra: Pick<Refusal, 'field' | 'model'> = {}): Refusal => ({
+export const fail = (
+  reason: FailureReason,
+  message: string,
+  extra: Pick<Refusal, 'field' | 'model'> = {},
+): Refusal => ({
   ok: false,
   reason,
   message,

@@ -19,7 +19,13 @@ export function createViews(options: { roots: string[]; cache: boolean }): Views
     if (!/^[a-z0-9/-]+$/.test(name)) throw new Error(`invalid view name ${name}`);
     const filename = options.roots.map((root) => path.join(root, `${name}.ejs`)).find((file) => existsSync(file));
     if (!filename) throw new Error(`no view ${name}`);
-    const fn = ejs.compile(await readFile(filename, 'utf8'), { filename, root: options.roots, async: true, strict: true, localsName: 'it' });
+    const fn = ejs.compile(await readFile(filename, 'utf8'), {
+      filename,
+      root: options.roots,
+      async: true,
+      strict: true,
+      localsName: 'it',
+    });
     if (options.cache) compiled.set(name, fn);
     return fn;
   }

@@ -9,7 +9,12 @@ import type { SecretBox } from '../ports/secret-box.ts';
  * (registered with `twofold client add`, no dynamic registration), every other model from the
  * ephemeral store (SQL in embedded mode, Redis in scale-out).
  */
-export function createAdapterFactory(deps: { models: OidcModelStore; clients: ClientStore; box: SecretBox; builtIn: Record<string, unknown>[] }): AdapterFactory {
+export function createAdapterFactory(deps: {
+  models: OidcModelStore;
+  clients: ClientStore;
+  box: SecretBox;
+  builtIn: Record<string, unknown>[];
+}): AdapterFactory {
   const clientAdapter: Adapter = {
     async find(id) {
       // Built-in first-party clients (the account pages) follow the configured issuer.

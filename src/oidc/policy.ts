@@ -18,7 +18,9 @@ export function createPolicy(): interactionPolicy.Prompt[] {
     new Check('mfa_required', 'The client asked for multi-factor authentication', (ctx: KoaContextWithOIDC) => {
       const { oidc } = ctx;
       if (!oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
-      return mfaRequested(oidc.params ?? {}) && oidc.session.acr !== ACR_MFA ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+      return mfaRequested(oidc.params ?? {}) && oidc.session.acr !== ACR_MFA
+        ? Check.REQUEST_PROMPT
+        : Check.NO_NEED_TO_PROMPT;
     }),
   );
   return policy;

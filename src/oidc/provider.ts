@@ -100,7 +100,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       introspection: {
         enabled: true,
         // Public clients may only introspect their own tokens; resource servers authenticate.
-        allowedPolicy: async (ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId,
+        allowedPolicy: async (ctx, client, token) =>
+          client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId,
       },
       revocation: {
         enabled: true,
@@ -110,7 +111,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
       rpInitiatedLogout: {
         enabled: true,
-        logoutSource: async (ctx, form) => render(ctx as KoaContextWithOIDC, 'interaction/logout', { title: 'Sign out', form, host: ctx.host }),
+        logoutSource: async (ctx, form) =>
+          render(ctx as KoaContextWithOIDC, 'interaction/logout', { title: 'Sign out', form, host: ctx.host }),
         postLogoutSuccessSource: async (ctx) =>
           render(ctx as KoaContextWithOIDC, 'interaction/logged-out', {
             title: 'Signed out',
@@ -129,9 +131,12 @@ export function createProvider(deps: ProviderDeps): Provider {
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
       // First-party clients have implied consent to what they ask for (no consent screen).
       if (!(await deps.isFirstParty(ctx.oidc.client!.clientId))) return undefined;
-      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId });
+      const grant = new ctx.oidc.provider.Grant({
+        clientId: ctx.oidc.client!.clientId,
+        accountId: ctx.oidc.session!.accountId,
+      });
       grant.addOIDCScope(ctx.oidc.requestParamScopes ? [...ctx.oidc.requestParamScopes].join(' ') : 'openid');
-      grant.addOIDCClaims([...ctx.oidc.requestParamClaims ?? []]);
+      grant.addOIDCClaims([...(ctx.oidc.requestParamClaims ?? [])]);
       await grant.save();
       return grant;
     },
@@ -141,7 +146,8 @@ export function createProvider(deps: ProviderDeps): Provider {
         title: status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
         status,
         error: out.error,
-        description: status >= 500 ? 'The server could not finish this request. Please try again.' : out.error_description,
+        description:
+          status >= 500 ? 'The server could not finish this request. Please try again.' : out.error_description,
       });
     },
     ttl: {

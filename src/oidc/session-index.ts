@@ -44,7 +44,14 @@ interface StoredSession {
  * none is missed; what the page shows about each (device, address, last seen) is kept per
  * session, written on the provider's session events from its request context.
  */
-export function createSessionIndex(deps: { provider: Provider; models: OidcModelStore; ephemeral: EphemeralStore; clock: Clock; sessionTtlSeconds: number; logger: Logger }): SessionIndex {
+export function createSessionIndex(deps: {
+  provider: Provider;
+  models: OidcModelStore;
+  ephemeral: EphemeralStore;
+  clock: Clock;
+  sessionTtlSeconds: number;
+  logger: Logger;
+}): SessionIndex {
   const { provider, ephemeral, clock } = deps;
   const infoKey = (uid: string) => `session-info:${uid}`;
 
@@ -64,10 +71,13 @@ export function createSessionIndex(deps: { provider: Provider; models: OidcModel
     })().catch((error: unknown) => deps.logger.warn({ err: error }, 'could not record the device of a session'));
   });
 
-  const sessionsOf = async (accountId: string) => (await deps.models.findSessionsOfAccount(accountId)) as unknown as StoredSession[];
+  const sessionsOf = async (accountId: string) =>
+    (await deps.models.findSessionsOfAccount(accountId)) as unknown as StoredSession[];
 
   async function end(session: StoredSession): Promise<void> {
-    const grants = Object.values(session.authorizations ?? {}).map((a) => a.grantId).filter((g): g is string => typeof g === 'string');
+    const grants = Object.values(session.authorizations ?? {})
+      .map((a) => a.grantId)
+      .filter((g): g is string => typeof g === 'string');
     // As oidc-provider's own logout does: the grant's codes and tokens, then the grant itself.
     await Promise.all(grants.map((grantId) => provider.AccessToken.revokeByGrantId(grantId)));
     await Promise.all(grants.map(async (grantId) => (await provider.Grant.find(grantId))?.destroy()));
@@ -82,7 +92,13 @@ export function createSessionIndex(deps: { provider: Provider; models: OidcModel
         sessions.map(async (s) => {
           const info = await ephemeral.get<SessionInfo>(infoKey(s.uid));
           const started = (s.iat ?? 0) * 1000;
-          return { uid: s.uid, device: info?.device ?? 'A browser', ip: info?.ip ?? null, createdAt: info?.createdAt ?? started, lastSeen: info?.lastSeen ?? started };
+          return {
+            uid: s.uid,
+            device: info?.device ?? 'A browser',
+            ip: info?.ip ?? null,
+            createdAt: info?.createdAt ?? started,
+            lastSeen: info?.lastSeen ?? started,
+          };
         }),
       );
       return entries.sort((a, b) => b.lastSeen - a.lastSeen);

@@ -84,7 +84,12 @@ export interface TrustedBrowser {
 
 export interface TrustedBrowserStore {
   insertTrustedBrowser(browser: TrustedBrowser): Promise<void>;
-  findTrustedBrowser(orgId: string, userId: string, tokenHash: string, now: number): Promise<TrustedBrowser | undefined>;
+  findTrustedBrowser(
+    orgId: string,
+    userId: string,
+    tokenHash: string,
+    now: number,
+  ): Promise<TrustedBrowser | undefined>;
   listTrustedBrowsers(orgId: string, userId: string, now: number): Promise<TrustedBrowser[]>;
   deleteTrustedBrowser(orgId: string, userId: string, id: string): Promise<boolean>;
   touchTrustedBrowser(orgId: string, userId: string, id: string, now: number): Promise<void>;

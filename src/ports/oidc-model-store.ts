@@ -30,4 +30,12 @@ export interface OidcModelStore {
  * interactions and grants themselves carry a grantId too, but revoking a grant must not delete
  * a sign-in in progress or a browser session.
  */
-export const GRANTABLE_MODELS = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode', 'Grant']);
+export const GRANTABLE_MODELS = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
+  'Grant',
+]);

@@ -27,16 +27,23 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export async function openStorage(config: Config, clock: Clock, options: { postgresSchema?: string; sqliteFilename: string }): Promise<Storage> {
+export async function openStorage(
+  config: Config,
+  clock: Clock,
+  options: { postgresSchema?: string; sqliteFilename: string },
+): Promise<Storage> {
   const sqlDb = config.database.url
     ? openSqlDatabase({ kind: 'postgres', url: config.database.url, schema: options.postgresSchema })
     : openSqlDatabase({ kind: 'sqlite', filename: options.sqliteFilename });
-  const checks: ReadinessCheck[] = [{ name: 'database', check: async () => void (await sql`select 1`.execute(sqlDb.db)) }];
+  const checks: ReadinessCheck[] = [
+    { name: 'database', check: async () => void (await sql`select 1`.execute(sqlDb.db)) },
+  ];
   if (!config.redis.url) {
     const models = createSqlOidcModelStore(sqlDb.db, clock);
     const counter = createSqlAttemptCounter(sqlDb.db, clock);
     const ephemeral = createSqlEphemeralStore(sqlDb.db, clock);
-    const sweep = async () => void (await Promise.all([models.sweepExpired(), counter.sweepExpired(), ephemeral.sweepExpired()]));
+    const sweep = async () =>
+      void (await Promise.all([models.sweepExpired(), counter.sweepExpired(), ephemeral.sweepExpired()]));
     return { sql: sqlDb, models, counter, ephemeral, checks, sweep, close: () => sqlDb.close() };
   }
   let redis: RedisClient;

@@ -12,8 +12,14 @@ interface Subject extends Timeline {
 }
 
 const backends: Backend<Subject>[] = [
-  ...sqlBackends().map((backend) => mapBackend(backend, ({ db, clock, elapse }) => ({ counter: createSqlAttemptCounter(db, clock), clock, elapse }))),
-  mapBackend(redisBackend(), ({ client, prefix, clock, elapse }) => ({ counter: createRedisAttemptCounter(client, prefix, clock), clock, elapse })),
+  ...sqlBackends().map((backend) =>
+    mapBackend(backend, ({ db, clock, elapse }) => ({ counter: createSqlAttemptCounter(db, clock), clock, elapse })),
+  ),
+  mapBackend(redisBackend(), ({ client, prefix, clock, elapse }) => ({
+    counter: createRedisAttemptCounter(client, prefix, clock),
+    clock,
+    elapse,
+  })),
 ];
 
 const HOUR = 3_600_000;

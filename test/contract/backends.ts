@@ -120,7 +120,10 @@ function sqlBackend(name: string, skip: string | null, openRaw: () => Promise<Ra
         await opened.close();
         throw error;
       }
-      return { subject: { db: opened.db, migrate: opened.migrate, openUnmigrated: openRaw, ...fakeTimeline(SQL_EPOCH) }, close: opened.close };
+      return {
+        subject: { db: opened.db, migrate: opened.migrate, openUnmigrated: openRaw, ...fakeTimeline(SQL_EPOCH) },
+        close: opened.close,
+      };
     },
   };
 }

@@ -15,12 +15,24 @@ interface Subject extends Timeline {
 }
 
 const backends: Backend<Subject>[] = [
-  ...sqlBackends().map((backend) => mapBackend(backend, ({ db, clock, elapse }) => ({ store: createSqlEphemeralStore(db, clock), clock, elapse }))),
-  mapBackend(redisBackend(), ({ client, prefix, clock, elapse }) => ({ store: createRedisEphemeralStore(client, prefix), clock, elapse })),
+  ...sqlBackends().map((backend) =>
+    mapBackend(backend, ({ db, clock, elapse }) => ({ store: createSqlEphemeralStore(db, clock), clock, elapse })),
+  ),
+  mapBackend(redisBackend(), ({ client, prefix, clock, elapse }) => ({
+    store: createRedisEphemeralStore(client, prefix),
+    clock,
+    elapse,
+  })),
 ];
 
 const key = () => uniqueName('signin');
-const pending = { person: { orgId: 'org-1', userId: 'user-1', email: 'alice@example.com' }, methods: [{ method: 'password', amr: ['pwd'], at: 1 }], mfaRequired: true, trustDays: 0, note: null };
+const pending = {
+  person: { orgId: 'org-1', userId: 'user-1', email: 'alice@example.com' },
+  methods: [{ method: 'password', amr: ['pwd'], at: 1 }],
+  mfaRequired: true,
+  trustDays: 0,
+  note: null,
+};
 
 describeEachBackend(backends, (subject) => {
   describe('EphemeralStore', () => {

@@ -12,7 +12,9 @@ interface Subject extends Timeline {
 }
 
 const backends: Backend<Subject>[] = [
-  ...sqlBackends().map((backend) => mapBackend(backend, ({ db, clock, elapse }) => ({ store: createSqlOidcModelStore(db, clock), clock, elapse }))),
+  ...sqlBackends().map((backend) =>
+    mapBackend(backend, ({ db, clock, elapse }) => ({ store: createSqlOidcModelStore(db, clock), clock, elapse })),
+  ),
   mapBackend(redisBackend(), ({ client, prefix, clock, elapse }) => ({
     store: createRedisOidcModelStore(client, prefix, () => Math.floor(clock.now() / 1000)),
     clock,
@@ -177,7 +179,7 @@ describeEachBackend(backends, (subject) => {
       expect(await store.find('AccessToken', key)).toBeUndefined();
     });
 
-    it('lists a person\'s sessions, and only sessions, with their ids', async () => {
+    it("lists a person's sessions, and only sessions, with their ids", async () => {
       const { store } = subject();
       const [alice, bob] = [id(), id()];
       const [s1, s2, s3, other, token] = [id(), id(), id(), id(), id()];
@@ -193,7 +195,7 @@ describeEachBackend(backends, (subject) => {
       expect((await store.findSessionsOfAccount(bob)).map((s) => s.jti).sort()).toEqual([other, s3].sort());
     });
 
-    it('misses none of a person\'s sessions saved at the same moment (no lost updates)', async () => {
+    it("misses none of a person's sessions saved at the same moment (no lost updates)", async () => {
       const { store } = subject();
       const person = id();
       const ids = Array.from({ length: 25 }, () => id());

@@ -44,19 +44,42 @@ const backends: Backend<Subject>[] = sqlBackends().map((backend) =>
 const T0 = Date.UTC(2031, 0, 1);
 
 function anOrganization(overrides: Partial<Organization> = {}): Organization {
-  return { id: randomUUID(), slug: uniqueName('org').replace('_', '-'), name: 'Acme Corp', enforceTfa: false, passwordMinLength: null, trustedBrowserDays: 30, createdAt: T0, ...overrides };
+  return {
+    id: randomUUID(),
+    slug: uniqueName('org').replace('_', '-'),
+    name: 'Acme Corp',
+    enforceTfa: false,
+    passwordMinLength: null,
+    trustedBrowserDays: 30,
+    createdAt: T0,
+    ...overrides,
+  };
 }
 
 function aUser(orgId: string, overrides: Partial<User> = {}): User {
   const email = `${uniqueName('user')}@example.com`;
-  return { id: randomUUID(), orgId, email, name: 'Alice Example', phone: null, role: 'member', createdAt: T0, passwordChangedAt: T0, ...overrides };
+  return {
+    id: randomUUID(),
+    orgId,
+    email,
+    name: 'Alice Example',
+    phone: null,
+    role: 'member',
+    createdAt: T0,
+    passwordChangedAt: T0,
+    ...overrides,
+  };
 }
 
 function aClient(overrides: Partial<ClientRecord> = {}): ClientRecord {
   return {
     clientId: uniqueName('client'),
     name: 'Example App',
-    metadata: { redirect_uris: ['https://rp.example/callback'], token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code', 'refresh_token'] },
+    metadata: {
+      redirect_uris: ['https://rp.example/callback'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'],
+    },
     sealedSecret: 'v1.sealed',
     firstParty: false,
     accountApi: false,
@@ -67,7 +90,11 @@ function aClient(overrides: Partial<ClientRecord> = {}): ClientRecord {
 
 function firstRun(overrides: { email?: string } = {}) {
   const organization = anOrganization();
-  return { organization, admin: aUser(organization.id, { role: 'admin', ...overrides }), passwordHash: '$argon2id$admin' };
+  return {
+    organization,
+    admin: aUser(organization.id, { role: 'admin', ...overrides }),
+    passwordHash: '$argon2id$admin',
+  };
 }
 
 describeEachBackend(backends, (subject) => {
@@ -84,7 +111,9 @@ describeEachBackend(backends, (subject) => {
       const { organizations } = subject();
       const org = anOrganization();
       await organizations.insertOrganization(org);
-      await expect(organizations.insertOrganization(anOrganization({ slug: org.slug }))).rejects.toBeInstanceOf(DuplicateError);
+      await expect(organizations.insertOrganization(anOrganization({ slug: org.slug }))).rejects.toBeInstanceOf(
+        DuplicateError,
+      );
     });
 
     it('counts organizations', async () => {
@@ -103,7 +132,11 @@ describeEachBackend(backends, (subject) => {
       await organizations.insertOrganization(org);
       const user = aUser(org.id, { email: 'Alice.Mixed@Example.com', phone: '+15551234567' });
       await users.insertUser(user, '$argon2id$hash');
-      expect(await users.findUserByEmail('ALICE.MIXED@example.COM')).toEqual({ user, organization: org, passwordHash: '$argon2id$hash' });
+      expect(await users.findUserByEmail('ALICE.MIXED@example.COM')).toEqual({
+        user,
+        organization: org,
+        passwordHash: '$argon2id$hash',
+      });
       expect(await users.findUserByEmail('nobody@example.com')).toBeUndefined();
     });
 
@@ -124,7 +157,9 @@ describeEachBackend(backends, (subject) => {
       await organizations.insertOrganization(other);
       const email = `${uniqueName('bob')}@example.com`;
       await users.insertUser(aUser(org.id, { email }), 'h1');
-      await expect(users.insertUser(aUser(other.id, { email: email.toUpperCase() }), 'h2')).rejects.toBeInstanceOf(EmailTakenError);
+      await expect(users.insertUser(aUser(other.id, { email: email.toUpperCase() }), 'h2')).rejects.toBeInstanceOf(
+        EmailTakenError,
+      );
     });
 
     it('updatePasswordHash is scoped by organization: a wrong organization changes nothing', async () => {
@@ -184,7 +219,11 @@ describeEachBackend(backends, (subject) => {
       const create = firstRun();
       expect(await setup.consumeSetupToken(token, T0, create)).toBe(true);
       expect(await organizations.findOrganizationBySlug(create.organization.slug)).toEqual(create.organization);
-      expect(await users.findUserByEmail(create.admin.email)).toEqual({ user: create.admin, organization: create.organization, passwordHash: create.passwordHash });
+      expect(await users.findUserByEmail(create.admin.email)).toEqual({
+        user: create.admin,
+        organization: create.organization,
+        passwordHash: create.passwordHash,
+      });
       expect(await setup.isLiveSetupToken(token, T0)).toBe(false);
     });
 
@@ -272,7 +311,11 @@ describeEachBackend(backends, (subject) => {
         detail: { method: 'pwd', nested: { attempts: 1 } },
         ...overrides,
       });
-      const [oldest, middle, newest] = [event(T0), event(T0 + 1000, { ip: null, detail: {} }), event(T0 + 2000, { type: 'login.failed' })];
+      const [oldest, middle, newest] = [
+        event(T0),
+        event(T0 + 1000, { ip: null, detail: {} }),
+        event(T0 + 2000, { type: 'login.failed' }),
+      ];
       for (const e of [middle, newest, oldest]) await audit.insertAuditEvent(e);
       await audit.insertAuditEvent(event(T0 + 5000, { userId: otherUser }));
       await audit.insertAuditEvent(event(T0 + 5000, { orgId: otherOrg }));

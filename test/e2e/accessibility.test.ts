@@ -22,7 +22,9 @@ interface Violation {
 /** Runs axe-core (WCAG 2.1 A/AA rules) in the page; returns the serious and critical violations. */
 async function audit(page: Page): Promise<string[]> {
   await page.evaluate(AXE);
-  const violations = (await page.evaluate(`axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }).then((r) => r.violations)`)) as Violation[];
+  const violations = (await page.evaluate(
+    `axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }).then((r) => r.violations)`,
+  )) as Violation[];
   return violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
@@ -51,7 +53,9 @@ describe.skipIf(skip)('accessibility of the pages (axe-core, WCAG 2.1 AA)', () =
 
   it('finds violations where there are some (the audit itself works)', async () => {
     const page = await (await browser.newContext()).newPage();
-    await page.setContent('<!doctype html><html><head><title>x</title></head><body><main><input type="text"><img src="x.png"></main></body></html>');
+    await page.setContent(
+      '<!doctype html><html><head><title>x</title></head><body><main><input type="text"><img src="x.png"></main></body></html>',
+    );
     expect((await audit(page)).join('\n')).toMatch(/label|image-alt/);
   });
 

@@ -22,9 +22,18 @@ describe('the account API', () => {
     server = await startTestServer('sqlite', { clock });
     seeded = await seedUser(server.app, { email: 'api@example.com' });
     ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Phone', { recoveryCodes: true }));
-    app = await discoverRp(server.issuer, await seedClient(server.app, { id: 'first-party-app', accountApi: true, redirectUri: 'https://app.example/cb' }));
-    firstPartyOnly = await discoverRp(server.issuer, await seedClient(server.app, { id: 'portal', firstParty: true, redirectUri: 'https://portal.example/cb' }));
-    thirdParty = await discoverRp(server.issuer, await seedClient(server.app, { id: 'third', redirectUri: 'https://third.example/cb' }));
+    app = await discoverRp(
+      server.issuer,
+      await seedClient(server.app, { id: 'first-party-app', accountApi: true, redirectUri: 'https://app.example/cb' }),
+    );
+    firstPartyOnly = await discoverRp(
+      server.issuer,
+      await seedClient(server.app, { id: 'portal', firstParty: true, redirectUri: 'https://portal.example/cb' }),
+    );
+    thirdParty = await discoverRp(
+      server.issuer,
+      await seedClient(server.app, { id: 'third', redirectUri: 'https://third.example/cb' }),
+    );
   });
   afterAll(async () => server?.close());
 
@@ -32,14 +41,24 @@ describe('the account API', () => {
     clock.advance(30_000);
     const agent = new Agent();
     const request = await authorizationRequest(rp);
-    let page = await submitLogin(agent, await open(agent, request.url, rp.redirectUri), seeded.user.email, seeded.password, rp.redirectUri);
+    let page = await submitLogin(
+      agent,
+      await open(agent, request.url, rp.redirectUri),
+      seeded.user.email,
+      seeded.password,
+      rp.redirectUri,
+    );
     for (let i = 0; i < 2 && !page.url.href.startsWith(rp.redirectUri); i++) {
       const html = await page.response.text();
       const isCode = html.includes('name="factorId"');
       const form = readForm(html, isCode ? /\/verify\/[a-z]+$/ : /\/confirm$/);
-      const fields: Record<string, string> = isCode ? { factorId: /name="factorId" value="([^"]+)"/.exec(html)![1]!, code: totpAt(secret, clock.now() / 1000) } : {};
+      const fields: Record<string, string> = isCode
+        ? { factorId: /name="factorId" value="([^"]+)"/.exec(html)![1]!, code: totpAt(secret, clock.now() / 1000) }
+        : {};
       const target = new URL(form.action, page.url);
-      page = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, ...fields } }), target, (u) => u.href.startsWith(rp.redirectUri));
+      page = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, ...fields } }), target, (u) =>
+        u.href.startsWith(rp.redirectUri),
+      );
     }
     return exchange(rp, page.url, request);
   }
@@ -47,14 +66,23 @@ describe('the account API', () => {
   const call = (method: string, path: string, token: string, body?: unknown) =>
     fetch(`${server.issuer}/api/account${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
 
   it('puts auth_time, acr and amr into access tokens, as introspection shows', async () => {
     const tokens = await tokensFor(app);
     const introspected = await oidc.tokenIntrospection(app.config, tokens.access_token);
-    expect(introspected).toMatchObject({ active: true, acr: ACR_MFA, amr: ['pwd', 'otp', 'mfa'], auth_time: Math.floor(clock.now() / 1000) });
+    expect(introspected).toMatchObject({
+      active: true,
+      acr: ACR_MFA,
+      amr: ['pwd', 'otp', 'mfa'],
+      auth_time: Math.floor(clock.now() / 1000),
+    });
   });
 
   it('answers a fresh token, and a stale one with the RFC 9470 challenge', async () => {
@@ -97,7 +125,11 @@ describe('the account API', () => {
     const mine = await tokensFor(app);
     const garbage = await fetch(`${server.issuer}/api/account/preferred-method`, {
       method: 'PUT',
-      headers: { authorization: `Bearer ${mine.access_token}`, 'content-type': 'application/json', accept: 'application/json' },
+      headers: {
+        authorization: `Bearer ${mine.access_token}`,
+        'content-type': 'application/json',
+        accept: 'application/json',
+      },
       body: '{not json',
     });
     expect(garbage.status).toBe(400);

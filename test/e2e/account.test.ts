@@ -36,7 +36,9 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('account pages and step-up 
       const login = /\/login"/.test(html);
       const form = readForm(html, login ? /\/login$/ : /\/verify\/[a-z]+$/);
       const factorId = /name="factorId" value="([^"]+)"/.exec(html)?.[1];
-      const fields: Record<string, string> = login ? { email: seeded.user.email, password: seeded.password } : { factorId: factorId!, code: totpAt(secret, clock.now() / 1000) };
+      const fields: Record<string, string> = login
+        ? { email: seeded.user.email, password: seeded.password }
+        : { factorId: factorId!, code: totpAt(secret, clock.now() / 1000) };
       const target = new URL(form.action, current.url);
       current = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, ...fields } }), target);
     }
@@ -81,40 +83,52 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('account pages and step-up 
     expect([...codes.matchAll(/<li><code>/g)]).toHaveLength(10);
   });
 
-  it.skipIf(skip)('sends a stale change through max_age=300 with the second factor, then completes it without retyping', async () => {
-    clock.advance(301_000);
-    const before = (await server.app.factors.store.findFactors(seeded.org.id, seeded.user.id))[0]!;
-    const response = await post('/account/two-factor/preferred', { factorId: before.id });
-    expect(response.status).toBe(303);
-    expect(response.headers.get('location')).toMatch(/^\/account\/login\?fresh=1&resume=/);
-    const authorize = await agent.request(url(response.headers.get('location')!));
-    const authUrl = new URL(authorize.headers.get('location')!);
-    expect(authUrl.searchParams.get('max_age')).toBe('300');
-    expect(authUrl.searchParams.get('client_id')).toBe('twofold-account');
-    const page = await agent.follow(await agent.request(authUrl), authUrl);
-    expect(page.url.pathname).toMatch(/^\/interaction\//);
+  it.skipIf(skip)(
+    'sends a stale change through max_age=300 with the second factor, then completes it without retyping',
+    async () => {
+      clock.advance(301_000);
+      const before = (await server.app.factors.store.findFactors(seeded.org.id, seeded.user.id))[0]!;
+      const response = await post('/account/two-factor/preferred', { factorId: before.id });
+      expect(response.status).toBe(303);
+      expect(response.headers.get('location')).toMatch(/^\/account\/login\?fresh=1&resume=/);
+      const authorize = await agent.request(url(response.headers.get('location')!));
+      const authUrl = new URL(authorize.headers.get('location')!);
+      expect(authUrl.searchParams.get('max_age')).toBe('300');
+      expect(authUrl.searchParams.get('client_id')).toBe('twofold-account');
+      const page = await agent.follow(await agent.request(authUrl), authUrl);
+      expect(page.url.pathname).toMatch(/^\/interaction\//);
 
-    // Re-authentication demands the second factor of a person who has one.
-    const afterPassword = await (async () => {
-      const html = await page.response.text();
-      const form = readForm(html, /\/login$/);
-      const target = new URL(form.action, page.url);
-      return agent.follow(await agent.request(target, { form: { _csrf: form.csrf, email: seeded.user.email, password: seeded.password } }), target);
-    })();
-    expect(afterPassword.url.pathname).toMatch(/\/verify$/);
-    const resumed = await authenticate(afterPassword);
-    expect(resumed.url.pathname).toMatch(/^\/account\/resume\//);
-    const form = readForm(await resumed.response.text(), /\/account\/two-factor\/preferred$/);
-    const done = await agent.request(url(form.action), { form: { _csrf: form.csrf, factorId: before.id } });
-    expect(done.status).toBe(303);
-    expect(done.headers.get('location')).toBe('/account/two-factor?done=preferred');
-    expect(await server.app.factors.store.findPreferredFactorId(seeded.org.id, seeded.user.id)).toBe(before.id);
+      // Re-authentication demands the second factor of a person who has one.
+      const afterPassword = await (async () => {
+        const html = await page.response.text();
+        const form = readForm(html, /\/login$/);
+        const target = new URL(form.action, page.url);
+        return agent.follow(
+          await agent.request(target, {
+            form: { _csrf: form.csrf, email: seeded.user.email, password: seeded.password },
+          }),
+          target,
+        );
+      })();
+      expect(afterPassword.url.pathname).toMatch(/\/verify$/);
+      const resumed = await authenticate(afterPassword);
+      expect(resumed.url.pathname).toMatch(/^\/account\/resume\//);
+      const form = readForm(await resumed.response.text(), /\/account\/two-factor\/preferred$/);
+      const done = await agent.request(url(form.action), { form: { _csrf: form.csrf, factorId: before.id } });
+      expect(done.status).toBe(303);
+      expect(done.headers.get('location')).toBe('/account/two-factor?done=preferred');
+      expect(await server.app.factors.store.findPreferredFactorId(seeded.org.id, seeded.user.id)).toBe(before.id);
 
-    // A second change inside the new window needs nothing more.
-    clock.advance(60_000);
-    expect((await post('/account/two-factor/preferred', { factorId: before.id })).headers.get('location')).toBe('/account/two-factor?done=preferred');
-    // After the window it needs re-authentication again.
-    clock.advance(241_000);
-    expect((await post('/account/two-factor/preferred', { factorId: before.id })).headers.get('location')).toMatch(/^\/account\/login\?fresh=1/);
-  });
+      // A second change inside the new window needs nothing more.
+      clock.advance(60_000);
+      expect((await post('/account/two-factor/preferred', { factorId: before.id })).headers.get('location')).toBe(
+        '/account/two-factor?done=preferred',
+      );
+      // After the window it needs re-authentication again.
+      clock.advance(241_000);
+      expect((await post('/account/two-factor/preferred', { factorId: before.id })).headers.get('location')).toMatch(
+        /^\/account\/login\?fresh=1/,
+      );
+    },
+  );
 });

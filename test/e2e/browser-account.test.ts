@@ -71,7 +71,11 @@ describe.skipIf(skip)('account pages in real Chromium', () => {
   });
 
   it('reads well on a phone', async () => {
-    const context = await browser.newContext({ viewport: { width: 375, height: 800 }, deviceScaleFactor: 2, isMobile: true });
+    const context = await browser.newContext({
+      viewport: { width: 375, height: 800 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+    });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     clock.advance(30_000);

@@ -15,7 +15,11 @@ import { secretFromUri, totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
 // jsqr is a CommonJS bundle whose module.exports is the decoder; ESM sees it as the default export.
-const jsQR = (jsqrModule as unknown as { default: (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null }).default;
+const jsQR = (
+  jsqrModule as unknown as {
+    default: (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
+  }
+).default;
 
 function startCallbackServer(): Promise<Server> {
   return new Promise((resolve) => {
@@ -40,7 +44,14 @@ async function addSecurityKey(context: BrowserContext, page: Page) {
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    options: {
+      protocol: 'ctap2',
+      transport: 'usb',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
   });
 }
 
@@ -51,7 +62,11 @@ describe.skipIf(skip)('second factors in real Chromium', () => {
   let rp: RelyingParty;
 
   beforeAll(async () => {
-    [server, callback, browser] = await Promise.all([startTestServer('sqlite'), startCallbackServer(), launchChromium()]);
+    [server, callback, browser] = await Promise.all([
+      startTestServer('sqlite'),
+      startCallbackServer(),
+      launchChromium(),
+    ]);
     const redirectUri = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
     rp = await discoverRp(server.issuer, await seedClient(server.app, { redirectUri, firstParty: true }));
   });
@@ -156,7 +171,11 @@ describe.skipIf(skip)('second factors in real Chromium', () => {
     await factorDriver(server.app).confirmTotp(person, enrolment.factorId, totpAt(enrolment.secret, Date.now() / 1000));
     await factorDriver(server.app).beginPhone(person, 'sms', '+447700900123', 'Work phone', 'x', '127.0.0.1');
     await server.app.factors.recovery.regenerate(person);
-    const context = await browser.newContext({ viewport: { width: 375, height: 740 }, deviceScaleFactor: 2, isMobile: true });
+    const context = await browser.newContext({
+      viewport: { width: 375, height: 740 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+    });
     const page = await context.newPage();
     page.setDefaultTimeout(8000);
     await signInWithPassword(page, seeded.user.email, seeded.password);

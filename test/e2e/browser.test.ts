@@ -29,7 +29,11 @@ describe.skipIf(skip)('signing in with real Chromium', () => {
   let rp: RelyingParty;
 
   beforeAll(async () => {
-    [server, callback, browser] = await Promise.all([startTestServer('sqlite'), startCallbackServer(), launchChromium()]);
+    [server, callback, browser] = await Promise.all([
+      startTestServer('sqlite'),
+      startCallbackServer(),
+      launchChromium(),
+    ]);
     const redirectUri = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
     seeded = await seedUser(server.app);
     rp = await discoverRp(server.issuer, await seedClient(server.app, { redirectUri }));
@@ -69,7 +73,11 @@ describe.skipIf(skip)('signing in with real Chromium', () => {
   });
 
   it('renders the pages readably on a phone', async () => {
-    const context = await browser.newContext({ viewport: { width: 375, height: 720 }, deviceScaleFactor: 2, isMobile: true });
+    const context = await browser.newContext({
+      viewport: { width: 375, height: 720 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+    });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     // A fresh deployment, so that its setup link is live.

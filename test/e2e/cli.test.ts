@@ -39,7 +39,9 @@ describe('the twofold CLI', () => {
   });
 
   it('migrates, then reports the database up to date', async () => {
-    expect((await twofold(['migrate', '--json'])).json()).toEqual({ applied: ['0001-initial', '0002-second-factors', '0003-sessions-by-account', '0004-account-api-clients'] });
+    expect((await twofold(['migrate', '--json'])).json()).toEqual({
+      applied: ['0001-initial', '0002-second-factors', '0003-sessions-by-account', '0004-account-api-clients'],
+    });
     expect((await twofold(['migrate', '--json'])).json()).toEqual({ applied: [] });
     expect(statSync(path.join(dataDir, 'secrets.json')).mode & 0o777).toBe(0o600);
   });
@@ -60,23 +62,56 @@ describe('the twofold CLI', () => {
     expect(bad.code).toBe(1);
     expect(bad.json().error).toContain('lowercase letters');
     expect((await twofold(['setup-link'])).code).toBe(1);
-    expect((await twofold(['org', 'create', 'kiosk', '--trusted-browser-days', '0', '--json'])).json()).toMatchObject({ trustedBrowserDays: 0 });
+    expect((await twofold(['org', 'create', 'kiosk', '--trusted-browser-days', '0', '--json'])).json()).toMatchObject({
+      trustedBrowserDays: 0,
+    });
     const badDays = await twofold(['org', 'create', 'other', '--trusted-browser-days', '999']);
     expect(badDays.code).toBe(1);
     expect(badDays.stderr).toContain('from 0 (never trust a browser) to 365');
-    expect((await twofold(['org', 'create', 'strict', '--password-min-length', '20', '--json'])).json()).toMatchObject({ passwordMinLength: 20 });
-    const shortPassword = await twofold(['user', 'create', '--org', 'strict', '--email', 's@example.com', '--password-stdin'], 'seventeen chars!!');
+    expect((await twofold(['org', 'create', 'strict', '--password-min-length', '20', '--json'])).json()).toMatchObject({
+      passwordMinLength: 20,
+    });
+    const shortPassword = await twofold(
+      ['user', 'create', '--org', 'strict', '--email', 's@example.com', '--password-stdin'],
+      'seventeen chars!!',
+    );
     expect(shortPassword.stderr).toContain('at least 20 characters');
     expect((await twofold(['org', 'create', 'lax', '--password-min-length', '6'])).code).toBe(1);
   });
 
   it('creates a user with the password from stdin only', async () => {
-    const created = await twofold(['user', 'create', '--org', 'acme', '--email', 'Bob@Example.com', '--name', 'Bob', '--phone', '+14155550123', '--role', 'admin', '--password-stdin', '--json'], 'a perfectly fine passphrase\n');
+    const created = await twofold(
+      [
+        'user',
+        'create',
+        '--org',
+        'acme',
+        '--email',
+        'Bob@Example.com',
+        '--name',
+        'Bob',
+        '--phone',
+        '+14155550123',
+        '--role',
+        'admin',
+        '--password-stdin',
+        '--json',
+      ],
+      'a perfectly fine passphrase\n',
+    );
     expect(created.code).toBe(0);
-    expect(created.json()).toMatchObject({ email: 'Bob@Example.com', org: 'acme', role: 'admin', phone: '+14155550123' });
+    expect(created.json()).toMatchObject({
+      email: 'Bob@Example.com',
+      org: 'acme',
+      role: 'admin',
+      phone: '+14155550123',
+    });
     expect(created.stdout).not.toContain('passphrase');
 
-    const noFlag = await twofold(['user', 'create', '--org', 'acme', '--email', 'c@example.com'], 'a perfectly fine passphrase');
+    const noFlag = await twofold(
+      ['user', 'create', '--org', 'acme', '--email', 'c@example.com'],
+      'a perfectly fine passphrase',
+    );
     expect(noFlag.code).toBe(1);
     expect(noFlag.stderr).toContain('--password-stdin is required');
   });
@@ -85,8 +120,16 @@ describe('the twofold CLI', () => {
     const cases: [string[], string, RegExp][] = [
       [['--org', 'nope', '--email', 'd@example.com'], 'a perfectly fine passphrase', /no organization "nope"/],
       [['--org', 'acme', '--email', 'not-an-email'], 'a perfectly fine passphrase', /email address like/],
-      [['--org', 'acme', '--email', 'd@example.com', '--phone', '0123'], 'a perfectly fine passphrase', /international format/],
-      [['--org', 'acme', '--email', 'd@example.com', '--role', 'root'], 'a perfectly fine passphrase', /--role must be one of member, admin/],
+      [
+        ['--org', 'acme', '--email', 'd@example.com', '--phone', '0123'],
+        'a perfectly fine passphrase',
+        /international format/,
+      ],
+      [
+        ['--org', 'acme', '--email', 'd@example.com', '--role', 'root'],
+        'a perfectly fine passphrase',
+        /--role must be one of member, admin/,
+      ],
       [['--org', 'acme', '--email', 'd@example.com'], 'short', /at least 8 characters/],
       [['--org', 'acme', '--email', 'd@example.com'], '', /no password on stdin/],
       [['--org', 'acme', '--email', 'd@example.com'], 'two\nlines', /single line/],
@@ -99,15 +142,19 @@ describe('the twofold CLI', () => {
     }
     const { createApp } = await import('../../src/app.ts');
     const { loadConfig } = await import('../../src/config/load.ts');
-    const app = await createApp(loadConfig({ env: { TWOFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, cwd: process.cwd() }));
+    const app = await createApp(
+      loadConfig({ env: { TWOFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, cwd: process.cwd() }),
+    );
     expect(await app.stores.users.findUserByEmail('d@example.com')).toBeUndefined();
     await app.close();
   });
 
-  it('resets a person\'s second factors after a lost device, and refuses an unknown email', async () => {
+  it("resets a person's second factors after a lost device, and refuses an unknown email", async () => {
     const { createApp } = await import('../../src/app.ts');
     const { loadConfig } = await import('../../src/config/load.ts');
-    const app = await createApp(loadConfig({ env: { TWOFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, cwd: process.cwd() }));
+    const app = await createApp(
+      loadConfig({ env: { TWOFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, cwd: process.cwd() }),
+    );
     const found = (await app.stores.users.findUserByEmail('bob@example.com'))!;
     const person = { orgId: found.organization.id, userId: found.user.id, email: found.user.email };
     const enrolment = await factorDriver(app).beginTotp(person, 'Phone');
@@ -124,16 +171,53 @@ describe('the twofold CLI', () => {
   });
 
   it('registers clients, printing a confidential secret once, and lists them', async () => {
-    const web = await twofold(['client', 'add', '--id', 'mail', '--name', 'Webmail', '--redirect-uri', 'https://mail.example/cb', '--auth-method', 'client_secret_post', '--json']);
+    const web = await twofold([
+      'client',
+      'add',
+      '--id',
+      'mail',
+      '--name',
+      'Webmail',
+      '--redirect-uri',
+      'https://mail.example/cb',
+      '--auth-method',
+      'client_secret_post',
+      '--json',
+    ]);
     expect(web.code).toBe(0);
-    expect(web.json()).toMatchObject({ clientId: 'mail', token_endpoint_auth_method: 'client_secret_post', application_type: 'web' });
+    expect(web.json()).toMatchObject({
+      clientId: 'mail',
+      token_endpoint_auth_method: 'client_secret_post',
+      application_type: 'web',
+    });
     expect(String(web.json().clientSecret)).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
-    const native = await twofold(['client', 'add', '--id', 'phone-app', '--public', '--redirect-uri', 'http://127.0.0.1/callback', '--redirect-uri', 'com.example.app:/oauth', '--json']);
-    expect(native.json()).toMatchObject({ clientSecret: null, application_type: 'native', token_endpoint_auth_method: 'none' });
+    const native = await twofold([
+      'client',
+      'add',
+      '--id',
+      'phone-app',
+      '--public',
+      '--redirect-uri',
+      'http://127.0.0.1/callback',
+      '--redirect-uri',
+      'com.example.app:/oauth',
+      '--json',
+    ]);
+    expect(native.json()).toMatchObject({
+      clientSecret: null,
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+    });
 
-    const listed = (await twofold(['client', 'list', '--json'])).json().clients as { clientId: string; confidential: boolean }[];
-    expect(listed.map((c) => [c.clientId, c.confidential])).toEqual([['mail', true], ['phone-app', false]]);
+    const listed = (await twofold(['client', 'list', '--json'])).json().clients as {
+      clientId: string;
+      confidential: boolean;
+    }[];
+    expect(listed.map((c) => [c.clientId, c.confidential])).toEqual([
+      ['mail', true],
+      ['phone-app', false],
+    ]);
     expect(JSON.stringify(listed)).not.toContain(String(web.json().clientSecret));
   });
 
@@ -145,7 +229,10 @@ describe('the twofold CLI', () => {
       [['--id', 'x2', '--redirect-uri', 'https://x.example/cb#frag'], /fragment/],
       [['--id', 'x3'], /needs at least one --redirect-uri/],
       [['--id', 'x4', '--redirect-uri', 'https://x.example/cb', '--grant', 'implicit'], /--grant must be one of/],
-      [['--id', 'x5', '--redirect-uri', 'https://x.example/cb', '--auth-method', 'none'], /--auth-method must be one of/],
+      [
+        ['--id', 'x5', '--redirect-uri', 'https://x.example/cb', '--auth-method', 'none'],
+        /--auth-method must be one of/,
+      ],
       [['--id', 'x6', '--public', '--grant', 'password'], /confidential client/],
       [['--id', 'mail', '--redirect-uri', 'https://x.example/cb'], /already exists/],
     ];
@@ -179,7 +266,9 @@ describe('the twofold CLI', () => {
   });
 
   it('runs as the package bin through npx', async () => {
-    const { stdout } = await run('npx', ['--no-install', 'twofold', 'client', 'list', '--json'], { env: { ...process.env, TWOFOLD_DATA_DIR: dataDir } });
+    const { stdout } = await run('npx', ['--no-install', 'twofold', 'client', 'list', '--json'], {
+      env: { ...process.env, TWOFOLD_DATA_DIR: dataDir },
+    });
     expect(JSON.parse(stdout).clients).toHaveLength(2);
   });
 });

@@ -17,7 +17,10 @@ describe('client kinds', () => {
   afterAll(async () => server?.close());
 
   it('skips the consent screen for a first-party client', async () => {
-    const rp = await discoverRp(server.issuer, await seedClient(server.app, { id: 'portal', firstParty: true, redirectUri: 'https://portal.example/cb' }));
+    const rp = await discoverRp(
+      server.issuer,
+      await seedClient(server.app, { id: 'portal', firstParty: true, redirectUri: 'https://portal.example/cb' }),
+    );
     const agent = new Agent();
     const request = await authorizationRequest(rp);
     const page = await open(agent, request.url, rp.redirectUri);
@@ -28,7 +31,11 @@ describe('client kinds', () => {
   });
 
   it('lets a public native app sign in on a loopback redirect with any port, and with a private-use scheme', async () => {
-    const client = await seedClient(server.app, { id: 'desktop', public: true, redirectUri: 'http://127.0.0.1/callback' });
+    const client = await seedClient(server.app, {
+      id: 'desktop',
+      public: true,
+      redirectUri: 'http://127.0.0.1/callback',
+    });
     expect(client.clientSecret).toBeNull();
     const rp = await discoverRp(server.issuer, { ...client, redirectUri: 'http://127.0.0.1:51789/callback' });
     const agent = new Agent();
@@ -39,12 +46,18 @@ describe('client kinds', () => {
     expect(consent).toContain('Allow access');
     const form = /action="([^"]+\/confirm)"[\s\S]*?name="_csrf" value="([^"]+)"/.exec(consent)!;
     const target = new URL(form[1]!, done.url);
-    const landed = await agent.follow(await agent.request(target, { form: { _csrf: form[2]! } }), target, (u) => u.href.startsWith(rp.redirectUri));
+    const landed = await agent.follow(await agent.request(target, { form: { _csrf: form[2]! } }), target, (u) =>
+      u.href.startsWith(rp.redirectUri),
+    );
     expect(landed.url.host).toBe('127.0.0.1:51789');
     const tokens = await exchange(rp, landed.url, request);
     expect(tokens.claims()!.sub).toBe(seeded.user.id);
 
-    const mobile = await seedClient(server.app, { id: 'mobile', public: true, redirectUri: 'com.example.mobile:/oauth' });
+    const mobile = await seedClient(server.app, {
+      id: 'mobile',
+      public: true,
+      redirectUri: 'com.example.mobile:/oauth',
+    });
     const mobileRp = await discoverRp(server.issuer, mobile);
     const mobileRequest = await authorizationRequest(mobileRp);
     const redirect = await open(agent, mobileRequest.url, 'com.example.mobile:/oauth');
@@ -57,7 +70,12 @@ describe('client kinds', () => {
     const response = await fetch(`${server.issuer}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: 'anything', client_id: client.clientId, redirect_uri: client.redirectUri }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: 'anything',
+        client_id: client.clientId,
+        redirect_uri: client.redirectUri,
+      }),
     });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toMatch(/invalid_(request|grant)/);
@@ -69,7 +87,9 @@ describe('client kinds', () => {
     expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
     expect(metadata.response_types_supported).toEqual(['code']);
     expect(metadata.acr_values_supported).toEqual(['urn:twofold:acr:pwd', 'urn:twofold:acr:mfa']);
-    expect(metadata.claims_supported).toEqual(expect.arrayContaining(['sub', 'acr', 'amr', 'auth_time', 'email', 'name']));
+    expect(metadata.claims_supported).toEqual(
+      expect.arrayContaining(['sub', 'acr', 'amr', 'auth_time', 'email', 'name']),
+    );
     expect(metadata.introspection_endpoint).toBe(`${server.issuer}/token/introspection`);
     expect(metadata.revocation_endpoint).toBe(`${server.issuer}/token/revocation`);
     expect(metadata.end_session_endpoint).toBe(`${server.issuer}/session/end`);

@@ -25,7 +25,10 @@ describe('a factor added without touching the flows', () => {
   beforeAll(async () => {
     server = await startTestServer('sqlite', {
       clock,
-      app: { extraFactors: [createPaperCardFactor], extraViewRoots: [fileURLToPath(new URL('../fixtures/paper-card/views', import.meta.url))] },
+      app: {
+        extraFactors: [createPaperCardFactor],
+        extraViewRoots: [fileURLToPath(new URL('../fixtures/paper-card/views', import.meta.url))],
+      },
     });
     rp = await discoverRp(server.issuer, await seedClient(server.app, { firstParty: true }));
     seeded = await seedUser(server.app, { slug: 'cards', email: 'card@cards.example', enforceTfa: true });
@@ -35,22 +38,36 @@ describe('a factor added without touching the flows', () => {
   async function post(agent: Agent, page: Page, action: RegExp, fields: Record<string, string>): Promise<Page> {
     const form = readForm(await page.response.text(), action);
     const target = new URL(form.action, page.url);
-    return agent.follow(await agent.request(target, { form: { _csrf: form.csrf, ...fields } }), target, (u) => u.href.startsWith(rp.redirectUri));
+    return agent.follow(await agent.request(target, { form: { _csrf: form.csrf, ...fields } }), target, (u) =>
+      u.href.startsWith(rp.redirectUri),
+    );
   }
 
   it('is offered at enrolment, refuses a wrong proof, and enrolling it signs in with acr mfa', async () => {
     const agent = new Agent();
     const request = await authorizationRequest(rp);
-    const enrol = await submitLogin(agent, await open(agent, request.url, rp.redirectUri), seeded.user.email, seeded.password, rp.redirectUri);
+    const enrol = await submitLogin(
+      agent,
+      await open(agent, request.url, rp.redirectUri),
+      seeded.user.email,
+      seeded.password,
+      rp.redirectUri,
+    );
     expect(enrol.url.pathname).toMatch(/\/enrol$/);
     const confirm = await post(agent, enrol, /\/enrol\/method\/paper-card$/, { label: 'Wallet card' });
     const confirmHtml = await confirm.response.clone().text();
     word = /data-testid="card-word">([^<]+)</.exec(confirmHtml)![1]!;
-    const wrong = await post(agent, confirm, /\/enrol\/method\/paper-card\/confirm$/, { factorId: /name="factorId" value="([^"]+)"/.exec(confirmHtml)![1]!, word: 'not-the-word' });
+    const wrong = await post(agent, confirm, /\/enrol\/method\/paper-card\/confirm$/, {
+      factorId: /name="factorId" value="([^"]+)"/.exec(confirmHtml)![1]!,
+      word: 'not-the-word',
+    });
     expect(wrong.response.status).toBe(401);
     const wrongHtml = await wrong.response.clone().text();
     expect(wrongHtml).toContain('That is not the word on your card.');
-    const codes = await post(agent, wrong, /\/enrol\/method\/paper-card\/confirm$/, { factorId: /name="factorId" value="([^"]+)"/.exec(wrongHtml)![1]!, word });
+    const codes = await post(agent, wrong, /\/enrol\/method\/paper-card\/confirm$/, {
+      factorId: /name="factorId" value="([^"]+)"/.exec(wrongHtml)![1]!,
+      word,
+    });
     expect(codes.url.pathname).toMatch(/\/enrol\/codes$/);
     const done = await post(agent, codes, /\/enrol\/finish$/, {});
     const claims = (await exchange(rp, done.url, request)).claims()!;
@@ -63,7 +80,13 @@ describe('a factor added without touching the flows', () => {
   it('is the second step of the next sign-in, through the same verification routes', async () => {
     const agent = new Agent();
     const request = await authorizationRequest(rp);
-    const step = await submitLogin(agent, await open(agent, request.url, rp.redirectUri), seeded.user.email, seeded.password, rp.redirectUri);
+    const step = await submitLogin(
+      agent,
+      await open(agent, request.url, rp.redirectUri),
+      seeded.user.email,
+      seeded.password,
+      rp.redirectUri,
+    );
     expect(step.url.pathname).toMatch(/\/verify$/);
     const html = await step.response.clone().text();
     expect(html).toContain('Type the word on your paper card');

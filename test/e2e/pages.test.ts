@@ -13,7 +13,15 @@ describe('sign-in page', () => {
   const clock = createTestClock();
 
   beforeAll(async () => {
-    server = await startTestServer('sqlite', { clock, overrides: { throttle: { account: { freeAttempts: 3, windowSeconds: 900, maxDelaySeconds: 900 }, ip: { freeAttempts: 50, windowSeconds: 900, maxDelaySeconds: 900 } } } });
+    server = await startTestServer('sqlite', {
+      clock,
+      overrides: {
+        throttle: {
+          account: { freeAttempts: 3, windowSeconds: 900, maxDelaySeconds: 900 },
+          ip: { freeAttempts: 50, windowSeconds: 900, maxDelaySeconds: 900 },
+        },
+      },
+    });
     seeded = await seedUser(server.app);
     rp = await discoverRp(server.issuer, await seedClient(server.app));
   });
@@ -44,8 +52,12 @@ describe('sign-in page', () => {
 
   it('gives an unknown email and a wrong password the same answer', async () => {
     const { agent, url, csrf } = await loginPage();
-    const wrong = await agent.request(url, { form: { _csrf: csrf, email: 'alice@example.com', password: 'not the right password at all' } });
-    const unknown = await agent.request(url, { form: { _csrf: csrf, email: 'nobody@example.com', password: 'not the right password at all' } });
+    const wrong = await agent.request(url, {
+      form: { _csrf: csrf, email: 'alice@example.com', password: 'not the right password at all' },
+    });
+    const unknown = await agent.request(url, {
+      form: { _csrf: csrf, email: 'nobody@example.com', password: 'not the right password at all' },
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     const strip = (html: string) => html.replace(/value="[^"]*"/g, '');
@@ -61,21 +73,26 @@ describe('sign-in page', () => {
     expect(html).toContain('Enter your password.');
     expect(html).toContain('aria-invalid="true"');
 
-    const huge = await agent.request(url, { form: { _csrf: csrf, email: 'alice@example.com', password: 'x'.repeat(5000) } });
+    const huge = await agent.request(url, {
+      form: { _csrf: csrf, email: 'alice@example.com', password: 'x'.repeat(5000) },
+    });
     expect(huge.status).toBe(400);
     expect(await huge.text()).toContain('That password is too long.');
 
     const missing = await agent.request(url, { form: { _csrf: csrf } });
     expect(missing.status).toBe(400);
 
-    const tooBig = await agent.request(url, { form: { _csrf: csrf, email: 'a', password: 'b', filler: 'x'.repeat(64 * 1024) } });
+    const tooBig = await agent.request(url, {
+      form: { _csrf: csrf, email: 'a', password: 'b', filler: 'x'.repeat(64 * 1024) },
+    });
     expect(tooBig.status).toBe(413);
   });
 
   it('slows an attacker down per account with growing delays, then lets the owner in once the delay passes', async () => {
     await seedUser(server.app, { email: 'target@example.com' });
     const { agent, url, csrf } = await loginPage();
-    const attempt = (password: string) => agent.request(url, { form: { _csrf: csrf, email: 'target@example.com', password } });
+    const attempt = (password: string) =>
+      agent.request(url, { form: { _csrf: csrf, email: 'target@example.com', password } });
     for (let i = 0; i < 3; i++) expect((await attempt('wrong password number ' + i)).status).toBe(401);
     const blocked = await attempt(seeded.password);
     expect(blocked.status).toBe(429);
@@ -88,10 +105,12 @@ describe('sign-in page', () => {
     expect(owner.headers.get('location')).toMatch(/\/auth\//);
   });
 
-  it('refuses a form posted without this browser\'s CSRF cookie', async () => {
+  it("refuses a form posted without this browser's CSRF cookie", async () => {
     const { url, csrf } = await loginPage();
     const stranger = new Agent();
-    const response = await stranger.request(url, { form: { _csrf: csrf, email: 'alice@example.com', password: seeded.password } });
+    const response = await stranger.request(url, {
+      form: { _csrf: csrf, email: 'alice@example.com', password: seeded.password },
+    });
     expect(response.status).toBe(403);
     expect(await response.text()).toContain('This form has expired');
   });
@@ -129,7 +148,15 @@ describe('first-run setup page', () => {
   it('shows every field problem at once and creates nothing', async () => {
     const { agent, csrf, token } = await formFor(server.setupLink!);
     const response = await agent.request(`${server.issuer}/setup`, {
-      form: { _csrf: csrf, token, organizationName: '', slug: 'Bad Slug!', name: 'Ada', email: 'not-an-email', password: 'short' },
+      form: {
+        _csrf: csrf,
+        token,
+        organizationName: '',
+        slug: 'Bad Slug!',
+        name: 'Ada',
+        email: 'not-an-email',
+        password: 'short',
+      },
     });
     expect(response.status).toBe(400);
     const html = await response.text();
@@ -142,7 +169,15 @@ describe('first-run setup page', () => {
   it('refuses a common password with the reason', async () => {
     const { agent, csrf, token } = await formFor(server.setupLink!);
     const response = await agent.request(`${server.issuer}/setup`, {
-      form: { _csrf: csrf, token, organizationName: 'Acme', slug: 'acme', name: 'Ada', email: 'ada@acme.example', password: 'passwordpassword' },
+      form: {
+        _csrf: csrf,
+        token,
+        organizationName: 'Acme',
+        slug: 'acme',
+        name: 'Ada',
+        email: 'ada@acme.example',
+        password: 'passwordpassword',
+      },
     });
     expect(response.status).toBe(400);
     expect(await response.text()).toContain('commonly used or leaked');
@@ -151,7 +186,15 @@ describe('first-run setup page', () => {
   it('creates the organization and its administrator once, then the link is dead', async () => {
     const { agent, csrf, token } = await formFor(server.setupLink!);
     const response = await agent.request(`${server.issuer}/setup`, {
-      form: { _csrf: csrf, token, organizationName: 'Acme Corp', slug: 'acme', name: 'Ada Admin', email: 'Ada@Acme.example', password: 'violet tractor harbour lemon' },
+      form: {
+        _csrf: csrf,
+        token,
+        organizationName: 'Acme Corp',
+        slug: 'acme',
+        name: 'Ada Admin',
+        email: 'Ada@Acme.example',
+        password: 'violet tractor harbour lemon',
+      },
     });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('Twofold is ready');
@@ -160,7 +203,15 @@ describe('first-run setup page', () => {
     expect(admin?.organization.slug).toBe('acme');
 
     const again = await agent.request(`${server.issuer}/setup`, {
-      form: { _csrf: csrf, token, organizationName: 'Other', slug: 'other', name: 'Eve', email: 'eve@example.com', password: 'violet tractor harbour lemon' },
+      form: {
+        _csrf: csrf,
+        token,
+        organizationName: 'Other',
+        slug: 'other',
+        name: 'Eve',
+        email: 'eve@example.com',
+        password: 'violet tractor harbour lemon',
+      },
     });
     expect(again.status).toBe(410);
     expect((await agent.request(server.setupLink!)).status).toBe(410);

@@ -90,14 +90,17 @@ describe('protocol errors', () => {
       const response = await agent.request(authUrl(params));
       expect(response.status, JSON.stringify(params).slice(0, 200)).toBeLessThan(500);
       const location = response.headers.get('location');
-      if (location && !location.startsWith('/interaction/')) expect(new URL(location).searchParams.get('error')).toBeTruthy();
+      if (location && !location.startsWith('/interaction/'))
+        expect(new URL(location).searchParams.get('error')).toBeTruthy();
     }
   });
 
   it('fails the code exchange with a wrong PKCE verifier', async () => {
     const request = await authorizationRequest(rp);
     const callback = await signIn(agent, rp, request, 'alice@example.com', seeded.password);
-    await expect(exchange(rp, callback, { ...request, verifier: oidc.randomPKCECodeVerifier() })).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(exchange(rp, callback, { ...request, verifier: oidc.randomPKCECodeVerifier() })).rejects.toMatchObject(
+      { error: 'invalid_grant' },
+    );
   });
 
   it('refuses a reused authorization code and revokes what its first use issued', async () => {
@@ -121,14 +124,22 @@ describe('protocol errors', () => {
     expect(unsupported.status).toBe(400);
     expect(await unsupported.json()).toMatchObject({ error: 'unsupported_grant_type' });
 
-    const badCode = await post({ grant_type: 'authorization_code', code: 'forged', redirect_uri: client.redirectUri, code_verifier: 'a'.repeat(43) });
+    const badCode = await post({
+      grant_type: 'authorization_code',
+      code: 'forged',
+      redirect_uri: client.redirectUri,
+      code_verifier: 'a'.repeat(43),
+    });
     expect(await badCode.json()).toMatchObject({ error: 'invalid_grant' });
 
     const noAuth = await post({ grant_type: 'authorization_code', code: 'x' }, {});
     expect(noAuth.status).toBe(400);
     expect(((await noAuth.json()) as { error: string }).error).toMatch(/invalid_(client|request)/);
 
-    const wrongSecret = await post({ grant_type: 'refresh_token', refresh_token: 'x' }, { authorization: `Basic ${Buffer.from(`${client.clientId}:wrong`).toString('base64')}` });
+    const wrongSecret = await post(
+      { grant_type: 'refresh_token', refresh_token: 'x' },
+      { authorization: `Basic ${Buffer.from(`${client.clientId}:wrong`).toString('base64')}` },
+    );
     expect(wrongSecret.status).toBe(401);
     expect(await wrongSecret.json()).toMatchObject({ error: 'invalid_client' });
   });
@@ -137,7 +148,9 @@ describe('protocol errors', () => {
     const request = await authorizationRequest(rp, { scope: 'openid offline_access', prompt: 'consent' });
     const tokens = await exchange(rp, await signIn(agent, rp, request, 'alice@example.com', seeded.password), request);
     await oidc.tokenRevocation(rp.config, tokens.refresh_token!);
-    await expect(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
   });
 
   it('keeps a garbage interaction id on a human error page', async () => {

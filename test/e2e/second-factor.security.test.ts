@@ -26,9 +26,21 @@ describe('the second step under attack', () => {
     const port = await freePort();
     environment = await createTestEnvironment('sqlite', {}, port);
     const sink = new Writable({ write: (chunk, _enc, done) => void (logs.push(String(chunk)), done()) });
-    server = await startServer(environment.config, { ...environment.options, clock, logger: createLogger('trace', sink) });
+    server = await startServer(environment.config, {
+      ...environment.options,
+      clock,
+      logger: createLogger('trace', sink),
+    });
     rp = await discoverRp(environment.config.issuer, await seedClient(server.app, { firstParty: true }));
-    mobile = await discoverRp(environment.config.issuer, await seedClient(server.app, { id: 'mobile', public: true, firstParty: true, redirectUri: 'com.example.mobile:/oauth' }));
+    mobile = await discoverRp(
+      environment.config.issuer,
+      await seedClient(server.app, {
+        id: 'mobile',
+        public: true,
+        firstParty: true,
+        redirectUri: 'com.example.mobile:/oauth',
+      }),
+    );
     seeded = await seedUser(server.app);
     const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
     const factors = factorDriver(server.app);
@@ -50,7 +62,13 @@ describe('the second step under attack', () => {
   async function atSecondStep(client = rp) {
     const agent = new Agent();
     const request = await authorizationRequest(client);
-    const page = await submitLogin(agent, await open(agent, request.url, client.redirectUri), seeded.user.email, seeded.password, client.redirectUri);
+    const page = await submitLogin(
+      agent,
+      await open(agent, request.url, client.redirectUri),
+      seeded.user.email,
+      seeded.password,
+      client.redirectUri,
+    );
     expect(page.url.pathname).toMatch(/\/verify$/);
     return { agent, request, page, uid: page.url.pathname.split('/')[2]! };
   }
@@ -62,12 +80,18 @@ describe('the second step under attack', () => {
     const factorId = /name="factorId" value="([^"]+)"/.exec(html)![1]!;
     clock.advance(30_000);
     const target = new URL(form.action, page.url);
-    let done = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, factorId, code: totpAt(secret, clock.now() / 1000) } }), target, (u) => u.href.startsWith(mobile.redirectUri));
+    let done = await agent.follow(
+      await agent.request(target, { form: { _csrf: form.csrf, factorId, code: totpAt(secret, clock.now() / 1000) } }),
+      target,
+      (u) => u.href.startsWith(mobile.redirectUri),
+    );
     // Native apps confirm consent each time (RFC 8252 §8.6): their redirect can be claimed by anyone.
     if (!done.url.href.startsWith(mobile.redirectUri)) {
       const consent = readForm(await done.response.text(), /\/confirm$/);
       const confirm = new URL(consent.action, done.url);
-      done = await agent.follow(await agent.request(confirm, { form: { _csrf: consent.csrf } }), confirm, (u) => u.href.startsWith(mobile.redirectUri));
+      done = await agent.follow(await agent.request(confirm, { form: { _csrf: consent.csrf } }), confirm, (u) =>
+        u.href.startsWith(mobile.redirectUri),
+      );
     }
     expect(done.url.href.startsWith('com.example.mobile:/oauth')).toBe(true);
     expect((await exchange(mobile, done.url, request)).claims()!.amr).toEqual(['pwd', 'otp', 'mfa']);
@@ -76,7 +100,9 @@ describe('the second step under attack', () => {
   it('cannot skip the second step by going back to the authorization endpoint', async () => {
     const { agent, uid } = await atSecondStep();
     const resume = await agent.request(new URL(`/auth/${uid}`, environment.config.issuer));
-    const landed = await agent.follow(resume, new URL(`/auth/${uid}`, environment.config.issuer), (u) => u.href.startsWith(rp.redirectUri));
+    const landed = await agent.follow(resume, new URL(`/auth/${uid}`, environment.config.issuer), (u) =>
+      u.href.startsWith(rp.redirectUri),
+    );
     // No code: the provider starts the sign-in over, at the password.
     expect(landed.url.searchParams.get('code')).toBeNull();
     expect(await landed.response.text()).toMatch(/Sign in|error/);
@@ -103,12 +129,34 @@ describe('the second step under attack', () => {
       expect(response.status, path).toBeLessThan(500);
     }
     const json = async (path: string, body: string) =>
-      fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', cookie: agent.cookieHeader(new URL(`${base}${path}`)) }, body });
+      fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          cookie: agent.cookieHeader(new URL(`${base}${path}`)),
+        },
+        body,
+      });
     for (const [path, body] of [
-      ['/verify/webauthn', JSON.stringify({ _csrf: csrf, credential: { id: 'x', rawId: 'x', type: 'public-key', response: {} } })],
+      [
+        '/verify/webauthn',
+        JSON.stringify({ _csrf: csrf, credential: { id: 'x', rawId: 'x', type: 'public-key', response: {} } }),
+      ],
       ['/verify/webauthn', JSON.stringify({ _csrf: csrf, credential: 'nonsense' })],
       ['/verify/webauthn', '{"_csrf":'],
-      ['/passwordless/webauthn', JSON.stringify({ _csrf: csrf, credential: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' } } })],
+      [
+        '/passwordless/webauthn',
+        JSON.stringify({
+          _csrf: csrf,
+          credential: {
+            id: 'AAAA',
+            rawId: 'AAAA',
+            type: 'public-key',
+            response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' },
+          },
+        }),
+      ],
       ['/passwordless/webauthn/challenge', JSON.stringify({})],
       ['/enrol/method/webauthn/confirm', JSON.stringify({ _csrf: csrf, credential: [] })],
     ] as const) {
@@ -124,11 +172,23 @@ describe('the second step under attack', () => {
     const html = await page.response.text();
     const form = readForm(html, /\/verify\/[a-z]+$/);
     expect(html).toContain(`method=${smsId}`);
-    const send = await agent.request(new URL(form.action.replace(/\/verify\/[a-z]+$/, '/verify/sms/challenge'), page.url), { form: { _csrf: form.csrf, factorId: smsId } });
+    const send = await agent.request(
+      new URL(form.action.replace(/\/verify\/[a-z]+$/, '/verify/sms/challenge'), page.url),
+      { form: { _csrf: form.csrf, factorId: smsId } },
+    );
     expect(send.status).toBe(303);
     const code = readOutbox(environment.config.dataDir).at(-1)!.code;
-    const base32 = new URL((await factorDriver(server.app).beginTotp({ orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email }, 'x')).uri).searchParams.get('secret')!;
-    const stepPage = await (await agent.request(new URL(`${page.url.pathname}?method=${smsId}&sent=1`, page.url))).text();
+    const base32 = new URL(
+      (
+        await factorDriver(server.app).beginTotp(
+          { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email },
+          'x',
+        )
+      ).uri,
+    ).searchParams.get('secret')!;
+    const stepPage = await (
+      await agent.request(new URL(`${page.url.pathname}?method=${smsId}&sent=1`, page.url))
+    ).text();
     expect(stepPage).not.toContain(code);
     expect(stepPage).not.toContain(base32);
     const all = logs.join('');

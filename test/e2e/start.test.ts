@@ -12,7 +12,10 @@ describe('starting the server (node src/main.ts)', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   function start(env: Record<string, string>) {
-    const child = spawn(process.execPath, ['src/main.ts'], { env: { ...process.env, TWOFOLD_DATA_DIR: dataDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['src/main.ts'], {
+      env: { ...process.env, TWOFOLD_DATA_DIR: dataDir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -37,15 +40,25 @@ describe('starting the server (node src/main.ts)', () => {
     const server = start({ PORT: String(port) });
     const [link] = await server.waitFor(/http:\/\/localhost:\d+\/setup\?token=[A-Za-z0-9_-]{43}/);
     expect(link).toContain(`localhost:${port}`);
-    const discovery = (await (await fetch(`http://localhost:${port}/.well-known/openid-configuration`)).json()) as { issuer: string };
+    const discovery = (await (await fetch(`http://localhost:${port}/.well-known/openid-configuration`)).json()) as {
+      issuer: string;
+    };
     expect(discovery.issuer).toBe(`http://localhost:${port}`);
     expect((await fetch(link!)).status).toBe(200);
 
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
     // JSON log lines carry request ids; the setup link is also logged for log collectors.
-    const lines = server.output().stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.some((l) => l.msg === 'request' && typeof l.reqId === 'string' && l.path === '/.well-known/openid-configuration')).toBe(true);
+    const lines = server
+      .output()
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(
+      lines.some(
+        (l) => l.msg === 'request' && typeof l.reqId === 'string' && l.path === '/.well-known/openid-configuration',
+      ),
+    ).toBe(true);
     expect(lines.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM')).toBe(true);
   });
 

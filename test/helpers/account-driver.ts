@@ -21,8 +21,10 @@ export interface Member {
 
 export const USER_AGENTS = {
   firefoxOnLinux: 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0',
-  chromeOnWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/128.0.0.0 Safari/537.36',
-  safariOnMacos: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Safari/605.1.15',
+  chromeOnWindows:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/128.0.0.0 Safari/537.36',
+  safariOnMacos:
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Safari/605.1.15',
 };
 
 /** A browser with its own User-Agent, so that the sessions page can tell browsers apart. */
@@ -41,7 +43,10 @@ export const browserOn = (userAgent: string) => Object.assign(new Browser(), { u
  * the authenticator code), posts with the page's CSRF token, and direct set-up of factors.
  * `server` is a getter because test servers start in beforeAll.
  */
-export function createAccountDriver(deps: { server: () => TestServer; clock: { now(): number; advance(ms: number): void } }) {
+export function createAccountDriver(deps: {
+  server: () => TestServer;
+  clock: { now(): number; advance(ms: number): void };
+}) {
   const { clock } = deps;
   const app = () => deps.server().app;
   const url = (path: string) => new URL(path, deps.server().issuer);
@@ -51,7 +56,12 @@ export function createAccountDriver(deps: { server: () => TestServer; clock: { n
   const factorsOf = (m: Member) => app().factors.store.findFactors(m.seeded.org.id, m.seeded.user.id);
   const preferredOf = (m: Member) => app().factors.store.findPreferredFactorId(m.seeded.org.id, m.seeded.user.id);
   const lastMessage = () => readOutbox(deps.server().environment.config.dataDir).at(-1)!;
-  const member = async (email: string, slug = 'acme'): Promise<Member> => ({ seeded: await seedUser(app(), { email, slug }), password: PASSWORD, secret: null, lastStep: 0 });
+  const member = async (email: string, slug = 'acme'): Promise<Member> => ({
+    seeded: await seedUser(app(), { email, slug }),
+    password: PASSWORD,
+    secret: null,
+    lastStep: 0,
+  });
   const redirect = (response: Response) => `${response.status} ${response.headers.get('location')}`;
 
   /** A code at a time step the member has not used yet (RFC 6238 §5.2: a step is accepted once). */
@@ -75,7 +85,12 @@ export function createAccountDriver(deps: { server: () => TestServer; clock: { n
   }
 
   /** Drives the provider's sign-in pages: password, then the authenticator code when asked. */
-  async function authenticate(b: Browser, m: Member, start: Page, trust = false): Promise<{ page: Page; steps: string[] }> {
+  async function authenticate(
+    b: Browser,
+    m: Member,
+    start: Page,
+    trust = false,
+  ): Promise<{ page: Page; steps: string[] }> {
     const steps: string[] = [];
     let current = start;
     for (let i = 0; i < 4 && current.response.ok && current.url.pathname.startsWith('/interaction/'); i++) {
@@ -86,7 +101,9 @@ export function createAccountDriver(deps: { server: () => TestServer; clock: { n
       const form = readForm(html, login ? /\/login$/ : /\/verify\/[a-z]+(\/challenge)?$/);
       if (!login) form.action = `${current.url.pathname}/totp`;
       const totpId = (await factorsOf(m)).find((f) => f.active && f.kind === 'totp')?.id ?? '';
-      const fields: Form = login ? { email: m.seeded.user.email, password: m.password } : { factorId: totpId, code: nextCode(m), ...(trust ? { trust: 'on' } : {}) };
+      const fields: Form = login
+        ? { email: m.seeded.user.email, password: m.password }
+        : { factorId: totpId, code: nextCode(m), ...(trust ? { trust: 'on' } : {}) };
       const target = new URL(form.action, current.url);
       current = await b.follow(await b.request(target, { form: { _csrf: form.csrf, ...fields } }), target);
     }
@@ -101,15 +118,43 @@ export function createAccountDriver(deps: { server: () => TestServer; clock: { n
   }
 
   const csrfOf = async (b: Browser) => (b.csrf ??= /name="_csrf" value="([^"]+)"/.exec(await page(b, '/account'))![1]!);
-  const post = async (b: Browser, path: string, form: Form = {}) => b.request(url(path), { method: 'POST', form: { _csrf: await csrfOf(b), ...form } });
+  const post = async (b: Browser, path: string, form: Form = {}) =>
+    b.request(url(path), { method: 'POST', form: { _csrf: await csrfOf(b), ...form } });
 
   /** prompt=none for the account client: a code while the provider session lives, login_required after. */
   async function silentSignIn(b: Browser): Promise<URLSearchParams> {
     const challenge = createHash('sha256').update(randomBytes(32)).digest('base64url');
-    const query = { client_id: ACCOUNT_CLIENT_ID, response_type: 'code', scope: 'openid', prompt: 'none', state: 'silent', redirect_uri: `${deps.server().issuer}/account/callback`, code_challenge: challenge, code_challenge_method: 'S256' };
+    const query = {
+      client_id: ACCOUNT_CLIENT_ID,
+      response_type: 'code',
+      scope: 'openid',
+      prompt: 'none',
+      state: 'silent',
+      redirect_uri: `${deps.server().issuer}/account/callback`,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    };
     const target = url(`/auth?${new URLSearchParams(query)}`);
-    return (await b.follow(await b.request(target), target, (next) => next.pathname === '/account/callback')).url.searchParams;
+    return (await b.follow(await b.request(target), target, (next) => next.pathname === '/account/callback')).url
+      .searchParams;
   }
 
-  return { url, open, page, person, factorsOf, preferredOf, lastMessage, member, redirect, nextCode, withFactors, authenticate, signIn, csrfOf, post, silentSignIn };
+  return {
+    url,
+    open,
+    page,
+    person,
+    factorsOf,
+    preferredOf,
+    lastMessage,
+    member,
+    redirect,
+    nextCode,
+    withFactors,
+    authenticate,
+    signIn,
+    csrfOf,
+    post,
+    silentSignIn,
+  };
 }

@@ -20,7 +20,8 @@ export class Agent {
       const attr = (key: string) => attributes.find((a) => a.toLowerCase().startsWith(`${key}=`))?.split('=')[1];
       const path = attr('path') ?? url.pathname.replace(/\/[^/]*$/, '') ?? '/';
       const expires = attr('expires');
-      const expired = attr('max-age') === '0' || (expires !== undefined && new Date(expires).getTime() < Date.now()) || value === '';
+      const expired =
+        attr('max-age') === '0' || (expires !== undefined && new Date(expires).getTime() < Date.now()) || value === '';
       const index = this.cookies.findIndex((c) => c.name === name && c.path === path);
       if (index >= 0) this.cookies.splice(index, 1);
       if (!expired) this.cookies.push({ name, value, path });
@@ -29,12 +30,20 @@ export class Agent {
 
   cookieHeader(url: URL): string {
     return this.cookies
-      .filter((c) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/')
+      .filter(
+        (c) =>
+          url.pathname === c.path ||
+          url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) ||
+          c.path === '/',
+      )
       .map((c) => `${c.name}=${c.value}`)
       .join('; ');
   }
 
-  async request(target: string | URL, options: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    target: string | URL,
+    options: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const url = new URL(target);
     const headers: Record<string, string> = { accept: 'text/html', ...options.headers };
     const cookie = this.cookieHeader(url);
@@ -44,7 +53,12 @@ export class Agent {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(options.form).toString();
     }
-    const response = await fetch(url, { method: options.method ?? (body ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    const response = await fetch(url, {
+      method: options.method ?? (body ? 'POST' : 'GET'),
+      headers,
+      body,
+      redirect: 'manual',
+    });
     this.store(response, url);
     return response;
   }

@@ -13,13 +13,25 @@ export function factorDriver(app: TwofoldApp) {
     return found;
   };
   const context = (binding = 'test', ip = '127.0.0.1') => ({ binding, ip });
-  const begin = async (kind: string, person: Person, fields: Record<string, unknown>, binding?: string, ip?: string) => {
+  const begin = async (
+    kind: string,
+    person: Person,
+    fields: Record<string, unknown>,
+    binding?: string,
+    ip?: string,
+  ) => {
     const f = factor(kind);
     const step = await f.enrolment!.begin(person, f.input.parse(fields), context(binding, ip));
     if (!step.ok) throw new Error(`could not begin ${kind}: ${step.message}`);
     return { factorId: String(step.model.factorId), model: step.model, warning: step.warning as Refusal | undefined };
   };
-  const confirm = (kind: string, person: Person, factorId: string, code: string, binding?: string): Promise<VerifyOutcome> => {
+  const confirm = (
+    kind: string,
+    person: Person,
+    factorId: string,
+    code: string,
+    binding?: string,
+  ): Promise<VerifyOutcome> => {
     const f = factor(kind);
     return f.enrolment!.confirm(person, f.input.parse({ factorId, code }), context(binding));
   };
@@ -35,9 +47,16 @@ export function factorDriver(app: TwofoldApp) {
     },
     confirmTotp: (person: Person, factorId: string, code: string) => confirm('totp', person, factorId, code),
     /** A pending phone factor (a code is sent to the outbox); `warning` says if it could not be sent. */
-    beginPhone: (person: Person, kind: 'sms' | 'voice', phone: string, label: string | null, binding: string, ip: string) =>
-      begin(kind, person, { phone, label: label ?? '' }, binding, ip),
-    confirmPhone: (person: Person, kind: 'sms' | 'voice', factorId: string, code: string, binding: string) => confirm(kind, person, factorId, code, binding),
+    beginPhone: (
+      person: Person,
+      kind: 'sms' | 'voice',
+      phone: string,
+      label: string | null,
+      binding: string,
+      ip: string,
+    ) => begin(kind, person, { phone, label: label ?? '' }, binding, ip),
+    confirmPhone: (person: Person, kind: 'sms' | 'voice', factorId: string, code: string, binding: string) =>
+      confirm(kind, person, factorId, code, binding),
     /** Sends a sign-in code to an active phone factor. */
     async sendCode(person: Person, kind: 'sms' | 'voice', factorId: string, binding: string, ip: string) {
       const f = factor(kind);

@@ -10,7 +10,18 @@ export async function insertPerson(db: Database): Promise<Person> {
   const orgId = randomUUID();
   const userId = randomUUID();
   const email = `alice-${userId.slice(0, 8)}@example.com`;
-  await createSqlOrganizationStore(db).insertOrganization({ id: orgId, slug: `org-${userId.slice(0, 8)}`, name: 'Acme', enforceTfa: false, passwordMinLength: null, trustedBrowserDays: 30, createdAt: 0 });
-  await createSqlUserStore(db).insertUser({ id: userId, orgId, email, name: null, phone: null, role: 'member', createdAt: 0, passwordChangedAt: 0 }, '$x');
+  await createSqlOrganizationStore(db).insertOrganization({
+    id: orgId,
+    slug: `org-${userId.slice(0, 8)}`,
+    name: 'Acme',
+    enforceTfa: false,
+    passwordMinLength: null,
+    trustedBrowserDays: 30,
+    createdAt: 0,
+  });
+  await createSqlUserStore(db).insertUser(
+    { id: userId, orgId, email, name: null, phone: null, role: 'member', createdAt: 0, passwordChangedAt: 0 },
+    '$x',
+  );
   return { orgId, userId, email };
 }

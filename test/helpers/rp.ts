@@ -9,7 +9,10 @@ export interface RelyingParty {
   redirectUri: string;
 }
 
-export async function discoverRp(issuer: string, client: { clientId: string; clientSecret: string | null; redirectUri: string }): Promise<RelyingParty> {
+export async function discoverRp(
+  issuer: string,
+  client: { clientId: string; clientSecret: string | null; redirectUri: string },
+): Promise<RelyingParty> {
   const config = await oidc.discovery(
     new URL(issuer),
     client.clientId,
@@ -27,7 +30,10 @@ export interface AuthorizationRequest {
   state: string;
 }
 
-export async function authorizationRequest(rp: RelyingParty, extra: Record<string, string> = {}): Promise<AuthorizationRequest> {
+export async function authorizationRequest(
+  rp: RelyingParty,
+  extra: Record<string, string> = {},
+): Promise<AuthorizationRequest> {
   const verifier = oidc.randomPKCECodeVerifier();
   const nonce = oidc.randomNonce();
   const state = oidc.randomState();
@@ -51,7 +57,14 @@ export async function open(agent: Agent, url: URL, redirectUri: string) {
 
 type Page = { response: Response; url: URL };
 
-async function submit(agent: Agent, page: Page, html: string, action: RegExp, fields: Record<string, string>, redirectUri: string) {
+async function submit(
+  agent: Agent,
+  page: Page,
+  html: string,
+  action: RegExp,
+  fields: Record<string, string>,
+  redirectUri: string,
+) {
   const form = readForm(html, action);
   const target = new URL(form.action, page.url);
   const response = await agent.request(target, { form: { _csrf: form.csrf, ...fields } });
@@ -63,7 +76,13 @@ export async function submitLogin(agent: Agent, page: Page, email: string, passw
 }
 
 /** Full sign-in through whatever pages come (login, consent); returns the callback URL with the code. */
-export async function signIn(agent: Agent, rp: RelyingParty, request: AuthorizationRequest, email: string, password: string): Promise<URL> {
+export async function signIn(
+  agent: Agent,
+  rp: RelyingParty,
+  request: AuthorizationRequest,
+  email: string,
+  password: string,
+): Promise<URL> {
   let page = await open(agent, request.url, rp.redirectUri);
   for (let step = 0; step < 3 && !page.url.href.startsWith(rp.redirectUri); step++) {
     const html = await page.response.text();
@@ -71,11 +90,18 @@ export async function signIn(agent: Agent, rp: RelyingParty, request: Authorizat
       ? await submit(agent, page, html, /\/login$/, { email, password }, rp.redirectUri)
       : await submit(agent, page, html, /\/confirm$/, {}, rp.redirectUri);
   }
-  expect(page.url.href.startsWith(rp.redirectUri), `expected a redirect to the client, got ${page.url.href}`).toBe(true);
+  expect(page.url.href.startsWith(rp.redirectUri), `expected a redirect to the client, got ${page.url.href}`).toBe(
+    true,
+  );
   return page.url;
 }
 
-export async function exchange(rp: RelyingParty, callback: URL, request: AuthorizationRequest, checks: { maxAge?: number } = {}) {
+export async function exchange(
+  rp: RelyingParty,
+  callback: URL,
+  request: AuthorizationRequest,
+  checks: { maxAge?: number } = {},
+) {
   return oidc.authorizationCodeGrant(rp.config, callback, {
     pkceCodeVerifier: request.verifier,
     expectedNonce: request.nonce,

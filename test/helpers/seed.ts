@@ -12,7 +12,10 @@ export interface Seeded {
 }
 
 /** An organization with one member whose password is PASSWORD. */
-export async function seedUser(app: TwofoldApp, options: { slug?: string; email?: string; name?: string; enforceTfa?: boolean } = {}): Promise<Seeded> {
+export async function seedUser(
+  app: TwofoldApp,
+  options: { slug?: string; email?: string; name?: string; enforceTfa?: boolean } = {},
+): Promise<Seeded> {
   const slug = options.slug ?? 'acme';
   const org =
     (await app.stores.organizations.findOrganizationBySlug(slug)) ??
@@ -28,7 +31,14 @@ export async function seedUser(app: TwofoldApp, options: { slug?: string; email?
 /** A confidential web client using the code flow; returns its generated secret. */
 export async function seedClient(
   app: TwofoldApp,
-  options: { id?: string; redirectUri?: string; firstParty?: boolean; accountApi?: boolean; public?: boolean; postLogoutRedirectUri?: string } = {},
+  options: {
+    id?: string;
+    redirectUri?: string;
+    firstParty?: boolean;
+    accountApi?: boolean;
+    public?: boolean;
+    postLogoutRedirectUri?: string;
+  } = {},
 ): Promise<{ clientId: string; clientSecret: string | null; redirectUri: string }> {
   const redirectUri = options.redirectUri ?? 'https://rp.example/callback';
   const { record, secret } = await app.services.clients.registerClient({
@@ -47,7 +57,13 @@ export async function seedClient(
  * An active authenticator app for the person, confirmed with a code at the clock's time (and,
  * when asked, their ten recovery codes); returns its seed.
  */
-export async function enrolTotp(app: TwofoldApp, seeded: Seeded, nowMs: number, label = 'Phone', options: { recoveryCodes?: boolean } = {}): Promise<{ secret: Buffer; factorId: string }> {
+export async function enrolTotp(
+  app: TwofoldApp,
+  seeded: Seeded,
+  nowMs: number,
+  label = 'Phone',
+  options: { recoveryCodes?: boolean } = {},
+): Promise<{ secret: Buffer; factorId: string }> {
   const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
   const factors = factorDriver(app);
   const { factorId, secret } = await factors.beginTotp(person, label);

@@ -34,7 +34,11 @@ export interface TestEnvironment {
 }
 
 /** A data directory, and for scale-out a fresh PostgreSQL schema and Redis prefix. */
-export async function createTestEnvironment(backend: Backend, overrides: Record<string, unknown> = {}, port = 0): Promise<TestEnvironment> {
+export async function createTestEnvironment(
+  backend: Backend,
+  overrides: Record<string, unknown> = {},
+  port = 0,
+): Promise<TestEnvironment> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'twofold-test-'));
   const env: Record<string, string> = { TWOFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
   const options: AppOptions = {};
@@ -50,7 +54,12 @@ export async function createTestEnvironment(backend: Backend, overrides: Record<
   const config = loadConfig({
     env,
     cwd: process.cwd(),
-    overrides: { port, issuer: port ? `http://localhost:${port}` : null, redis: { keyPrefix: prefix }, ...overrides } as never,
+    overrides: {
+      port,
+      issuer: port ? `http://localhost:${port}` : null,
+      redis: { keyPrefix: prefix },
+      ...overrides,
+    } as never,
   });
   return {
     config,
@@ -70,10 +79,17 @@ export interface TestServer extends RunningServer {
 }
 
 /** Starts the real server on a free port at http://localhost:<port>. */
-export async function startTestServer(backend: Backend, options: { clock?: Clock; overrides?: Record<string, unknown>; app?: AppOptions } = {}): Promise<TestServer> {
+export async function startTestServer(
+  backend: Backend,
+  options: { clock?: Clock; overrides?: Record<string, unknown>; app?: AppOptions } = {},
+): Promise<TestServer> {
   const port = await freePort();
   const environment = await createTestEnvironment(backend, options.overrides, port);
-  const running = await startServer(environment.config, { ...environment.options, ...options.app, clock: options.clock });
+  const running = await startServer(environment.config, {
+    ...environment.options,
+    ...options.app,
+    clock: options.clock,
+  });
   return {
     ...running,
     issuer: environment.config.issuer,

@@ -36,7 +36,11 @@ export function secretFromUri(uri: string): Buffer {
 /** The messages the outbox delivery driver wrote, newest last. */
 export function readOutbox(dataDir: string): { channel: string; to: string; code: string; text: string; at: string }[] {
   try {
-    return readFileSync(path.join(dataDir, 'outbox.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as never);
+    return readFileSync(path.join(dataDir, 'outbox.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as never);
   } catch {
     return [];
   }

@@ -10,7 +10,9 @@ import { httpErrors } from '../../src/http/error-codes.ts';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 const sources = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+  );
 
 describe('error codes', () => {
   it('are each defined once, in one module catalogue, so a code always answers the same status', () => {

@@ -43,8 +43,13 @@ describe('flows that never name a factor', () => {
   it('lets routes reach durable stores only through the domain (the ephemeral store aside)', () => {
     const stores = filesUnder('src/http').flatMap((file) => {
       const text = readFileSync(path.join(ROOT, file), 'utf8');
-      const names = [...text.matchAll(/import[^;]*?\{([^}]*)\}[^;]*from '[./]*ports\/[^']+'/g)].flatMap((m) => m[1]!.split(','));
-      return names.map((n) => n.replace(/\btype\b/, '').trim()).filter((n) => /Store$/.test(n) && n !== 'EphemeralStore').map((n) => `${file} imports ${n}`);
+      const names = [...text.matchAll(/import[^;]*?\{([^}]*)\}[^;]*from '[./]*ports\/[^']+'/g)].flatMap((m) =>
+        m[1]!.split(','),
+      );
+      return names
+        .map((n) => n.replace(/\btype\b/, '').trim())
+        .filter((n) => /Store$/.test(n) && n !== 'EphemeralStore')
+        .map((n) => `${file} imports ${n}`);
     });
     expect(stores).toEqual([]);
   });
@@ -66,8 +71,14 @@ describe('each factor of the registry', () => {
 
   it('has the views its abilities need, in views/factors/<kind>/', () => {
     const missing = app.factors.registry.all().flatMap((factor) => {
-      const needed = ['verify', ...(factor.enrolment ? ['enrol', 'confirm'] : []), ...(factor.passwordless ? ['passwordless'] : [])];
-      return needed.map((view) => `views/factors/${factor.kind}/${view}.ejs`).filter((file) => !existsSync(path.join(ROOT, file)));
+      const needed = [
+        'verify',
+        ...(factor.enrolment ? ['enrol', 'confirm'] : []),
+        ...(factor.passwordless ? ['passwordless'] : []),
+      ];
+      return needed
+        .map((view) => `views/factors/${factor.kind}/${view}.ejs`)
+        .filter((file) => !existsSync(path.join(ROOT, file)));
     });
     expect(app.factors.registry.all().map((f) => f.kind)).toEqual(['totp', 'sms', 'voice', 'webauthn', 'recovery']);
     expect(missing).toEqual([]);

@@ -39,7 +39,13 @@ function loadBlocklist(): Set<string> {
 }
 
 /** Keyboard walks and digit runs, forwards; a password inside one (either way) is predictable. */
-const WALKS = ['qwertyuiopasdfghjklzxcvbnm', 'azertyuiopqsdfghjklmwxcvbn', 'qwertzuiopasdfghjklyxcvbnm', '1234567890', 'abcdefghijklmnopqrstuvwxyz'];
+const WALKS = [
+  'qwertyuiopasdfghjklzxcvbnm',
+  'azertyuiopqsdfghjklmwxcvbn',
+  'qwertzuiopasdfghjklyxcvbnm',
+  '1234567890',
+  'abcdefghijklmnopqrstuvwxyz',
+];
 
 function isWalk(password: string): boolean {
   return WALKS.some((walk) => {
@@ -83,17 +89,29 @@ export function createPasswordPolicy(): PasswordPolicy {
       }
       const problems: PasswordProblem[] = [];
       if (length < rules.minLength) {
-        problems.push({ code: 'too_short', message: `Use at least ${rules.minLength} characters (you have ${length}). A few unrelated words make a long password easy to remember.` });
+        problems.push({
+          code: 'too_short',
+          message: `Use at least ${rules.minLength} characters (you have ${length}). A few unrelated words make a long password easy to remember.`,
+        });
       }
       const lower = password.toLowerCase();
       if (blocklist.has(lower)) {
-        problems.push({ code: 'common', message: 'This password is on a list of commonly used or leaked passwords. Choose another.' });
+        problems.push({
+          code: 'common',
+          message: 'This password is on a list of commonly used or leaked passwords. Choose another.',
+        });
       } else if (length > 0 && isRepetitive(password)) {
-        problems.push({ code: 'repetitive', message: 'Avoid repeated or sequential characters such as "aaaa" or "1234".' });
+        problems.push({
+          code: 'repetitive',
+          message: 'Avoid repeated or sequential characters such as "aaaa" or "1234".',
+        });
       }
       const word = contextWords(context).find((w) => lower === w || (lower.includes(w) && length - lengthOf(w) < 4));
       if (word) {
-        problems.push({ code: 'contextual', message: 'Do not build your password on your email, your name or your organization.' });
+        problems.push({
+          code: 'contextual',
+          message: 'Do not build your password on your email, your name or your organization.',
+        });
       }
       return problems;
     },

@@ -8,7 +8,17 @@ import { DeliveryError, type MessageSender } from '../../ports/message-sender.ts
 import type { Random } from '../../ports/random.ts';
 import type { KeyedHash } from '../../ports/keyed-hash.ts';
 import { phoneSchema } from '../../domain/accounts.ts';
-import { cleanLabel, fail, newFactor, recordNamed, type Factor, type FactorContext, type Person, type Refusal, type VerifyOutcome } from '../factor.ts';
+import {
+  cleanLabel,
+  fail,
+  newFactor,
+  recordNamed,
+  type Factor,
+  type FactorContext,
+  type Person,
+  type Refusal,
+  type VerifyOutcome,
+} from '../factor.ts';
 
 /** A code is valid five minutes, takes at most five guesses, and is bound to one sign-in or enrolment. */
 const CODE_TTL_SECONDS = 300;
@@ -97,9 +107,16 @@ export function createPhoneFactor(deps: {
     }
     const code = deps.random.digits(6);
     const challengeId = deps.random.token(16);
-    const pending: PendingCode = { challengeId, factorId: factor.id, digest: keyedHash.digest('phone-code', `${challengeId}:${code}`) };
+    const pending: PendingCode = {
+      challengeId,
+      factorId: factor.id,
+      digest: keyedHash.digest('phone-code', `${challengeId}:${code}`),
+    };
     await ephemeral.put(pendingKey(context.binding, factor.id), pending, CODE_TTL_SECONDS);
-    const text = channel === 'voice' ? spokenCode(code) : `${code} is your Twofold security code. It expires in 5 minutes. Do not share it.`;
+    const text =
+      channel === 'voice'
+        ? spokenCode(code)
+        : `${code} is your Twofold security code. It expires in 5 minutes. Do not share it.`;
     try {
       await deps.sender.send({ channel, to: factor.phone, code, text });
     } catch (error) {
@@ -123,17 +140,23 @@ export function createPhoneFactor(deps: {
       await ephemeral.delete(key);
       return fail('too_many_attempts', 'Too many wrong codes. Send a new code.');
     }
-    if (!keyedHash.matches('phone-code', `${pending.challengeId}:${token}`, pending.digest)) return fail('invalid', 'That code is not right.');
+    if (!keyedHash.matches('phone-code', `${pending.challengeId}:${token}`, pending.digest))
+      return fail('invalid', 'That code is not right.');
     // Taking the pending code is the single use: of two right answers at once, one wins.
     const taken = await ephemeral.take<PendingCode>(key);
-    if (!taken || taken.challengeId !== pending.challengeId) return fail('reused', 'That code was already used. Send a new code.');
+    if (!taken || taken.challengeId !== pending.challengeId)
+      return fail('reused', 'That code was already used. Send a new code.');
     const now = deps.clock.now();
     if (factor.active) await store.touchFactor(person.orgId, person.userId, factor.id, now);
     else await store.activateFactor(person.orgId, person.userId, factor.id, now);
     return { ok: true, proven: { method: channel, amr: [CHANNELS[channel].amr], factorId: factor.id } };
   }
 
-  const confirmModel = (factor: FactorRecord) => ({ title: 'Confirm your phone number', factorId: factor.id, hint: factor.phone!.slice(-2) });
+  const confirmModel = (factor: FactorRecord) => ({
+    title: 'Confirm your phone number',
+    factorId: factor.id,
+    hint: factor.phone!.slice(-2),
+  });
 
   return {
     kind: channel,
@@ -145,14 +168,17 @@ export function createPhoneFactor(deps: {
         if (!phone.success) return fail('malformed', phone.error.issues[0]!.message, { field: 'phone' });
         // A new enrolment replaces an unfinished one: unconfirmed numbers never pile up.
         await store.deleteInactiveFactors(person.orgId, person.userId, Object.keys(CHANNELS));
-        const factor = newFactor(deps, person, channel, cleanLabel(fields.label, CHANNELS[channel].label), { phone: phone.data });
+        const factor = newFactor(deps, person, channel, cleanLabel(fields.label, CHANNELS[channel].label), {
+          phone: phone.data,
+        });
         await store.insertFactor(factor);
         const problem = await sendCode(person, factor, context);
         return { ok: true, model: confirmModel(factor), ...(problem ? { warning: problem } : {}) };
       },
       async confirm(person, fields, context) {
         const factor = await store.findFactor(person.orgId, person.userId, fields.factorId);
-        if (!factor || factor.active || factor.kind !== channel || !factor.phone) return fail('setup_expired', 'This setup has expired.');
+        if (!factor || factor.active || factor.kind !== channel || !factor.phone)
+          return fail('setup_expired', 'This setup has expired.');
         const outcome = await check(person, factor, context.binding, fields.code);
         return outcome.ok ? outcome : { ...outcome, model: confirmModel(factor) };
       },

@@ -26,7 +26,13 @@ export interface RecoveryCodes extends Factor<z.output<typeof input>> {
   remaining(person: Person): Promise<number>;
 }
 
-export function createRecoveryCodes(deps: { store: RecoveryCodeStore; keyedHash: KeyedHash; clock: Clock; random: Random; audit: Audit }): RecoveryCodes {
+export function createRecoveryCodes(deps: {
+  store: RecoveryCodeStore;
+  keyedHash: KeyedHash;
+  clock: Clock;
+  random: Random;
+  audit: Audit;
+}): RecoveryCodes {
   const digest = (person: Person, code: string) => deps.keyedHash.digest('recovery-code', `${person.userId}:${code}`);
 
   function newCode(): string {
@@ -62,9 +68,19 @@ export function createRecoveryCodes(deps: { store: RecoveryCodeStore; keyedHash:
       if (normalized.length !== LENGTH || ![...normalized].every((c) => ALPHABET.includes(c))) {
         return fail('malformed', 'Enter one of your recovery codes, like abcd-efgh-jkmn.');
       }
-      const used = await deps.store.consumeRecoveryCode(person.orgId, person.userId, digest(person, normalized), deps.clock.now());
+      const used = await deps.store.consumeRecoveryCode(
+        person.orgId,
+        person.userId,
+        digest(person, normalized),
+        deps.clock.now(),
+      );
       if (!used) return fail('invalid', 'That recovery code is not right or was already used.');
-      await deps.audit.record({ type: 'recovery_code.used', orgId: person.orgId, userId: person.userId, ip: context.ip });
+      await deps.audit.record({
+        type: 'recovery_code.used',
+        orgId: person.orgId,
+        userId: person.userId,
+        ip: context.ip,
+      });
       return { ok: true, proven: { method: 'recovery', amr: ['otp'], factorId: null } };
     },
     remaining,

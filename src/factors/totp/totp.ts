@@ -37,14 +37,33 @@ const input = z.object({
 });
 
 /** An authenticator app (RFC 6238 TOTP), enrolled by QR code. */
-export function createTotpFactor(deps: { store: FactorStore; box: SecretBox; clock: Clock; random: Random; issuerName: string }) {
+export function createTotpFactor(deps: {
+  store: FactorStore;
+  box: SecretBox;
+  clock: Clock;
+  random: Random;
+  issuerName: string;
+}) {
   const { store, box, clock } = deps;
 
   /** The enrolment page's model: the QR code and the same secret grouped in fours for typing. */
   async function enrolmentModel(person: Person, factorId: string, secret: string) {
-    const uri = generateURI({ issuer: deps.issuerName, label: person.email, secret, algorithm: 'sha1', digits: 6, period: PERIOD });
+    const uri = generateURI({
+      issuer: deps.issuerName,
+      label: person.email,
+      secret,
+      algorithm: 'sha1',
+      digits: 6,
+      period: PERIOD,
+    });
     const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-    return { title: 'Set up your authenticator app', factorId, manualKey: secret.match(/.{1,4}/g)!.join(' '), uri, qrSvg };
+    return {
+      title: 'Set up your authenticator app',
+      factorId,
+      manualKey: secret.match(/.{1,4}/g)!.join(' '),
+      uri,
+      qrSvg,
+    };
   }
 
   /** Current step ±1 (RFC 6238 §5.2), never a step at or before the last accepted one. */
@@ -54,7 +73,8 @@ export function createTotpFactor(deps: { store: FactorStore; box: SecretBox; clo
     if (!factor.sealedSecret) return fail('invalid', 'That code is not right.');
     const epoch = Math.floor(clock.now() / 1000);
     const result = await verify({ secret: box.open(factor.sealedSecret), token, epoch, epochTolerance: PERIOD });
-    if (!result.valid) return fail('invalid', 'That code is not right. Check the time on your phone and try the newest code.');
+    if (!result.valid)
+      return fail('invalid', 'That code is not right. Check the time on your phone and try the newest code.');
     // The conditional update (step later than the last accepted) is the single-use guarantee,
     // also for simultaneous submissions; a replayed or older code is reported as used.
     const step = Math.floor(epoch / PERIOD) + result.delta;
@@ -72,15 +92,19 @@ export function createTotpFactor(deps: { store: FactorStore; box: SecretBox; clo
         // A new enrolment replaces an unfinished one (its seed was never confirmed).
         await store.deleteInactiveFactors(person.orgId, person.userId, ['totp']);
         const secret = toBase32(deps.random.bytes(20)); // 160 bits (RFC 4226 §4 R6)
-        const factor = newFactor(deps, person, 'totp', cleanLabel(fields.label, 'Authenticator app'), { sealedSecret: box.seal(secret) });
+        const factor = newFactor(deps, person, 'totp', cleanLabel(fields.label, 'Authenticator app'), {
+          sealedSecret: box.seal(secret),
+        });
         await store.insertFactor(factor);
         return { ok: true, model: await enrolmentModel(person, factor.id, secret) };
       },
       async confirm(person, fields) {
         const factor = await store.findFactor(person.orgId, person.userId, fields.factorId);
-        if (!factor || factor.active || factor.kind !== 'totp' || !factor.sealedSecret) return fail('setup_expired', 'This setup has expired.');
+        if (!factor || factor.active || factor.kind !== 'totp' || !factor.sealedSecret)
+          return fail('setup_expired', 'This setup has expired.');
         const outcome = await check(person, factor, fields.code);
-        if (!outcome.ok) return { ...outcome, model: await enrolmentModel(person, factor.id, box.open(factor.sealedSecret)) };
+        if (!outcome.ok)
+          return { ...outcome, model: await enrolmentModel(person, factor.id, box.open(factor.sealedSecret)) };
         await store.activateFactor(person.orgId, person.userId, factor.id, clock.now());
         return outcome;
       },

@@ -31,7 +31,13 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** The shape checks @simplewebauthn expects to have been done by its caller. */
 function looksLikeCredential(value: unknown): boolean {
-  return isObject(value) && typeof value.id === 'string' && typeof value.rawId === 'string' && isObject(value.response) && value.type === 'public-key';
+  return (
+    isObject(value) &&
+    typeof value.id === 'string' &&
+    typeof value.rawId === 'string' &&
+    isObject(value.response) &&
+    value.type === 'public-key'
+  );
 }
 
 const input = z.object({
@@ -47,7 +53,13 @@ type Registration = { ok: true; factor: FactorRecord; amr: string[] } | { ok: fa
  * factor, and a passwordless sign-in for a user-verified passkey. The browser side is
  * public/webauthn.js, which posts JSON.
  */
-export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: EphemeralStore; clock: Clock; random: Random; issuer: string }) {
+export function createWebauthnFactor(deps: {
+  store: FactorStore;
+  ephemeral: EphemeralStore;
+  clock: Clock;
+  random: Random;
+  issuer: string;
+}) {
   const origin = new URL(deps.issuer).origin;
   // W3C WebAuthn §5.1.2: the RP ID is the issuer's host name, and the origin must match it.
   const rpID = new URL(deps.issuer).hostname;
@@ -56,7 +68,9 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
   const authKey = (binding: string) => `webauthn-auth:${binding}`;
 
   async function keysOf(person: Person) {
-    return (await store.findFactors(person.orgId, person.userId)).filter((f) => f.kind === 'webauthn' && f.active && f.credentialId);
+    return (await store.findFactors(person.orgId, person.userId)).filter(
+      (f) => f.kind === 'webauthn' && f.active && f.credentialId,
+    );
   }
 
   const ops = {
@@ -75,14 +89,25 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
           : { residentKey: 'discouraged', userVerification: 'discouraged' },
         timeout: CHALLENGE_TTL_SECONDS * 1000,
       });
-      await ephemeral.put(regKey(binding), { challenge: options.challenge, passkey, userId: person.userId } satisfies PendingChallenge, CHALLENGE_TTL_SECONDS);
+      await ephemeral.put(
+        regKey(binding),
+        { challenge: options.challenge, passkey, userId: person.userId } satisfies PendingChallenge,
+        CHALLENGE_TTL_SECONDS,
+      );
       return options;
     },
 
-    async completeRegistration(person: Person, binding: string, response: unknown, label: unknown): Promise<Registration> {
+    async completeRegistration(
+      person: Person,
+      binding: string,
+      response: unknown,
+      label: unknown,
+    ): Promise<Registration> {
       const pending = await ephemeral.take<PendingChallenge>(regKey(binding));
-      if (!pending || pending.userId !== person.userId) return { ok: false, message: 'The request to add a key expired. Try again.' };
-      if (!looksLikeCredential(response)) return { ok: false, message: 'The browser sent an unreadable answer. Try again.' };
+      if (!pending || pending.userId !== person.userId)
+        return { ok: false, message: 'The request to add a key expired. Try again.' };
+      if (!looksLikeCredential(response))
+        return { ok: false, message: 'The browser sent an unreadable answer. Try again.' };
       let verified;
       try {
         verified = await verifyRegistrationResponse({
@@ -97,22 +122,32 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
       }
       if (!verified.verified) return { ok: false, message: 'This key could not be verified. Try again.' };
       const { credential } = verified.registrationInfo;
-      const factor = newFactor(deps, person, 'webauthn', cleanLabel(label, pending.passkey ? 'Passkey' : 'Security key'), {
-        active: true,
-        credentialId: credential.id,
-        publicKey: Buffer.from(credential.publicKey).toString('base64url'),
-        counter: credential.counter,
-        transports: (credential.transports ?? []) as string[],
-        passkey: pending.passkey && verified.registrationInfo.userVerified,
-        lastUsedAt: clock.now(),
-      });
+      const factor = newFactor(
+        deps,
+        person,
+        'webauthn',
+        cleanLabel(label, pending.passkey ? 'Passkey' : 'Security key'),
+        {
+          active: true,
+          credentialId: credential.id,
+          publicKey: Buffer.from(credential.publicKey).toString('base64url'),
+          counter: credential.counter,
+          transports: (credential.transports ?? []) as string[],
+          passkey: pending.passkey && verified.registrationInfo.userVerified,
+          lastUsedAt: clock.now(),
+        },
+      );
       try {
         await store.insertFactor(factor);
       } catch (error) {
         if (error instanceof DuplicateError) return { ok: false, message: 'This key is already registered.' };
         throw error;
       }
-      return { ok: true, factor, amr: [verified.registrationInfo.credentialDeviceType === 'multiDevice' ? 'swk' : 'hwk'] };
+      return {
+        ok: true,
+        factor,
+        amr: [verified.registrationInfo.credentialDeviceType === 'multiDevice' ? 'swk' : 'hwk'],
+      };
     },
 
     async authenticationOptions(person: Person | null, binding: string) {
@@ -123,19 +158,33 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
         userVerification: person ? 'discouraged' : 'required',
         timeout: CHALLENGE_TTL_SECONDS * 1000,
       });
-      await ephemeral.put(authKey(binding), { challenge: options.challenge, passkey: person === null, userId: person?.userId ?? null } satisfies PendingChallenge, CHALLENGE_TTL_SECONDS);
+      await ephemeral.put(
+        authKey(binding),
+        {
+          challenge: options.challenge,
+          passkey: person === null,
+          userId: person?.userId ?? null,
+        } satisfies PendingChallenge,
+        CHALLENGE_TTL_SECONDS,
+      );
       return options;
     },
 
-    async verifyAuthentication(person: Person | null, binding: string, response: unknown): Promise<VerifyOutcome & { factor?: FactorRecord }> {
+    async verifyAuthentication(
+      person: Person | null,
+      binding: string,
+      response: unknown,
+    ): Promise<VerifyOutcome & { factor?: FactorRecord }> {
       const pending = await ephemeral.take<PendingChallenge>(authKey(binding));
-      if (!pending || pending.userId !== (person?.userId ?? null)) return fail('expired', 'The sign-in request expired. Try again.');
+      if (!pending || pending.userId !== (person?.userId ?? null))
+        return fail('expired', 'The sign-in request expired. Try again.');
       if (!looksLikeCredential(response)) return fail('malformed', 'The browser sent an unreadable answer. Try again.');
       const factor = await store.findFactorByCredentialId((response as { id: string }).id);
       if (!factor || (person && (factor.userId !== person.userId || factor.orgId !== person.orgId))) {
         return fail('invalid', 'This key is not registered to your account.');
       }
-      if (!person && !factor.passkey) return fail('invalid', 'This key is a security key, not a passkey. Sign in with your password first.');
+      if (!person && !factor.passkey)
+        return fail('invalid', 'This key is a security key, not a passkey. Sign in with your password first.');
       let result;
       try {
         result = await verifyAuthenticationResponse({
@@ -143,7 +192,12 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
           expectedChallenge: pending.challenge,
           expectedOrigin: origin,
           expectedRPID: rpID,
-          credential: { id: factor.credentialId!, publicKey: Buffer.from(factor.publicKey!, 'base64url'), counter: factor.counter ?? 0, transports: factor.transports },
+          credential: {
+            id: factor.credentialId!,
+            publicKey: Buffer.from(factor.publicKey!, 'base64url'),
+            counter: factor.counter ?? 0,
+            transports: factor.transports,
+          },
           requireUserVerification: !person,
         });
       } catch {
@@ -152,7 +206,11 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
       if (!result.verified) return fail('invalid', 'This key could not be verified. Try again.');
       const info = result.authenticationInfo;
       const advanced = await store.advanceCounter(factor.orgId, factor.userId, factor.id, info.newCounter, clock.now());
-      if (!advanced) return fail('invalid', 'This key reported an old signature counter; it may have been copied. Use another method and tell your administrator.');
+      if (!advanced)
+        return fail(
+          'invalid',
+          'This key reported an old signature counter; it may have been copied. Use another method and tell your administrator.',
+        );
       // RFC 8176: a synced (multi-device) passkey is a software-secured key, a device-bound one hardware.
       const keyAmr = info.credentialDeviceType === 'multiDevice' ? 'swk' : 'hwk';
       const amr = person ? [keyAmr] : [keyAmr, 'user'];
@@ -166,7 +224,10 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
     input,
     enrolment: {
       async begin(person, fields, context) {
-        return { ok: true, model: { ...(await ops.registrationOptions(person, context.binding, { passkey: fields.passkey === true })) } };
+        return {
+          ok: true,
+          model: { ...(await ops.registrationOptions(person, context.binding, { passkey: fields.passkey === true })) },
+        };
       },
       async confirm(person, fields, context) {
         const result = await ops.completeRegistration(person, context.binding, fields.credential, fields.label);
@@ -179,7 +240,11 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
       return { ok: true, model: { ...(await ops.authenticationOptions(person, context.binding)) } };
     },
     async verify(person, _records, fields, context) {
-      const { factor: _factor, ...outcome } = await ops.verifyAuthentication(person, context.binding, fields.credential);
+      const { factor: _factor, ...outcome } = await ops.verifyAuthentication(
+        person,
+        context.binding,
+        fields.credential,
+      );
       return outcome as VerifyOutcome;
     },
     passwordless: {
@@ -190,7 +255,11 @@ export function createWebauthnFactor(deps: { store: FactorStore; ephemeral: Ephe
         const outcome = await ops.verifyAuthentication(null, context.binding, fields.credential);
         if (!outcome.ok) return outcome;
         if (!outcome.factor) return fail('invalid', 'This passkey could not be used.');
-        return { ok: true, proven: outcome.proven, owner: { orgId: outcome.factor.orgId, userId: outcome.factor.userId } };
+        return {
+          ok: true,
+          proven: outcome.proven,
+          owner: { orgId: outcome.factor.orgId, userId: outcome.factor.userId },
+        };
       },
     },
   } satisfies Factor<z.output<typeof input>>;

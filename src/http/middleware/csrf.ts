@@ -25,7 +25,13 @@ export function createCsrf(deps: { key: string; random: Random; secureCookies: b
     let value = ctx.cookies.get(COOKIE);
     if (!value || !/^[A-Za-z0-9_-]{43}$/.test(value)) {
       value = deps.random.token(32);
-      ctx.cookies.set(COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: '/', overwrite: true });
+      ctx.cookies.set(COOKIE, value, {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: deps.secureCookies,
+        path: '/',
+        overwrite: true,
+      });
     }
     return sign(value);
   }

@@ -12,7 +12,12 @@ interface HttpLikeError {
 }
 
 /** Turns what a route throws into a response: an AppError or a 4xx HTTP error as given, anything else as a 500 without internals. */
-export function toErrorResponse(error: unknown): { status: number; code: string; message: string; fields: Record<string, string> } {
+export function toErrorResponse(error: unknown): {
+  status: number;
+  code: string;
+  message: string;
+  fields: Record<string, string>;
+} {
   if (error instanceof AppError) {
     return {
       status: error.status,
@@ -27,10 +32,16 @@ export function toErrorResponse(error: unknown): { status: number; code: string;
     const message = status === 413 ? 'What you sent is too large.' : 'The request could not be understood.';
     return { status, code: status === 413 ? 'too_large' : 'invalid_request', message, fields: {} };
   }
-  return { status: 500, code: 'server_error', message: 'Something went wrong on our side. Please try again.', fields: {} };
+  return {
+    status: 500,
+    code: 'server_error',
+    message: 'Something went wrong on our side. Please try again.',
+    fields: {},
+  };
 }
 
-const wantsJson = (ctx: Context) => ctx.path.startsWith('/api/') || (!ctx.accepts('html') && Boolean(ctx.accepts('json')));
+const wantsJson = (ctx: Context) =>
+  ctx.path.startsWith('/api/') || (!ctx.accepts('html') && Boolean(ctx.accepts('json')));
 
 /** The one error boundary for our routes: human pages for people, RFC 6749-style JSON for APIs. */
 export function errorPages(deps: { views: Views; logger: Logger }): Middleware {
@@ -39,7 +50,8 @@ export function errorPages(deps: { views: Views; logger: Logger }): Middleware {
       await next();
     } catch (error) {
       const response = toErrorResponse(error);
-      if (response.status >= 500) ((ctx.state.log as Logger | undefined) ?? deps.logger).error({ err: error }, 'unhandled error');
+      if (response.status >= 500)
+        ((ctx.state.log as Logger | undefined) ?? deps.logger).error({ err: error }, 'unhandled error');
       ctx.status = response.status;
       ctx.set('cache-control', 'no-store');
       if (wantsJson(ctx)) {

@@ -16,5 +16,10 @@ export function jsonBody(): Middleware {
 
 /** A form from a page, or JSON from a script, for routes that serve both (the factor routes). */
 export function formOrJsonBody(): Middleware {
-  return bodyParser({ enableTypes: ['form', 'json'], formLimit: '32kb', jsonLimit: '64kb', encoding: 'utf-8' }) as unknown as Middleware;
+  return bodyParser({
+    enableTypes: ['form', 'json'],
+    formLimit: '32kb',
+    jsonLimit: '64kb',
+    encoding: 'utf-8',
+  }) as unknown as Middleware;
 }

@@ -36,7 +36,11 @@ interface ApiCaller {
  * RFC 6750 §3: a 401 with a WWW-Authenticate challenge; the JSON body says the same for humans.
  * max_age is a number, so it is written as a token (RFC 9470 §3 allows either form).
  */
-function challenge(ctx: Context, params: { error: string; max_age?: string; acr_values?: string }, description: string) {
+function challenge(
+  ctx: Context,
+  params: { error: string; max_age?: string; acr_values?: string },
+  description: string,
+) {
   const { error, max_age: maxAge, acr_values: acrValues } = params;
   const parts = [`error="${error}"`, `error_description="${description}"`];
   if (maxAge) parts.push(`max_age=${maxAge}`);
@@ -59,12 +63,23 @@ export function accountApiRoutes(deps: AccountApiDeps): Router {
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(ctx.get('authorization'));
     const token = match ? await deps.provider.AccessToken.find(match[1]!) : undefined;
     const extra = (token?.extra ?? {}) as { auth_time?: number; acr?: string };
-    if (!token || !token.isValid || !token.accountId || typeof extra.auth_time !== 'number' || !(await deps.mayUseAccountApi(token.clientId!))) {
+    if (
+      !token ||
+      !token.isValid ||
+      !token.accountId ||
+      typeof extra.auth_time !== 'number' ||
+      !(await deps.mayUseAccountApi(token.clientId!))
+    ) {
       return challenge(ctx, { error: 'invalid_token' }, 'The access token is missing, expired or not for this API.');
     }
     const account = await deps.accounts.findBySubject(token.accountId);
     if (!account) return challenge(ctx, { error: 'invalid_token' }, 'The account of this token no longer exists.');
-    ctx.state.caller = { account, person: { orgId: account.organization.id, userId: account.user.id, email: account.user.email }, authTime: extra.auth_time, acr: extra.acr } satisfies ApiCaller;
+    ctx.state.caller = {
+      account,
+      person: { orgId: account.organization.id, userId: account.user.id, email: account.user.email },
+      authTime: extra.auth_time,
+      acr: extra.acr,
+    } satisfies ApiCaller;
     await next();
   };
 
@@ -76,8 +91,14 @@ export function accountApiRoutes(deps: AccountApiDeps): Router {
     const recent = secondsSinceAuth(caller, deps.clock) <= deps.maxAgeSeconds;
     challenge(
       ctx,
-      { error: 'insufficient_user_authentication', max_age: String(deps.maxAgeSeconds), ...(hasFactor ? { acr_values: ACR_MFA } : {}) },
-      hasFactor && recent ? 'This change needs a sign-in with your second factor.' : 'A more recent authentication is required for this change.',
+      {
+        error: 'insufficient_user_authentication',
+        max_age: String(deps.maxAgeSeconds),
+        ...(hasFactor ? { acr_values: ACR_MFA } : {}),
+      },
+      hasFactor && recent
+        ? 'This change needs a sign-in with your second factor.'
+        : 'A more recent authentication is required for this change.',
     );
   };
 
@@ -88,7 +109,13 @@ export function accountApiRoutes(deps: AccountApiDeps): Router {
     ctx.body = {
       tfa_enabled: overview.tfaEnabled,
       reason: overview.reason,
-      methods: overview.methods.map((m) => ({ id: m.id, kind: m.kind, label: m.label, created_at: m.createdAt, last_used_at: m.lastUsedAt })),
+      methods: overview.methods.map((m) => ({
+        id: m.id,
+        kind: m.kind,
+        label: m.label,
+        created_at: m.createdAt,
+        last_used_at: m.lastUsedAt,
+      })),
       preferred_method: overview.preferredId,
       recovery_codes_left: overview.recoveryLeft,
     };

@@ -90,24 +90,39 @@ export function requireAccount(deps: Pick<AccountAuthDeps, 'sessions' | 'provide
  * the person re-authenticates through the authorization endpoint with max_age, and the change
  * they asked for is kept (minus its CSRF token) and completed when they come back.
  */
-export function requireFreshAuth(deps: Pick<AccountAuthDeps, 'ephemeral' | 'random' | 'clock' | 'maxAgeSeconds' | 'hasSecondFactor' | 'secureCookies'>): Middleware {
+export function requireFreshAuth(
+  deps: Pick<AccountAuthDeps, 'ephemeral' | 'random' | 'clock' | 'maxAgeSeconds' | 'hasSecondFactor' | 'secureCookies'>,
+): Middleware {
   return async (ctx, next) => {
     const account = ctx.state.account as AccountSession;
-    if (isFreshEnough(account, await deps.hasSecondFactor(account.orgId, account.userId), deps.clock, deps.maxAgeSeconds)) return next();
+    if (
+      isFreshEnough(account, await deps.hasSecondFactor(account.orgId, account.userId), deps.clock, deps.maxAgeSeconds)
+    )
+      return next();
     // A script's JSON request cannot follow a sign-in page: it is told where to send the person
     // (back to the page it came from, where the change can be started again).
     if (ctx.is('application/json')) {
       ctx.status = 401;
-      ctx.body = { error: 'login_required', error_description: 'Confirm it is you first.', redirect: '/account/login?fresh=1&return_to=/account/two-factor' };
+      ctx.body = {
+        error: 'login_required',
+        error_description: 'Confirm it is you first.',
+        redirect: '/account/login?fresh=1&return_to=/account/two-factor',
+      };
       return;
     }
     ctx.status = 303;
     if (ctx.method === 'GET') return ctx.redirect(`/account/login?fresh=1&return_to=${encodeURIComponent(ctx.path)}`);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const fields = Object.fromEntries(Object.entries(body).filter(([k, v]) => k !== '_csrf' && typeof v === 'string')) as Record<string, string>;
+    const fields = Object.fromEntries(
+      Object.entries(body).filter(([k, v]) => k !== '_csrf' && typeof v === 'string'),
+    ) as Record<string, string>;
     const id = deps.random.token(16);
     const binding = deps.random.token(32);
-    await deps.ephemeral.put(`resume:${id}`, { userId: account.userId, path: ctx.path, fields, binding } satisfies PendingAction, 600);
+    await deps.ephemeral.put(
+      `resume:${id}`,
+      { userId: account.userId, path: ctx.path, fields, binding } satisfies PendingAction,
+      600,
+    );
     ctx.cookies.set(cookieName(RESUME_COOKIE, deps.secureCookies), binding, cookieOptions(deps.secureCookies, 600_000));
     ctx.redirect(`/account/login?fresh=1&resume=${id}`);
   };
@@ -122,8 +137,13 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
   router.get('/login', async (ctx) => {
     const state = deps.random.token(24);
     const verifier = deps.random.token(32);
-    const resume = typeof ctx.query.resume === 'string' && /^[A-Za-z0-9_-]{22}$/.test(ctx.query.resume) ? ctx.query.resume : null;
-    await deps.ephemeral.put(`account-login:${state}`, { verifier, returnTo: safeReturnTo(ctx.query.return_to), resume } satisfies LoginState, 600);
+    const resume =
+      typeof ctx.query.resume === 'string' && /^[A-Za-z0-9_-]{22}$/.test(ctx.query.resume) ? ctx.query.resume : null;
+    await deps.ephemeral.put(
+      `account-login:${state}`,
+      { verifier, returnTo: safeReturnTo(ctx.query.return_to), resume } satisfies LoginState,
+      600,
+    );
     // The state is bound to this browser: a callback link made in another browser (login CSRF,
     // RFC 6749 §10.12) finds no matching cookie here.
     ctx.cookies.set(cookieName(LOGIN_COOKIE, deps.secureCookies), state, cookieOptions(deps.secureCookies, 600_000));
@@ -138,7 +158,9 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
       code_challenge_method: 'S256',
       state,
       ...(ctx.query.fresh === '1' ? { max_age: String(deps.maxAgeSeconds) } : {}),
-      ...(ctx.query.fresh === '1' && current && (await deps.hasSecondFactor(current.orgId, current.userId)) ? { acr_values: ACR_MFA } : {}),
+      ...(ctx.query.fresh === '1' && current && (await deps.hasSecondFactor(current.orgId, current.userId))
+        ? { acr_values: ACR_MFA }
+        : {}),
       ...(current ? { login_hint: current.email } : {}),
     }).toString();
     ctx.status = 303;
@@ -148,15 +170,29 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
   router.get('/callback', async (ctx) => {
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
     const bound = ctx.cookies.get(cookieName(LOGIN_COOKIE, deps.secureCookies)) === state;
-    const login = bound && /^[A-Za-z0-9_-]{32}$/.test(state) ? await deps.ephemeral.take<LoginState>(`account-login:${state}`) : undefined;
-    ctx.cookies.set(cookieName(LOGIN_COOKIE, deps.secureCookies), '', { ...cookieOptions(deps.secureCookies, 0), maxAge: 0 });
+    const login =
+      bound && /^[A-Za-z0-9_-]{32}$/.test(state)
+        ? await deps.ephemeral.take<LoginState>(`account-login:${state}`)
+        : undefined;
+    ctx.cookies.set(cookieName(LOGIN_COOKIE, deps.secureCookies), '', {
+      ...cookieOptions(deps.secureCookies, 0),
+      maxAge: 0,
+    });
     assertThat(login, () => httpErrors.raise('login_expired'));
     if (typeof ctx.query.error === 'string') {
       throw httpErrors.raise(ctx.query.error === 'access_denied' ? 'login_cancelled' : 'login_failed');
     }
-    const code = typeof ctx.query.code === 'string' && ctx.query.code.length < 256 ? await deps.provider.AuthorizationCode.find(ctx.query.code) : undefined;
+    const code =
+      typeof ctx.query.code === 'string' && ctx.query.code.length < 256
+        ? await deps.provider.AuthorizationCode.find(ctx.query.code)
+        : undefined;
     // The checks the token endpoint would make for this client (RFC 6749 §4.1.3, RFC 7636 §4.6).
-    const valid = code && code.isValid && code.clientId === ACCOUNT_CLIENT_ID && code.redirectUri === redirectUri && code.codeChallenge === s256(login.verifier);
+    const valid =
+      code &&
+      code.isValid &&
+      code.clientId === ACCOUNT_CLIENT_ID &&
+      code.redirectUri === redirectUri &&
+      code.codeChallenge === s256(login.verifier);
     if (!code || !valid) throw httpErrors.raise('login_failed');
     await code.consume();
     const found = await deps.accounts.findBySubject(code.accountId!);
@@ -171,7 +207,13 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
       providerSessionUid: code.sessionUid ?? null,
     });
     await deps.sessions.destroy(ctx.cookies.get(ACCOUNT_COOKIE));
-    ctx.cookies.set(ACCOUNT_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: '/account', overwrite: true });
+    ctx.cookies.set(ACCOUNT_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: deps.secureCookies,
+      path: '/account',
+      overwrite: true,
+    });
     ctx.status = 303;
     ctx.redirect(login.resume ? `/account/resume/${login.resume}` : login.returnTo);
   });
@@ -179,22 +221,37 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
   router.get('/resume/:id', requireAccount(deps), async (ctx) => {
     const account = ctx.state.account as AccountSession;
     const key = `resume:${ctx.params.id}`;
-    const pending = /^[A-Za-z0-9_-]{22}$/.test(ctx.params.id ?? '') ? await deps.ephemeral.get<PendingAction>(key) : undefined;
+    const pending = /^[A-Za-z0-9_-]{22}$/.test(ctx.params.id ?? '')
+      ? await deps.ephemeral.get<PendingAction>(key)
+      : undefined;
     // Someone else's pending change is neither shown nor cancelled, and a change asked for in one
     // browser is finished only by that browser (a link to it proves nothing).
-    const boundHere = pending !== undefined && ctx.cookies.get(cookieName(RESUME_COOKIE, deps.secureCookies)) === pending.binding;
-    if (!pending || pending.userId !== account.userId || !boundHere || !(await deps.ephemeral.take<PendingAction>(key))) return void ctx.redirect('/account');
-    ctx.cookies.set(cookieName(RESUME_COOKIE, deps.secureCookies), '', { ...cookieOptions(deps.secureCookies, 0), maxAge: 0 });
+    const boundHere =
+      pending !== undefined && ctx.cookies.get(cookieName(RESUME_COOKIE, deps.secureCookies)) === pending.binding;
+    if (!pending || pending.userId !== account.userId || !boundHere || !(await deps.ephemeral.take<PendingAction>(key)))
+      return void ctx.redirect('/account');
+    ctx.cookies.set(cookieName(RESUME_COOKIE, deps.secureCookies), '', {
+      ...cookieOptions(deps.secureCookies, 0),
+      maxAge: 0,
+    });
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
-    ctx.body = await deps.views.render('account/resume', { title: 'Finishing your change', action: pending.path, fields: Object.entries(pending.fields), csrfToken: deps.csrf.tokenFor(ctx) });
+    ctx.body = await deps.views.render('account/resume', {
+      title: 'Finishing your change',
+      action: pending.path,
+      fields: Object.entries(pending.fields),
+      csrfToken: deps.csrf.tokenFor(ctx),
+    });
   });
 
   router.post('/logout', formBody(), deps.csrf.verify, async (ctx: Context) => {
     await deps.sessions.destroy(ctx.cookies.get(ACCOUNT_COOKIE));
     ctx.cookies.set(ACCOUNT_COOKIE, '', { path: '/account', maxAge: 0, overwrite: true });
     const url = new URL(`${deps.issuer}/session/end`);
-    url.search = new URLSearchParams({ client_id: ACCOUNT_CLIENT_ID, post_logout_redirect_uri: `${deps.issuer}/account/signed-out` }).toString();
+    url.search = new URLSearchParams({
+      client_id: ACCOUNT_CLIENT_ID,
+      post_logout_redirect_uri: `${deps.issuer}/account/signed-out`,
+    }).toString();
     ctx.status = 303;
     ctx.redirect(url.href);
   });

@@ -17,7 +17,10 @@ export interface AccountContext {
 }
 
 /** The signed-in person of an account page (after requireAccount), still in their organization. */
-export async function loadAccountContext(ctx: Context, accounts: Pick<Accounts, 'findAccount'>): Promise<AccountContext> {
+export async function loadAccountContext(
+  ctx: Context,
+  accounts: Pick<Accounts, 'findAccount'>,
+): Promise<AccountContext> {
   const account = ctx.state.account as AccountSession;
   const found = await accounts.findAccount(account.orgId, account.userId);
   assertThat(found, () => httpErrors.raise('account_gone'));

@@ -44,8 +44,14 @@ const EVENT_TEXT: Record<string, string> = {
 
 const passwordForm = (max: number) =>
   z.object({
-    current: z.string().max(max * 4, 'That password is too long.').default(''),
-    password: z.string().max(max * 4, 'That password is too long.').default(''),
+    current: z
+      .string()
+      .max(max * 4, 'That password is too long.')
+      .default(''),
+    password: z
+      .string()
+      .max(max * 4, 'That password is too long.')
+      .default(''),
     signOutOthers: z.literal('on').optional(),
   });
 
@@ -75,20 +81,35 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
 
   const passwordPage = async (ctx: Context, errors: Record<string, string>, notice: string | null) => {
     const { found } = await current(ctx);
-    await render(ctx, 'account/password', 'Password', { nav: 'password', errors, notice, minLength: deps.accounts.passwordRulesFor(found.organization).minLength });
+    await render(ctx, 'account/password', 'Password', {
+      nav: 'password',
+      errors,
+      notice,
+      minLength: deps.accounts.passwordRulesFor(found.organization).minLength,
+    });
   };
 
-  router.get('/password', deps.requireAccount, (ctx) => passwordPage(ctx, {}, ctx.query.done === '1' ? 'Your password was changed.' : null));
+  router.get('/password', deps.requireAccount, (ctx) =>
+    passwordPage(ctx, {}, ctx.query.done === '1' ? 'Your password was changed.' : null),
+  );
 
   router.post('/password', formBody(), csrf.verify, deps.requireAccount, deps.requireFreshAuth, async (ctx) => {
     const { account, found, person } = await current(ctx);
     const parsed = schema.safeParse(ctx.request.body);
     if (!parsed.success) {
       ctx.status = 400;
-      return passwordPage(ctx, Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message])), null);
+      return passwordPage(
+        ctx,
+        Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message])),
+        null,
+      );
     }
     try {
-      await deps.accounts.changePassword(found, { current: parsed.data.current, password: parsed.data.password, ip: ctx.ip });
+      await deps.accounts.changePassword(found, {
+        current: parsed.data.current,
+        password: parsed.data.password,
+        ip: ctx.ip,
+      });
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
       ctx.status = error.status;
@@ -96,7 +117,8 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
     }
     // A new password is often the answer to a leak: no browser keeps skipping the second step.
     await deps.security.revokeAllTrustedBrowsers(person);
-    if (parsed.data.signOutOthers === 'on') await deps.sessionIndex.signOutAll(account.userId, account.providerSessionUid);
+    if (parsed.data.signOutOthers === 'on')
+      await deps.sessionIndex.signOutAll(account.userId, account.providerSessionUid);
     ctx.status = 303;
     ctx.redirect('/account/password?done=1');
   });
@@ -105,7 +127,10 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
     const { account, person, found } = await current(ctx);
     await render(ctx, 'account/sessions', 'Where you are signed in', {
       nav: 'sessions',
-      sessions: (await deps.sessionIndex.list(account.userId)).map((s) => ({ ...s, current: s.uid === account.providerSessionUid })),
+      sessions: (await deps.sessionIndex.list(account.userId)).map((s) => ({
+        ...s,
+        current: s.uid === account.providerSessionUid,
+      })),
       trustedBrowsers: (await deps.security.overview(person, found.organization)).trustedBrowsers,
       notice: typeof ctx.query.done === 'string' ? 'Signed out.' : null,
     });

@@ -78,7 +78,10 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
       methods: deps.registry.allowedFor(org).map((f) => ({ kind: f.kind })),
       problem: problem && { kind: problem.kind, errors: { [problem.field]: problem.message }, values: problem.values },
       orgName: org.name,
-      maxAgeText: deps.maxAgeSeconds % 60 === 0 ? `${deps.maxAgeSeconds / 60} minute${deps.maxAgeSeconds === 60 ? '' : 's'}` : `${deps.maxAgeSeconds} seconds`,
+      maxAgeText:
+        deps.maxAgeSeconds % 60 === 0
+          ? `${deps.maxAgeSeconds / 60} minute${deps.maxAgeSeconds === 60 ? '' : 's'}`
+          : `${deps.maxAgeSeconds} seconds`,
       notice: done ?? null,
       alert: null,
     });
@@ -86,32 +89,66 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
 
   router.get('/two-factor', deps.requireAccount, (ctx) => settingsPage(ctx));
 
-  const simple = (path: string, action: (ctx: Context, c: Awaited<ReturnType<typeof context>>, input: z.output<typeof form>) => Promise<string>) =>
+  const simple = (
+    path: string,
+    action: (ctx: Context, c: Awaited<ReturnType<typeof context>>, input: z.output<typeof form>) => Promise<string>,
+  ) =>
     router.post(path, ...change, async (ctx) => {
       const target = await action(ctx, await context(ctx), parse(ctx));
       ctx.status = 303;
       ctx.redirect(target);
     });
 
-  simple('/two-factor/remove', async (ctx, { person, org }, { factorId }) => (await security.removeMethod(person, org, factorId, ctx.ip), '/account/two-factor?done=removed'));
-  simple('/two-factor/preferred', async (_ctx, { person }, { factorId }) => (await security.setPreferred(person, factorId), '/account/two-factor?done=preferred'));
-  simple('/two-factor/disable', async (ctx, { person, org }) => (await security.disableTfa(person, org, ctx.ip), '/account/two-factor?done=disabled'));
+  simple(
+    '/two-factor/remove',
+    async (ctx, { person, org }, { factorId }) => (
+      await security.removeMethod(person, org, factorId, ctx.ip),
+      '/account/two-factor?done=removed'
+    ),
+  );
+  simple(
+    '/two-factor/preferred',
+    async (_ctx, { person }, { factorId }) => (
+      await security.setPreferred(person, factorId),
+      '/account/two-factor?done=preferred'
+    ),
+  );
+  simple(
+    '/two-factor/disable',
+    async (ctx, { person, org }) => (
+      await security.disableTfa(person, org, ctx.ip),
+      '/account/two-factor?done=disabled'
+    ),
+  );
   simple('/two-factor/recovery-codes', async (ctx, { person }) => {
     await deps.ephemeral.put(codesKey(ctx), await security.regenerateRecoveryCodes(person, ctx.ip), 600);
     return '/account/recovery-codes';
   });
-  simple('/trusted-browsers/revoke', async (ctx, { person }, { id }) => (await security.revokeTrustedBrowser(person, id, ctx.ip), '/account/two-factor?done=revoked'));
+  simple(
+    '/trusted-browsers/revoke',
+    async (ctx, { person }, { id }) => (
+      await security.revokeTrustedBrowser(person, id, ctx.ip),
+      '/account/two-factor?done=revoked'
+    ),
+  );
 
   router.get('/recovery-codes', deps.requireAccount, async (ctx) => {
     // Shown once: taking them from the store means a reload cannot show them again.
     const codes = await deps.ephemeral.take<string[]>(codesKey(ctx));
-    await render(ctx, 'interaction/recovery-codes', 'Save your recovery codes', { codes: codes ?? null, download: codes ? codes.join('\n') : '', finishAction: null });
+    await render(ctx, 'interaction/recovery-codes', 'Save your recovery codes', {
+      codes: codes ?? null,
+      download: codes ? codes.join('\n') : '',
+      finishAction: null,
+    });
   });
 
   const methods = enrolmentRoutes(deps.registry, {
     prefix: '/account/two-factor',
     guards,
-    messages: { unreadable: UNREADABLE, setupExpired: 'This setup has expired. Start again from your two-step verification settings.' },
+    messages: {
+      unreadable: UNREADABLE,
+      setupExpired: 'This setup has expired. Start again from your two-step verification settings.',
+    },
     async load(ctx) {
       const { person, binding } = await context(ctx);
       return { person, binding, base: '/account/two-factor' };

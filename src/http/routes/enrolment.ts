@@ -70,8 +70,17 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
     const account = await deps.accounts.findAccount(pending.person.orgId, pending.person.userId);
     if (!account) throw expiredInteraction();
     const methods = deps.registry.allowedFor(account.organization).map((f) => ({ kind: f.kind }));
-    const shown = problem && { kind: problem.kind, errors: { [problem.field]: problem.message }, values: problem.values };
-    await render(ctx, 'interaction/enrol', { title: 'Set up two-step verification', base: `/interaction/${uid}/enrol`, methods, problem: shown });
+    const shown = problem && {
+      kind: problem.kind,
+      errors: { [problem.field]: problem.message },
+      values: problem.values,
+    };
+    await render(ctx, 'interaction/enrol', {
+      title: 'Set up two-step verification',
+      base: `/interaction/${uid}/enrol`,
+      methods,
+      problem: shown,
+    });
   }
 
   router.get('/', async (ctx) => {
@@ -86,7 +95,12 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
     // Shown once: the first visit makes the set; a reload says where to make a new one.
     const codes = pending.codesShown ? null : await deps.recovery.regenerate(pending.person);
     if (codes) await flow.save(uid, { ...pending, codesShown: true });
-    await render(ctx, 'interaction/recovery-codes', { title: 'Save your recovery codes', codes, download: codes ? codes.join('\n') : '', finishAction: `/interaction/${uid}/enrol/finish` });
+    await render(ctx, 'interaction/recovery-codes', {
+      title: 'Save your recovery codes',
+      codes,
+      download: codes ? codes.join('\n') : '',
+      finishAction: `/interaction/${uid}/enrol/finish`,
+    });
   });
 
   router.post('/finish', formBody(), csrf.verify, async (ctx) => {
@@ -101,7 +115,10 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
   const factorRoutes = factorEnrolmentRoutes(deps.registry, {
     prefix: '/interaction/:uid/enrol',
     guards: [csrf.verify],
-    messages: { unreadable: 'The form could not be read. Go back and try again.', setupExpired: 'This setup has expired. Start again.' },
+    messages: {
+      unreadable: 'The form could not be read. Go back and try again.',
+      setupExpired: 'This setup has expired. Start again.',
+    },
     async load(ctx) {
       const { uid, pending } = await requireUnenrolled(ctx);
       return { person: pending.person, binding: uid, base: `/interaction/${uid}/enrol` };
@@ -114,7 +131,13 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
       // The factor is active now: only the pending sign-in is needed, not "still unenrolled".
       const { uid, pending } = await requirePending(ctx);
       await flow.save(uid, { ...pending, enrolled: proven });
-      await deps.audit.record({ type: 'tfa.enrolled', orgId: person.orgId, userId: person.userId, ip: ctx.ip, detail: { method: proven.method } });
+      await deps.audit.record({
+        type: 'tfa.enrolled',
+        orgId: person.orgId,
+        userId: person.userId,
+        ip: ctx.ip,
+        detail: { method: proven.method },
+      });
       return `/interaction/${uid}/enrol/codes`;
     },
     render: (ctx, view, model) => render(ctx, view, { title: 'Set up two-step verification', ...model }),

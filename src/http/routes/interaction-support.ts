@@ -23,7 +23,8 @@ export async function loadInteraction(provider: Provider, ctx: Context): Promise
     if (details.uid !== ctx.params.uid) throw expiredInteraction();
     return details;
   } catch (error) {
-    if (error instanceof oidcErrors.SessionNotFound || error instanceof oidcErrors.InvalidRequest) throw expiredInteraction();
+    if (error instanceof oidcErrors.SessionNotFound || error instanceof oidcErrors.InvalidRequest)
+      throw expiredInteraction();
     throw error;
   }
 }
@@ -36,11 +37,21 @@ export async function loadLoginInteraction(provider: Provider, ctx: Context): Pr
 }
 
 /** Where the browser goes next once the interaction has a result. */
-export async function resultUrl(provider: Provider, ctx: Context, result: InteractionResults, merge: boolean): Promise<string> {
+export async function resultUrl(
+  provider: Provider,
+  ctx: Context,
+  result: InteractionResults,
+  merge: boolean,
+): Promise<string> {
   return provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
 }
 
-export async function finish(provider: Provider, ctx: Context, result: InteractionResults, merge: boolean): Promise<void> {
+export async function finish(
+  provider: Provider,
+  ctx: Context,
+  result: InteractionResults,
+  merge: boolean,
+): Promise<void> {
   const target = await resultUrl(provider, ctx, result, merge);
   ctx.status = 303;
   ctx.redirect(target);

@@ -11,7 +11,14 @@ import type { UserWithOrganization } from '../../ports/stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../../ports/views.ts';
-import { finish, loadInteraction, loadLoginInteraction, mfaRequested, TRUST_COOKIE, wrongStep } from './interaction-support.ts';
+import {
+  finish,
+  loadInteraction,
+  loadLoginInteraction,
+  mfaRequested,
+  TRUST_COOKIE,
+  wrongStep,
+} from './interaction-support.ts';
 import type { FinishSignIn } from './sign-in-completion.ts';
 
 export interface InteractionDeps {
@@ -30,13 +37,27 @@ const loginForm = (maxPasswordLength: number) =>
   z.object({
     email: z.string().trim().min(1, 'Enter your email address.').max(254, 'That email address is too long.'),
     // A generous upper bound (in UTF-16 units), checked before anything is normalized or hashed.
-    password: z.string().min(1, 'Enter your password.').max(maxPasswordLength * 4, 'That password is too long.'),
+    password: z
+      .string()
+      .min(1, 'Enter your password.')
+      .max(maxPasswordLength * 4, 'That password is too long.'),
   });
 
 /** Where the browser goes after the password: the second factor, enrolment, or (nothing more required) the client. */
-async function afterFirstFactor(deps: InteractionDeps, ctx: Context, uid: string, account: UserWithOrganization, next: NextStep): Promise<string> {
+async function afterFirstFactor(
+  deps: InteractionDeps,
+  ctx: Context,
+  uid: string,
+  account: UserWithOrganization,
+  next: NextStep,
+): Promise<string> {
   if (next.step === 'done') return deps.finishSignIn(ctx, { person: personOf(account), methods: next.methods });
-  await deps.audit.record({ type: 'signin.password_ok', orgId: account.organization.id, userId: account.user.id, ip: ctx.ip });
+  await deps.audit.record({
+    type: 'signin.password_ok',
+    orgId: account.organization.id,
+    userId: account.user.id,
+    ip: ctx.ip,
+  });
   return `/interaction/${uid}/${next.step === 'enrol' ? 'enrol' : 'verify'}`;
 }
 
@@ -51,7 +72,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     return client?.clientName ?? client?.clientId ?? 'the application';
   };
 
-  async function renderLogin(ctx: Context, model: { uid: string; clientId: unknown; email: string; errors: Record<string, string>; alert: string | null }) {
+  async function renderLogin(
+    ctx: Context,
+    model: { uid: string; clientId: unknown; email: string; errors: Record<string, string>; alert: string | null },
+  ) {
     ctx.type = 'html';
     ctx.body = await views.render('interaction/login', {
       title: 'Sign in',
@@ -61,7 +85,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       errors: model.errors,
       alert: model.alert,
       csrfToken: csrf.tokenFor(ctx),
-      passwordless: deps.registry.all().filter((f) => f.passwordless !== undefined).map((f) => f.kind),
+      passwordless: deps.registry
+        .all()
+        .filter((f) => f.passwordless !== undefined)
+        .map((f) => f.kind),
     });
   }
 
@@ -78,7 +105,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return renderLogin(ctx, { uid: details.uid, clientId: params.client_id, email: hint, errors: {}, alert: null });
     }
     if (prompt.name === 'consent') {
-      const scopes = String(params.scope ?? '').split(' ').filter((s) => ['email', 'profile', 'offline_access'].includes(s));
+      const scopes = String(params.scope ?? '')
+        .split(' ')
+        .filter((s) => ['email', 'profile', 'offline_access'].includes(s));
       ctx.type = 'html';
       ctx.body = await views.render('interaction/consent', {
         title: 'Allow access',
@@ -116,7 +145,12 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       mfaRequested: mfaRequested(details.params),
       // Re-authentication: a session exists, or the client demands a fresh sign-in (max_age,
       // prompt=login). A trusted browser never skips the second factor then.
-      reauthentication: details.session?.accountId !== undefined || details.params.max_age !== undefined || String(details.params.prompt ?? '').split(' ').includes('login'),
+      reauthentication:
+        details.session?.accountId !== undefined ||
+        details.params.max_age !== undefined ||
+        String(details.params.prompt ?? '')
+          .split(' ')
+          .includes('login'),
       trustToken: ctx.cookies.get(TRUST_COOKIE),
     });
     ctx.status = 303;
@@ -140,7 +174,12 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 
   router.post('/abort', formBody(), csrf.verify, async (ctx) => {
     await loadInteraction(provider, ctx);
-    await finish(provider, ctx, { error: 'access_denied', error_description: 'The person cancelled the sign-in.' }, false);
+    await finish(
+      provider,
+      ctx,
+      { error: 'access_denied', error_description: 'The person cancelled the sign-in.' },
+      false,
+    );
   });
 
   return router;

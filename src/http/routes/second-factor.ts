@@ -45,7 +45,14 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
     const pending = await flow.pending(details.uid);
     if (!pending || pending.step !== 'second-factor') throw expiredInteraction();
     const base = `/interaction/${details.uid}/verify`;
-    return { uid: details.uid, pending, person: pending.person, binding: details.uid, base, records: await deps.methods.active(pending.person) };
+    return {
+      uid: details.uid,
+      pending,
+      person: pending.person,
+      binding: details.uid,
+      base,
+      records: await deps.methods.active(pending.person),
+    };
   }
 
   async function show(ctx: Context, state: SecondStep, choiceId: string | undefined, notice: VerifyNotice) {
@@ -58,7 +65,9 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
       csrfToken: csrf.tokenFor(ctx),
       base: state.base,
       current: { ...current, kindName: deps.registry.get(current.kind)?.name ?? current.kind },
-      others: choices.filter((c) => c !== current).map((c) => ({ ...c, kindName: deps.registry.get(c.kind)?.name ?? c.kind })),
+      others: choices
+        .filter((c) => c !== current)
+        .map((c) => ({ ...c, kindName: deps.registry.get(c.kind)?.name ?? c.kind })),
       anotherChosen: current !== choices[0],
       challenged: notice.challenged ?? false,
       error: notice.error ?? null,
@@ -77,7 +86,11 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
       const methods = await flow.complete(state.uid, proven);
       if (!methods) throw expiredInteraction();
       const trusted = trustField.parse(ctx.request.body).trust === 'on' && !state.pending.reauthentication;
-      return deps.finishSignIn(ctx, { person: state.person, methods, trustDays: trusted ? state.pending.trustDays : 0 });
+      return deps.finishSignIn(ctx, {
+        person: state.person,
+        methods,
+        trustDays: trusted ? state.pending.trustDays : 0,
+      });
     },
   });
 }

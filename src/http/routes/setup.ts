@@ -26,10 +26,21 @@ export function setupRoutes(deps: { setup: Setup; views: Views; csrf: Csrf; issu
   const { setup, views, csrf } = deps;
   const router = new Router();
 
-  async function renderForm(ctx: Context, token: string, values: Record<string, string>, errors: Record<string, string>) {
+  async function renderForm(
+    ctx: Context,
+    token: string,
+    values: Record<string, string>,
+    errors: Record<string, string>,
+  ) {
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
-    ctx.body = await views.render('setup/form', { title: 'Set up Twofold', token, values, errors, csrfToken: csrf.tokenFor(ctx) });
+    ctx.body = await views.render('setup/form', {
+      title: 'Set up Twofold',
+      token,
+      values,
+      errors,
+      csrfToken: csrf.tokenFor(ctx),
+    });
   }
 
   router.get('/setup', async (ctx) => {
@@ -54,7 +65,12 @@ export function setupRoutes(deps: { setup: Setup; views: Views; csrf: Csrf; issu
       throw error;
     }
     ctx.type = 'html';
-    ctx.body = await views.render('setup/done', { title: 'Twofold is ready', organizationName: form.organizationName, email: form.email, issuer: deps.issuer });
+    ctx.body = await views.render('setup/done', {
+      title: 'Twofold is ready',
+      organizationName: form.organizationName,
+      email: form.email,
+      issuer: deps.issuer,
+    });
   });
 
   return router;

@@ -23,14 +23,36 @@ export type FinishSignIn = (ctx: Context, signIn: FinishedSignIn) => Promise<str
  * required, a password and a second factor, a passkey): the audit event, the trusted-browser
  * cookie if asked for, and the interaction result that resolves oidc-provider's login prompt.
  */
-export function createFinishSignIn(deps: { provider: Provider; trustedBrowsers: TrustedBrowsers; audit: Audit; secureCookies: boolean }): FinishSignIn {
+export function createFinishSignIn(deps: {
+  provider: Provider;
+  trustedBrowsers: TrustedBrowsers;
+  audit: Audit;
+  secureCookies: boolean;
+}): FinishSignIn {
   return async (ctx, { person, methods, trustDays = 0 }) => {
     if (trustDays > 0) {
-      const { token, maxAgeMs } = await deps.trustedBrowsers.trust(person, trustDays, describeBrowser(ctx.get('user-agent')));
-      ctx.cookies.set(TRUST_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: '/', maxAge: maxAgeMs, overwrite: true });
+      const { token, maxAgeMs } = await deps.trustedBrowsers.trust(
+        person,
+        trustDays,
+        describeBrowser(ctx.get('user-agent')),
+      );
+      ctx.cookies.set(TRUST_COOKIE, token, {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: deps.secureCookies,
+        path: '/',
+        maxAge: maxAgeMs,
+        overwrite: true,
+      });
     }
     const last = methods.at(-1)!;
-    await deps.audit.record({ type: 'signin.succeeded', orgId: person.orgId, userId: person.userId, ip: ctx.ip, detail: { method: last.method, amr: last.amr } });
+    await deps.audit.record({
+      type: 'signin.succeeded',
+      orgId: person.orgId,
+      userId: person.userId,
+      ip: ctx.ip,
+      detail: { method: last.method, amr: last.amr },
+    });
     return resultUrl(deps.provider, ctx, loginResult(person.userId, methods), false);
   };
 }

@@ -5,7 +5,8 @@ function newClient(url: string, isConnected: () => boolean) {
     url,
     socket: {
       connectTimeout: 5000,
-      reconnectStrategy: (retries) => (!isConnected() ? new Error('cannot connect to Redis') : Math.min(retries * 100, 3000)),
+      reconnectStrategy: (retries) =>
+        !isConnected() ? new Error('cannot connect to Redis') : Math.min(retries * 100, 3000),
     },
   });
 }

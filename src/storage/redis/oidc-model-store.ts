@@ -26,7 +26,11 @@ const CONSUME = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('H
  * with the artifact's TTL; grants keep a set of their artifacts' keys for revokeByGrantId,
  * and uid / userCode lookups go through index keys with the same TTL.
  */
-export function createRedisOidcModelStore(redis: RedisClient, prefix: string, nowSeconds: () => number): OidcModelStore {
+export function createRedisOidcModelStore(
+  redis: RedisClient,
+  prefix: string,
+  nowSeconds: () => number,
+): OidcModelStore {
   const keyOf = (model: string, id: string) => `${prefix}oidc:${model}:${id}`;
   const grantKey = (grantId: string) => `${prefix}oidc:grant:${grantId}`;
   const uidKey = (model: string, uid: string) => `${prefix}oidc:${model}:by-uid:${uid}`;
@@ -56,17 +60,26 @@ export function createRedisOidcModelStore(redis: RedisClient, prefix: string, no
       const grantId = GRANTABLE_MODELS.has(model) ? payload.grantId : undefined;
       if (previous?.grantId && previous.grantId !== grantId) multi.sRem(grantKey(previous.grantId), key);
       if (previous?.uid && previous.uid !== payload.uid) multi.del(uidKey(model, previous.uid));
-      if (previous?.userCode && previous.userCode !== payload.userCode) multi.del(userCodeKey(model, previous.userCode));
+      if (previous?.userCode && previous.userCode !== payload.userCode)
+        multi.del(userCodeKey(model, previous.userCode));
       if (payload.uid) multi.set(uidKey(model, payload.uid), id, expiresIn ? { EX: expiresIn } : {});
       if (payload.userCode) multi.set(userCodeKey(model, payload.userCode), id, expiresIn ? { EX: expiresIn } : {});
       await multi.exec();
       if (grantId) {
-        await redis.eval(ADD_TO_INDEX, { keys: [grantKey(grantId)], arguments: [key, expiresIn ? String(expiresIn) : ''] });
+        await redis.eval(ADD_TO_INDEX, {
+          keys: [grantKey(grantId)],
+          arguments: [key, expiresIn ? String(expiresIn) : ''],
+        });
       }
       // Sessions are also indexed by person (sets that outlive their members, like grants).
       const accountId = model === 'Session' ? payload.accountId : undefined;
-      if (previous?.accountId && previous.accountId !== accountId && model === 'Session') await redis.sRem(accountKey(previous.accountId), id);
-      if (accountId) await redis.eval(ADD_TO_INDEX, { keys: [accountKey(accountId)], arguments: [id, expiresIn ? String(expiresIn) : ''] });
+      if (previous?.accountId && previous.accountId !== accountId && model === 'Session')
+        await redis.sRem(accountKey(previous.accountId), id);
+      if (accountId)
+        await redis.eval(ADD_TO_INDEX, {
+          keys: [accountKey(accountId)],
+          arguments: [id, expiresIn ? String(expiresIn) : ''],
+        });
     },
     find: (model, id) => load(keyOf(model, id)),
     findByUid: (model, uid) => loadByIndex(model, uidKey(model, uid)),
@@ -82,7 +95,9 @@ export function createRedisOidcModelStore(redis: RedisClient, prefix: string, no
       const sessions = await Promise.all(ids.map(async (id) => [id, await load(keyOf('Session', id))] as const));
       const gone = sessions.filter(([, payload]) => !payload || payload.accountId !== accountId).map(([id]) => id);
       if (gone.length > 0) await redis.sRem(accountKey(accountId), gone);
-      return sessions.flatMap(([id, payload]) => (payload && payload.accountId === accountId ? [{ ...payload, jti: id }] : []));
+      return sessions.flatMap(([id, payload]) =>
+        payload && payload.accountId === accountId ? [{ ...payload, jti: id }] : [],
+      );
     },
     async revokeByGrantId(grantId) {
       const gk = grantKey(grantId);

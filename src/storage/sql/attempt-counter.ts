@@ -5,7 +5,10 @@ import type { Clock } from '../../ports/clock.ts';
 import type { Database } from './tables.ts';
 
 /** Failure counters in SQL. The upsert increments in one statement, so no failure is lost. */
-export function createSqlAttemptCounter(db: Database, clock: Clock): AttemptCounter & { sweepExpired(): Promise<number> } {
+export function createSqlAttemptCounter(
+  db: Database,
+  clock: Clock,
+): AttemptCounter & { sweepExpired(): Promise<number> } {
   return {
     async increment(key, windowMs) {
       const now = clock.now();

@@ -8,9 +8,7 @@ import * as accountApiClients from './migrations/0004-account-api-clients.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
 import type { Database, Tables } from './tables.ts';
 
-export type SqlTarget =
-  | { kind: 'sqlite'; filename: string }
-  | { kind: 'postgres'; url: string; schema?: string };
+export type SqlTarget = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; url: string; schema?: string };
 
 export interface SqlDatabase {
   db: Database;
@@ -40,7 +38,8 @@ function postgresDialect(url: string, schema: string | undefined): PostgresDiale
 }
 
 export function openSqlDatabase(target: SqlTarget): SqlDatabase {
-  const dialect = target.kind === 'sqlite' ? createNodeSqliteDialect(target.filename) : postgresDialect(target.url, target.schema);
+  const dialect =
+    target.kind === 'sqlite' ? createNodeSqliteDialect(target.filename) : postgresDialect(target.url, target.schema);
   const db = new Kysely<Tables>({ dialect });
   const schema = target.kind === 'postgres' ? target.schema : undefined;
   return { db, kind: target.kind, migrate: () => migrateToLatest(db, schema), close: () => db.destroy() };

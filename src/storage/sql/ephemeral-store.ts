@@ -3,7 +3,10 @@ import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Database } from './tables.ts';
 
 /** Embedded-mode short-lived values: expiring rows; `take` is DELETE … RETURNING (atomic). */
-export function createSqlEphemeralStore(db: Database, clock: Clock): EphemeralStore & { sweepExpired(): Promise<number> } {
+export function createSqlEphemeralStore(
+  db: Database,
+  clock: Clock,
+): EphemeralStore & { sweepExpired(): Promise<number> } {
   return {
     async put(key, value, ttlSeconds) {
       const row = { key, value: JSON.stringify(value), expires_at: clock.now() + ttlSeconds * 1000 };
@@ -14,7 +17,12 @@ export function createSqlEphemeralStore(db: Database, clock: Clock): EphemeralSt
         .execute();
     },
     async get<T>(key: string) {
-      const row = await db.selectFrom('ephemeral_values').select('value').where('key', '=', key).where('expires_at', '>', clock.now()).executeTakeFirst();
+      const row = await db
+        .selectFrom('ephemeral_values')
+        .select('value')
+        .where('key', '=', key)
+        .where('expires_at', '>', clock.now())
+        .executeTakeFirst();
       return row ? (JSON.parse(row.value) as T) : undefined;
     },
     async take<T>(key: string) {

@@ -68,29 +68,61 @@ export function createSqlFactorStore(db: Database): FactorStore {
       return row && toFactor(row);
     },
     async hasActiveFactor(orgId, userId) {
-      const row = await db.selectFrom('factors').select('id').where('org_id', '=', orgId).where('user_id', '=', userId).where('active', '=', 1).limit(1).executeTakeFirst();
+      const row = await db
+        .selectFrom('factors')
+        .select('id')
+        .where('org_id', '=', orgId)
+        .where('user_id', '=', userId)
+        .where('active', '=', 1)
+        .limit(1)
+        .executeTakeFirst();
       return row !== undefined;
     },
     async findFactorByCredentialId(credentialId) {
-      const row = await db.selectFrom('factors').selectAll().where('credential_id', '=', credentialId).where('active', '=', 1).executeTakeFirst();
+      const row = await db
+        .selectFrom('factors')
+        .selectAll()
+        .where('credential_id', '=', credentialId)
+        .where('active', '=', 1)
+        .executeTakeFirst();
       return row && toFactor(row);
     },
     async activateFactor(orgId, userId, factorId, now) {
       await update(orgId, userId, factorId).set({ active: 1, last_used_at: now }).execute();
     },
     async deleteFactor(orgId, userId, factorId) {
-      const result = await db.deleteFrom('factors').where('org_id', '=', orgId).where('user_id', '=', userId).where('id', '=', factorId).executeTakeFirst();
+      const result = await db
+        .deleteFrom('factors')
+        .where('org_id', '=', orgId)
+        .where('user_id', '=', userId)
+        .where('id', '=', factorId)
+        .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
     async deleteInactiveFactors(orgId, userId, kinds) {
-      await db.deleteFrom('factors').where('org_id', '=', orgId).where('user_id', '=', userId).where('active', '=', 0).where('kind', 'in', kinds).execute();
+      await db
+        .deleteFrom('factors')
+        .where('org_id', '=', orgId)
+        .where('user_id', '=', userId)
+        .where('active', '=', 0)
+        .where('kind', 'in', kinds)
+        .execute();
     },
     async deleteAllFactors(orgId, userId) {
       return db.transaction().execute(async (trx) => {
-        const result = await trx.deleteFrom('factors').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+        const result = await trx
+          .deleteFrom('factors')
+          .where('org_id', '=', orgId)
+          .where('user_id', '=', userId)
+          .executeTakeFirst();
         await trx.deleteFrom('recovery_codes').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
         await trx.deleteFrom('trusted_browsers').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
-        await trx.updateTable('users').set({ preferred_factor_id: null }).where('org_id', '=', orgId).where('id', '=', userId).execute();
+        await trx
+          .updateTable('users')
+          .set({ preferred_factor_id: null })
+          .where('org_id', '=', orgId)
+          .where('id', '=', userId)
+          .execute();
         return Number(result.numDeletedRows);
       });
     },
@@ -114,11 +146,21 @@ export function createSqlFactorStore(db: Database): FactorStore {
       await update(orgId, userId, factorId).set({ last_used_at: now }).execute();
     },
     async findPreferredFactorId(orgId, userId) {
-      const row = await db.selectFrom('users').select('preferred_factor_id').where('org_id', '=', orgId).where('id', '=', userId).executeTakeFirst();
+      const row = await db
+        .selectFrom('users')
+        .select('preferred_factor_id')
+        .where('org_id', '=', orgId)
+        .where('id', '=', userId)
+        .executeTakeFirst();
       return row?.preferred_factor_id ?? null;
     },
     async setPreferredFactorId(orgId, userId, factorId) {
-      await db.updateTable('users').set({ preferred_factor_id: factorId }).where('org_id', '=', orgId).where('id', '=', userId).execute();
+      await db
+        .updateTable('users')
+        .set({ preferred_factor_id: factorId })
+        .where('org_id', '=', orgId)
+        .where('id', '=', userId)
+        .execute();
     },
     async findOrCreateWebauthnHandle(orgId, userId, candidate) {
       await db
@@ -128,11 +170,20 @@ export function createSqlFactorStore(db: Database): FactorStore {
         .where('id', '=', userId)
         .where('webauthn_handle', 'is', null)
         .execute();
-      const row = await db.selectFrom('users').select('webauthn_handle').where('org_id', '=', orgId).where('id', '=', userId).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('users')
+        .select('webauthn_handle')
+        .where('org_id', '=', orgId)
+        .where('id', '=', userId)
+        .executeTakeFirstOrThrow();
       return row.webauthn_handle!;
     },
     async findUserIdByWebauthnHandle(handle) {
-      const row = await db.selectFrom('users').select(['org_id', 'id']).where('webauthn_handle', '=', handle).executeTakeFirst();
+      const row = await db
+        .selectFrom('users')
+        .select(['org_id', 'id'])
+        .where('webauthn_handle', '=', handle)
+        .executeTakeFirst();
       return row && { orgId: row.org_id, userId: row.id };
     },
   };

@@ -5,7 +5,10 @@ import { GRANTABLE_MODELS, type ModelPayload, type OidcModelStore } from '../../
 import type { Database, Tables } from './tables.ts';
 
 /** Embedded-mode storage of oidc-provider artifacts: expiring rows, swept by `sweepExpired`. */
-export function createSqlOidcModelStore(db: Database, clock: Clock): OidcModelStore & { sweepExpired(): Promise<number> } {
+export function createSqlOidcModelStore(
+  db: Database,
+  clock: Clock,
+): OidcModelStore & { sweepExpired(): Promise<number> } {
   const live = (model: string) =>
     db
       .selectFrom('oidc_models')
@@ -13,7 +16,9 @@ export function createSqlOidcModelStore(db: Database, clock: Clock): OidcModelSt
       .where('model', '=', model)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', clock.now())]));
 
-  const toPayload = (row: Pick<Tables['oidc_models'], 'payload' | 'consumed_at'> | undefined): ModelPayload | undefined => {
+  const toPayload = (
+    row: Pick<Tables['oidc_models'], 'payload' | 'consumed_at'> | undefined,
+  ): ModelPayload | undefined => {
     if (!row) return undefined;
     const payload = JSON.parse(row.payload) as ModelPayload;
     if (row.consumed_at !== null) payload.consumed = Math.floor(row.consumed_at / 1000);
@@ -54,7 +59,9 @@ export function createSqlOidcModelStore(db: Database, clock: Clock): OidcModelSt
       return toPayload(await live(model).where('user_code', '=', userCode).executeTakeFirst());
     },
     async consume(model, id) {
-      await sql`update oidc_models set consumed_at = ${clock.now()} where model = ${model} and id = ${id} and consumed_at is null`.execute(db);
+      await sql`update oidc_models set consumed_at = ${clock.now()} where model = ${model} and id = ${id} and consumed_at is null`.execute(
+        db,
+      );
     },
     async destroy(model, id) {
       await db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).execute();

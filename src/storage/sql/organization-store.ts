@@ -42,7 +42,10 @@ export function createSqlOrganizationStore(db: Database): OrganizationStore {
       return row && toOrganization(row);
     },
     async countOrganizations() {
-      const row = await db.selectFrom('organizations').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('organizations')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
   };

@@ -10,7 +10,16 @@ export function createSqlRecoveryCodeStore(db: Database, random: Random): Recove
         if (hashes.length === 0) return;
         await trx
           .insertInto('recovery_codes')
-          .values(hashes.map((code_hash) => ({ id: random.uuid(), org_id: orgId, user_id: userId, code_hash, used_at: null, created_at: now })))
+          .values(
+            hashes.map((code_hash) => ({
+              id: random.uuid(),
+              org_id: orgId,
+              user_id: userId,
+              code_hash,
+              used_at: null,
+              created_at: now,
+            })),
+          )
           .execute();
       });
     },

@@ -6,7 +6,10 @@ import { userRow } from './user-store.ts';
 export function createSqlSetupStore(db: Database): SetupStore {
   return {
     async insertSetupToken(tokenHash, expiresAt) {
-      await db.insertInto('setup_tokens').values({ token_hash: tokenHash, expires_at: expiresAt, used_at: null }).execute();
+      await db
+        .insertInto('setup_tokens')
+        .values({ token_hash: tokenHash, expires_at: expiresAt, used_at: null })
+        .execute();
     },
     async consumeSetupToken(tokenHash, now, create) {
       return db.transaction().execute(async (trx) => {

@@ -16,12 +16,26 @@ function toTrustedBrowser(row: Tables['trusted_browsers']): TrustedBrowser {
 
 export function createSqlTrustedBrowserStore(db: Database): TrustedBrowserStore {
   const mine = (orgId: string, userId: string, now: number) =>
-    db.selectFrom('trusted_browsers').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId).where('expires_at', '>', now);
+    db
+      .selectFrom('trusted_browsers')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .where('expires_at', '>', now);
   return {
     async insertTrustedBrowser(b) {
       await db
         .insertInto('trusted_browsers')
-        .values({ id: b.id, org_id: b.orgId, user_id: b.userId, token_hash: b.tokenHash, label: b.label, created_at: b.createdAt, expires_at: b.expiresAt, last_used_at: b.lastUsedAt })
+        .values({
+          id: b.id,
+          org_id: b.orgId,
+          user_id: b.userId,
+          token_hash: b.tokenHash,
+          label: b.label,
+          created_at: b.createdAt,
+          expires_at: b.expiresAt,
+          last_used_at: b.lastUsedAt,
+        })
         .execute();
     },
     async findTrustedBrowser(orgId, userId, tokenHash, now) {
@@ -32,11 +46,22 @@ export function createSqlTrustedBrowserStore(db: Database): TrustedBrowserStore 
       return (await mine(orgId, userId, now).orderBy('created_at', 'desc').execute()).map(toTrustedBrowser);
     },
     async deleteTrustedBrowser(orgId, userId, id) {
-      const result = await db.deleteFrom('trusted_browsers').where('org_id', '=', orgId).where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
+      const result = await db
+        .deleteFrom('trusted_browsers')
+        .where('org_id', '=', orgId)
+        .where('user_id', '=', userId)
+        .where('id', '=', id)
+        .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
     async touchTrustedBrowser(orgId, userId, id, now) {
-      await db.updateTable('trusted_browsers').set({ last_used_at: now }).where('org_id', '=', orgId).where('user_id', '=', userId).where('id', '=', id).execute();
+      await db
+        .updateTable('trusted_browsers')
+        .set({ last_used_at: now })
+        .where('org_id', '=', orgId)
+        .where('user_id', '=', userId)
+        .where('id', '=', id)
+        .execute();
     },
   };
 }

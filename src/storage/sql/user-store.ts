@@ -21,7 +21,12 @@ export function userRow(user: User, passwordHash: string): Insertable<Tables['us
   };
 }
 
-function toUser(row: Pick<Tables['users'], 'id' | 'org_id' | 'email' | 'name' | 'phone' | 'role' | 'created_at' | 'password_changed_at'>): User {
+function toUser(
+  row: Pick<
+    Tables['users'],
+    'id' | 'org_id' | 'email' | 'name' | 'phone' | 'role' | 'created_at' | 'password_changed_at'
+  >,
+): User {
   return {
     id: row.id,
     orgId: row.org_id,
@@ -79,7 +84,9 @@ export function createSqlUserStore(db: Database): UserStore {
       }
     },
     async findUserByEmail(email) {
-      const row = await withOrganization().where('users.email_normalized', '=', normalizeEmail(email)).executeTakeFirst();
+      const row = await withOrganization()
+        .where('users.email_normalized', '=', normalizeEmail(email))
+        .executeTakeFirst();
       return row && { ...split(row), passwordHash: row.password_hash };
     },
     async findUserBySubject(subject) {

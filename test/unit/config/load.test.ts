@@ -32,7 +32,9 @@ function configErrorOf(fn: () => unknown): ConfigError {
   throw new Error('expected a ConfigError, but loading succeeded');
 }
 
-const webhook = { delivery: { driver: 'webhook', webhook: { url: 'https://hooks.example.com/sms', secret: 's'.repeat(16) } } };
+const webhook = {
+  delivery: { driver: 'webhook', webhook: { url: 'https://hooks.example.com/sms', secret: 's'.repeat(16) } },
+};
 
 describe('loadConfig defaults', () => {
   it('loads the documented defaults with no environment', () => {
@@ -90,7 +92,11 @@ describe('loadConfig environment overrides', () => {
 
   it('selects production only for NODE_ENV=production', () => {
     expect(load({ NODE_ENV: 'test' }).environment).toBe('development');
-    const config = load({ NODE_ENV: 'production', TWOFOLD_ISSUER: 'https://id.example.com', TWOFOLD_CONFIG: configFile(webhook) });
+    const config = load({
+      NODE_ENV: 'production',
+      TWOFOLD_ISSUER: 'https://id.example.com',
+      TWOFOLD_CONFIG: configFile(webhook),
+    });
     expect(config.environment).toBe('production');
   });
 
@@ -119,7 +125,12 @@ describe('loadConfig extra file (TWOFOLD_CONFIG)', () => {
   });
 
   it('strips "//" documentation keys at every level', () => {
-    const file = configFile({ '//': 'site config', '//port': 'behind the proxy', port: 81, throttle: { '//ip': 'office NAT', ip: { freeAttempts: 200 } } });
+    const file = configFile({
+      '//': 'site config',
+      '//port': 'behind the proxy',
+      port: 81,
+      throttle: { '//ip': 'office NAT', ip: { freeAttempts: 200 } },
+    });
     const config = load({ TWOFOLD_CONFIG: file });
     expect(config.port).toBe(81);
     expect(config.throttle.ip.freeAttempts).toBe(200);
@@ -143,7 +154,9 @@ describe('loadConfig refuses bad values, naming the key', () => {
   });
 
   it('an issuer with a query or fragment', () => {
-    expect(configErrorOf(() => load({ TWOFOLD_ISSUER: 'https://id.example.com/?tenant=a' })).message).toMatch(/issuer.*query/);
+    expect(configErrorOf(() => load({ TWOFOLD_ISSUER: 'https://id.example.com/?tenant=a' })).message).toMatch(
+      /issuer.*query/,
+    );
     expect(configErrorOf(() => load({ TWOFOLD_ISSUER: 'https://id.example.com/#x' })).message).toContain('issuer');
   });
 
@@ -171,7 +184,9 @@ describe('loadConfig refuses bad values, naming the key', () => {
   });
 
   it('a value of the wrong type in the extra file', () => {
-    expect(configErrorOf(() => load({ TWOFOLD_CONFIG: configFile({ passwords: { minLength: '15' } }) })).message).toContain('passwords.minLength');
+    expect(
+      configErrorOf(() => load({ TWOFOLD_CONFIG: configFile({ passwords: { minLength: '15' } }) })).message,
+    ).toContain('passwords.minLength');
   });
 
   it('a malformed JSON file, naming the file', () => {
@@ -198,7 +213,9 @@ describe('loadConfig production safety', () => {
   });
 
   it('refuses an http issuer on a host other than localhost', () => {
-    const error = configErrorOf(() => load({ ...production, TWOFOLD_ISSUER: 'http://id.example.com', TWOFOLD_CONFIG: configFile(webhook) }));
+    const error = configErrorOf(() =>
+      load({ ...production, TWOFOLD_ISSUER: 'http://id.example.com', TWOFOLD_CONFIG: configFile(webhook) }),
+    );
     expect(error.message).toMatch(/issuer.*https/);
   });
 
@@ -215,13 +232,19 @@ describe('loadConfig webhook delivery', () => {
   it('needs both url and secret', () => {
     expect(configErrorOf(() => load({ TWOFOLD_DELIVERY: 'webhook' })).message).toContain('delivery.webhook');
     const urlOnly = configFile({ delivery: { webhook: { url: 'https://hooks.example.com/sms' } } });
-    expect(configErrorOf(() => load({ TWOFOLD_DELIVERY: 'webhook', TWOFOLD_CONFIG: urlOnly })).message).toMatch(/url and secret/);
+    expect(configErrorOf(() => load({ TWOFOLD_DELIVERY: 'webhook', TWOFOLD_CONFIG: urlOnly })).message).toMatch(
+      /url and secret/,
+    );
     const secretOnly = configFile({ delivery: { webhook: { secret: 's'.repeat(16) } } });
-    expect(configErrorOf(() => load({ TWOFOLD_DELIVERY: 'webhook', TWOFOLD_CONFIG: secretOnly })).message).toMatch(/url and secret/);
+    expect(configErrorOf(() => load({ TWOFOLD_DELIVERY: 'webhook', TWOFOLD_CONFIG: secretOnly })).message).toMatch(
+      /url and secret/,
+    );
   });
 
   it('refuses a secret shorter than 16 characters', () => {
-    const file = configFile({ delivery: { driver: 'webhook', webhook: { url: 'https://hooks.example.com/sms', secret: 'short' } } });
+    const file = configFile({
+      delivery: { driver: 'webhook', webhook: { url: 'https://hooks.example.com/sms', secret: 'short' } },
+    });
     expect(configErrorOf(() => load({ TWOFOLD_CONFIG: file })).message).toContain('delivery.webhook.secret');
   });
 });

@@ -24,32 +24,69 @@ describe('outbox delivery (development)', () => {
   it('appends one JSON line per message with channel, to, code, text and at', async () => {
     const outbox = createOutboxSender({ dataDir: dir, clock, logger });
     now = NOW;
-    await outbox.send({ channel: 'sms', to: '+15555550123', code: '405123', text: '405123 is your Twofold security code.' });
+    await outbox.send({
+      channel: 'sms',
+      to: '+15555550123',
+      code: '405123',
+      text: '405123 is your Twofold security code.',
+    });
     now = NOW + 1000;
-    await outbox.send({ channel: 'voice', to: '+15555550124', code: '999000', text: 'Your Twofold security code is: 9, 9, 9, 0, 0, 0.' });
+    await outbox.send({
+      channel: 'voice',
+      to: '+15555550124',
+      code: '999000',
+      text: 'Your Twofold security code is: 9, 9, 9, 0, 0, 0.',
+    });
     const text = await readFile(path.join(dir, 'outbox.jsonl'), 'utf8');
     expect(text.endsWith('\n')).toBe(true);
-    const lines = text.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = text
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toEqual([
-      { channel: 'sms', to: '+15555550123', code: '405123', text: '405123 is your Twofold security code.', at: new Date(NOW).toISOString() },
-      { channel: 'voice', to: '+15555550124', code: '999000', text: 'Your Twofold security code is: 9, 9, 9, 0, 0, 0.', at: new Date(NOW + 1000).toISOString() },
+      {
+        channel: 'sms',
+        to: '+15555550123',
+        code: '405123',
+        text: '405123 is your Twofold security code.',
+        at: new Date(NOW).toISOString(),
+      },
+      {
+        channel: 'voice',
+        to: '+15555550124',
+        code: '999000',
+        text: 'Your Twofold security code is: 9, 9, 9, 0, 0, 0.',
+        at: new Date(NOW + 1000).toISOString(),
+      },
     ]);
     expect(Object.keys(lines[0]!)).toEqual(['channel', 'to', 'code', 'text', 'at']);
   });
 
   it('creates the file readable by its owner only (0600): it holds live codes', async () => {
-    await createOutboxSender({ dataDir: dir, clock, logger }).send({ channel: 'sms', to: '+15555550123', code: '405123', text: 'x' });
+    await createOutboxSender({ dataDir: dir, clock, logger }).send({
+      channel: 'sms',
+      to: '+15555550123',
+      code: '405123',
+      text: 'x',
+    });
     expect((await stat(path.join(dir, 'outbox.jsonl'))).mode & 0o777).toBe(0o600);
   });
 
   it('a text with newlines still takes one line', async () => {
-    await createOutboxSender({ dataDir: dir, clock, logger }).send({ channel: 'sms', to: '+15555550123', code: '405123', text: 'line one\nline two' });
+    await createOutboxSender({ dataDir: dir, clock, logger }).send({
+      channel: 'sms',
+      to: '+15555550123',
+      code: '405123',
+      text: 'line one\nline two',
+    });
     const text = await readFile(path.join(dir, 'outbox.jsonl'), 'utf8');
     expect(text.trimEnd().split('\n')).toHaveLength(1);
   });
 
   it('an unwritable outbox is a DeliveryError', async () => {
     const outbox = createOutboxSender({ dataDir: path.join(dir, 'missing', 'dir'), clock, logger });
-    await expect(outbox.send({ channel: 'sms', to: '+15555550123', code: '405123', text: 'x' })).rejects.toBeInstanceOf(DeliveryError);
+    await expect(outbox.send({ channel: 'sms', to: '+15555550123', code: '405123', text: 'x' })).rejects.toBeInstanceOf(
+      DeliveryError,
+    );
   });
 });

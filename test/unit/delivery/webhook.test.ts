@@ -40,7 +40,12 @@ afterEach(async () => {
 
 const SECRET = 'whsec-0123456789abcdef0123456789abcdef';
 const NOW = Date.UTC(2031, 0, 1, 12, 0, 0);
-const message: OutgoingMessage = { channel: 'sms', to: '+15555550123', code: '405123', text: '405123 is your Twofold security code.' };
+const message: OutgoingMessage = {
+  channel: 'sms',
+  to: '+15555550123',
+  code: '405123',
+  text: '405123 is your Twofold security code.',
+};
 
 function sender(url: string, options: { retries?: number; timeoutMs?: number } = {}) {
   const sleeps: number[] = [];
@@ -79,7 +84,9 @@ describe('webhook delivery', () => {
     const expected = createHmac('sha256', SECRET).update(`${timestamp}.${body}`).digest();
     expect(timingSafeEqual(Buffer.from(signature.slice('sha256='.length), 'hex'), expected)).toBe(true);
     // The signature covers the body: any change to it fails verification.
-    const tampered = createHmac('sha256', SECRET).update(`${timestamp}.${body.replace('405123', '000000')}`).digest('hex');
+    const tampered = createHmac('sha256', SECRET)
+      .update(`${timestamp}.${body.replace('405123', '000000')}`)
+      .digest('hex');
     expect(signature).not.toBe(`sha256=${tampered}`);
   });
 

@@ -78,7 +78,12 @@ beforeEach(async () => {
     users,
     hasher,
     policy: createPasswordPolicy(),
-    throttle: createThrottle({ counter: createSqlAttemptCounter(sql.db, clock), clock, purpose: 'password', rules: { account: rule, ip: { ...rule, freeAttempts: 50 } } }),
+    throttle: createThrottle({
+      counter: createSqlAttemptCounter(sql.db, clock),
+      clock,
+      purpose: 'password',
+      rules: { account: rule, ip: { ...rule, freeAttempts: 50 } },
+    }),
     audit: createAudit({ store: auditStore, clock, random }),
     clock,
     random,
@@ -139,7 +144,8 @@ describe('verifyPassword', () => {
 
   it('after the free attempts even the right password is not checked until the delay passes', async () => {
     await create();
-    for (let i = 0; i < 3; i++) await accounts.verifyPassword({ email: 'ada@example.com', password: `wrong ${i}`, ip: IP });
+    for (let i = 0; i < 3; i++)
+      await accounts.verifyPassword({ email: 'ada@example.com', password: `wrong ${i}`, ip: IP });
     const verifies = hasher.calls.verify;
     const throttled = await accounts.verifyPassword({ email: 'ada@example.com', password: PASSWORD, ip: IP });
     expect(throttled).toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: 1 });
@@ -158,7 +164,8 @@ describe('verifyPassword', () => {
   });
 
   it('throttles unknown emails the same way, so the throttle does not reveal accounts', async () => {
-    for (let i = 0; i < 3; i++) await accounts.verifyPassword({ email: 'nobody@example.com', password: 'wrong', ip: IP });
+    for (let i = 0; i < 3; i++)
+      await accounts.verifyPassword({ email: 'nobody@example.com', password: 'wrong', ip: IP });
     const result = await accounts.verifyPassword({ email: 'nobody@example.com', password: 'wrong', ip: IP });
     expect(result).toEqual({ ok: false, reason: 'throttled', retryAfterSeconds: 1 });
   });
@@ -199,12 +206,20 @@ describe('verifyPassword', () => {
 describe('createUser', () => {
   it('stores a member with a trimmed email, name and phone', async () => {
     const user = await create({ email: ' Ada@Example.com ', name: ' Ada Lovelace ', phone: ' +14155550123 ' });
-    expect(user).toMatchObject({ email: 'Ada@Example.com', name: 'Ada Lovelace', phone: '+14155550123', role: 'member', orgId: plain.id });
+    expect(user).toMatchObject({
+      email: 'Ada@Example.com',
+      name: 'Ada Lovelace',
+      phone: '+14155550123',
+      role: 'member',
+      orgId: plain.id,
+    });
     expect((await users.findUserBySubject(user.id))?.user).toEqual(user);
   });
 
   it('reports every invalid field with its own message and stores nothing', async () => {
-    const error = await create({ email: 'ada@', name: '   ', phone: '0155 5550', password: 'short' }).catch((e: unknown) => e);
+    const error = await create({ email: 'ada@', name: '   ', phone: '0155 5550', password: 'short' }).catch(
+      (e: unknown) => e,
+    );
     const fields = fieldsOf(error);
     expect(Object.keys(fields).sort()).toEqual(['email', 'name', 'password', 'phone']);
     expect(fields.email).toMatch(/email address/);
@@ -220,9 +235,12 @@ describe('createUser', () => {
     expect(await users.findUserByEmail('ada@example.com')).toBeUndefined();
   });
 
-  it.each(['14155550123', '+04155550123', '+1 415 555 0123', '+1415555012345678', '+12345'])('refuses the phone number %s (not E.164)', async (phone) => {
-    expect(fieldsOf(await create({ phone }).catch((e: unknown) => e))).toHaveProperty('phone');
-  });
+  it.each(['14155550123', '+04155550123', '+1 415 555 0123', '+1415555012345678', '+12345'])(
+    'refuses the phone number %s (not E.164)',
+    async (phone) => {
+      expect(fieldsOf(await create({ phone }).catch((e: unknown) => e))).toHaveProperty('phone');
+    },
+  );
 
   it('rejects a second account whose email differs only in case', async () => {
     await create({ email: 'ada@example.com' });
@@ -257,7 +275,9 @@ describe('password rules per organization', () => {
   it('applies the override when creating a user', async () => {
     const custom = org({ name: 'Custom Ltd', passwordMinLength: 12 });
     await createSqlOrganizationStore(sql.db).insertOrganization(custom);
-    expect(fieldsOf(await create({ password: twelve.slice(1) }, custom).catch((e: unknown) => e)).password).toMatch(/at least 12/);
+    expect(fieldsOf(await create({ password: twelve.slice(1) }, custom).catch((e: unknown) => e)).password).toMatch(
+      /at least 12/,
+    );
     await expect(create({ password: twelve }, custom)).resolves.toMatchObject({ orgId: custom.id });
   });
 });

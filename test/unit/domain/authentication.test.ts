@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
-import { ACR_MFA, ACR_PASSWORD, acrFor, amrFor, isMultiFactor, mfaRequested, type CompletedMethod } from '../../../src/domain/authentication.ts';
+import {
+  ACR_MFA,
+  ACR_PASSWORD,
+  acrFor,
+  amrFor,
+  isMultiFactor,
+  mfaRequested,
+  type CompletedMethod,
+} from '../../../src/domain/authentication.ts';
 
 const at = 1_924_992_000;
 const password: CompletedMethod = { method: 'password', amr: ['pwd'], at };

@@ -103,7 +103,11 @@ describe('registerClient', () => {
   });
 
   it('gives a public client no secret and the auth method none', async () => {
-    const { record, secret } = await clients.registerClient({ clientId: 'cli', public: true, redirectUris: ['http://127.0.0.1/cb'] });
+    const { record, secret } = await clients.registerClient({
+      clientId: 'cli',
+      public: true,
+      redirectUris: ['http://127.0.0.1/cb'],
+    });
     expect(secret).toBeNull();
     expect(record.sealedSecret).toBeNull();
     expect(record.metadata.token_endpoint_auth_method).toBe('none');
@@ -114,15 +118,23 @@ describe('registerClient', () => {
   it('hands the provider the metadata with client id and secret to validate', async () => {
     const { secret } = await clients.registerClient({ ...web, authMethod: 'client_secret_post' });
     expect(validated).toHaveLength(1);
-    expect(validated[0]).toMatchObject({ client_id: 'wiki', client_secret: secret, token_endpoint_auth_method: 'client_secret_post' });
+    expect(validated[0]).toMatchObject({
+      client_id: 'wiki',
+      client_secret: secret,
+      token_endpoint_auth_method: 'client_secret_post',
+    });
   });
 
   it('refuses the password grant for a public client', async () => {
-    expect((await refusal({ ...web, public: true, grants: ['password'] })).message).toMatch(/password grant.*confidential/);
+    expect((await refusal({ ...web, public: true, grants: ['password'] })).message).toMatch(
+      /password grant.*confidential/,
+    );
   });
 
   it('refuses an auth method for a public client', async () => {
-    expect((await refusal({ ...web, public: true, authMethod: 'client_secret_basic' })).message).toMatch(/public client/);
+    expect((await refusal({ ...web, public: true, authMethod: 'client_secret_basic' })).message).toMatch(
+      /public client/,
+    );
   });
 
   it('refuses the authorization_code grant without a redirect URI', async () => {
@@ -151,7 +163,9 @@ describe('registerClient', () => {
   });
 
   it('refuses the id of a built-in client, so nobody can shadow the account pages', async () => {
-    await expect(clients.registerClient({ clientId: 'twofold-account', redirectUris: ['https://evil.example/cb'] })).rejects.toMatchObject({ status: 400, message: expect.stringContaining('reserved') });
+    await expect(
+      clients.registerClient({ clientId: 'twofold-account', redirectUris: ['https://evil.example/cb'] }),
+    ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('reserved') });
     expect(await store.findClient('twofold-account')).toBeUndefined();
   });
 
@@ -163,7 +177,9 @@ describe('registerClient', () => {
       clock: { now: () => 0 },
       random: createCryptoRandom(),
       validateMetadata: async () => {
-        throw Object.assign(new Error('invalid_client_metadata'), { error_description: 'redirect_uris must not contain fragments' });
+        throw Object.assign(new Error('invalid_client_metadata'), {
+          error_description: 'redirect_uris must not contain fragments',
+        });
       },
     });
     const error = await refusing.registerClient(web).catch((e: unknown) => e);

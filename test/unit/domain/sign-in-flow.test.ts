@@ -26,15 +26,39 @@ let flow: SignInFlow;
 let clock: Clock & { advance(ms: number): void };
 
 async function anAccount(org: Partial<Organization> = {}): Promise<UserWithOrganization> {
-  const organization: Organization = { id: randomUUID(), slug: `org-${randomUUID().slice(0, 8)}`, name: 'Acme', enforceTfa: false, passwordMinLength: null, trustedBrowserDays: 30, createdAt: 0, ...org };
+  const organization: Organization = {
+    id: randomUUID(),
+    slug: `org-${randomUUID().slice(0, 8)}`,
+    name: 'Acme',
+    enforceTfa: false,
+    passwordMinLength: null,
+    trustedBrowserDays: 30,
+    createdAt: 0,
+    ...org,
+  };
   await createSqlOrganizationStore(sql.db).insertOrganization(organization);
-  const user = { id: randomUUID(), orgId: organization.id, email: `${randomUUID().slice(0, 8)}@example.com`, name: 'Alice', phone: null, role: 'member' as const, createdAt: 0, passwordChangedAt: 0 };
+  const user = {
+    id: randomUUID(),
+    orgId: organization.id,
+    email: `${randomUUID().slice(0, 8)}@example.com`,
+    name: 'Alice',
+    phone: null,
+    role: 'member' as const,
+    createdAt: 0,
+    passwordChangedAt: 0,
+  };
   await createSqlUserStore(sql.db).insertUser(user, '$x');
   return { user, organization };
 }
 
 async function addFactor(account: UserWithOrganization, active = true): Promise<FactorRecord> {
-  const factor = newFactor({ random: createCryptoRandom(), clock: { now: () => T0 } }, personOf(account), 'totp', 'Phone', { active, sealedSecret: 'v1.a.b.c' });
+  const factor = newFactor(
+    { random: createCryptoRandom(), clock: { now: () => T0 } },
+    personOf(account),
+    'totp',
+    'Phone',
+    { active, sealedSecret: 'v1.a.b.c' },
+  );
   await factors.insertFactor(factor);
   return factor;
 }
@@ -46,8 +70,18 @@ beforeEach(async () => {
   clock = { now: () => now, advance: (ms) => void (now += ms) };
   const random = createCryptoRandom();
   factors = createSqlFactorStore(sql.db);
-  trusted = createTrustedBrowsers({ store: createSqlTrustedBrowserStore(sql.db), keyedHash: createKeyedHash('p'.repeat(32)), clock, random });
-  flow = createSignInFlow({ factors, ephemeral: createSqlEphemeralStore(sql.db, clock), trustedBrowsers: trusted, clock });
+  trusted = createTrustedBrowsers({
+    store: createSqlTrustedBrowserStore(sql.db),
+    keyedHash: createKeyedHash('p'.repeat(32)),
+    clock,
+    random,
+  });
+  flow = createSignInFlow({
+    factors,
+    ephemeral: createSqlEphemeralStore(sql.db, clock),
+    trustedBrowsers: trusted,
+    clock,
+  });
   return () => sql.close();
 });
 
@@ -71,13 +105,19 @@ describe('sign-in flow without a second factor', () => {
   it('sends the person to enrol when the organization enforces TFA', async () => {
     const account = await anAccount({ enforceTfa: true });
     const next = await flow.afterPassword('uid-1', account, plain);
-    expect(next).toMatchObject({ step: 'enrol', pending: { person: personOf(account), methods: [PASSWORD], mfaRequired: true, trustDays: 30 } });
+    expect(next).toMatchObject({
+      step: 'enrol',
+      pending: { person: personOf(account), methods: [PASSWORD], mfaRequired: true, trustDays: 30 },
+    });
     expect(await flow.pending('uid-1')).toEqual(next.step === 'enrol' ? next.pending : undefined);
   });
 
   it('sends the person to enrol when the relying party requests MFA', async () => {
     const account = await anAccount();
-    expect(await flow.afterPassword('uid-1', account, { ...plain, mfaRequested: true })).toMatchObject({ step: 'enrol', pending: { mfaRequired: true } });
+    expect(await flow.afterPassword('uid-1', account, { ...plain, mfaRequested: true })).toMatchObject({
+      step: 'enrol',
+      pending: { mfaRequired: true },
+    });
   });
 });
 
@@ -88,7 +128,14 @@ describe('sign-in flow with a second factor', () => {
     const next = await flow.afterPassword('uid-1', account, plain);
     expect(next).toEqual({
       step: 'second-factor',
-      pending: { step: 'second-factor', person: personOf(account), methods: [PASSWORD], mfaRequired: false, trustDays: 7, reauthentication: false },
+      pending: {
+        step: 'second-factor',
+        person: personOf(account),
+        methods: [PASSWORD],
+        mfaRequired: false,
+        trustDays: 7,
+        reauthentication: false,
+      },
     });
     expect(await flow.pending('uid-1')).toEqual(next.step === 'second-factor' ? next.pending : undefined);
     expect(await flow.pending('uid-2')).toBeUndefined();
@@ -99,7 +146,10 @@ describe('sign-in flow with a second factor', () => {
     await addFactor(account);
     await flow.afterPassword('uid-1', account, plain);
     clock.advance(20_000);
-    expect(await flow.complete('uid-1', TOTP)).toEqual([PASSWORD, { method: 'totp', amr: ['otp'], at: T0 / 1000 + 20 }]);
+    expect(await flow.complete('uid-1', TOTP)).toEqual([
+      PASSWORD,
+      { method: 'totp', amr: ['otp'], at: T0 / 1000 + 20 },
+    ]);
     expect(await flow.complete('uid-1', TOTP)).toBeUndefined();
     expect(await flow.pending('uid-1')).toBeUndefined();
   });
@@ -151,17 +201,24 @@ describe('trusted browsers in the sign-in flow', () => {
 
   it('a trusted browser skips the second factor at an ordinary sign-in', async () => {
     const { account, token } = await trustedAccount();
-    expect(await flow.afterPassword('uid-1', account, { ...plain, trustToken: token })).toEqual({ step: 'done', methods: [PASSWORD] });
+    expect(await flow.afterPassword('uid-1', account, { ...plain, trustToken: token })).toEqual({
+      step: 'done',
+      methods: [PASSWORD],
+    });
   });
 
   it('never at re-authentication', async () => {
     const { account, token } = await trustedAccount();
-    expect((await flow.afterPassword('uid-1', account, { ...plain, reauthentication: true, trustToken: token })).step).toBe('second-factor');
+    expect(
+      (await flow.afterPassword('uid-1', account, { ...plain, reauthentication: true, trustToken: token })).step,
+    ).toBe('second-factor');
   });
 
   it('never when the relying party requests MFA', async () => {
     const { account, token } = await trustedAccount();
-    expect((await flow.afterPassword('uid-1', account, { ...plain, mfaRequested: true, trustToken: token })).step).toBe('second-factor');
+    expect((await flow.afterPassword('uid-1', account, { ...plain, mfaRequested: true, trustToken: token })).step).toBe(
+      'second-factor',
+    );
   });
 
   it('never when the organization has since forbidden trusted browsers', async () => {
@@ -180,8 +237,12 @@ describe('trusted browsers in the sign-in flow', () => {
     const { account, token } = await trustedAccount();
     const { account: other } = await trustedAccount();
     expect((await flow.afterPassword('uid-1', other, { ...plain, trustToken: token })).step).toBe('second-factor');
-    expect((await flow.afterPassword('uid-2', account, { ...plain, trustToken: 'A'.repeat(43) })).step).toBe('second-factor');
-    expect((await flow.afterPassword('uid-3', account, { ...plain, trustToken: `${token}x` })).step).toBe('second-factor');
+    expect((await flow.afterPassword('uid-2', account, { ...plain, trustToken: 'A'.repeat(43) })).step).toBe(
+      'second-factor',
+    );
+    expect((await flow.afterPassword('uid-3', account, { ...plain, trustToken: `${token}x` })).step).toBe(
+      'second-factor',
+    );
     const [browser] = await trusted.list(personOf(account));
     expect(await trusted.revoke(personOf(account), browser!.id)).toBe(true);
     expect((await flow.afterPassword('uid-4', account, { ...plain, trustToken: token })).step).toBe('second-factor');

@@ -24,7 +24,9 @@ let reset: TfaReset;
 
 async function addFactors(person: Person, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
-    await factors.insertFactor(newFactor({ random, clock }, person, 'totp', `Phone ${i}`, { active: true, sealedSecret: 'v1.a.b.c' }));
+    await factors.insertFactor(
+      newFactor({ random, clock }, person, 'totp', `Phone ${i}`, { active: true, sealedSecret: 'v1.a.b.c' }),
+    );
   }
   await recoveryCodes.replaceRecoveryCodes(person.orgId, person.userId, ['a'.repeat(64), 'b'.repeat(64)], T0);
 }
@@ -39,7 +41,7 @@ beforeEach(async () => {
   return () => sql.close();
 });
 
-describe('resetting a person\'s second factors', () => {
+describe("resetting a person's second factors", () => {
   it('removes every factor and recovery code and answers how many factors went', async () => {
     const alice = await insertPerson(sql.db);
     await addFactors(alice, 2);
@@ -53,17 +55,28 @@ describe('resetting a person\'s second factors', () => {
     await addFactors(alice, 1);
     await reset.resetTfa(alice, { actor: 'cli', ip: '192.0.2.1' });
     const events = await auditStore.listAuditEvents(alice.orgId, alice.userId, 10);
-    expect(events).toEqual([expect.objectContaining({ type: 'tfa.reset', orgId: alice.orgId, userId: alice.userId, at: T0, ip: '192.0.2.1', detail: { by: 'cli', removed: 1 } })]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'tfa.reset',
+        orgId: alice.orgId,
+        userId: alice.userId,
+        at: T0,
+        ip: '192.0.2.1',
+        detail: { by: 'cli', removed: 1 },
+      }),
+    ]);
   });
 
   it('answers 0 for a person without factors and still records the reset', async () => {
     const alice = await insertPerson(sql.db);
     expect(await reset.resetTfa(alice, { actor: 'cli' })).toBe(0);
     const events = await auditStore.listAuditEvents(alice.orgId, alice.userId, 10);
-    expect(events).toEqual([expect.objectContaining({ type: 'tfa.reset', ip: null, detail: { by: 'cli', removed: 0 } })]);
+    expect(events).toEqual([
+      expect.objectContaining({ type: 'tfa.reset', ip: null, detail: { by: 'cli', removed: 0 } }),
+    ]);
   });
 
-  it('leaves other people\'s factors alone', async () => {
+  it("leaves other people's factors alone", async () => {
     const alice = await insertPerson(sql.db);
     const bob = await insertPerson(sql.db);
     await addFactors(alice, 1);

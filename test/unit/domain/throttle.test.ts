@@ -33,7 +33,8 @@ beforeEach(async () => {
 });
 afterEach(() => sql.close());
 
-const throttleWith = (rules = { account: ACCOUNT, ip: IP }, purpose = 'password') => createThrottle({ counter, clock, purpose, rules });
+const throttleWith = (rules = { account: ACCOUNT, ip: IP }, purpose = 'password') =>
+  createThrottle({ counter, clock, purpose, rules });
 
 async function fail(throttle: ReturnType<typeof throttleWith>, times: number, at: AttemptKeys = keys) {
   for (let i = 0; i < times; i++) await throttle.recordFailure(at);

@@ -91,8 +91,10 @@ beforeEach(async () => {
 
 const lastCode = () => sender.messages.at(-1)!.code;
 const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
-const reload = async (person: Person, factor: FactorRecord) => (await store.findFactor(person.orgId, person.userId, factor.id))!;
-const liveCodes = async () => (await sql.db.selectFrom('ephemeral_values').select('key').where('key', 'like', 'phone-code:%').execute()).length;
+const reload = async (person: Person, factor: FactorRecord) =>
+  (await store.findFactor(person.orgId, person.userId, factor.id))!;
+const liveCodes = async () =>
+  (await sql.db.selectFrom('ephemeral_values').select('key').where('key', 'like', 'phone-code:%').execute()).length;
 /** Every field the forms may send, parsed by the factor's schema as the routes do. */
 const fields = (values: Record<string, unknown>) => phone.sms.input.parse(values);
 
@@ -140,7 +142,12 @@ describe('phone enrolment', () => {
     expect(message).toMatchObject({ channel: 'sms', to: NUMBER });
     expect(message!.code).toMatch(/^\d{6}$/);
     expect(message!.text).toContain(message!.code);
-    expect(await reload(alice, factor)).toMatchObject({ kind: 'sms', phone: NUMBER, label: 'Work phone', active: false });
+    expect(await reload(alice, factor)).toMatchObject({
+      kind: 'sms',
+      phone: NUMBER,
+      label: 'Work phone',
+      active: false,
+    });
     const outcome = await confirm(alice, factor, UID, message!.code);
     expect(outcome).toEqual({ ok: true, proven: { method: 'sms', amr: ['sms'], factorId: factor.id } });
     expect((await reload(alice, factor)).active).toBe(true);
@@ -151,7 +158,10 @@ describe('phone enrolment', () => {
     const [message] = sender.messages;
     expect(message).toMatchObject({ channel: 'voice', to: NUMBER });
     expect(message!.text).toBe(spokenCode(message!.code));
-    expect(await confirm(alice, factor, UID, message!.code)).toEqual({ ok: true, proven: { method: 'voice', amr: ['tel'], factorId: factor.id } });
+    expect(await confirm(alice, factor, UID, message!.code)).toEqual({
+      ok: true,
+      proven: { method: 'voice', amr: ['tel'], factorId: factor.id },
+    });
   });
 
   it('spokenCode separates every digit and repeats the code', () => {
@@ -167,21 +177,30 @@ describe('phone enrolment', () => {
   it.each([
     ['sms', 'sms', ['sms']],
     ['voice', 'voice', ['tel']],
-  ] as const)('the %s factor has kind %j and proves amr %j, at enrolment and at sign-in', async (channel, kind, amr) => {
-    expect(phone[channel].kind).toBe(kind);
-    const factor = await active(channel);
-    expect(factor.kind).toBe(kind);
-    await challenge(alice, factor, 'sign-in', IP);
-    expect(await verify(alice, factor, 'sign-in', lastCode())).toEqual({ ok: true, proven: { method: kind, amr: [...amr], factorId: factor.id } });
-  });
+  ] as const)(
+    'the %s factor has kind %j and proves amr %j, at enrolment and at sign-in',
+    async (channel, kind, amr) => {
+      expect(phone[channel].kind).toBe(kind);
+      const factor = await active(channel);
+      expect(factor.kind).toBe(kind);
+      await challenge(alice, factor, 'sign-in', IP);
+      expect(await verify(alice, factor, 'sign-in', lastCode())).toEqual({
+        ok: true,
+        proven: { method: kind, amr: [...amr], factorId: factor.id },
+      });
+    },
+  );
 
-  it.each(['', '12345', 'not a number', '+1 555 555 0123 4567 8901'])('a malformed number %j is refused next to the phone field, and nothing is created or sent', async (number) => {
-    const step = await begin(alice, 'sms', number, 'Work phone', UID, IP);
-    expect(step).toMatchObject({ ok: false, reason: 'malformed', field: 'phone' });
-    expect(step.ok ? '' : step.message).not.toBe('');
-    expect(await store.findFactors(alice.orgId, alice.userId)).toEqual([]);
-    expect(sender.messages).toHaveLength(0);
-  });
+  it.each(['', '12345', 'not a number', '+1 555 555 0123 4567 8901'])(
+    'a malformed number %j is refused next to the phone field, and nothing is created or sent',
+    async (number) => {
+      const step = await begin(alice, 'sms', number, 'Work phone', UID, IP);
+      expect(step).toMatchObject({ ok: false, reason: 'malformed', field: 'phone' });
+      expect(step.ok ? '' : step.message).not.toBe('');
+      expect(await store.findFactors(alice.orgId, alice.userId)).toEqual([]);
+      expect(sender.messages).toHaveLength(0);
+    },
+  );
 });
 
 describe('phone codes', () => {
@@ -221,11 +240,14 @@ describe('phone codes', () => {
     expect((await verify(alice, factor, UID, lastCode())).ok).toBe(true);
   });
 
-  it.each(['12345', 'abcdef', '1234567', ''])('refuses the malformed code %j without spending a guess', async (code) => {
-    const factor = await enrolled();
-    expect(await confirm(alice, factor, UID, code)).toMatchObject({ ok: false, reason: 'malformed' });
-    expect(keyedHash.compared).toBe(0);
-  });
+  it.each(['12345', 'abcdef', '1234567', ''])(
+    'refuses the malformed code %j without spending a guess',
+    async (code) => {
+      const factor = await enrolled();
+      expect(await confirm(alice, factor, UID, code)).toMatchObject({ ok: false, reason: 'malformed' });
+      expect(keyedHash.compared).toBe(0);
+    },
+  );
 
   it('a code bound to one sign-in does not work for another', async () => {
     const factor = await enrolled('sms', 'interaction-A');
@@ -249,7 +271,8 @@ describe('phone guessing', () => {
   it('the sixth guess is refused as too many attempts, even when right, and the code dies', async () => {
     const factor = await enrolled();
     const code = lastCode();
-    for (let i = 0; i < 5; i++) expect(await confirm(alice, factor, UID, wrong(code))).toMatchObject({ ok: false, reason: 'invalid' });
+    for (let i = 0; i < 5; i++)
+      expect(await confirm(alice, factor, UID, wrong(code))).toMatchObject({ ok: false, reason: 'invalid' });
     expect(await confirm(alice, factor, UID, code)).toMatchObject({ ok: false, reason: 'too_many_attempts' });
     expect(await confirm(alice, factor, UID, code)).toMatchObject({ ok: false, reason: 'expired' });
     expect((await reload(alice, factor)).active).toBe(false);
@@ -274,7 +297,10 @@ describe('phone send limits (toll fraud)', () => {
     phone = createPhone({ perAccount: 3, perNumber: 100, perIp: 100 });
     const factor = await active();
     expect(await challenge(alice, factor, UID, '198.51.100.1')).toEqual({ ok: true, model: {} });
-    expect(await challenge(alice, { ...factor, phone: '+15555550999' }, UID, '198.51.100.2')).toEqual({ ok: true, model: {} });
+    expect(await challenge(alice, { ...factor, phone: '+15555550999' }, UID, '198.51.100.2')).toEqual({
+      ok: true,
+      model: {},
+    });
     expect(await challenge(alice, factor, UID, '198.51.100.3')).toMatchObject({ ok: false, reason: 'rate_limited' });
     expect(sender.messages).toHaveLength(3);
   });
@@ -302,7 +328,10 @@ describe('phone send limits (toll fraud)', () => {
     };
     expect(await warning(begin(alice, 'sms', '+15555550001', null, 'u1', IP))).toBeUndefined();
     expect(await warning(begin(bob, 'sms', '+15555550002', null, 'u2', IP))).toBeUndefined();
-    expect(await warning(begin(carol, 'sms', '+15555550003', null, 'u3', IP))).toMatchObject({ ok: false, reason: 'rate_limited' });
+    expect(await warning(begin(carol, 'sms', '+15555550003', null, 'u3', IP))).toMatchObject({
+      ok: false,
+      reason: 'rate_limited',
+    });
     expect(await warning(begin(carol, 'sms', '+15555550003', null, 'u3', '198.51.100.77'))).toBeUndefined();
   });
 
@@ -340,7 +369,10 @@ describe('phone delivery failures', () => {
     const step = await begin(alice, 'sms', NUMBER, null, UID, IP);
     expect(step).toMatchObject({ ok: true, warning: { ok: false, reason: 'unavailable' } });
     expect(await liveCodes()).toBe(0);
-    expect(await confirm(alice, await recordOf(alice, step), UID, lastCode())).toMatchObject({ ok: false, reason: 'expired' });
+    expect(await confirm(alice, await recordOf(alice, step), UID, lastCode())).toMatchObject({
+      ok: false,
+      reason: 'expired',
+    });
   });
 
   it('a failed resend also kills the code sent before it', async () => {

@@ -2,7 +2,11 @@ import { beforeEach, describe, expect, it } from 'vitest';
 
 import { createAudit } from '../../../src/domain/audit.ts';
 import type { Person } from '../../../src/factors/factor.ts';
-import { createRecoveryCodes, normalizeRecoveryCode, type RecoveryCodes } from '../../../src/factors/recovery-codes/recovery-codes.ts';
+import {
+  createRecoveryCodes,
+  normalizeRecoveryCode,
+  type RecoveryCodes,
+} from '../../../src/factors/recovery-codes/recovery-codes.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
 import { createKeyedHash } from '../../../src/security/keyed-hash.ts';
 import { createSqlAuditStore } from '../../../src/storage/sql/audit-store.ts';
@@ -27,15 +31,23 @@ beforeEach(async () => {
   const now = Date.UTC(2031, 0, 1);
   const clock = { now: () => now };
   const audit = createAudit({ store: createSqlAuditStore(sql.db), clock, random });
-  recovery = createRecoveryCodes({ store: createSqlRecoveryCodeStore(sql.db, random), keyedHash: createKeyedHash('p'.repeat(32)), clock, random, audit });
+  recovery = createRecoveryCodes({
+    store: createSqlRecoveryCodeStore(sql.db, random),
+    keyedHash: createKeyedHash('p'.repeat(32)),
+    clock,
+    random,
+    audit,
+  });
   alice = await aPerson();
   return () => sql.close();
 });
 
 const IP = '203.0.113.7';
 /** A code typed on the second step of a sign-in, as the routes pass it: no records, the code parsed by the factor's schema. */
-const use = (person: Person, code: string) => recovery.verify(person, [], recovery.input.parse({ code }), { binding: 'interaction-uid-1', ip: IP });
-const auditEvents = () => sql.db.selectFrom('audit_events').selectAll().where('type', '=', 'recovery_code.used').execute();
+const use = (person: Person, code: string) =>
+  recovery.verify(person, [], recovery.input.parse({ code }), { binding: 'interaction-uid-1', ip: IP });
+const auditEvents = () =>
+  sql.db.selectFrom('audit_events').selectAll().where('type', '=', 'recovery_code.used').execute();
 
 const PROVEN = { ok: true, proven: { method: 'recovery', amr: ['otp'], factorId: null } };
 
@@ -49,7 +61,8 @@ describe('recovery codes', () => {
 
   it('use every symbol of the alphabet and no other', async () => {
     const seen = new Set<string>();
-    for (let i = 0; i < 20; i++) for (const code of await recovery.regenerate(alice)) for (const c of code.replaceAll('-', '')) seen.add(c);
+    for (let i = 0; i < 20; i++)
+      for (const code of await recovery.regenerate(alice)) for (const c of code.replaceAll('-', '')) seen.add(c);
     expect([...seen].sort().join('')).toBe('23456789abcdefghjkmnpqrstuvwxyz');
   });
 
@@ -101,14 +114,22 @@ describe('recovery codes', () => {
     expect(await recovery.remaining(alice)).toBe(8);
   });
 
-  it.each(['', 'abcd', 'abcd-efgh-jkm', 'abcd-efgh-jkmnp', 'abcd-efgh-jkm0', 'abcd-efgh-jkmo', 'abcd-efgh-jkm1', 'abcd-efgh-jkml', 'abcd-efgh-jkmi', 'ab!d-efgh-jkmn'])(
-    'refuse the malformed input %j',
-    async (input) => {
-      await recovery.regenerate(alice);
-      expect(await use(alice, input)).toMatchObject({ ok: false, reason: 'malformed' });
-      expect(await recovery.remaining(alice)).toBe(10);
-    },
-  );
+  it.each([
+    '',
+    'abcd',
+    'abcd-efgh-jkm',
+    'abcd-efgh-jkmnp',
+    'abcd-efgh-jkm0',
+    'abcd-efgh-jkmo',
+    'abcd-efgh-jkm1',
+    'abcd-efgh-jkml',
+    'abcd-efgh-jkmi',
+    'ab!d-efgh-jkmn',
+  ])('refuse the malformed input %j', async (input) => {
+    await recovery.regenerate(alice);
+    expect(await use(alice, input)).toMatchObject({ ok: false, reason: 'malformed' });
+    expect(await recovery.remaining(alice)).toBe(10);
+  });
 
   it('a well-formed code that was never issued is invalid', async () => {
     await recovery.regenerate(alice);
@@ -133,7 +154,12 @@ describe('recovery codes', () => {
   it('are offered on the second step while some are left, and no longer once every code is used', async () => {
     expect(await recovery.available!(alice)).toBeNull();
     const codes = await recovery.regenerate(alice);
-    expect(await recovery.available!(alice)).toEqual({ id: 'recovery', kind: 'recovery', label: 'Recovery code', detail: '10 left' });
+    expect(await recovery.available!(alice)).toEqual({
+      id: 'recovery',
+      kind: 'recovery',
+      label: 'Recovery code',
+      detail: '10 left',
+    });
     for (const code of codes.slice(0, 9)) expect(await use(alice, code)).toEqual(PROVEN);
     expect(await recovery.available!(alice)).toMatchObject({ detail: '1 left' });
     expect(await use(alice, codes[9]!)).toEqual(PROVEN);

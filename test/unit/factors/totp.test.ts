@@ -75,8 +75,19 @@ async function aPerson(db: SqlDatabase['db']): Promise<Person> {
   const orgId = randomUUID();
   const userId = randomUUID();
   const email = `alice-${userId.slice(0, 8)}@example.com`;
-  await createSqlOrganizationStore(db).insertOrganization({ id: orgId, slug: `org-${userId.slice(0, 8)}`, name: 'Acme', enforceTfa: false, passwordMinLength: null, trustedBrowserDays: 30, createdAt: 0 });
-  await createSqlUserStore(db).insertUser({ id: userId, orgId, email, name: 'Alice', phone: null, role: 'member', createdAt: 0, passwordChangedAt: 0 }, '$x');
+  await createSqlOrganizationStore(db).insertOrganization({
+    id: orgId,
+    slug: `org-${userId.slice(0, 8)}`,
+    name: 'Acme',
+    enforceTfa: false,
+    passwordMinLength: null,
+    trustedBrowserDays: 30,
+    createdAt: 0,
+  });
+  await createSqlUserStore(db).insertUser(
+    { id: userId, orgId, email, name: 'Alice', phone: null, role: 'member', createdAt: 0, passwordChangedAt: 0 },
+    '$x',
+  );
   return { orgId, userId, email };
 }
 
@@ -94,7 +105,8 @@ beforeEach(async () => {
 const seconds = () => Math.floor(clock.now() / 1000);
 const reload = async (person: Person, id: string) => (await store.findFactor(person.orgId, person.userId, id))!;
 /** What the routes pass to verify: the person's active records of this kind. */
-const activeRecords = async (person: Person) => (await store.findFactors(person.orgId, person.userId)).filter((r) => r.active && r.kind === 'totp');
+const activeRecords = async (person: Person) =>
+  (await store.findFactors(person.orgId, person.userId)).filter((r) => r.active && r.kind === 'totp');
 
 /** The factor as the routes see it: every call goes through the Factor contract, with the input parsed by its schema. */
 const contract = (): Factor<ReturnType<TotpFactor['input']['parse']>> => totpFactor;
@@ -107,8 +119,10 @@ async function begin(person: Person, label: string): Promise<TotpModel> {
   return step.model as TotpModel;
 }
 
-const confirm = (person: Person, factorId: string, code: string) => contract().enrolment!.confirm(person, fields({ factorId, code }), CONTEXT);
-const verify = (person: Person, records: FactorRecord[], factorId: string, code: string) => contract().verify(person, records, fields({ factorId, code }), CONTEXT);
+const confirm = (person: Person, factorId: string, code: string) =>
+  contract().enrolment!.confirm(person, fields({ factorId, code }), CONTEXT);
+const verify = (person: Person, records: FactorRecord[], factorId: string, code: string) =>
+  contract().verify(person, records, fields({ factorId, code }), CONTEXT);
 
 /** An enrolled, confirmed factor whose confirmation step lies five minutes in the past. */
 async function anActiveFactor(person = alice): Promise<{ factor: FactorRecord; secret: Buffer }> {
@@ -133,7 +147,12 @@ describe('TOTP enrolment', () => {
     expect(enrolment.manualKey).toMatch(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
     expect(enrolment.manualKey.replaceAll(' ', '')).toBe(secret);
     expect(enrolment.qrSvg).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
-    expect(await reload(alice, enrolment.factorId)).toMatchObject({ kind: 'totp', label: 'Work phone', active: false, lastStep: null });
+    expect(await reload(alice, enrolment.factorId)).toMatchObject({
+      kind: 'totp',
+      label: 'Work phone',
+      active: false,
+      lastStep: null,
+    });
   });
 
   it('stores the secret sealed, never in plain text', async () => {
@@ -156,13 +175,19 @@ describe('TOTP enrolment', () => {
     const enrolment = await begin(alice, 'Phone');
     const secret = fromBase32(new URL(enrolment.uri).searchParams.get('secret')!);
     // A pending factor is not among the person's active records, so no sign-in can name it.
-    expect(await verify(alice, await activeRecords(alice), enrolment.factorId, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'malformed' });
+    expect(await verify(alice, await activeRecords(alice), enrolment.factorId, totp(secret, seconds()))).toMatchObject({
+      ok: false,
+      reason: 'malformed',
+    });
     const wrong = String((Number(totp(secret, seconds())) + 1) % 1_000_000).padStart(6, '0');
     expect(await confirm(alice, enrolment.factorId, wrong)).toMatchObject({ ok: false, reason: 'invalid' });
     expect((await reload(alice, enrolment.factorId)).active).toBe(false);
     const outcome = await confirm(alice, enrolment.factorId, totp(secret, seconds()));
     expect(outcome).toEqual({ ok: true, proven: { method: 'totp', amr: ['otp'], factorId: enrolment.factorId } });
-    expect(await reload(alice, enrolment.factorId)).toMatchObject({ active: true, lastStep: Math.floor(seconds() / 30) });
+    expect(await reload(alice, enrolment.factorId)).toMatchObject({
+      active: true,
+      lastStep: Math.floor(seconds() / 30),
+    });
   });
 
   it('the confirmation code cannot be used again to sign in', async () => {
@@ -177,7 +202,12 @@ describe('TOTP enrolment', () => {
     const enrolment = await begin(alice, 'Phone');
     const again = await confirm(alice, enrolment.factorId, '000000x');
     expect(again).toMatchObject({ ok: false, reason: 'malformed' });
-    expect(again.ok ? undefined : again.model).toMatchObject({ factorId: enrolment.factorId, uri: enrolment.uri, manualKey: enrolment.manualKey, qrSvg: enrolment.qrSvg });
+    expect(again.ok ? undefined : again.model).toMatchObject({
+      factorId: enrolment.factorId,
+      uri: enrolment.uri,
+      manualKey: enrolment.manualKey,
+      qrSvg: enrolment.qrSvg,
+    });
     const { factor } = await anActiveFactor();
     const refused = await confirm(alice, factor.id, '123456');
     expect(refused.ok).toBe(false);
@@ -186,7 +216,10 @@ describe('TOTP enrolment', () => {
 
   it('confirming an active factor again is refused', async () => {
     const { factor, secret } = await anActiveFactor();
-    expect(await confirm(alice, factor.id, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'setup_expired' });
+    expect(await confirm(alice, factor.id, totp(secret, seconds()))).toMatchObject({
+      ok: false,
+      reason: 'setup_expired',
+    });
   });
 
   it("confirming another person's pending enrolment is refused as expired and activates nothing", async () => {
@@ -206,7 +239,10 @@ describe('TOTP enrolment', () => {
     const enrolment = await begin(alice, 'Phone');
     const secret = fromBase32(new URL(enrolment.uri).searchParams.get('secret')!);
     for (const factorId of [randomUUID(), '']) {
-      expect(await confirm(alice, factorId, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'setup_expired' });
+      expect(await confirm(alice, factorId, totp(secret, seconds()))).toMatchObject({
+        ok: false,
+        reason: 'setup_expired',
+      });
     }
     expect(await activeRecords(alice)).toEqual([]);
     expect((await reload(alice, enrolment.factorId)).active).toBe(false);
@@ -223,7 +259,10 @@ describe('TOTP verification', () => {
 
   it.each([-2, 2])('refuses the code of step %i relative to now', async (offset) => {
     const { factor, secret } = await anActiveFactor();
-    expect(await verify(alice, [factor], factor.id, totp(secret, seconds() + offset * 30))).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(await verify(alice, [factor], factor.id, totp(secret, seconds() + offset * 30))).toMatchObject({
+      ok: false,
+      reason: 'invalid',
+    });
   });
 
   it('tolerates spaces inside a code', async () => {
@@ -232,15 +271,24 @@ describe('TOTP verification', () => {
     expect((await verify(alice, [factor], factor.id, ` ${code.slice(0, 3)} ${code.slice(3)} `)).ok).toBe(true);
   });
 
-  it.each(['12345', 'abcdef', '1234567', '', '12345a', '１２３４５６'])('refuses the malformed code %j', async (code) => {
-    const { factor } = await anActiveFactor();
-    expect(await verify(alice, [factor], factor.id, code)).toMatchObject({ ok: false, reason: 'malformed' });
-  });
+  it.each(['12345', 'abcdef', '1234567', '', '12345a', '１２３４５６'])(
+    'refuses the malformed code %j',
+    async (code) => {
+      const { factor } = await anActiveFactor();
+      expect(await verify(alice, [factor], factor.id, code)).toMatchObject({ ok: false, reason: 'malformed' });
+    },
+  );
 
   it('a factor id that is not among the records given is refused as malformed', async () => {
     const { factor, secret } = await anActiveFactor();
-    expect(await verify(alice, [], factor.id, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'malformed' });
-    expect(await verify(alice, [factor], randomUUID(), totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'malformed' });
+    expect(await verify(alice, [], factor.id, totp(secret, seconds()))).toMatchObject({
+      ok: false,
+      reason: 'malformed',
+    });
+    expect(await verify(alice, [factor], randomUUID(), totp(secret, seconds()))).toMatchObject({
+      ok: false,
+      reason: 'malformed',
+    });
     expect((await reload(alice, factor.id)).lastStep).toBe(factor.lastStep);
   });
 
@@ -257,7 +305,10 @@ describe('TOTP verification', () => {
     const { factor, secret } = await anActiveFactor();
     const code = totp(secret, seconds());
     expect((await verify(alice, [factor], factor.id, code)).ok).toBe(true);
-    expect(await verify(alice, await activeRecords(alice), factor.id, code)).toMatchObject({ ok: false, reason: 'reused' });
+    expect(await verify(alice, await activeRecords(alice), factor.id, code)).toMatchObject({
+      ok: false,
+      reason: 'reused',
+    });
   });
 
   it('of 20 concurrent submissions of one valid code exactly one succeeds', async () => {
@@ -271,14 +322,22 @@ describe('TOTP verification', () => {
   it('after a code for the next step, the code of the current step is refused', async () => {
     const { factor, secret } = await anActiveFactor();
     expect((await verify(alice, [factor], factor.id, totp(secret, seconds() + 30))).ok).toBe(true);
-    expect(await verify(alice, [await reload(alice, factor.id)], factor.id, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'reused' });
-    expect(await verify(alice, [factor], factor.id, totp(secret, seconds()))).toMatchObject({ ok: false, reason: 'reused' });
+    expect(await verify(alice, [await reload(alice, factor.id)], factor.id, totp(secret, seconds()))).toMatchObject({
+      ok: false,
+      reason: 'reused',
+    });
+    expect(await verify(alice, [factor], factor.id, totp(secret, seconds()))).toMatchObject({
+      ok: false,
+      reason: 'reused',
+    });
   });
 
   it('after the current step, the previous step is refused; the next step still works', async () => {
     const { factor, secret } = await anActiveFactor();
     expect((await verify(alice, [factor], factor.id, totp(secret, seconds()))).ok).toBe(true);
-    expect(await verify(alice, [await reload(alice, factor.id)], factor.id, totp(secret, seconds() - 30))).toMatchObject({ ok: false, reason: 'reused' });
+    expect(
+      await verify(alice, [await reload(alice, factor.id)], factor.id, totp(secret, seconds() - 30)),
+    ).toMatchObject({ ok: false, reason: 'reused' });
     clock.advance(30_000);
     expect((await verify(alice, [await reload(alice, factor.id)], factor.id, totp(secret, seconds()))).ok).toBe(true);
   });

@@ -46,7 +46,13 @@ export function enrolmentRoutes(registry: FactorRegistry, flow: EnrolmentFlow): 
   const router = new Router({ prefix: flow.prefix });
   const steps = [formOrJsonBody(), ...flow.guards];
 
-  const confirmPage = (ctx: Context, factor: Factor, base: string, model: Record<string, unknown>, error: string | null) =>
+  const confirmPage = (
+    ctx: Context,
+    factor: Factor,
+    base: string,
+    model: Record<string, unknown>,
+    error: string | null,
+  ) =>
     flow.render(ctx, `factors/${factor.kind}/confirm`, {
       title: factor.name,
       ...model,
@@ -63,7 +69,12 @@ export function enrolmentRoutes(registry: FactorRegistry, flow: EnrolmentFlow): 
     const step = await factor.enrolment!.begin(person, input, { binding, ip: ctx.ip });
     if (!step.ok && step.field && !fromScript(ctx)) {
       ctx.status = statusFor(step.reason);
-      return flow.showMethods(ctx, { kind: factor.kind, field: step.field, message: step.message, values: ctx.request.body as Record<string, unknown> });
+      return flow.showMethods(ctx, {
+        kind: factor.kind,
+        field: step.field,
+        message: step.message,
+        values: ctx.request.body as Record<string, unknown>,
+      });
     }
     if (!step.ok) throw refusalError(step);
     if (fromScript(ctx)) return void (ctx.body = step.model);
@@ -77,7 +88,8 @@ export function enrolmentRoutes(registry: FactorRegistry, flow: EnrolmentFlow): 
     const input = readInput(factor, ctx, flow.messages.unreadable);
     const outcome = await factor.enrolment!.confirm(person, input, { binding, ip: ctx.ip });
     if (outcome.ok) return goTo(ctx, await flow.enrolled(ctx, person, outcome.proven));
-    if (outcome.reason === 'setup_expired') throw refusalError({ reason: 'setup_expired', message: flow.messages.setupExpired });
+    if (outcome.reason === 'setup_expired')
+      throw refusalError({ reason: 'setup_expired', message: flow.messages.setupExpired });
     if (fromScript(ctx) || !outcome.model) throw refusalError(outcome);
     ctx.status = statusFor(outcome.reason);
     await confirmPage(ctx, factor, base, outcome.model, outcome.message);

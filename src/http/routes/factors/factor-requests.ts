@@ -14,7 +14,11 @@ export const fromScript = (ctx: Context): boolean => ctx.is('json') === 'json';
 export const unknownMethod = () => httpErrors.raise('method_unavailable');
 
 /** The factor the URL names (`:kind`), if the registry has it and it can do what is asked. */
-export function requireFactor(registry: FactorRegistry, ctx: Context, can: (factor: Factor) => boolean = () => true): Factor {
+export function requireFactor(
+  registry: FactorRegistry,
+  ctx: Context,
+  can: (factor: Factor) => boolean = () => true,
+): Factor {
   const kind: unknown = ctx.params.kind;
   const factor = typeof kind === 'string' ? registry.get(kind) : undefined;
   if (!factor || !can(factor)) throw unknownMethod();
@@ -29,7 +33,8 @@ export function readInput(factor: Factor, ctx: Context, unreadable: string): unk
 }
 
 /** A refusal as an error the error boundary answers (JSON for scripts, a page for people). */
-export const refusalError = (refusal: Pick<Refusal, 'reason' | 'message'>) => factorErrors.raise(refusal.reason, { message: refusal.message });
+export const refusalError = (refusal: Pick<Refusal, 'reason' | 'message'>) =>
+  factorErrors.raise(refusal.reason, { message: refusal.message });
 
 /** Sends the browser on: a 303 for a page, `{ redirect }` for a script. */
 export function goTo(ctx: Context, target: string): void {

@@ -52,14 +52,21 @@ export function passwordlessRoutes(deps: PasswordlessDeps): Router {
     // A passkey signature cannot be guessed, so failures count against the address alone: a
     // shared or per-credential key would let anyone block someone else's passkey.
     const keys = { account: `passwordless-from:${ctx.ip}`, ip: ctx.ip };
-    const attempt = await deps.throttle.attempt(keys, () => factor.passwordless!.verify(input, { binding: details.uid, ip: ctx.ip }));
+    const attempt = await deps.throttle.attempt(keys, () =>
+      factor.passwordless!.verify(input, { binding: details.uid, ip: ctx.ip }),
+    );
     if (attempt.status === 'busy') throw httpErrors.raise('busy');
-    if (attempt.status === 'wait') throw domainErrors.raise('throttled', { message: `Too many failed attempts. Wait ${attempt.seconds} seconds, then try again.` });
+    if (attempt.status === 'wait')
+      throw domainErrors.raise('throttled', {
+        message: `Too many failed attempts. Wait ${attempt.seconds} seconds, then try again.`,
+      });
     const { outcome } = attempt;
     if (!outcome.ok) throw refusalError(outcome);
     const account = await deps.accounts.findAccount(outcome.owner.orgId, outcome.owner.userId);
     if (!account) throw unusable();
-    const methods = [{ method: outcome.proven.method, amr: outcome.proven.amr, at: Math.floor(deps.clock.now() / 1000) }];
+    const methods = [
+      { method: outcome.proven.method, amr: outcome.proven.amr, at: Math.floor(deps.clock.now() / 1000) },
+    ];
     ctx.body = { redirect: await deps.finishSignIn(ctx, { person: personOf(account), methods }) };
   });
 

@@ -71,7 +71,10 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
     const state = await flow.load(ctx);
     const factor = requireFactor(deps.registry, ctx, (f) => f.challenge !== undefined);
     const input = readInput(factor, ctx, flow.unreadable);
-    const step = await factor.challenge!(state.person, recordsOf(state, factor), input, { binding: state.binding, ip: ctx.ip });
+    const step = await factor.challenge!(state.person, recordsOf(state, factor), input, {
+      binding: state.binding,
+      ip: ctx.ip,
+    });
     if (!step.ok && step.reason === 'malformed') throw refusalError(step);
     if (!step.ok) return refuse(ctx, state, factor.kind, refusalError(step));
     if (fromScript(ctx)) return void (ctx.body = step.model);
@@ -84,16 +87,29 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
     const input = readInput(factor, ctx, flow.unreadable);
     const { person } = state;
     const keys: AttemptKeys = { account: person.userId, ip: ctx.ip };
-    const attempt = await deps.throttle.attempt(keys, () => factor.verify(person, recordsOf(state, factor), input, { binding: state.binding, ip: ctx.ip }));
+    const attempt = await deps.throttle.attempt(keys, () =>
+      factor.verify(person, recordsOf(state, factor), input, { binding: state.binding, ip: ctx.ip }),
+    );
     if (attempt.status !== 'checked') {
       ctx.set('Retry-After', String(attempt.status === 'wait' ? attempt.seconds : 1));
       // Busy: another attempt for this account (or too many from this address) is being checked.
-      const error = attempt.status === 'wait' ? domainErrors.raise('throttled', { message: `Too many wrong codes. Wait ${attempt.seconds} seconds, then try again.` }) : httpErrors.raise('busy');
+      const error =
+        attempt.status === 'wait'
+          ? domainErrors.raise('throttled', {
+              message: `Too many wrong codes. Wait ${attempt.seconds} seconds, then try again.`,
+            })
+          : httpErrors.raise('busy');
       return refuse(ctx, state, factor.kind, error);
     }
     const { outcome } = attempt;
     if (!outcome.ok) {
-      await deps.audit.record({ type: flow.failureEvent, orgId: person.orgId, userId: person.userId, ip: ctx.ip, detail: { method: factor.kind, reason: outcome.reason } });
+      await deps.audit.record({
+        type: flow.failureEvent,
+        orgId: person.orgId,
+        userId: person.userId,
+        ip: ctx.ip,
+        detail: { method: factor.kind, reason: outcome.reason },
+      });
       return refuse(ctx, state, factor.kind, refusalError(outcome));
     }
     goTo(ctx, await flow.proven(ctx, state, outcome.proven));

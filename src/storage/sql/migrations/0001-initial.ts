@@ -54,7 +54,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('ip', 'varchar(64)')
     .addColumn('detail', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('audit_events_org_user_at').on('audit_events').columns(['org_id', 'user_id', 'at']).execute();
+  await db.schema
+    .createIndex('audit_events_org_user_at')
+    .on('audit_events')
+    .columns(['org_id', 'user_id', 'at'])
+    .execute();
 
   // Ephemeral data of embedded mode; PostgreSQL deployments keep these in Redis but the tables
   // exist everywhere so that one schema fits every mode.
@@ -85,7 +89,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['attempt_counters', 'oidc_models', 'audit_events', 'setup_tokens', 'clients', 'users', 'organizations']) {
+  for (const table of [
+    'attempt_counters',
+    'oidc_models',
+    'audit_events',
+    'setup_tokens',
+    'clients',
+    'users',
+    'organizations',
+  ]) {
     await db.schema.dropTable(table).ifExists().execute();
   }
 }

@@ -50,7 +50,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('users').addColumn('webauthn_handle', 'varchar(64)').execute();
   await db.schema.createIndex('users_webauthn_handle').on('users').column('webauthn_handle').unique().execute();
   // 0 forbids "trust this browser"; otherwise the number of days a trusted browser skips the factor.
-  await db.schema.alterTable('organizations').addColumn('trusted_browser_days', 'integer', (c) => c.notNull().defaultTo(30)).execute();
+  await db.schema
+    .alterTable('organizations')
+    .addColumn('trusted_browser_days', 'integer', (c) => c.notNull().defaultTo(30))
+    .execute();
 
   await db.schema
     .createTable('ephemeral_values')

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { createPasswordPolicy, normalizePassword, type PasswordContext, type PasswordRules } from '../../../../src/domain/passwords/policy.ts';
+import {
+  createPasswordPolicy,
+  normalizePassword,
+  type PasswordContext,
+  type PasswordRules,
+} from '../../../../src/domain/passwords/policy.ts';
 
 const policy = createPasswordPolicy();
 const SINGLE_FACTOR: PasswordRules = { minLength: 15, maxLength: 256 };
@@ -180,7 +185,14 @@ describe('passwords built on the person or organization', () => {
 describe('predictable patterns found in review', () => {
   const policy = createPasswordPolicy();
   const rules = { minLength: 15, maxLength: 256 };
-  it.each(['1234567890123456', '123123123123123123', 'abcabcabcabcabca', 'qwertyuiopasdfgh', 'hgfdsapoiuytrewq', 'passpasspasspass'])('refuses %s', (password) => {
+  it.each([
+    '1234567890123456',
+    '123123123123123123',
+    'abcabcabcabcabca',
+    'qwertyuiopasdfgh',
+    'hgfdsapoiuytrewq',
+    'passpasspasspass',
+  ])('refuses %s', (password) => {
     expect(policy.check(password, rules).map((p) => p.code)).toContain('repetitive');
   });
   it('still accepts an unrelated passphrase', () => {

@@ -19,7 +19,10 @@ async function serve(checks: ReadinessCheck[]): Promise<string> {
 
 describe('health endpoints', () => {
   it('reports ready when every dependency answers', async () => {
-    const url = await serve([{ name: 'database', check: async () => {} }, { name: 'redis', check: async () => {} }]);
+    const url = await serve([
+      { name: 'database', check: async () => {} },
+      { name: 'redis', check: async () => {} },
+    ]);
     const response = await fetch(`${url}/readyz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ready', checks: { database: 'ok', redis: 'ok' } });
@@ -29,11 +32,19 @@ describe('health endpoints', () => {
     const url = await serve([
       { name: 'database', check: async () => {} },
       { name: 'redis', check: () => new Promise(() => {}) },
-      { name: 'other', check: async () => { throw new Error('down'); } },
+      {
+        name: 'other',
+        check: async () => {
+          throw new Error('down');
+        },
+      },
     ]);
     const response = await fetch(`${url}/readyz`);
     expect(response.status).toBe(503);
-    expect(await response.json()).toEqual({ status: 'unavailable', checks: { database: 'ok', redis: 'unavailable', other: 'unavailable' } });
+    expect(await response.json()).toEqual({
+      status: 'unavailable',
+      checks: { database: 'ok', redis: 'unavailable', other: 'unavailable' },
+    });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
 });

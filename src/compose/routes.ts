@@ -1,0 +1,151 @@
+import path from 'node:path';
+import type Router from '@koa/router';
+import type Provider from 'oidc-provider';
+
+import type { Config } from '../config/load.ts';
+import type { AccountSecurity } from '../domain/account-security.ts';
+import { createAccountSessions } from '../domain/account-sessions.ts';
+import type { Accounts } from '../domain/accounts.ts';
+import type { Audit } from '../domain/audit.ts';
+import type { Methods } from '../domain/methods.ts';
+import type { Setup } from '../domain/setup.ts';
+import type { SignInFlow } from '../domain/sign-in-flow.ts';
+import type { Throttle } from '../domain/throttle.ts';
+import type { RecoveryCodes } from '../factors/recovery-codes/recovery-codes.ts';
+import type { FactorRegistry } from '../factors/registry.ts';
+import type { Csrf } from '../http/middleware/csrf.ts';
+import { accountApiRoutes } from '../http/routes/account-api.ts';
+import { accountAuthRoutes, requireAccount, requireFreshAuth } from '../http/routes/account-auth.ts';
+import { accountPageRoutes } from '../http/routes/account-pages.ts';
+import { accountTwoFactorRoutes } from '../http/routes/account-two-factor.ts';
+import { assetRoutes } from '../http/routes/assets.ts';
+import { enrolmentRoutes } from '../http/routes/enrolment.ts';
+import { passwordlessRoutes } from '../http/routes/factors/passwordless-routes.ts';
+import { healthRoutes } from '../http/routes/health.ts';
+import { interactionRoutes } from '../http/routes/interaction.ts';
+import { secondFactorRoutes } from '../http/routes/second-factor.ts';
+import { setupRoutes } from '../http/routes/setup.ts';
+import type { FinishSignIn } from '../http/routes/sign-in-completion.ts';
+import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
+import type { SessionIndex } from '../oidc/session-index.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { KeyedHash } from '../ports/keyed-hash.ts';
+import type { Random } from '../ports/random.ts';
+import type { ClientStore } from '../ports/stores.ts';
+import type { Views } from '../ports/views.ts';
+import type { Storage } from '../storage/open.ts';
+
+/** What every sign-in route shares: the interaction, the methods, and the one way a sign-in ends. */
+export interface SignInParts {
+  provider: Provider;
+  flow: SignInFlow;
+  methods: Methods;
+  registry: FactorRegistry;
+  audit: Audit;
+  csrf: Csrf;
+  finishSignIn: FinishSignIn;
+  throttle: Throttle;
+}
+
+/** The HTTP routes of the composition root, in the order they are tried. */
+export function createRouters(deps: {
+  config: Config;
+  root: string;
+  provider: Provider;
+  views: Views;
+  csrf: Csrf;
+  storage: Storage;
+  clientStore: ClientStore;
+  accounts: Accounts;
+  audit: Audit;
+  setup: Setup;
+  signIn: SignInParts;
+  recovery: RecoveryCodes;
+  security: AccountSecurity;
+  sessionIndex: SessionIndex;
+  keyedHash: KeyedHash;
+  random: Random;
+  clock: Clock;
+  secureCookies: boolean;
+}): Router[] {
+  const { config, provider, views, csrf, storage, accounts, audit, setup, signIn, recovery, security, sessionIndex } =
+    deps;
+  const { keyedHash, random, clock, secureCookies } = deps;
+  const { flow, methods, registry, finishSignIn } = signIn;
+  const accountAuth = {
+    provider,
+    hasSecondFactor: (orgId: string, userId: string) => methods.hasAny({ orgId, userId }),
+    sessions: createAccountSessions({ ephemeral: storage.ephemeral, keyedHash, random, clock }),
+    ephemeral: storage.ephemeral,
+    accounts,
+    random,
+    clock,
+    views,
+    csrf,
+    issuer: config.issuer,
+    secureCookies,
+    maxAgeSeconds: config.stepUp.maxAgeSeconds,
+  };
+  const signedIn = requireAccount(accountAuth);
+  const fresh = requireFreshAuth(accountAuth);
+  return [
+    assetRoutes({ root: path.join(deps.root, 'public') }),
+    healthRoutes({ checks: storage.checks, timeoutMs: 2000 }),
+    setupRoutes({ setup, views, csrf, issuer: config.issuer }),
+    interactionRoutes({
+      provider,
+      accounts,
+      flow,
+      audit,
+      views,
+      csrf,
+      registry,
+      finishSignIn,
+      maxPasswordLength: config.passwords.maxLength,
+    }),
+    secondFactorRoutes({ ...signIn, views }),
+    ...enrolmentRoutes({ ...signIn, accounts, views, recovery }),
+    passwordlessRoutes({
+      provider,
+      registry,
+      accounts,
+      throttle: signIn.throttle,
+      finishSignIn,
+      clock,
+      guards: [csrf.verify],
+    }),
+    accountAuthRoutes(accountAuth),
+    accountPageRoutes({
+      accounts,
+      security,
+      sessionIndex,
+      views,
+      csrf,
+      requireAccount: signedIn,
+      requireFreshAuth: fresh,
+      maxPasswordLength: config.passwords.maxLength,
+    }),
+    accountApiRoutes({
+      provider,
+      security,
+      methods,
+      accounts,
+      clock,
+      maxAgeSeconds: config.stepUp.maxAgeSeconds,
+      mayUseAccountApi: async (clientId) =>
+        clientId === ACCOUNT_CLIENT_ID || ((await deps.clientStore.findClient(clientId))?.accountApi ?? false),
+    }),
+    ...accountTwoFactorRoutes({
+      accounts,
+      security,
+      sessions: accountAuth.sessions,
+      registry,
+      ephemeral: storage.ephemeral,
+      views,
+      csrf,
+      requireAccount: signedIn,
+      requireFreshAuth: fresh,
+      maxAgeSeconds: config.stepUp.maxAgeSeconds,
+    }),
+  ];
+}
