@@ -14,6 +14,7 @@ import { createOrganizations, type Organizations } from './domain/organizations.
 import { createPasswordPolicy } from './domain/passwords/policy.ts';
 import { createSetup, type Setup } from './domain/setup.ts';
 import { createTfaReset, type TfaReset } from './domain/tfa-reset.ts';
+import type { AppPasswords } from './domain/app-passwords.ts';
 import { createThrottle } from './domain/throttle.ts';
 import { createHttpApp } from './http/app.ts';
 import { createCsrf } from './http/middleware/csrf.ts';
@@ -33,6 +34,7 @@ import { createSecretBox } from './security/secret-box.ts';
 import { openStorage } from './storage/open.ts';
 import { createFactors, createSender, type ExtraFactorDeps } from './compose/factors.ts';
 import { createRouters } from './compose/routes.ts';
+import { createLegacyAccess } from './compose/legacy.ts';
 import type { Factor } from './factors/factor.ts';
 import { createRecoveryCodes, type RecoveryCodes } from './factors/recovery-codes/recovery-codes.ts';
 import { createFactorRegistry, type FactorRegistry } from './factors/registry.ts';
@@ -77,6 +79,7 @@ export interface TwofoldApp {
     clients: Clients;
     audit: Audit;
     tfaReset: TfaReset;
+    appPasswords: AppPasswords;
   };
   factors: { store: FactorStore; registry: FactorRegistry; recovery: RecoveryCodes };
   stores: { users: UserStore; organizations: OrganizationStore; clients: ClientStore };
@@ -148,6 +151,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     users: stores.users,
     views,
     isFirstParty,
+    isIntrospector: async (clientId) => (await stores.clients.findClient(clientId))?.introspection ?? false,
   });
   const clients = createClients({
     reservedIds: [ACCOUNT_CLIENT_ID],
@@ -183,7 +187,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   );
   const factors = { store: factorStore, registry, recovery };
   const methods = createMethods({ store: factorStore, registry });
-  const tfaReset = createTfaReset({ factors: factorStore, audit });
   const trustedBrowsers = createTrustedBrowsers({ store: createSqlTrustedBrowserStore(db), keyedHash, clock, random });
   const flow = createSignInFlow({ factors: factorStore, ephemeral: storage.ephemeral, trustedBrowsers, clock });
   const secondFactorThrottle = createThrottle({
@@ -196,6 +199,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const csrf = createCsrf({ key: secrets.cookieKeys[0]!, random, secureCookies });
   const finishSignIn = createFinishSignIn({ provider, trustedBrowsers, audit, secureCookies });
   const signIn = { provider, flow, methods, registry, audit, csrf, finishSignIn, throttle: secondFactorThrottle };
+  const legacy = createLegacyAccess({
+    config,
+    provider,
+    db,
+    clients: stores.clients,
+    accounts,
+    methods,
+    counter: storage.counter,
+    keyedHash,
+    audit,
+    clock,
+    random,
+    logger,
+  });
+  const tfaReset = createTfaReset({ factors: factorStore, appPasswords: legacy.appPasswords, audit });
   const security = createAccountSecurity({
     factors: factorStore,
     registry,
@@ -233,6 +251,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       recovery,
       security,
       sessionIndex,
+      clients,
+      legacy,
       keyedHash,
       random,
       clock,
@@ -245,18 +265,23 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     storage.sweep().catch((error: unknown) => logger.warn({ err: error }, 'sweeping expired rows failed'));
   }, 60_000);
   sweeper.unref();
+  // App password uses are written in batches, off the grant's path.
+  const useFlusher = setInterval(() => void legacy.uses.flush(), config.legacy.useFlushSeconds * 1000);
+  useFlusher.unref();
 
   return {
     config,
     koa,
     provider,
     logger,
-    services: { accounts, organizations, setup, clients, audit, tfaReset },
+    services: { accounts, organizations, setup, clients, audit, tfaReset, appPasswords: legacy.appPasswords },
     factors,
     stores,
     migrate: () => storage.sql.migrate(),
     async close() {
       clearInterval(sweeper);
+      clearInterval(useFlusher);
+      await legacy.uses.flush();
       await storage.close();
     },
   };

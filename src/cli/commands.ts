@@ -2,6 +2,7 @@ import type { TwofoldApp } from '../app.ts';
 import type { Config } from '../config/load.ts';
 import { roleSchema } from '../domain/accounts.ts';
 import { AUTH_METHODS, GRANTS } from '../domain/clients.ts';
+import { APP_PASSWORD_POLICIES } from '../ports/stores.ts';
 import { startServer } from '../server.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
@@ -36,12 +37,13 @@ Usage: twofold <command> [options] [--json]
   serve                         run the server (what npm start runs); applies migrations first
   migrate                       apply database migrations
   org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>]
-             [--password-min-length <8-64>]
+             [--password-min-length <8-64>] [--app-passwords tfa|everyone|none] [--legacy-password-access]
   user create --org <slug> --email <email> [--name <n>] [--phone <E.164>] [--role member|admin] --password-stdin
-  user reset-tfa --email <email>
+  user reset-tfa --email <email> [--keep-app-passwords]
   client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api]
-             [--grant authorization_code|refresh_token|password]... [--auth-method client_secret_basic|client_secret_post]
-             [--post-logout-redirect-uri <uri>]...
+             [--grant authorization_code|refresh_token|password|client_credentials]...
+             [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]...
+             [--introspection] [--forward-auth]
   client list
   setup-link                    print a one-time link that creates the first organization
 
@@ -100,8 +102,8 @@ const migrate: Command = {
 const orgCreate: Command = {
   name: 'org create',
   usage:
-    'twofold org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>]',
-  options: ['name', 'enforce-tfa', 'trusted-browser-days', 'password-min-length'],
+    'twofold org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>] [--app-passwords tfa|everyone|none] [--legacy-password-access]',
+  options: ['name', 'enforce-tfa', 'trusted-browser-days', 'password-min-length', 'app-passwords', 'legacy-password-access'],
   async run({ values, args, openApp }) {
     if (args.length !== 1) throw new UsageError('org create takes exactly one <slug>');
     const days = str(values, 'trusted-browser-days');
@@ -117,9 +119,12 @@ const orgCreate: Command = {
         '--password-min-length must be a whole number from 8 to 64 (NIST SP 800-63B: at least 8, and 15 where the password may be the only factor)',
       );
     }
+    const appPasswords = str(values, 'app-passwords');
     const app = await openApp();
     const org = await app.services.organizations.createOrganization({
       slug: args[0]!,
+      ...(appPasswords !== undefined ? { appPasswords: pick(appPasswords, APP_PASSWORD_POLICIES, 'app-passwords') } : {}),
+      legacyPasswordAccess: values['legacy-password-access'] === true,
       ...(minLength !== undefined ? { passwordMinLength: Number(minLength) } : {}),
       name: str(values, 'name'),
       enforceTfa: values['enforce-tfa'] === true,
@@ -179,15 +184,17 @@ const userCreate: Command = {
 
 const userResetTfa: Command = {
   name: 'user reset-tfa',
-  usage: 'twofold user reset-tfa --email <email>: remove every second factor of a person (after a lost device).',
-  options: ['email'],
+  usage:
+    'twofold user reset-tfa --email <email> [--keep-app-passwords]: remove every second factor of a person (after a lost device), and their app passwords unless kept.',
+  options: ['email', 'keep-app-passwords'],
   async run({ values, openApp }) {
     const email = required(values, 'email');
     const app = await openApp();
     const found = await app.stores.users.findUserByEmail(email);
     if (!found) throw new UsageError(`there is no user with email ${email}`);
     const person = { orgId: found.organization.id, userId: found.user.id, email: found.user.email };
-    const removed = await app.services.tfaReset.resetTfa(person, { actor: 'cli' });
+    const keepAppPasswords = values['keep-app-passwords'] === true;
+    const removed = await app.services.tfaReset.resetTfa(person, { actor: 'cli' }, { keepAppPasswords });
     const text = removed
       ? `removed ${removed} second factor${removed === 1 ? '' : 's'} of ${found.user.email}`
       : `${found.user.email} has no second factor to reset`;
@@ -198,7 +205,7 @@ const userResetTfa: Command = {
 const clientAdd: Command = {
   name: 'client add',
   usage:
-    'twofold client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api] [--grant authorization_code|refresh_token|password]... [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]...',
+    'twofold client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api] [--grant authorization_code|refresh_token|password|client_credentials]... [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]... [--introspection] [--forward-auth]',
   options: [
     'id',
     'name',
@@ -209,6 +216,8 @@ const clientAdd: Command = {
     'grant',
     'auth-method',
     'post-logout-redirect-uri',
+    'introspection',
+    'forward-auth',
   ],
   async run({ values, openApp }) {
     const grants = list(values, 'grant').map((g) => pick(g, GRANTS, 'grant'));
@@ -222,6 +231,8 @@ const clientAdd: Command = {
       public: values.public === true,
       firstParty: values['first-party'] === true,
       accountApi: values['account-api'] === true,
+      introspection: values.introspection === true,
+      forwardAuth: values['forward-auth'] === true,
       grants,
       authMethod: authMethod ? pick(authMethod, AUTH_METHODS, 'auth-method') : undefined,
     });
@@ -235,6 +246,8 @@ const clientAdd: Command = {
         ...record.metadata,
         firstParty: record.firstParty,
         accountApi: record.accountApi,
+        introspection: record.introspection,
+        forwardAuth: record.forwardAuth,
       },
     };
   },

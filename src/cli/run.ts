@@ -64,6 +64,11 @@ const OPTIONS = {
   'account-api': { type: 'boolean' },
   grant: { type: 'string', multiple: true },
   'auth-method': { type: 'string' },
+  introspection: { type: 'boolean' },
+  'forward-auth': { type: 'boolean' },
+  'app-passwords': { type: 'string' },
+  'legacy-password-access': { type: 'boolean' },
+  'keep-app-passwords': { type: 'boolean' },
 } as const;
 
 function parse(argv: string[]) {

@@ -15,6 +15,10 @@ import type { RecoveryCodes } from '../factors/recovery-codes/recovery-codes.ts'
 import type { FactorRegistry } from '../factors/registry.ts';
 import type { Csrf } from '../http/middleware/csrf.ts';
 import { accountApiRoutes } from '../http/routes/account-api.ts';
+import { accountAppPasswordRoutes } from '../http/routes/account-app-passwords.ts';
+import { forwardAuthRoutes } from '../http/routes/forward-auth.ts';
+import type { Clients } from '../domain/clients.ts';
+import type { LegacyAccess } from './legacy.ts';
 import { accountAuthRoutes, requireAccount, requireFreshAuth } from '../http/routes/account-auth.ts';
 import { accountPageRoutes } from '../http/routes/account-pages.ts';
 import { accountTwoFactorRoutes } from '../http/routes/account-two-factor.ts';
@@ -63,6 +67,8 @@ export function createRouters(deps: {
   recovery: RecoveryCodes;
   security: AccountSecurity;
   sessionIndex: SessionIndex;
+  clients: Clients;
+  legacy: LegacyAccess;
   keyedHash: KeyedHash;
   random: Random;
   clock: Clock;
@@ -114,7 +120,18 @@ export function createRouters(deps: {
       clock,
       guards: [csrf.verify],
     }),
+    forwardAuthRoutes({ clients: deps.clients, legacy: deps.legacy.legacy, realm: new URL(config.issuer).host }),
     accountAuthRoutes(accountAuth),
+    accountAppPasswordRoutes({
+      accounts,
+      appPasswords: deps.legacy.appPasswords,
+      methods,
+      ephemeral: storage.ephemeral,
+      views,
+      csrf,
+      requireAccount: signedIn,
+      requireFreshAuth: fresh,
+    }),
     accountPageRoutes({
       accounts,
       security,

@@ -67,6 +67,7 @@ export const configSchema = z.strictObject({
   }),
   setup: z.strictObject({ linkTtlSeconds: seconds(86_400) }),
   stepUp: z.strictObject({ maxAgeSeconds: seconds(3600) }),
+  legacy: z.strictObject({ accessTokenTtl: seconds(3600), useFlushSeconds: seconds(600) }),
   delivery: z.strictObject({
     driver: z.enum(['outbox', 'webhook']),
     limits: z.strictObject({

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 
 import type { Clock } from '../ports/clock.ts';
+import type { Mailer } from '../ports/mailer.ts';
 import { DeliveryError, type MessageSender } from '../ports/message-sender.ts';
 
 /**
@@ -30,6 +31,31 @@ export function createOutboxSender(deps: { dataDir: string; clock: Clock; logger
         { channel: message.channel, to: message.to, outbox: file },
         'code written to the development outbox',
       );
+    },
+  };
+}
+
+/**
+ * Development email: the same outbox file, lines {"channel":"email","to","subject","text","at"}.
+ * Failures are logged, never thrown: a notice must not undo what it reports.
+ */
+export function createOutboxMailer(deps: { dataDir: string; clock: Clock; logger: Logger }): Mailer {
+  const file = path.join(deps.dataDir, 'outbox.jsonl');
+  return {
+    async send(email) {
+      const line = JSON.stringify({
+        channel: 'email',
+        to: email.to,
+        subject: email.subject,
+        text: email.text,
+        at: new Date(deps.clock.now()).toISOString(),
+      });
+      try {
+        await appendFile(file, `${line}\n`, { mode: 0o600 });
+        deps.logger.info({ channel: 'email', outbox: file }, 'email written to the development outbox');
+      } catch (error) {
+        deps.logger.warn({ err: error }, 'could not write an email to the outbox');
+      }
     },
   };
 }

@@ -52,6 +52,11 @@ export interface Accounts {
    * nor its timing reveals whether an account exists.
    */
   verifyPassword(input: { email: string; password: string; ip: string }): Promise<PasswordSignIn>;
+  /**
+   * Checks email + password without a throttle of its own: for callers that guard it with their
+   * own attempt budget (the legacy grant), so that its failures never slow the web sign-in.
+   */
+  checkPassword(input: { email: string; password: string; ip: string }): Promise<PasswordSignIn>;
   /** Resolves an issued subject identifier (the user id) to the person and their organization. */
   findBySubject(subject: string): Promise<UserWithOrganization | undefined>;
   /** A person by id, only inside their own organization. */
@@ -150,6 +155,7 @@ export function createAccounts(deps: {
     passwordRulesFor,
     prepareUser,
     findBySubject: (subject) => users.findUserBySubject(subject),
+    checkPassword: ({ email, password, ip }) => checkPassword(email, password, ip),
     async findAccount(orgId, userId) {
       const found = await users.findUserBySubject(userId);
       return found?.organization.id === orgId ? found : undefined;

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 
 import type { Clock } from '../ports/clock.ts';
@@ -7,7 +8,7 @@ import type { SecretBox } from '../ports/secret-box.ts';
 import { AppError } from './errors.ts';
 import { domainErrors } from './error-codes.ts';
 
-export const GRANTS = ['authorization_code', 'refresh_token', 'password'] as const;
+export const GRANTS = ['authorization_code', 'refresh_token', 'password', 'client_credentials'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
 
 export const newClientSchema = z.object({
@@ -20,6 +21,10 @@ export const newClientSchema = z.object({
   firstParty: z.boolean().default(false),
   /** May use the account API (the deployment's own apps); implies first-party. */
   accountApi: z.boolean().default(false),
+  /** A resource server (a mail or calendar server): may introspect other clients' tokens. */
+  introspection: z.boolean().default(false),
+  /** A reverse proxy in front of CalDAV/CardDAV: may check app passwords at /forward-auth. */
+  forwardAuth: z.boolean().default(false),
   postLogoutRedirectUris: z.array(z.string().max(2000)).default([]),
 });
 export type NewClientInput = z.input<typeof newClientSchema>;
@@ -54,6 +59,8 @@ export interface RegisteredClient {
 export interface Clients {
   registerClient(input: NewClientInput): Promise<RegisteredClient>;
   listClients(): Promise<ClientRecord[]>;
+  /** A confidential client whose secret matches (compared in constant time), else undefined. */
+  authenticateClient(clientId: string, secret: string): Promise<ClientRecord | undefined>;
 }
 
 function invalid(message: string): AppError {
@@ -87,11 +94,10 @@ export function createClients(deps: {
       if (kind !== 'web' && kind !== 'native') throw invalid(`redirect URI ${uri} ${kind}`);
       return kind;
     });
-    // Part of the contract for legacy mail and calendar clients, arriving with app passwords.
-    if (grants.includes('password'))
-      throw invalid(
-        'the password grant is not available yet: it arrives with app passwords for mail and calendar clients',
-      );
+    if (input.public && grants.includes('client_credentials'))
+      throw invalid('the client_credentials grant needs a confidential client (drop --public)');
+    if (input.public && (input.introspection || input.forwardAuth))
+      throw invalid('a resource server or proxy authenticates with a secret (drop --public)');
     return {
       client_name: input.name ?? input.clientId,
       application_type: kinds.includes('native') ? 'native' : 'web',
@@ -132,11 +138,21 @@ export function createClients(deps: {
         sealedSecret: secret ? deps.box.seal(secret) : null,
         firstParty: input.firstParty || input.accountApi,
         accountApi: input.accountApi,
+        introspection: input.introspection,
+        forwardAuth: input.forwardAuth,
         createdAt: deps.clock.now(),
       };
       await deps.store.insertClient(record);
       return { record, secret };
     },
     listClients: () => deps.store.listClients(),
+    async authenticateClient(clientId, secret) {
+      const record = clientId.length <= 128 ? await deps.store.findClient(clientId) : undefined;
+      // A digest of each side makes the comparison constant-time whatever the lengths.
+      const digest = (value: string) => createHash('sha256').update(value).digest();
+      const expected = record?.sealedSecret ? deps.box.open(record.sealedSecret) : null;
+      const matches = timingSafeEqual(digest(expected ?? ''), digest(secret)) && expected !== null;
+      return matches ? record : undefined;
+    },
   };
 }

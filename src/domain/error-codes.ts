@@ -19,4 +19,7 @@ export const domainErrors = errorCatalogue({
   unknown_browser: { status: 404, message: 'That browser is not trusted any more.' },
   tfa_required: { status: 409, message: 'Your organization requires two-step verification.' },
   tfa_off: { status: 409, message: 'Recovery codes come with two-step verification. Add a method first.' },
+  app_passwords_off: { status: 403, message: 'App passwords are not available for this account.' },
+  invalid_app_password: { status: 400, message: 'Some details need fixing.' },
+  unknown_app_password: { status: 404, message: 'That app password does not exist any more.' },
 });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
-import type { Organization, OrganizationStore } from '../ports/stores.ts';
+import type { AppPasswordPolicy, Organization, OrganizationStore } from '../ports/stores.ts';
 import { domainErrors } from './error-codes.ts';
 
 /** A slug names the organization in URLs and the CLI: lowercase letters, digits and inner hyphens. */
@@ -26,6 +26,10 @@ export interface NewOrganizationInput {
   trustedBrowserDays?: number;
   /** Overrides the configured minimum password length for this organization. */
   passwordMinLength?: number;
+  /** Who may create app passwords: people with TFA (the default), everyone, or no one. */
+  appPasswords?: AppPasswordPolicy;
+  /** Mail and calendar servers may check the account password of people without TFA. */
+  legacyPasswordAccess?: boolean;
 }
 
 export interface Organizations {
@@ -50,6 +54,8 @@ export function createOrganizations(deps: { store: OrganizationStore; clock: Clo
       enforceTfa: input.enforceTfa ?? false,
       passwordMinLength: input.passwordMinLength ?? null,
       trustedBrowserDays: input.trustedBrowserDays ?? DEFAULT_TRUSTED_BROWSER_DAYS,
+      appPasswords: input.appPasswords ?? 'tfa',
+      legacyPasswordAccess: input.legacyPasswordAccess ?? false,
       createdAt: deps.clock.now(),
     };
   };

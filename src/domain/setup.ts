@@ -69,6 +69,8 @@ export function createSetup(deps: {
       enforceTfa: false,
       passwordMinLength: null,
       trustedBrowserDays: DEFAULT_TRUSTED_BROWSER_DAYS,
+      appPasswords: 'tfa' as const,
+      legacyPasswordAccess: false,
       createdAt: 0,
     };
     let prepared: { user: User; passwordHash: string } | undefined;

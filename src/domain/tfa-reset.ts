@@ -1,5 +1,6 @@
 import type { Person } from '../factors/factor.ts';
 import type { FactorStore } from '../ports/factor-stores.ts';
+import type { AppPasswords } from './app-passwords.ts';
 import type { Audit } from './audit.ts';
 
 /** Who asked for a reset: `actor` names the channel or operator (`cli`), `ip` where it came from. */
@@ -10,13 +11,20 @@ export interface ResetActor {
 
 /** An operator's reset of a person's second factors after a lost device. */
 export interface TfaReset {
-  /** Removes every factor of the person and records `tfa.reset`; resolves to how many factors went. */
-  resetTfa(person: Person, by: ResetActor): Promise<number>;
+  /**
+   * Removes every factor of the person and records `tfa.reset`; resolves to how many factors went.
+   * App passwords are revoked too (a lost phone often goes with a lost laptop) unless kept.
+   */
+  resetTfa(person: Person, by: ResetActor, options?: { keepAppPasswords?: boolean }): Promise<number>;
 }
 
-export function createTfaReset(deps: { factors: FactorStore; audit: Audit }): TfaReset {
+export function createTfaReset(deps: {
+  factors: FactorStore;
+  appPasswords: Pick<AppPasswords, 'revokeAll'>;
+  audit: Audit;
+}): TfaReset {
   return {
-    async resetTfa(person, by) {
+    async resetTfa(person, by, options = {}) {
       // Factors, recovery codes and trusted browsers go together: the next sign-in starts afresh
       // (with enrolment, if the organization enforces TFA).
       const removed = await deps.factors.deleteAllFactors(person.orgId, person.userId);
@@ -27,6 +35,7 @@ export function createTfaReset(deps: { factors: FactorStore; audit: Audit }): Tf
         ip: by.ip,
         detail: { by: by.actor, removed },
       });
+      if (!options.keepAppPasswords) await deps.appPasswords.revokeAll(person, by.ip ?? '');
       return removed;
     },
   };

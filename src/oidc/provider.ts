@@ -6,6 +6,7 @@ import type { UserStore } from '../ports/stores.ts';
 import type { Views } from '../ports/views.ts';
 import { ACR_VALUES } from '../domain/authentication.ts';
 import { createPolicy } from './policy.ts';
+import { PROTOCOL_SCOPES } from '../ports/app-password-store.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -16,6 +17,8 @@ export interface ProviderDeps {
   views: Views;
   /** Clients whose consent is implied (the deployment's own apps). */
   isFirstParty(clientId: string): Promise<boolean>;
+  /** Resource servers registered to introspect other clients' tokens (client add --introspection). */
+  isIntrospector(clientId: string): Promise<boolean>;
 }
 
 /**
@@ -70,7 +73,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     clients: [],
     findAccount: findAccount(deps.users),
     claims,
-    scopes: ['openid', 'offline_access', 'email', 'profile'],
+    scopes: ['openid', 'offline_access', 'email', 'profile', ...PROTOCOL_SCOPES],
     acrValues: [...ACR_VALUES],
     responseTypes: ['code'],
     jwks: deps.jwks as Configuration['jwks'],
@@ -86,6 +89,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     // resource server can make the step-up decision (RFC 9470 §3, RFC 9068 §2.2.1).
     extraTokenClaims: async (ctx, token) => {
       if (token.kind !== 'AccessToken') return undefined;
+      // The password grant sets its own (username, app password id) before saving: keep them.
+      if ((token as { gty?: string }).gty === 'password') return (token as { extra?: Record<string, unknown> }).extra;
       const { AuthorizationCode: code, RefreshToken: refresh } = ctx.oidc.entities;
       const source = code ?? refresh;
       if (!source) return undefined;
@@ -97,11 +102,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     features: {
       devInteractions: { enabled: false },
+      // Service-to-service tokens for clients registered with that grant (no person involved).
+      clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // Public clients may only introspect their own tokens; resource servers authenticate.
-        allowedPolicy: async (ctx, client, token) =>
-          client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId,
+        // RFC 7662 §4: a client learns about its own tokens; only registered resource servers
+        // (mail and calendar servers, --introspection) about other clients' tokens.
+        allowedPolicy: async (_ctx, client, token) =>
+          token.clientId === client.clientId || (client.clientAuthMethod !== 'none' && (await deps.isIntrospector(client.clientId))),
       },
       revocation: {
         enabled: true,
@@ -152,7 +160,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     ttl: {
       AuthorizationCode: ttl.authorizationCode,
-      AccessToken: ttl.accessToken,
+      // Legacy clients' tokens live briefly: a mail server asks again at each login.
+      ClientCredentials: ttl.accessToken,
+      AccessToken: (_ctx, token) => ((token as { gty?: string }).gty === 'password' ? config.legacy.accessTokenTtl : ttl.accessToken),
       IdToken: ttl.idToken,
       RefreshToken: ttl.refreshToken,
       Session: ttl.session,

@@ -12,8 +12,15 @@ export interface Organization {
   passwordMinLength: number | null;
   /** How long "trust this browser" skips the second factor; 0 forbids it. */
   trustedBrowserDays: number;
+  /** Who may create app passwords for mail and calendar clients: people with TFA, everyone, or no one. */
+  appPasswords: AppPasswordPolicy;
+  /** Mail and calendar servers may check the account password itself, for people without TFA only. */
+  legacyPasswordAccess: boolean;
   createdAt: number;
 }
+
+export const APP_PASSWORD_POLICIES = ['tfa', 'everyone', 'none'] as const;
+export type AppPasswordPolicy = (typeof APP_PASSWORD_POLICIES)[number];
 
 export interface User {
   id: string;
@@ -89,6 +96,10 @@ export interface ClientRecord {
   firstParty: boolean;
   /** May call the account API (/api/account) with its access tokens: change people's TFA settings. */
   accountApi: boolean;
+  /** A resource server: may introspect tokens issued to other clients (RFC 7662). */
+  introspection: boolean;
+  /** A reverse proxy: may check app passwords at /forward-auth. */
+  forwardAuth: boolean;
   createdAt: number;
 }
 

@@ -66,6 +66,8 @@ export function accountApiRoutes(deps: AccountApiDeps): Router {
     if (
       !token ||
       !token.isValid ||
+      // Tokens of mail and calendar clients (app passwords) never manage the account.
+      token.gty === 'password' ||
       !token.accountId ||
       typeof extra.auth_time !== 'number' ||
       !(await deps.mayUseAccountApi(token.clientId!))

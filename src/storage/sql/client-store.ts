@@ -13,6 +13,8 @@ function toClient(row: Selectable<Tables['clients']>): ClientRecord {
     sealedSecret: row.sealed_secret,
     firstParty: row.first_party === 1,
     accountApi: row.account_api === 1,
+    introspection: row.introspection === 1,
+    forwardAuth: row.forward_auth === 1,
     createdAt: row.created_at,
   };
 }
@@ -30,6 +32,8 @@ export function createSqlClientStore(db: Database): ClientStore {
             sealed_secret: client.sealedSecret,
             first_party: client.firstParty ? 1 : 0,
             account_api: client.accountApi ? 1 : 0,
+            introspection: client.introspection ? 1 : 0,
+            forward_auth: client.forwardAuth ? 1 : 0,
             created_at: client.createdAt,
           })
           .execute();

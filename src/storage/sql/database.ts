@@ -5,6 +5,7 @@ import * as initial from './migrations/0001-initial.ts';
 import * as secondFactors from './migrations/0002-second-factors.ts';
 import * as sessionsByAccount from './migrations/0003-sessions-by-account.ts';
 import * as accountApiClients from './migrations/0004-account-api-clients.ts';
+import * as appPasswords from './migrations/0005-app-passwords.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
 import type { Database, Tables } from './tables.ts';
 
@@ -50,6 +51,7 @@ const migrations: Record<string, Migration> = {
   '0002-second-factors': secondFactors,
   '0003-sessions-by-account': sessionsByAccount,
   '0004-account-api-clients': accountApiClients,
+  '0005-app-passwords': appPasswords,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,9 +1,11 @@
-import type { Organization, OrganizationStore } from '../../ports/stores.ts';
-import { DuplicateError } from '../../ports/stores.ts';
+import type { Insertable, Selectable } from 'kysely';
+
+import type { AppPasswordPolicy, Organization, OrganizationStore } from '../../ports/stores.ts';
+import { APP_PASSWORD_POLICIES, DuplicateError } from '../../ports/stores.ts';
 import { isUniqueViolation } from './errors.ts';
 import type { Database, Tables } from './tables.ts';
 
-export function toOrganization(row: Tables['organizations']): Organization {
+export function toOrganization(row: Selectable<Tables['organizations']>): Organization {
   return {
     id: row.id,
     slug: row.slug,
@@ -11,11 +13,15 @@ export function toOrganization(row: Tables['organizations']): Organization {
     enforceTfa: row.enforce_tfa === 1,
     passwordMinLength: row.password_min_length,
     trustedBrowserDays: row.trusted_browser_days,
+    appPasswords: (APP_PASSWORD_POLICIES as readonly string[]).includes(row.app_passwords)
+      ? (row.app_passwords as AppPasswordPolicy)
+      : 'tfa',
+    legacyPasswordAccess: row.legacy_password_access === 1,
     createdAt: row.created_at,
   };
 }
 
-export function organizationRow(org: Organization): Tables['organizations'] {
+export function organizationRow(org: Organization): Insertable<Tables['organizations']> {
   return {
     id: org.id,
     slug: org.slug,
@@ -23,6 +29,8 @@ export function organizationRow(org: Organization): Tables['organizations'] {
     enforce_tfa: org.enforceTfa ? 1 : 0,
     password_min_length: org.passwordMinLength,
     trusted_browser_days: org.trustedBrowserDays,
+    app_passwords: org.appPasswords,
+    legacy_password_access: org.legacyPasswordAccess ? 1 : 0,
     created_at: org.createdAt,
   };
 }

@@ -16,6 +16,8 @@ export interface Tables {
     password_min_length: number | null;
     created_at: number;
     trusted_browser_days: number;
+    app_passwords: Defaulted<string>;
+    legacy_password_access: Defaulted<number>;
   };
   users: {
     id: string;
@@ -39,6 +41,21 @@ export interface Tables {
     first_party: number;
     created_at: number;
     account_api: Defaulted<number>;
+    introspection: Defaulted<number>;
+    forward_auth: Defaulted<number>;
+  };
+  app_passwords: {
+    id: string;
+    org_id: string;
+    user_id: string;
+    name: string;
+    digest: string;
+    scopes: string;
+    created_at: number;
+    expires_at: number | null;
+    last_used_at: number | null;
+    last_used_ip: string | null;
+    last_used_protocol: string | null;
   };
   setup_tokens: {
     token_hash: string;

@@ -52,6 +52,8 @@ export function createSqlUserStore(db: Database): UserStore {
         'organizations.password_min_length as o_password_min_length',
         'organizations.created_at as o_created_at',
         'organizations.trusted_browser_days as o_trusted_browser_days',
+        'organizations.app_passwords as o_app_passwords',
+        'organizations.legacy_password_access as o_legacy_password_access',
       ]);
   type Joined = Omit<Tables['users'], 'preferred_factor_id' | 'webauthn_handle'> & {
     o_trusted_browser_days: number;
@@ -60,6 +62,8 @@ export function createSqlUserStore(db: Database): UserStore {
     o_enforce_tfa: number;
     o_password_min_length: number | null;
     o_created_at: number;
+    o_app_passwords: string;
+    o_legacy_password_access: number;
   };
   const split = (row: Joined) => ({
     user: toUser(row),
@@ -71,6 +75,8 @@ export function createSqlUserStore(db: Database): UserStore {
       password_min_length: row.o_password_min_length,
       created_at: row.o_created_at,
       trusted_browser_days: row.o_trusted_browser_days,
+      app_passwords: row.o_app_passwords,
+      legacy_password_access: row.o_legacy_password_access,
     }),
   });
 

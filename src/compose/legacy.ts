@@ -1,0 +1,64 @@
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+
+import type { Config } from '../config/load.ts';
+import type { Accounts } from '../domain/accounts.ts';
+import { createAppPasswords, type AppPasswords } from '../domain/app-passwords.ts';
+import type { Audit } from '../domain/audit.ts';
+import { createLegacySignIn, createUseRecorder, type LegacySignIn, type UseRecorder } from '../domain/legacy-sign-in.ts';
+import type { Methods } from '../domain/methods.ts';
+import { createThrottle } from '../domain/throttle.ts';
+import { createOutboxMailer } from '../delivery/outbox.ts';
+import { createAppPasswordTokens, registerPasswordGrant } from '../oidc/password-grant.ts';
+import type { AttemptCounter } from '../ports/attempt-counter.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { KeyedHash } from '../ports/keyed-hash.ts';
+import type { Random } from '../ports/random.ts';
+import type { ClientStore } from '../ports/stores.ts';
+import { createSqlAppPasswordStore } from '../storage/sql/app-password-store.ts';
+import type { Database } from '../storage/sql/tables.ts';
+
+export interface LegacyAccess {
+  appPasswords: AppPasswords;
+  legacy: LegacySignIn;
+  uses: UseRecorder;
+}
+
+/** App passwords, the legacy sign-in behind the password grant, and the grant itself on the provider. */
+export function createLegacyAccess(deps: {
+  config: Config;
+  provider: Provider;
+  db: Database;
+  clients: ClientStore;
+  accounts: Accounts;
+  methods: Methods;
+  counter: AttemptCounter;
+  keyedHash: KeyedHash;
+  audit: Audit;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+}): LegacyAccess {
+  const { config, keyedHash, audit, clock, random } = deps;
+  const store = createSqlAppPasswordStore(deps.db);
+  const tokens = createAppPasswordTokens({ provider: deps.provider, clients: deps.clients });
+  const mailer = createOutboxMailer({ dataDir: config.dataDir, clock, logger: deps.logger });
+  const accountUrl = `${config.issuer}/account`;
+  const appPasswords = createAppPasswords({ store, tokens, mailer, accountUrl, keyedHash, audit, clock, random });
+  const uses = createUseRecorder({
+    store,
+    onError: (error) => deps.logger.warn({ err: error }, 'recording app password uses failed'),
+  });
+  const legacy = createLegacySignIn({
+    store,
+    accounts: deps.accounts,
+    hasTfa: (account) => deps.methods.hasAny({ orgId: account.organization.id, userId: account.user.id }),
+    keyedHash,
+    // A budget of its own: a mail server's failures never slow its people's web sign-in.
+    throttle: createThrottle({ counter: deps.counter, clock, purpose: 'legacy', rules: config.throttle }),
+    uses,
+    clock,
+  });
+  registerPasswordGrant(deps.provider, { legacy, clock, grantTtlSeconds: config.ttl.grant });
+  return { appPasswords, legacy, uses };
+}

@@ -1,0 +1,104 @@
+import type { AppPasswordRecord, AppPasswordStore, AppPasswordUse, ProtocolScope } from '../ports/app-password-store.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { KeyedHash } from '../ports/keyed-hash.ts';
+import { normalizeEmail, type Organization, type UserWithOrganization } from '../ports/stores.ts';
+import type { Accounts } from './accounts.ts';
+import { looksLikeAppPassword, normalizeAppPassword } from './app-passwords.ts';
+import type { Throttle } from './throttle.ts';
+
+/** A legacy client signed in: whose account, with which app password (null: the account password), for what. */
+export interface LegacyGrant {
+  account: UserWithOrganization;
+  appPassword: AppPasswordRecord | null;
+  scopes: ProtocolScope[];
+}
+
+/** Every refusal is the same to the client (RFC 6749 §5.2 invalid_grant); the reason is for the audit trail. */
+export type LegacyOutcome = { ok: true; grant: LegacyGrant } | { ok: false; reason: 'invalid' | 'throttled' };
+
+export interface LegacySignIn {
+  /**
+   * Checks username + password from a mail or calendar server: an app password (any person the
+   * organization lets have them), or the account password only where no TFA applies and the
+   * organization allows it. `scopes`, when asked for, narrow what the app password allows.
+   */
+  authenticate(input: { username: string; password: string; ip: string; scopes: ProtocolScope[] | null; protocol: string }): Promise<LegacyOutcome>;
+}
+
+/** Collects last uses and writes them in batches, off the grant's path. */
+export interface UseRecorder {
+  add(use: AppPasswordUse): void;
+  flush(): Promise<void>;
+}
+
+export function createUseRecorder(deps: { store: AppPasswordStore; onError(error: unknown): void }): UseRecorder {
+  // The latest use per app password since the last flush: a busy IMAP server writes once per flush.
+  let pending = new Map<string, AppPasswordUse>();
+  return {
+    add: (use) => void pending.set(use.id, use),
+    async flush() {
+      if (pending.size === 0) return;
+      const batch = [...pending.values()];
+      pending = new Map();
+      await deps.store.recordAppPasswordUses(batch).catch(deps.onError);
+    },
+  };
+}
+
+const tfaApplies = (org: Organization, hasTfa: boolean) => hasTfa || org.enforceTfa;
+
+export function createLegacySignIn(deps: {
+  store: AppPasswordStore;
+  accounts: Pick<Accounts, 'findAccount' | 'checkPassword'>;
+  hasTfa(account: UserWithOrganization): Promise<boolean>;
+  keyedHash: KeyedHash;
+  throttle: Throttle;
+  uses: UseRecorder;
+  clock: Clock;
+}): LegacySignIn {
+  const { store, keyedHash, clock } = deps;
+
+  /** A live app password of this username, allowed by its organization now; a high-entropy secret needs no throttle. */
+  async function byAppPassword(username: string, normalized: string): Promise<LegacyGrant | undefined> {
+    const found = await store.findAppPasswordByDigest(keyedHash.digest('app-password', normalized));
+    if (!found || (found.expiresAt !== null && found.expiresAt <= clock.now())) return undefined;
+    const account = await deps.accounts.findAccount(found.orgId, found.userId);
+    if (!account || normalizeEmail(account.user.email) !== normalizeEmail(username)) return undefined;
+    const { appPasswords } = account.organization;
+    if (appPasswords === 'none') return undefined;
+    if (appPasswords === 'tfa' && !tfaApplies(account.organization, await deps.hasTfa(account))) return undefined;
+    return { account, appPassword: found, scopes: found.scopes };
+  }
+
+  /** The account password itself, only where the organization allows it and no TFA applies. */
+  async function byAccountPassword(username: string, password: string, ip: string): Promise<LegacyGrant | undefined> {
+    const checked = await deps.accounts.checkPassword({ email: username, password, ip });
+    if (!checked.ok) return undefined;
+    const { account } = checked;
+    if (!account.organization.legacyPasswordAccess) return undefined;
+    if (tfaApplies(account.organization, await deps.hasTfa(account))) return undefined;
+    return { account, appPassword: null, scopes: ['imap', 'pop3', 'smtp', 'dav', 'activesync'] };
+  }
+
+  return {
+    async authenticate({ username, password, ip, scopes, protocol }) {
+      const normalized = normalizeAppPassword(password);
+      let grant = looksLikeAppPassword(normalized) ? await byAppPassword(username, normalized) : undefined;
+      if (!grant) {
+        // Wrong, revoked, expired, or an account password: guessing is rationed per username and
+        // per address, on a budget of its own (the person's web sign-in never slows down for it).
+        const attempt = await deps.throttle.attempt({ account: normalizeEmail(username), ip }, async () => {
+          const found = looksLikeAppPassword(normalized) ? undefined : await byAccountPassword(username, password, ip);
+          return found ? { ok: true as const, found } : { ok: false as const };
+        });
+        if (attempt.status !== 'checked') return { ok: false, reason: 'throttled' };
+        if (!attempt.outcome.ok) return { ok: false, reason: 'invalid' };
+        grant = attempt.outcome.found;
+      }
+      const allowed = scopes === null ? grant.scopes : grant.scopes.filter((s) => scopes.includes(s));
+      if (allowed.length === 0) return { ok: false, reason: 'invalid' };
+      if (grant.appPassword) deps.uses.add({ id: grant.appPassword.id, at: clock.now(), ip, protocol });
+      return { ok: true, grant: { ...grant, scopes: allowed } };
+    },
+  };
+}
