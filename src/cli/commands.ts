@@ -3,6 +3,7 @@ import type { Config } from '../config/load.ts';
 import { roleSchema } from '../domain/accounts.ts';
 import { AUTH_METHODS, GRANTS } from '../domain/clients.ts';
 import { APP_PASSWORD_POLICIES } from '../ports/stores.ts';
+import { PROTOCOL_SCOPES } from '../ports/app-password-store.ts';
 import { startServer } from '../server.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
@@ -43,7 +44,7 @@ Usage: twofold <command> [options] [--json]
   client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api]
              [--grant authorization_code|refresh_token|password|client_credentials]...
              [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]...
-             [--introspection] [--forward-auth]
+             [--introspection] [--forward-auth] [--scope imap|pop3|smtp|dav|activesync]...
   client list
   setup-link                    print a one-time link that creates the first organization
 
@@ -205,7 +206,7 @@ const userResetTfa: Command = {
 const clientAdd: Command = {
   name: 'client add',
   usage:
-    'twofold client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api] [--grant authorization_code|refresh_token|password|client_credentials]... [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]... [--introspection] [--forward-auth]',
+    'twofold client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api] [--grant authorization_code|refresh_token|password|client_credentials]... [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]... [--introspection] [--forward-auth] [--scope imap|pop3|smtp|dav|activesync]...',
   options: [
     'id',
     'name',
@@ -218,6 +219,7 @@ const clientAdd: Command = {
     'post-logout-redirect-uri',
     'introspection',
     'forward-auth',
+    'scope',
   ],
   async run({ values, openApp }) {
     const grants = list(values, 'grant').map((g) => pick(g, GRANTS, 'grant'));
@@ -233,6 +235,10 @@ const clientAdd: Command = {
       accountApi: values['account-api'] === true,
       introspection: values.introspection === true,
       forwardAuth: values['forward-auth'] === true,
+      scopes: list(values, 'scope')
+        .flatMap((s) => s.split(/[\s,]+/))
+        .filter(Boolean)
+        .map((s) => pick(s, PROTOCOL_SCOPES, 'scope')),
       grants,
       authMethod: authMethod ? pick(authMethod, AUTH_METHODS, 'auth-method') : undefined,
     });

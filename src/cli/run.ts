@@ -65,6 +65,7 @@ const OPTIONS = {
   grant: { type: 'string', multiple: true },
   'auth-method': { type: 'string' },
   introspection: { type: 'boolean' },
+  scope: { type: 'string', multiple: true },
   'forward-auth': { type: 'boolean' },
   'app-passwords': { type: 'string' },
   'legacy-password-access': { type: 'boolean' },

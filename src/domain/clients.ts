@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 
+import { PROTOCOL_SCOPES } from '../ports/app-password-store.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
 import type { ClientRecord, ClientStore } from '../ports/stores.ts';
@@ -25,6 +26,8 @@ export const newClientSchema = z.object({
   introspection: z.boolean().default(false),
   /** A reverse proxy in front of CalDAV/CardDAV: may check app passwords at /forward-auth. */
   forwardAuth: z.boolean().default(false),
+  /** The protocols a mail or calendar server serves: app passwords for other protocols are refused there. */
+  scopes: z.array(z.enum(PROTOCOL_SCOPES)).default([]),
   postLogoutRedirectUris: z.array(z.string().max(2000)).default([]),
 });
 export type NewClientInput = z.input<typeof newClientSchema>;
@@ -106,6 +109,7 @@ export function createClients(deps: {
       redirect_uris: input.redirectUris,
       post_logout_redirect_uris: input.postLogoutRedirectUris,
       token_endpoint_auth_method: input.public ? 'none' : (input.authMethod ?? 'client_secret_basic'),
+      ...(input.scopes.length > 0 ? { scope: [...new Set(input.scopes)].join(' ') } : {}),
     };
   }
 

@@ -54,7 +54,8 @@ export function registerPasswordGrant(
       const username = typeof params!.username === 'string' ? params!.username : '';
       const password = typeof params!.password === 'string' ? params!.password : '';
       if (!username || !password || username.length > 254 || password.length > 1024) throw invalidGrant();
-      const scopes = requestedScopes(params!.scope);
+      // Asked for in the request, else what the server was registered to serve (client add --scope).
+      const scopes = requestedScopes(params!.scope) ?? requestedScopes(client!.scope);
       const outcome = await deps.legacy.authenticate({ username, password, ip: ctx.ip, scopes, protocol: scopes?.length === 1 ? scopes[0]! : client!.clientId });
       if (!outcome.ok) throw invalidGrant();
       const { account, appPassword } = outcome.grant;

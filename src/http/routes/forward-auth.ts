@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 import type { Clients } from '../../domain/clients.ts';
 import type { LegacySignIn } from '../../domain/legacy-sign-in.ts';
-import { PROTOCOL_SCOPES } from '../../ports/app-password-store.ts';
+import { PROTOCOL_SCOPES, type ProtocolScope } from '../../ports/app-password-store.ts';
 
 /** `Basic base64(user:password)` (RFC 7617), split at the first colon; undefined when malformed. */
 export function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
@@ -16,7 +16,7 @@ export function parseBasic(header: string | undefined): { user: string; password
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-const query = z.object({ scope: z.enum(PROTOCOL_SCOPES).default('dav') });
+const query = z.object({ scope: z.enum(PROTOCOL_SCOPES).optional() });
 
 /**
  * Forward authentication for reverse proxies (nginx `auth_request`, Traefik `forwardAuth`) in
@@ -42,12 +42,15 @@ export function forwardAuthRoutes(deps: { clients: Clients; legacy: LegacySignIn
     if (!parsed.success) return refuse(ctx, 403, 'Unknown scope: use one of ' + PROTOCOL_SCOPES.join(', ') + '.');
     const person = parseBasic(ctx.get('authorization'));
     if (!person) return refuse(ctx, 401, 'Sign in with your email address and an app password.');
+    // The protocol the proxy protects: its query, else what it was registered for, else CalDAV/CardDAV.
+    const registered = String(client.metadata.scope ?? '').split(' ').filter((s) => (PROTOCOL_SCOPES as readonly string[]).includes(s));
+    const scopes = parsed.data.scope ? [parsed.data.scope] : registered.length > 0 ? (registered as ProtocolScope[]) : ['dav' as const];
     const outcome = await deps.legacy.authenticate({
       username: person.user,
       password: person.password,
       ip: ctx.ip,
-      scopes: [parsed.data.scope],
-      protocol: parsed.data.scope,
+      scopes,
+      protocol: scopes.join(' '),
     });
     if (!outcome.ok) return refuse(ctx, 401, 'The email address or app password is not right.');
     ctx.status = 200;
