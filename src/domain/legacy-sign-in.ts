@@ -1,4 +1,9 @@
-import type { AppPasswordRecord, AppPasswordStore, AppPasswordUse, ProtocolScope } from '../ports/app-password-store.ts';
+import type {
+  AppPasswordRecord,
+  AppPasswordStore,
+  AppPasswordUse,
+  ProtocolScope,
+} from '../ports/app-password-store.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { KeyedHash } from '../ports/keyed-hash.ts';
 import { normalizeEmail, type Organization, type UserWithOrganization } from '../ports/stores.ts';
@@ -22,7 +27,13 @@ export interface LegacySignIn {
    * organization lets have them), or the account password only where no TFA applies and the
    * organization allows it. `scopes`, when asked for, narrow what the app password allows.
    */
-  authenticate(input: { username: string; password: string; ip: string; scopes: ProtocolScope[] | null; protocol: string }): Promise<LegacyOutcome>;
+  authenticate(input: {
+    username: string;
+    password: string;
+    ip: string;
+    scopes: ProtocolScope[] | null;
+    protocol: string;
+  }): Promise<LegacyOutcome>;
 }
 
 /** Collects last uses and writes them in batches, off the grant's path. */
@@ -88,7 +99,8 @@ export function createLegacySignIn(deps: {
         // Wrong, revoked, expired, or an account password: guessing is rationed per username and
         // per address, on a budget of its own (the person's web sign-in never slows down for it).
         const attempt = await deps.throttle.attempt({ account: normalizeEmail(username), ip }, async () => {
-          const found = looksLikeAppPassword(normalized) ? undefined : await byAccountPassword(username, password, ip);
+          // An account password may happen to look like an app password: check it all the same.
+          const found = await byAccountPassword(username, password, ip);
           return found ? { ok: true as const, found } : { ok: false as const };
         });
         if (attempt.status !== 'checked') return { ok: false, reason: 'throttled' };

@@ -6,6 +6,8 @@ import {
   type AppPasswordStore,
   type ProtocolScope,
 } from '../../ports/app-password-store.ts';
+import { DuplicateError } from '../../ports/stores.ts';
+import { isUniqueViolation } from './errors.ts';
 import type { Database, Tables } from './tables.ts';
 
 const isScope = (s: string): s is ProtocolScope => (PROTOCOL_SCOPES as readonly string[]).includes(s);
@@ -29,22 +31,27 @@ function toAppPassword(row: Selectable<Tables['app_passwords']>): AppPasswordRec
 export function createSqlAppPasswordStore(db: Database): AppPasswordStore {
   return {
     async insertAppPassword(r) {
-      await db
-        .insertInto('app_passwords')
-        .values({
-          id: r.id,
-          org_id: r.orgId,
-          user_id: r.userId,
-          name: r.name,
-          digest: r.digest,
-          scopes: r.scopes.join(' '),
-          created_at: r.createdAt,
-          expires_at: r.expiresAt,
-          last_used_at: r.lastUsedAt,
-          last_used_ip: r.lastUsedIp,
-          last_used_protocol: r.lastUsedProtocol,
-        })
-        .execute();
+      try {
+        await db
+          .insertInto('app_passwords')
+          .values({
+            id: r.id,
+            org_id: r.orgId,
+            user_id: r.userId,
+            name: r.name,
+            digest: r.digest,
+            scopes: r.scopes.join(' '),
+            created_at: r.createdAt,
+            expires_at: r.expiresAt,
+            last_used_at: r.lastUsedAt,
+            last_used_ip: r.lastUsedIp,
+            last_used_protocol: r.lastUsedProtocol,
+          })
+          .execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DuplicateError('an app password with this digest already exists');
+        throw error;
+      }
     },
     async findAppPasswords(orgId, userId) {
       const rows = await db
@@ -86,7 +93,11 @@ export function createSqlAppPasswordStore(db: Database): AppPasswordStore {
         for (const use of uses) {
           await trx
             .updateTable('app_passwords')
-            .set({ last_used_at: use.at, last_used_ip: use.ip.slice(0, 64), last_used_protocol: use.protocol.slice(0, 32) })
+            .set({
+              last_used_at: use.at,
+              last_used_ip: use.ip.slice(0, 64),
+              last_used_protocol: use.protocol.slice(0, 32),
+            })
             .where('id', '=', use.id)
             .execute();
         }
