@@ -135,6 +135,7 @@ export function createRouters(deps: {
     accountPageRoutes({
       accounts,
       security,
+      appPasswords: deps.legacy.appPasswords,
       sessionIndex,
       views,
       csrf,

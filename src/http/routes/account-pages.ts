@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 import type { Accounts } from '../../domain/accounts.ts';
 import type { AccountSecurity } from '../../domain/account-security.ts';
+import type { AppPasswords } from '../../domain/app-passwords.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { SessionIndex } from '../../oidc/session-index.ts';
 import type { Csrf } from '../middleware/csrf.ts';
@@ -15,6 +16,7 @@ import { httpErrors } from '../error-codes.ts';
 export interface AccountPagesDeps {
   accounts: Accounts;
   security: AccountSecurity;
+  appPasswords: Pick<AppPasswords, 'revokeAll'>;
   sessionIndex: SessionIndex;
   views: Views;
   csrf: Csrf;
@@ -40,6 +42,8 @@ const EVENT_TEXT: Record<string, string> = {
   'recovery_code.used': 'Recovery code used',
   'recovery_codes.regenerated': 'New recovery codes made',
   'trusted_browser.revoked': 'A browser is no longer trusted',
+  'app_password.created': 'App password created',
+  'app_password.revoked': 'App password revoked',
 };
 
 const passwordForm = (max: number) =>
@@ -53,6 +57,7 @@ const passwordForm = (max: number) =>
       .max(max * 4, 'That password is too long.')
       .default(''),
     signOutOthers: z.literal('on').optional(),
+    revokeAppPasswords: z.literal('on').optional(),
   });
 
 /** The security overview, password change and signed-in sessions. */
@@ -119,6 +124,8 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
     await deps.security.revokeAllTrustedBrowsers(person);
     if (parsed.data.signOutOthers === 'on')
       await deps.sessionIndex.signOutAll(account.userId, account.providerSessionUid);
+    // App passwords survive a password change unless the person ends them too (a leak of both).
+    if (parsed.data.revokeAppPasswords === 'on') await deps.appPasswords.revokeAll(person, ctx.ip);
     ctx.status = 303;
     ctx.redirect('/account/password?done=1');
   });
