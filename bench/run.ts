@@ -5,6 +5,8 @@
  *   discovery       a discovery document request, as a fraction of a verify
  *   token           a code exchange at the token endpoint, as a fraction of a verify
  *   totp step       the second step (an authenticator code) after the password, as a fraction of a verify
+ *   legacy grant    app-password grants (and grant + introspection pairs) per second against the
+ *                   provider's own client_credentials grant, 8 in flight (target 0.85)
  */
 import { hash, verify } from '@node-rs/argon2';
 
@@ -13,6 +15,7 @@ import { authorizationRequest, discoverRp, exchange, open } from '../test/helper
 import { PASSWORD, seedClient, seedUser } from '../test/helpers/seed.ts';
 import { createTestClock, startTestServer } from '../test/helpers/server.ts';
 import { secretFromUri, totpAt } from '../test/helpers/totp.ts';
+import { benchLegacyGrant } from './legacy-grant.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
 
@@ -130,6 +133,8 @@ try {
     },
   );
 
+  const legacy = await benchLegacyGrant(server, { total: ROUNDS * 20, concurrency: 8, nowMs: clock.now() });
+
   const rssMiB = process.memoryUsage().rss / 2 ** 20;
   const row = (name: string, ms: number, ratio: number) =>
     `${name.padEnd(16)} ${ms.toFixed(2).padStart(8)} ms   ${ratio.toFixed(2).padStart(6)} x verify`;
@@ -142,6 +147,12 @@ try {
       row('totp step', totpMs, totpMs / verifyMs),
       row('discovery', discoveryMs, discoveryMs / verifyMs),
       `sign-in overhead around the hash: ${((signinMs / verifyMs - 1) * 100).toFixed(0)}%   rss ${rssMiB.toFixed(0)} MiB`,
+      '',
+      `legacy grant (8 in flight)        per second   ratio to client_credentials   target`,
+      `client_credentials grant        ${legacy.clientCredentialsPerSecond.toFixed(0).padStart(8)}`,
+      `app-password grant              ${legacy.passwordGrantsPerSecond.toFixed(0).padStart(8)}   ${legacy.grantRatio.toFixed(2).padStart(27)}   >= 0.85`,
+      `grant + introspection pair      ${legacy.grantAndIntrospectionPairsPerSecond.toFixed(0).padStart(8)}   ${legacy.pairRatio.toFixed(2).padStart(27)}   >= 0.85 (two requests against two grants)`,
+      JSON.stringify({ legacy }),
       '',
     ].join('\n'),
   );
