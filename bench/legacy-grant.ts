@@ -30,7 +30,10 @@ async function throughput(total: number, concurrency: number, job: () => Promise
   return total / ((performance.now() - begin) / 1000);
 }
 
-export async function benchLegacyGrant(server: TestServer, options: { total: number; concurrency: number; nowMs: number }) {
+export async function benchLegacyGrant(
+  server: TestServer,
+  options: { total: number; concurrency: number; nowMs: number },
+) {
   const mail = await server.app.services.clients.registerClient({
     clientId: 'bench-mail',
     grants: ['password'],

@@ -104,7 +104,14 @@ const orgCreate: Command = {
   name: 'org create',
   usage:
     'twofold org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>] [--app-passwords tfa|everyone|none] [--legacy-password-access]',
-  options: ['name', 'enforce-tfa', 'trusted-browser-days', 'password-min-length', 'app-passwords', 'legacy-password-access'],
+  options: [
+    'name',
+    'enforce-tfa',
+    'trusted-browser-days',
+    'password-min-length',
+    'app-passwords',
+    'legacy-password-access',
+  ],
   async run({ values, args, openApp }) {
     if (args.length !== 1) throw new UsageError('org create takes exactly one <slug>');
     const days = str(values, 'trusted-browser-days');
@@ -124,7 +131,9 @@ const orgCreate: Command = {
     const app = await openApp();
     const org = await app.services.organizations.createOrganization({
       slug: args[0]!,
-      ...(appPasswords !== undefined ? { appPasswords: pick(appPasswords, APP_PASSWORD_POLICIES, 'app-passwords') } : {}),
+      ...(appPasswords !== undefined
+        ? { appPasswords: pick(appPasswords, APP_PASSWORD_POLICIES, 'app-passwords') }
+        : {}),
       legacyPasswordAccess: values['legacy-password-access'] === true,
       ...(minLength !== undefined ? { passwordMinLength: Number(minLength) } : {}),
       name: str(values, 'name'),

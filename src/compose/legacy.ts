@@ -5,7 +5,12 @@ import type { Config } from '../config/load.ts';
 import type { Accounts } from '../domain/accounts.ts';
 import { createAppPasswords, type AppPasswords } from '../domain/app-passwords.ts';
 import type { Audit } from '../domain/audit.ts';
-import { createLegacySignIn, createUseRecorder, type LegacySignIn, type UseRecorder } from '../domain/legacy-sign-in.ts';
+import {
+  createLegacySignIn,
+  createUseRecorder,
+  type LegacySignIn,
+  type UseRecorder,
+} from '../domain/legacy-sign-in.ts';
 import type { Methods } from '../domain/methods.ts';
 import { createThrottle } from '../domain/throttle.ts';
 import { createOutboxMailer } from '../delivery/outbox.ts';

@@ -1,11 +1,7 @@
 import { z } from 'zod';
 
 import type { Person } from '../factors/factor.ts';
-import {
-  PROTOCOL_SCOPES,
-  type AppPasswordRecord,
-  type AppPasswordStore,
-} from '../ports/app-password-store.ts';
+import { PROTOCOL_SCOPES, type AppPasswordRecord, type AppPasswordStore } from '../ports/app-password-store.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { KeyedHash } from '../ports/keyed-hash.ts';
 import type { Mailer } from '../ports/mailer.ts';
@@ -42,8 +38,12 @@ export type NewAppPassword = z.input<typeof newAppPasswordSchema>;
 /** What the pages and API show of an app password: never its digest. */
 export type AppPasswordSummary = Omit<AppPasswordRecord, 'digest' | 'orgId' | 'userId'>;
 
-const summarize = ({ digest: _digest, orgId: _orgId, userId: _userId, ...rest }: AppPasswordRecord): AppPasswordSummary =>
-  rest;
+const summarize = ({
+  digest: _digest,
+  orgId: _orgId,
+  userId: _userId,
+  ...rest
+}: AppPasswordRecord): AppPasswordSummary => rest;
 
 /** Ends the tokens issued with an app password, at once (they are checked by introspection). */
 export interface AppPasswordTokens {
@@ -95,7 +95,8 @@ export function createAppPasswords(deps: {
     if (org.appPasswords === 'tfa' && !hasTfa && !org.enforceTfa) {
       return {
         allowed: false,
-        reason: 'App passwords are for accounts with two-step verification. Turn it on first; until then mail apps can use your password.',
+        reason:
+          'App passwords are for accounts with two-step verification. Turn it on first; until then mail apps can use your password.',
       };
     }
     return { allowed: true };
@@ -143,7 +144,8 @@ export function createAppPasswords(deps: {
     },
     list: async (person) => (await store.findAppPasswords(person.orgId, person.userId)).map(summarize),
     async revoke(person, id, ip) {
-      if (!(await store.deleteAppPassword(person.orgId, person.userId, id))) throw domainErrors.raise('unknown_app_password');
+      if (!(await store.deleteAppPassword(person.orgId, person.userId, id)))
+        throw domainErrors.raise('unknown_app_password');
       await deps.tokens.revokeTokensOf(id);
       await record(person, 'app_password.revoked', ip, { id });
     },

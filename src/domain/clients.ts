@@ -99,7 +99,9 @@ export function createClients(deps: {
     });
     // The deployment's own apps sign in through the browser with the second factor (RFC 8252).
     if ((input.firstParty || input.accountApi) && grants.includes('password'))
-      throw invalid('first-party apps sign in through the browser: the password grant is for mail and calendar servers');
+      throw invalid(
+        'first-party apps sign in through the browser: the password grant is for mail and calendar servers',
+      );
     if (input.public && grants.includes('client_credentials'))
       throw invalid('the client_credentials grant needs a confidential client (drop --public)');
     if (input.public && (input.introspection || input.forwardAuth))

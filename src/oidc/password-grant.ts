@@ -56,11 +56,19 @@ export function registerPasswordGrant(
       if (!username || !password || username.length > 254 || password.length > 1024) throw invalidGrant();
       // Asked for in the request, else what the server was registered to serve (client add --scope).
       const scopes = requestedScopes(params!.scope) ?? requestedScopes(client!.scope);
-      const outcome = await deps.legacy.authenticate({ username, password, ip: ctx.ip, scopes, protocol: scopes?.length === 1 ? scopes[0]! : client!.clientId });
+      const outcome = await deps.legacy.authenticate({
+        username,
+        password,
+        ip: ctx.ip,
+        scopes,
+        protocol: scopes?.length === 1 ? scopes[0]! : client!.clientId,
+      });
       if (!outcome.ok) throw invalidGrant();
       const { account, appPassword } = outcome.grant;
       const grantId = legacyGrantId(appPassword?.id ?? `account-${account.user.id}`, client!.clientId);
-      const grant = (await provider.Grant.find(grantId)) ?? new provider.Grant({ jti: grantId, accountId: account.user.id, clientId: client!.clientId } as never);
+      const grant =
+        (await provider.Grant.find(grantId)) ??
+        new provider.Grant({ jti: grantId, accountId: account.user.id, clientId: client!.clientId } as never);
       if (grant.accountId !== account.user.id) throw invalidGrant();
       // Written once, then again only when half its life has gone: no write per sign-in.
       const now = Math.floor(deps.clock.now() / 1000);

@@ -109,7 +109,8 @@ export function createProvider(deps: ProviderDeps): Provider {
         // RFC 7662 §4: a client learns about its own tokens; only registered resource servers
         // (mail and calendar servers, --introspection) about other clients' tokens.
         allowedPolicy: async (_ctx, client, token) =>
-          token.clientId === client.clientId || (client.clientAuthMethod !== 'none' && (await deps.isIntrospector(client.clientId))),
+          token.clientId === client.clientId ||
+          (client.clientAuthMethod !== 'none' && (await deps.isIntrospector(client.clientId))),
       },
       revocation: {
         enabled: true,
@@ -162,7 +163,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       AuthorizationCode: ttl.authorizationCode,
       // Legacy clients' tokens live briefly: a mail server asks again at each login.
       ClientCredentials: ttl.accessToken,
-      AccessToken: (_ctx, token) => ((token as { gty?: string }).gty === 'password' ? config.legacy.accessTokenTtl : ttl.accessToken),
+      AccessToken: (_ctx, token) =>
+        (token as { gty?: string }).gty === 'password' ? config.legacy.accessTokenTtl : ttl.accessToken,
       IdToken: ttl.idToken,
       RefreshToken: ttl.refreshToken,
       Session: ttl.session,

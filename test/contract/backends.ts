@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe } from 'vitest';
 
-import type { Clock } from '../../src/ports/clock.ts';
 import { connectRedis, type RedisClient } from '../../src/storage/redis/client.ts';
 import { openSqlDatabase } from '../../src/storage/sql/database.ts';
 import type { Database } from '../../src/storage/sql/tables.ts';
 import { createSchema, DATABASE_URL, dropRedisPrefix, REDIS_URL, skipReason, uniqueName } from '../helpers/backends.ts';
+import { createTestClock, type TestClock } from '../helpers/clock.ts';
 
 /**
  * Fixtures for the contract suites: every store implementation runs one suite body per backend it
@@ -13,29 +13,12 @@ import { createSchema, DATABASE_URL, dropRedisPrefix, REDIS_URL, skipReason, uni
  * memory, a new PostgreSQL schema, a new Redis key prefix) and removes it in afterAll.
  */
 
-/** A clock that only moves when told to. */
-export interface FakeClock extends Clock {
-  advance(ms: number): void;
-  /** From now on every reading moves time forward by `ms` first (0 stops it): concurrent callers see distinct instants. */
-  tickOnRead(ms: number): void;
-}
-
-export function createFakeClock(start: number): FakeClock {
-  let now = start;
-  let tick = 0;
-  return {
-    now: () => (now += tick),
-    advance: (ms) => void (now += ms),
-    tickOnRead: (ms) => void (tick = ms),
-  };
-}
-
 /**
  * How the suite makes time pass. SQL stores read expiry from the injected clock, so advancing it is
  * enough; Redis expires keys on its own clock, so there the time really has to pass as well.
  */
 export interface Timeline {
-  clock: FakeClock;
+  clock: TestClock;
   elapse(ms: number): Promise<void>;
 }
 
@@ -75,12 +58,12 @@ export interface RedisSubject extends Timeline {
 const SQL_EPOCH = Date.UTC(2031, 0, 1);
 
 function fakeTimeline(start: number): Timeline {
-  const clock = createFakeClock(start);
+  const clock = createTestClock(start);
   return { clock, elapse: async (ms) => clock.advance(ms) };
 }
 
 function realTimeline(): Timeline {
-  const clock = createFakeClock(Date.now());
+  const clock = createTestClock(Date.now());
   return {
     clock,
     async elapse(ms) {

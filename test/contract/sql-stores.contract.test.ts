@@ -51,6 +51,8 @@ function anOrganization(overrides: Partial<Organization> = {}): Organization {
     enforceTfa: false,
     passwordMinLength: null,
     trustedBrowserDays: 30,
+    appPasswords: 'tfa',
+    legacyPasswordAccess: false,
     createdAt: T0,
     ...overrides,
   };
@@ -83,6 +85,8 @@ function aClient(overrides: Partial<ClientRecord> = {}): ClientRecord {
     sealedSecret: 'v1.sealed',
     firstParty: false,
     accountApi: false,
+    introspection: false,
+    forwardAuth: false,
     createdAt: T0,
     ...overrides,
   };

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { browserOn, Browser, createAccountDriver, USER_AGENTS, type Member } from '../helpers/account-driver.ts';
-import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
+import { createTestClock } from '../helpers/clock.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const CHROME_ON_WINDOWS = USER_AGENTS.chromeOnWindows;
 const SAFARI_ON_MACOS = USER_AGENTS.safariOnMacos;

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Browser, createAccountDriver, type Member } from '../helpers/account-driver.ts';
 import { readForm } from '../helpers/agent.ts';
-import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
+import { createTestClock } from '../helpers/clock.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { fromBase32, readOutbox } from '../helpers/totp.ts';
 
 const iso = (at: number) => new Date(at).toISOString();

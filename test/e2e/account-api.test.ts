@@ -5,7 +5,8 @@ import { ACR_MFA } from '../../src/domain/authentication.ts';
 import { Agent, readForm } from '../helpers/agent.ts';
 import { authorizationRequest, discoverRp, exchange, open, submitLogin, type RelyingParty } from '../helpers/rp.ts';
 import { enrolTotp, seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
-import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
+import { createTestClock } from '../helpers/clock.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { totpAt } from '../helpers/totp.ts';
 
 /** The account JSON API for first-party apps: bearer tokens and the RFC 9470 step-up challenge. */

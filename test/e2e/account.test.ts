@@ -1,10 +1,10 @@
-import { factorDriver } from '../helpers/factors.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent, readForm } from '../helpers/agent.ts';
-import { seedUser, type Seeded } from '../helpers/seed.ts';
+import { enrolTotp, seedUser, type Seeded } from '../helpers/seed.ts';
 import { skipReason } from '../helpers/backends.ts';
-import { createTestClock, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { createTestClock } from '../helpers/clock.ts';
+import { startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
 import { totpAt } from '../helpers/totp.ts';
 
 type Page = { response: Response; url: URL };
@@ -26,7 +26,6 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('account pages and step-up 
 
   const url = (path: string) => new URL(path, server.issuer);
   const get = async (path: string): Promise<Page> => agent.follow(await agent.request(url(path)), url(path));
-  const person = () => ({ orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email });
 
   /** Signs in (or re-authenticates) through the provider pages: password, then the authenticator code. */
   async function authenticate(page: Page): Promise<Page> {
@@ -55,10 +54,7 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('account pages and step-up 
     if (skip) return;
     server = await startTestServer(backend, { clock });
     seeded = await seedUser(server.app, { email: 'ada@example.com' });
-    const enrolment = await factorDriver(server.app).beginTotp(person(), 'Phone');
-    secret = enrolment.secret;
-    await factorDriver(server.app).confirmTotp(person(), enrolment.factorId, totpAt(secret, clock.now() / 1000));
-    await server.app.factors.recovery.regenerate(person());
+    ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Phone', { recoveryCodes: true }));
     clock.advance(30_000);
   });
   afterAll(async () => server?.close());

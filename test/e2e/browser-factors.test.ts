@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_MFA } from '../../src/domain/authentication.ts';
 import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
 import { authorizationRequest, discoverRp, exchange, type RelyingParty } from '../helpers/rp.ts';
-import { seedClient, seedUser } from '../helpers/seed.ts';
+import { enrolTotp, seedClient, seedUser } from '../helpers/seed.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { secretFromUri, totpAt } from '../helpers/totp.ts';
 
@@ -167,8 +167,7 @@ describe.skipIf(skip)('second factors in real Chromium', () => {
   it('shows the code step and the other methods readably on a phone', async () => {
     const seeded = await seedUser(server.app, { slug: 'acme', email: 'phone-view@acme.example' });
     const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
-    const enrolment = await factorDriver(server.app).beginTotp(person, 'Phone');
-    await factorDriver(server.app).confirmTotp(person, enrolment.factorId, totpAt(enrolment.secret, Date.now() / 1000));
+    await enrolTotp(server.app, seeded, Date.now());
     await factorDriver(server.app).beginPhone(person, 'sms', '+447700900123', 'Work phone', 'x', '127.0.0.1');
     await server.app.factors.recovery.regenerate(person);
     const context = await browser.newContext({

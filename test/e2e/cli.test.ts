@@ -1,4 +1,3 @@
-import { factorDriver } from '../helpers/factors.ts';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { runCli, type CliIo } from '../../src/cli/run.ts';
+import { enrolTotp } from '../helpers/seed.ts';
 
 const run = promisify(execFile);
 
@@ -40,7 +40,13 @@ describe('the twofold CLI', () => {
 
   it('migrates, then reports the database up to date', async () => {
     expect((await twofold(['migrate', '--json'])).json()).toEqual({
-      applied: ['0001-initial', '0002-second-factors', '0003-sessions-by-account', '0004-account-api-clients'],
+      applied: [
+        '0001-initial',
+        '0002-second-factors',
+        '0003-sessions-by-account',
+        '0004-account-api-clients',
+        '0005-app-passwords',
+      ],
     });
     expect((await twofold(['migrate', '--json'])).json()).toEqual({ applied: [] });
     expect(statSync(path.join(dataDir, 'secrets.json')).mode & 0o777).toBe(0o600);
@@ -157,9 +163,7 @@ describe('the twofold CLI', () => {
     );
     const found = (await app.stores.users.findUserByEmail('bob@example.com'))!;
     const person = { orgId: found.organization.id, userId: found.user.id, email: found.user.email };
-    const enrolment = await factorDriver(app).beginTotp(person, 'Phone');
-    await app.factors.store.activateFactor(person.orgId, person.userId, enrolment.factorId, Date.now());
-    await app.factors.recovery.regenerate(person);
+    await enrolTotp(app, { org: found.organization, user: found.user }, Date.now(), 'Phone', { recoveryCodes: true });
     const reset = await twofold(['user', 'reset-tfa', '--email', 'BOB@example.com', '--json']);
     expect(reset.json()).toEqual({ email: 'Bob@Example.com', removed: 1 });
     expect(await app.factors.store.findFactors(person.orgId, person.userId)).toEqual([]);

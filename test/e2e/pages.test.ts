@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, readForm } from '../helpers/agent.ts';
 import { authorizationRequest, discoverRp, open, type RelyingParty } from '../helpers/rp.ts';
 import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
-import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
+import { createTestClock } from '../helpers/clock.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** The sign-in and setup pages under bad input: clear 4xx pages, nothing written, never a 500. */
 describe('sign-in page', () => {

@@ -15,7 +15,8 @@ import {
   type RelyingParty,
 } from '../helpers/rp.ts';
 import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
-import { createTestClock, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { createTestClock } from '../helpers/clock.ts';
+import { startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
 
 const scaleOutSkip = skipReason('postgres') ?? skipReason('redis');
 

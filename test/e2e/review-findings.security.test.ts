@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_MFA } from '../../src/domain/authentication.ts';
 import { Agent, readForm } from '../helpers/agent.ts';
 import { authorizationRequest, discoverRp, exchange, open, submitLogin, type RelyingParty } from '../helpers/rp.ts';
-import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
-import { createTestClock, startTestServer, type TestServer } from '../helpers/server.ts';
+import { enrolTotp, seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
+import { createTestClock } from '../helpers/clock.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { factorDriver } from '../helpers/factors.ts';
 import { readOutbox, totpAt } from '../helpers/totp.ts';
 
@@ -21,13 +22,6 @@ describe('security review regressions', () => {
   afterAll(async () => server?.close());
 
   const personOf = (s: Seeded) => ({ orgId: s.org.id, userId: s.user.id, email: s.user.email });
-
-  async function withTotp(seeded: Seeded) {
-    const { factorId, secret } = await factorDriver(server.app).beginTotp(personOf(seeded), 'Phone');
-    await factorDriver(server.app).confirmTotp(personOf(seeded), factorId, totpAt(secret, clock.now() / 1000));
-    clock.advance(30_000);
-    return secret;
-  }
 
   async function afterPassword(agent: Agent, seeded: Seeded, extra: Record<string, string> = {}) {
     const request = await authorizationRequest(rp, extra);
@@ -46,7 +40,8 @@ describe('security review regressions', () => {
       email: 'victim@enforcing.example',
       enforceTfa: true,
     });
-    await withTotp(victim);
+    await enrolTotp(server.app, victim, clock.now());
+    clock.advance(30_000);
     for (const extra of [{}, { acr_values: ACR_MFA }] as Record<string, string>[]) {
       const agent = new Agent();
       const page = await afterPassword(agent, victim, extra);
@@ -73,7 +68,8 @@ describe('security review regressions', () => {
 
   it('a trusted browser does not skip the second factor when the client demands a fresh sign-in (max_age)', async () => {
     const seeded = await seedUser(server.app, { email: 'trusted@example.com' });
-    const secret = await withTotp(seeded);
+    const { secret } = await enrolTotp(server.app, seeded, clock.now());
+    clock.advance(30_000);
     const agent = new Agent();
     const first = await afterPassword(agent, seeded);
     const html = await first.response.text();
@@ -130,7 +126,8 @@ describe('security review regressions', () => {
     );
     expect(page.url.pathname).toBe('/account');
     // … then a factor appears by another way (another browser): the password-only session is not enough now.
-    await withTotp(seeded);
+    await enrolTotp(server.app, seeded, clock.now());
+    clock.advance(30_000);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.response.text())![1]!;
     const change = await agent.request(new URL('/account/two-factor/recovery-codes', server.issuer), {
       form: { _csrf: csrf },
@@ -264,7 +261,8 @@ describe('security review regressions', () => {
       }),
       target,
     );
-    const secret = await withTotp(seeded);
+    const { secret } = await enrolTotp(server.app, seeded, clock.now());
+    clock.advance(30_000);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.response.text())![1]!;
     const asked = await attacker.request(new URL('/account/two-factor/disable', server.issuer), {
       form: { _csrf: csrf },
@@ -319,7 +317,8 @@ describe('security review regressions', () => {
       await agent.request(target, { form: { _csrf: login.csrf, email: seeded.user.email, password: seeded.password } }),
       target,
     );
-    await withTotp(seeded);
+    await enrolTotp(server.app, seeded, clock.now());
+    clock.advance(30_000);
     await server.app.services.accounts.verifyPassword({
       email: seeded.user.email,
       password: seeded.password,

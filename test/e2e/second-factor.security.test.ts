@@ -5,8 +5,9 @@ import { createLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { Agent, readForm } from '../helpers/agent.ts';
 import { authorizationRequest, discoverRp, exchange, open, submitLogin, type RelyingParty } from '../helpers/rp.ts';
-import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
-import { createTestClock, createTestEnvironment, freePort, type TestEnvironment } from '../helpers/server.ts';
+import { enrolTotp, seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
+import { createTestClock } from '../helpers/clock.ts';
+import { createTestEnvironment, freePort, type TestEnvironment } from '../helpers/server.ts';
 import { factorDriver } from '../helpers/factors.ts';
 import { readOutbox, totpAt } from '../helpers/totp.ts';
 
@@ -44,9 +45,8 @@ describe('the second step under attack', () => {
     seeded = await seedUser(server.app);
     const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
     const factors = factorDriver(server.app);
-    const enrolment = await factors.beginTotp(person, 'Phone');
+    const enrolment = await enrolTotp(server.app, seeded, clock.now());
     secret = enrolment.secret;
-    await factors.confirmTotp(person, enrolment.factorId, totpAt(secret, clock.now() / 1000));
     const sms = await factors.beginPhone(person, 'sms', '+14155550199', 'Phone', 'enrol', '127.0.0.1');
     const code = readOutbox(environment.config.dataDir).at(-1)!.code;
     await factors.confirmPhone(person, 'sms', sms.factorId, code, 'enrol');

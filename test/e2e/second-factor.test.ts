@@ -4,8 +4,9 @@ import { ACR_MFA, ACR_PASSWORD } from '../../src/domain/authentication.ts';
 import { Agent, readForm } from '../helpers/agent.ts';
 import { skipReason } from '../helpers/backends.ts';
 import { authorizationRequest, discoverRp, exchange, open, submitLogin, type RelyingParty } from '../helpers/rp.ts';
-import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
-import { createTestClock, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { enrolTotp, seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
+import { createTestClock } from '../helpers/clock.ts';
+import { startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
 import { factorDriver } from '../helpers/factors.ts';
 import { readOutbox, secretFromUri, totpAt } from '../helpers/totp.ts';
 
@@ -42,22 +43,11 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
     return { html, result: await agent.follow(response, target, (u) => u.href.startsWith(rp.redirectUri)) };
   }
 
-  async function enrolTotp(seeded: Seeded) {
-    const { factorId, secret } = await factorDriver(server.app).beginTotp(person(seeded), 'Phone');
-    const confirmed = await factorDriver(server.app).confirmTotp(
-      person(seeded),
-      factorId,
-      totpAt(secret, clock.now() / 1000),
-    );
-    expect(confirmed.ok).toBe(true);
-    return secret;
-  }
-
   it.skipIf(skip)(
     'asks for the authenticator code after the password and issues acr mfa with amr pwd+otp+mfa',
     async () => {
       const seeded = await seedUser(server.app, { email: `totp-${backend}@example.com` });
-      const secret = await enrolTotp(seeded);
+      const { secret } = await enrolTotp(server.app, seeded, clock.now());
       const agent = new Agent();
       const { request, page } = await passwordStep(agent, seeded.user.email, seeded.password);
       expect(page.url.pathname).toMatch(/\/verify$/);
@@ -80,7 +70,7 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
     'refuses the same authenticator code twice and wrong or malformed codes with clear messages',
     async () => {
       const seeded = await seedUser(server.app, { email: `replay-${backend}@example.com` });
-      const secret = await enrolTotp(seeded);
+      const { secret } = await enrolTotp(server.app, seeded, clock.now());
       clock.advance(30_000);
       const code = totpAt(secret, clock.now() / 1000);
       const firstAgent = new Agent();
@@ -153,7 +143,7 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
 
   it.skipIf(skip)('accepts a recovery code once, and says how many are left', async () => {
     const seeded = await seedUser(server.app, { email: `recovery-${backend}@example.com` });
-    await enrolTotp(seeded);
+    await enrolTotp(server.app, seeded, clock.now());
     const codes = await server.app.factors.recovery.regenerate(person(seeded));
     const agent = new Agent();
     const { request } = await passwordStep(agent, seeded.user.email, seeded.password);
@@ -175,7 +165,7 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
     "trusts this browser for the organization's days at sign-in, but never at re-authentication or when MFA is demanded",
     async () => {
       const seeded = await seedUser(server.app, { email: `trust-${backend}@example.com` });
-      const secret = await enrolTotp(seeded);
+      const { secret } = await enrolTotp(server.app, seeded, clock.now());
       const agent = new Agent();
       const first = await passwordStep(agent, seeded.user.email, seeded.password);
       clock.advance(30_000);
@@ -219,7 +209,7 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
 
   it.skipIf(skip)('slows down wrong codes per account with growing delays', async () => {
     const seeded = await seedUser(server.app, { email: `brute-${backend}@example.com` });
-    await enrolTotp(seeded);
+    await enrolTotp(server.app, seeded, clock.now());
     const agent = new Agent();
     const { page } = await passwordStep(agent, seeded.user.email, seeded.password);
     const html = await page.response.text();

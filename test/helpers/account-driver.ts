@@ -3,7 +3,8 @@ import { expect } from 'vitest';
 
 import { ACCOUNT_CLIENT_ID } from '../../src/oidc/account-client.ts';
 import { Agent, readForm } from './agent.ts';
-import { PASSWORD, seedUser, type Seeded } from './seed.ts';
+import type { TestClock } from './clock.ts';
+import { enrolTotp, PASSWORD, seedUser, type Seeded } from './seed.ts';
 import type { TestServer } from './server.ts';
 import { factorDriver } from './factors.ts';
 import { readOutbox, totpAt } from './totp.ts';
@@ -43,10 +44,7 @@ export const browserOn = (userAgent: string) => Object.assign(new Browser(), { u
  * the authenticator code), posts with the page's CSRF token, and direct set-up of factors.
  * `server` is a getter because test servers start in beforeAll.
  */
-export function createAccountDriver(deps: {
-  server: () => TestServer;
-  clock: { now(): number; advance(ms: number): void };
-}) {
+export function createAccountDriver(deps: { server: () => TestServer; clock: Pick<TestClock, 'now' | 'advance'> }) {
   const { clock } = deps;
   const app = () => deps.server().app;
   const url = (path: string) => new URL(path, deps.server().issuer);
@@ -64,20 +62,21 @@ export function createAccountDriver(deps: {
   });
   const redirect = (response: Response) => `${response.status} ${response.headers.get('location')}`;
 
-  /** A code at a time step the member has not used yet (RFC 6238 §5.2: a step is accepted once). */
-  function nextCode(m: Member): string {
+  /** Moves the clock to a time step the member has not used yet (RFC 6238 §5.2: a step is accepted once). */
+  function nextStep(m: Member): number {
     if (Math.floor(clock.now() / 30_000) <= m.lastStep) clock.advance((m.lastStep + 1) * 30_000 - clock.now());
     m.lastStep = Math.floor(clock.now() / 30_000);
-    return totpAt(m.secret!, clock.now() / 1000);
+    return clock.now();
   }
+
+  /** A code at a time step the member has not used yet. */
+  const nextCode = (m: Member): string => totpAt(m.secret!, nextStep(m) / 1000);
 
   /** An authenticator app (and a text-message number), made directly, and ten recovery codes. */
   async function withFactors(m: Member, phone?: string): Promise<void> {
-    const factors = factorDriver(app());
-    const totp = await factors.beginTotp(person(m), 'Phone');
-    m.secret = totp.secret;
-    expect((await factors.confirmTotp(person(m), totp.factorId, nextCode(m))).ok).toBe(true);
+    m.secret = (await enrolTotp(app(), m.seeded, nextStep(m), 'Phone')).secret;
     if (phone) {
+      const factors = factorDriver(app());
       const { factorId } = await factors.beginPhone(person(m), 'sms', phone, 'Work phone', 'seed', '203.0.113.9');
       expect((await factors.confirmPhone(person(m), 'sms', factorId, lastMessage().code, 'seed')).ok).toBe(true);
     }

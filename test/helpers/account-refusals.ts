@@ -1,7 +1,8 @@
 import { expect } from 'vitest';
 
 import { browserOn, Browser, createAccountDriver, USER_AGENTS, type Member } from './account-driver.ts';
-import { createTestClock, startTestServer, type TestServer } from './server.ts';
+import { createTestClock } from './clock.ts';
+import { startTestServer, type TestServer } from './server.ts';
 import { readOutbox } from './totp.ts';
 
 const elsewhere = () => browserOn(USER_AGENTS.chromeOnWindows);

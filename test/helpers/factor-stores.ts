@@ -9,14 +9,14 @@ import type {
   TrustedBrowserStore,
 } from '../../src/ports/factor-stores.ts';
 import { createCryptoRandom } from '../../src/ports/random.ts';
+import type { Organization } from '../../src/ports/stores.ts';
 import { createSqlFactorStore } from '../../src/storage/sql/factor-store.ts';
-import { createSqlOrganizationStore } from '../../src/storage/sql/organization-store.ts';
 import { createSqlRecoveryCodeStore } from '../../src/storage/sql/recovery-code-store.ts';
 import type { Database } from '../../src/storage/sql/tables.ts';
 import { createSqlTrustedBrowserStore } from '../../src/storage/sql/trusted-browser-store.ts';
-import { createSqlUserStore } from '../../src/storage/sql/user-store.ts';
 import { mapBackend, sqlBackends, type Backend } from '../contract/backends.ts';
-import { uniqueName } from './backends.ts';
+import { createTestClock } from './clock.ts';
+import { insertOrganization, insertPerson } from './people.ts';
 
 /**
  * Fixtures for the second-factor stores' contract suites (factor-stores.contract.test.ts,
@@ -50,48 +50,19 @@ export interface Owner {
   userId: string;
 }
 
-/** A fresh organization with `count` people in it (foreign keys need both before any factor). */
-async function anOrganizationWith(db: Database, count: number): Promise<Owner[]> {
-  const orgId = randomUUID();
-  await createSqlOrganizationStore(db).insertOrganization({
-    id: orgId,
-    slug: uniqueName('org').replace('_', '-'),
-    name: 'Acme Corp',
-    enforceTfa: false,
-    passwordMinLength: null,
-    trustedBrowserDays: 30,
-    createdAt: T0,
-  });
-  const users = createSqlUserStore(db);
-  const owners: Owner[] = [];
-  for (let i = 0; i < count; i++) {
-    const userId = randomUUID();
-    const user = {
-      id: userId,
-      orgId,
-      email: `${uniqueName('user')}@example.com`,
-      name: null,
-      phone: null,
-      role: 'member' as const,
-      createdAt: T0,
-      passwordChangedAt: T0,
-    };
-    await users.insertUser(user, '$argon2id$x');
-    owners.push({ orgId, userId });
-  }
-  return owners;
-}
-
 /** Alice and Bob share an organization; Carol is in another one. */
 export async function threePeople(db: Database) {
-  const [alice, bob] = (await anOrganizationWith(db, 2)) as [Owner, Owner];
-  const [carol] = (await anOrganizationWith(db, 1)) as [Owner];
-  return { alice, bob, carol };
+  const ownerIn = async (organization?: Organization): Promise<Owner> => {
+    const { orgId, userId } = await insertPerson(db, organization);
+    return { orgId, userId };
+  };
+  const shared = await insertOrganization(db);
+  return { alice: await ownerIn(shared), bob: await ownerIn(shared), carol: await ownerIn() };
 }
 
 export function aFactor(owner: Owner, overrides: Partial<FactorRecord> = {}): FactorRecord {
   const person = { ...owner, email: 'owner@example.com' };
-  return newFactor({ random: createCryptoRandom(), clock: { now: () => T0 } }, person, 'totp', 'Authenticator app', {
+  return newFactor({ random: createCryptoRandom(), clock: createTestClock(T0) }, person, 'totp', 'Authenticator app', {
     active: true,
     sealedSecret: 'v1.nonce.tag.ciphertext',
     ...overrides,

@@ -59,7 +59,7 @@ export async function seedClient(
  */
 export async function enrolTotp(
   app: TwofoldApp,
-  seeded: Seeded,
+  seeded: Pick<Seeded, 'org' | 'user'>,
   nowMs: number,
   label = 'Phone',
   options: { recoveryCodes?: boolean } = {},

@@ -8,6 +8,9 @@ import type { Clock } from '../../src/ports/clock.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { createSchema, DATABASE_URL, dropRedisPrefix, REDIS_URL, uniqueName } from './backends.ts';
 
+/** The clock lives in clock.ts; re-exported for suites that take it from here with the server. */
+export { createTestClock } from './clock.ts';
+
 export type Backend = 'sqlite' | 'postgres+redis';
 
 export function freePort(): Promise<number> {
@@ -19,12 +22,6 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** A clock tests can move: starts at real time, advances only when told. */
-export function createTestClock(start = Date.now()): Clock & { advance(ms: number): void } {
-  let now = start;
-  return { now: () => now, advance: (ms) => void (now += ms) };
 }
 
 export interface TestEnvironment {

@@ -43,8 +43,14 @@ export function forwardAuthRoutes(deps: { clients: Clients; legacy: LegacySignIn
     const person = parseBasic(ctx.get('authorization'));
     if (!person) return refuse(ctx, 401, 'Sign in with your email address and an app password.');
     // The protocol the proxy protects: its query, else what it was registered for, else CalDAV/CardDAV.
-    const registered = String(client.metadata.scope ?? '').split(' ').filter((s) => (PROTOCOL_SCOPES as readonly string[]).includes(s));
-    const scopes = parsed.data.scope ? [parsed.data.scope] : registered.length > 0 ? (registered as ProtocolScope[]) : ['dav' as const];
+    const registered = String(client.metadata.scope ?? '')
+      .split(' ')
+      .filter((s) => (PROTOCOL_SCOPES as readonly string[]).includes(s));
+    const scopes = parsed.data.scope
+      ? [parsed.data.scope]
+      : registered.length > 0
+        ? (registered as ProtocolScope[])
+        : ['dav' as const];
     const outcome = await deps.legacy.authenticate({
       username: person.user,
       password: person.password,

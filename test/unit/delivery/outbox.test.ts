@@ -6,31 +6,31 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { createOutboxSender } from '../../../src/delivery/outbox.ts';
 import { DeliveryError } from '../../../src/ports/message-sender.ts';
+import { createTestClock, type TestClock } from '../../helpers/clock.ts';
 
+const NOW = Date.UTC(2031, 0, 1, 9, 30);
 let dir: string;
+let clock: TestClock;
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'twofold-outbox-'));
+  clock = createTestClock(NOW);
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const NOW = Date.UTC(2031, 0, 1, 9, 30);
-let now = NOW;
-const clock = { now: () => now };
 const logger = pino({ level: 'silent' });
 
 describe('outbox delivery (development)', () => {
   it('appends one JSON line per message with channel, to, code, text and at', async () => {
     const outbox = createOutboxSender({ dataDir: dir, clock, logger });
-    now = NOW;
     await outbox.send({
       channel: 'sms',
       to: '+15555550123',
       code: '405123',
       text: '405123 is your Twofold security code.',
     });
-    now = NOW + 1000;
+    clock.advance(1000);
     await outbox.send({
       channel: 'voice',
       to: '+15555550124',

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { createWebhookSender } from '../../../src/delivery/webhook.ts';
 import { DeliveryError, type OutgoingMessage } from '../../../src/ports/message-sender.ts';
+import { createTestClock } from '../../helpers/clock.ts';
 
 interface Received {
   headers: IncomingMessage['headers'];
@@ -54,7 +55,7 @@ function sender(url: string, options: { retries?: number; timeoutMs?: number } =
     secret: SECRET,
     timeoutMs: options.timeoutMs ?? 2000,
     retries: options.retries ?? 3,
-    clock: { now: () => NOW },
+    clock: createTestClock(NOW),
     logger: pino({ level: 'silent' }),
     sleep: async (ms) => void sleeps.push(ms),
   });

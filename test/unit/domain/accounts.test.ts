@@ -5,15 +5,15 @@ import { createAudit } from '../../../src/domain/audit.ts';
 import { AppError } from '../../../src/domain/errors.ts';
 import { createPasswordPolicy } from '../../../src/domain/passwords/policy.ts';
 import { createThrottle } from '../../../src/domain/throttle.ts';
-import type { Clock } from '../../../src/ports/clock.ts';
 import type { PasswordHasher } from '../../../src/ports/password-hasher.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
 import { EmailTakenError, type AuditStore, type Organization, type UserStore } from '../../../src/ports/stores.ts';
 import { createSqlAttemptCounter } from '../../../src/storage/sql/attempt-counter.ts';
 import { createSqlAuditStore } from '../../../src/storage/sql/audit-store.ts';
 import { migrateToLatest, openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
-import { createSqlOrganizationStore } from '../../../src/storage/sql/organization-store.ts';
 import { createSqlUserStore } from '../../../src/storage/sql/user-store.ts';
+import { createTestClock, type TestClock } from '../../helpers/clock.ts';
+import { anOrganization, insertOrganization } from '../../helpers/people.ts';
 
 /** A fast PasswordHasher that counts its work; `upgrade()` simulates new hashing parameters. */
 function createCountingHasher() {
@@ -37,21 +37,8 @@ function createCountingHasher() {
   return hasher satisfies PasswordHasher;
 }
 
-function createFakeClock(): Clock & { advanceSeconds(seconds: number): void } {
-  let now = Date.UTC(2025, 0, 1);
-  return { now: () => now, advanceSeconds: (seconds) => void (now += seconds * 1000) };
-}
-
-const org = (overrides: Partial<Organization>): Organization => ({
-  id: crypto.randomUUID(),
-  slug: `org-${crypto.randomUUID().slice(0, 8)}`,
-  name: 'Analytical Engines',
-  enforceTfa: false,
-  passwordMinLength: null,
-  trustedBrowserDays: 30,
-  createdAt: 0,
-  ...overrides,
-});
+const org = (overrides: Partial<Organization>): Organization =>
+  anOrganization({ name: 'Analytical Engines', ...overrides });
 
 const PASSWORD = 'violet tractors at dusk';
 const IP = '203.0.113.7';
@@ -60,7 +47,7 @@ let sql: SqlDatabase;
 let users: UserStore;
 let auditStore: AuditStore;
 let hasher: ReturnType<typeof createCountingHasher>;
-let clock: ReturnType<typeof createFakeClock>;
+let clock: TestClock;
 let accounts: Accounts;
 let plain: Organization;
 let enforcing: Organization;
@@ -68,7 +55,7 @@ let enforcing: Organization;
 beforeEach(async () => {
   sql = openSqlDatabase({ kind: 'sqlite', filename: ':memory:' });
   await migrateToLatest(sql.db);
-  clock = createFakeClock();
+  clock = createTestClock(Date.UTC(2025, 0, 1));
   hasher = createCountingHasher();
   users = createSqlUserStore(sql.db);
   auditStore = createSqlAuditStore(sql.db);
@@ -89,11 +76,8 @@ beforeEach(async () => {
     random,
     defaults: { minLength: 15, minLengthWithTfa: 8, maxLength: 256 },
   });
-  plain = org({});
-  enforcing = org({ name: 'Difference Engines', enforceTfa: true });
-  const organizations = createSqlOrganizationStore(sql.db);
-  await organizations.insertOrganization(plain);
-  await organizations.insertOrganization(enforcing);
+  plain = await insertOrganization(sql.db, org({}));
+  enforcing = await insertOrganization(sql.db, org({ name: 'Difference Engines', enforceTfa: true }));
 });
 afterEach(() => sql.close());
 
@@ -273,8 +257,7 @@ describe('password rules per organization', () => {
   });
 
   it('applies the override when creating a user', async () => {
-    const custom = org({ name: 'Custom Ltd', passwordMinLength: 12 });
-    await createSqlOrganizationStore(sql.db).insertOrganization(custom);
+    const custom = await insertOrganization(sql.db, { name: 'Custom Ltd', passwordMinLength: 12 });
     expect(fieldsOf(await create({ password: twelve.slice(1) }, custom).catch((e: unknown) => e)).password).toMatch(
       /at least 12/,
     );

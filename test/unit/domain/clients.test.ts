@@ -9,6 +9,7 @@ import { createSecretBox } from '../../../src/security/secret-box.ts';
 import type { SecretBox } from '../../../src/ports/secret-box.ts';
 import { createSqlClientStore } from '../../../src/storage/sql/client-store.ts';
 import { migrateToLatest, openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
+import { createTestClock } from '../../helpers/clock.ts';
 
 describe('classifyRedirectUri (RFC 8252)', () => {
   it.each([
@@ -61,7 +62,7 @@ beforeEach(async () => {
     reservedIds: ['twofold-account'],
     store,
     box,
-    clock: { now: () => Date.UTC(2025, 0, 1) },
+    clock: createTestClock(Date.UTC(2025, 0, 1)),
     random: createCryptoRandom(),
     validateMetadata: async (metadata) => void validated.push(metadata),
   });
@@ -146,10 +147,26 @@ describe('registerClient', () => {
     expect((await refusal({ clientId: 'wiki', grants: ['refresh_token'] })).message).toMatch(/refresh_token/);
   });
 
-  it('refuses the password grant, with the reason, until app passwords arrive', async () => {
-    const error = await refusal({ clientId: 'legacy', grants: ['password', 'refresh_token'] });
-    expect(error.message).toContain('not available yet');
+  it('registers a mail server for the password grant with introspection and the protocols it serves', async () => {
+    const { record, secret } = await clients.registerClient({
+      clientId: 'dovecot',
+      grants: ['password'],
+      authMethod: 'client_secret_post',
+      introspection: true,
+      scopes: ['imap', 'pop3'],
+    });
+    expect(secret).toBeTruthy();
+    expect(record).toMatchObject({ introspection: true, forwardAuth: false, firstParty: false });
+    expect(record.metadata).toMatchObject({ grant_types: ['password'], response_types: [], scope: 'imap pop3' });
+  });
+
+  it('refuses the password grant to public and first-party clients, with the reason, and stores nothing', async () => {
+    const unsafe = await refusal({ clientId: 'legacy', grants: ['password'], public: true });
+    expect(unsafe.message).toContain('confidential client');
+    const own = await refusal({ clientId: 'own-app', grants: ['password'], firstParty: true });
+    expect(own.message).toContain('first-party apps sign in through the browser');
     expect(await store.findClient('legacy')).toBeUndefined();
+    expect(await store.findClient('own-app')).toBeUndefined();
   });
 
   it('refuses an unsafe redirect URI, naming it', async () => {
@@ -174,7 +191,7 @@ describe('registerClient', () => {
       reservedIds: [],
       store,
       box,
-      clock: { now: () => 0 },
+      clock: createTestClock(0),
       random: createCryptoRandom(),
       validateMetadata: async () => {
         throw Object.assign(new Error('invalid_client_metadata'), {

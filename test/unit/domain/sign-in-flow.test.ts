@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { createSignInFlow, personOf, type SignInFlow } from '../../../src/domain/sign-in-flow.ts';
 import { newFactor } from '../../../src/factors/factor.ts';
 import { createTrustedBrowsers, type TrustedBrowsers } from '../../../src/domain/trusted-browsers.ts';
-import type { Clock } from '../../../src/ports/clock.ts';
 import type { FactorRecord, FactorStore } from '../../../src/ports/factor-stores.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
 import type { Organization, UserWithOrganization } from '../../../src/ports/stores.ts';
@@ -12,9 +10,9 @@ import { createKeyedHash } from '../../../src/security/keyed-hash.ts';
 import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
 import { createSqlEphemeralStore } from '../../../src/storage/sql/ephemeral-store.ts';
 import { createSqlFactorStore } from '../../../src/storage/sql/factor-store.ts';
-import { createSqlOrganizationStore } from '../../../src/storage/sql/organization-store.ts';
 import { createSqlTrustedBrowserStore } from '../../../src/storage/sql/trusted-browser-store.ts';
-import { createSqlUserStore } from '../../../src/storage/sql/user-store.ts';
+import { createTestClock, type TestClock } from '../../helpers/clock.ts';
+import { insertAccount, insertOrganization } from '../../helpers/people.ts';
 
 const T0 = Date.UTC(2031, 0, 1);
 const DAY = 86_400_000;
@@ -23,37 +21,15 @@ let sql: SqlDatabase;
 let factors: FactorStore;
 let trusted: TrustedBrowsers;
 let flow: SignInFlow;
-let clock: Clock & { advance(ms: number): void };
+let clock: TestClock;
 
-async function anAccount(org: Partial<Organization> = {}): Promise<UserWithOrganization> {
-  const organization: Organization = {
-    id: randomUUID(),
-    slug: `org-${randomUUID().slice(0, 8)}`,
-    name: 'Acme',
-    enforceTfa: false,
-    passwordMinLength: null,
-    trustedBrowserDays: 30,
-    createdAt: 0,
-    ...org,
-  };
-  await createSqlOrganizationStore(sql.db).insertOrganization(organization);
-  const user = {
-    id: randomUUID(),
-    orgId: organization.id,
-    email: `${randomUUID().slice(0, 8)}@example.com`,
-    name: 'Alice',
-    phone: null,
-    role: 'member' as const,
-    createdAt: 0,
-    passwordChangedAt: 0,
-  };
-  await createSqlUserStore(sql.db).insertUser(user, '$x');
-  return { user, organization };
-}
+/** A person in an organization of their own; `org` sets what the test is about. */
+const anAccount = async (org: Partial<Organization> = {}): Promise<UserWithOrganization> =>
+  insertAccount(sql.db, await insertOrganization(sql.db, org));
 
 async function addFactor(account: UserWithOrganization, active = true): Promise<FactorRecord> {
   const factor = newFactor(
-    { random: createCryptoRandom(), clock: { now: () => T0 } },
+    { random: createCryptoRandom(), clock: createTestClock(T0) },
     personOf(account),
     'totp',
     'Phone',
@@ -66,8 +42,7 @@ async function addFactor(account: UserWithOrganization, active = true): Promise<
 beforeEach(async () => {
   sql = openSqlDatabase({ kind: 'sqlite', filename: ':memory:' });
   await sql.migrate();
-  let now = T0;
-  clock = { now: () => now, advance: (ms) => void (now += ms) };
+  clock = createTestClock(T0);
   const random = createCryptoRandom();
   factors = createSqlFactorStore(sql.db);
   trusted = createTrustedBrowsers({

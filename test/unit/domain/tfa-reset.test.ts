@@ -1,19 +1,24 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 
+import { createAppPasswords } from '../../../src/domain/app-passwords.ts';
 import { createAudit } from '../../../src/domain/audit.ts';
 import { createTfaReset, type TfaReset } from '../../../src/domain/tfa-reset.ts';
 import { newFactor, type Person } from '../../../src/factors/factor.ts';
 import type { FactorStore, RecoveryCodeStore } from '../../../src/ports/factor-stores.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
 import type { AuditStore } from '../../../src/ports/stores.ts';
+import { createKeyedHash } from '../../../src/security/keyed-hash.ts';
+import { createSqlAppPasswordStore } from '../../../src/storage/sql/app-password-store.ts';
 import { createSqlAuditStore } from '../../../src/storage/sql/audit-store.ts';
 import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
 import { createSqlFactorStore } from '../../../src/storage/sql/factor-store.ts';
 import { createSqlRecoveryCodeStore } from '../../../src/storage/sql/recovery-code-store.ts';
+import { createCollectingMailer, createRecordingTokens } from '../../helpers/app-password-fakes.ts';
+import { createTestClock } from '../../helpers/clock.ts';
 import { insertPerson } from '../../helpers/people.ts';
 
 const T0 = Date.UTC(2031, 0, 1);
-const clock = { now: () => T0 };
+const clock = createTestClock(T0);
 const random = createCryptoRandom();
 
 let sql: SqlDatabase;
@@ -37,7 +42,19 @@ beforeEach(async () => {
   factors = createSqlFactorStore(sql.db);
   recoveryCodes = createSqlRecoveryCodeStore(sql.db, random);
   auditStore = createSqlAuditStore(sql.db);
-  reset = createTfaReset({ factors, audit: createAudit({ store: auditStore, clock, random }) });
+  const audit = createAudit({ store: auditStore, clock, random });
+  // Real app passwords on the same database; these tests issue no tokens and send no email.
+  const appPasswords = createAppPasswords({
+    store: createSqlAppPasswordStore(sql.db),
+    tokens: createRecordingTokens(),
+    mailer: createCollectingMailer(),
+    accountUrl: 'https://id.example/account',
+    keyedHash: createKeyedHash('p'.repeat(32)),
+    audit,
+    clock,
+    random,
+  });
+  reset = createTfaReset({ factors, appPasswords, audit });
   return () => sql.close();
 });
 

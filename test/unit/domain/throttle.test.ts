@@ -2,20 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { createThrottle, delayAfter, type AttemptKeys, type ThrottleRule } from '../../../src/domain/throttle.ts';
 import type { AttemptCounter } from '../../../src/ports/attempt-counter.ts';
-import type { Clock } from '../../../src/ports/clock.ts';
 import { createSqlAttemptCounter } from '../../../src/storage/sql/attempt-counter.ts';
 import { migrateToLatest, openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
-
-/** A clock that only moves when the test moves it. */
-function createFakeClock(start = Date.UTC(2025, 0, 1)) {
-  let now = start;
-  return {
-    now: () => now,
-    advanceSeconds(seconds: number) {
-      now += seconds * 1000;
-    },
-  } satisfies Clock & Record<string, unknown>;
-}
+import { createTestClock, type TestClock } from '../../helpers/clock.ts';
 
 const ACCOUNT: ThrottleRule = { freeAttempts: 3, windowSeconds: 900, maxDelaySeconds: 8 };
 const IP: ThrottleRule = { freeAttempts: 10, windowSeconds: 900, maxDelaySeconds: 60 };
@@ -23,12 +12,12 @@ const keys: AttemptKeys = { account: 'ada@example.com', ip: '203.0.113.7' };
 
 let sql: SqlDatabase;
 let counter: AttemptCounter;
-let clock: ReturnType<typeof createFakeClock>;
+let clock: TestClock;
 
 beforeEach(async () => {
   sql = openSqlDatabase({ kind: 'sqlite', filename: ':memory:' });
   await migrateToLatest(sql.db);
-  clock = createFakeClock();
+  clock = createTestClock(Date.UTC(2025, 0, 1));
   counter = createSqlAttemptCounter(sql.db, clock);
 });
 afterEach(() => sql.close());

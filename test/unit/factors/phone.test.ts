@@ -2,7 +2,6 @@ import { beforeEach, describe, expect, it } from 'vitest';
 
 import type { Person } from '../../../src/factors/factor.ts';
 import { createPhoneFactor, spokenCode, type SendLimits } from '../../../src/factors/phone/phone.ts';
-import type { Clock } from '../../../src/ports/clock.ts';
 import type { FactorRecord, FactorStore } from '../../../src/ports/factor-stores.ts';
 import { DeliveryError, type MessageSender, type OutgoingMessage } from '../../../src/ports/message-sender.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
@@ -12,6 +11,7 @@ import { createSqlAttemptCounter } from '../../../src/storage/sql/attempt-counte
 import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
 import { createSqlEphemeralStore } from '../../../src/storage/sql/ephemeral-store.ts';
 import { createSqlFactorStore } from '../../../src/storage/sql/factor-store.ts';
+import { createTestClock, type TestClock } from '../../helpers/clock.ts';
 import { insertPerson } from '../../helpers/people.ts';
 
 /** A MessageSender that records what it was asked to deliver; `failing` makes it refuse (after recording). */
@@ -53,7 +53,7 @@ let sql: SqlDatabase;
 let store: FactorStore;
 let sender: ReturnType<typeof createRecordingSender>;
 let keyedHash: ReturnType<typeof createCountingKeyedHash>;
-let clock: Clock & { advance(ms: number): void };
+let clock: TestClock;
 /** One factor per channel, sharing the stores (and so the send budgets), as app.ts builds them. */
 let phone: Record<Channel, PhoneFactor>;
 let alice: Person;
@@ -82,8 +82,7 @@ beforeEach(async () => {
   store = createSqlFactorStore(sql.db);
   sender = createRecordingSender();
   keyedHash = createCountingKeyedHash();
-  let now = Date.UTC(2031, 0, 1);
-  clock = { now: () => now, advance: (ms) => void (now += ms) };
+  clock = createTestClock(Date.UTC(2031, 0, 1));
   phone = createPhone(GENEROUS);
   alice = await aPerson();
   return () => sql.close();

@@ -12,6 +12,7 @@ import { createKeyedHash } from '../../../src/security/keyed-hash.ts';
 import { createSqlAuditStore } from '../../../src/storage/sql/audit-store.ts';
 import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
 import { createSqlRecoveryCodeStore } from '../../../src/storage/sql/recovery-code-store.ts';
+import { createTestClock } from '../../helpers/clock.ts';
 import { insertPerson } from '../../helpers/people.ts';
 
 /** No 0/o, 1/l/i: the alphabet a person can read off paper without doubt. */
@@ -28,8 +29,7 @@ beforeEach(async () => {
   sql = openSqlDatabase({ kind: 'sqlite', filename: ':memory:' });
   await sql.migrate();
   const random = createCryptoRandom();
-  const now = Date.UTC(2031, 0, 1);
-  const clock = { now: () => now };
+  const clock = createTestClock(Date.UTC(2031, 0, 1));
   const audit = createAudit({ store: createSqlAuditStore(sql.db), clock, random });
   recovery = createRecoveryCodes({
     store: createSqlRecoveryCodeStore(sql.db, random),

@@ -3,15 +3,14 @@ import { beforeEach, describe, expect, it } from 'vitest';
 
 import type { Factor, Person } from '../../../src/factors/factor.ts';
 import { createTotpFactor } from '../../../src/factors/totp/totp.ts';
-import type { Clock } from '../../../src/ports/clock.ts';
 import type { FactorRecord, FactorStore } from '../../../src/ports/factor-stores.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
 import { createSecretBox } from '../../../src/security/secret-box.ts';
 import type { SecretBox } from '../../../src/ports/secret-box.ts';
 import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
 import { createSqlFactorStore } from '../../../src/storage/sql/factor-store.ts';
-import { createSqlOrganizationStore } from '../../../src/storage/sql/organization-store.ts';
-import { createSqlUserStore } from '../../../src/storage/sql/user-store.ts';
+import { createTestClock, type TestClock } from '../../helpers/clock.ts';
+import { insertPerson } from '../../helpers/people.ts';
 
 /** RFC 6238 with node:crypto alone, so the factor is checked against an oracle that shares no code with it. */
 function fromBase32(text: string): Buffer {
@@ -68,37 +67,16 @@ type TotpModel = Extract<Awaited<ReturnType<TotpFactor['enrolment']['begin']>>, 
 let sql: SqlDatabase;
 let store: FactorStore;
 let totpFactor: TotpFactor;
-let clock: Clock & { advance(ms: number): void };
+let clock: TestClock;
 let alice: Person;
-
-async function aPerson(db: SqlDatabase['db']): Promise<Person> {
-  const orgId = randomUUID();
-  const userId = randomUUID();
-  const email = `alice-${userId.slice(0, 8)}@example.com`;
-  await createSqlOrganizationStore(db).insertOrganization({
-    id: orgId,
-    slug: `org-${userId.slice(0, 8)}`,
-    name: 'Acme',
-    enforceTfa: false,
-    passwordMinLength: null,
-    trustedBrowserDays: 30,
-    createdAt: 0,
-  });
-  await createSqlUserStore(db).insertUser(
-    { id: userId, orgId, email, name: 'Alice', phone: null, role: 'member', createdAt: 0, passwordChangedAt: 0 },
-    '$x',
-  );
-  return { orgId, userId, email };
-}
 
 beforeEach(async () => {
   sql = openSqlDatabase({ kind: 'sqlite', filename: ':memory:' });
   await sql.migrate();
   store = createSqlFactorStore(sql.db);
-  let now = T0;
-  clock = { now: () => now, advance: (ms) => void (now += ms) };
+  clock = createTestClock(T0);
   totpFactor = createTotpFactor({ store, box, clock, random: createCryptoRandom(), issuerName: 'Twofold' });
-  alice = await aPerson(sql.db);
+  alice = await insertPerson(sql.db);
   return () => sql.close();
 });
 
@@ -225,7 +203,7 @@ describe('TOTP enrolment', () => {
   it("confirming another person's pending enrolment is refused as expired and activates nothing", async () => {
     const enrolment = await begin(alice, 'Phone');
     const secret = fromBase32(new URL(enrolment.uri).searchParams.get('secret')!);
-    const mallory = await aPerson(sql.db);
+    const mallory = await insertPerson(sql.db);
     const outcome = await confirm(mallory, enrolment.factorId, totp(secret, seconds()));
     expect(outcome).toMatchObject({ ok: false, reason: 'setup_expired' });
     expect(outcome.ok ? undefined : outcome.model).toBeUndefined();
@@ -344,7 +322,7 @@ describe('TOTP verification', () => {
 
   it("one person's factor cannot be proven by another person", async () => {
     const { factor, secret } = await anActiveFactor();
-    const mallory = await aPerson(sql.db);
+    const mallory = await insertPerson(sql.db);
     // Even if a caller wrongly passed Alice's record with Mallory as the person, the store's scope holds.
     expect((await verify(mallory, [factor], factor.id, totp(secret, seconds()))).ok).toBe(false);
     expect((await verify(mallory, await activeRecords(mallory), factor.id, totp(secret, seconds()))).ok).toBe(false);
