@@ -95,10 +95,24 @@ describe.skipIf(skip)('accessibility of the pages (axe-core, WCAG 2.1 AA)', () =
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('heading', { name: 'Security of your account' }).waitFor();
     const found: Record<string, string[]> = { overview: await audit(page) };
-    for (const path of ['two-factor', 'password', 'sessions']) {
+    for (const path of ['two-factor', 'password', 'sessions', 'app-passwords']) {
       await page.goto(`${server.issuer}/account/${path}`);
       found[path] = await audit(page);
     }
-    expect(found).toEqual({ overview: [], 'two-factor': [], password: [], sessions: [] });
+    await page.getByLabel('Name', { exact: true }).fill('Thunderbird');
+    await page.getByRole('button', { name: 'Make app password' }).click();
+    await page.getByRole('heading', { name: 'Your new app password' }).waitFor();
+    found['app-password-new'] = await audit(page);
+    await page.goto(`${server.issuer}/account/app-passwords`);
+    found['app-passwords-listed'] = await audit(page);
+    expect(found).toEqual({
+      overview: [],
+      'two-factor': [],
+      password: [],
+      sessions: [],
+      'app-passwords': [],
+      'app-password-new': [],
+      'app-passwords-listed': [],
+    });
   });
 });
