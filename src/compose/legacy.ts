@@ -14,7 +14,7 @@ import {
 import type { Methods } from '../domain/methods.ts';
 import { createThrottle } from '../domain/throttle.ts';
 import { createOutboxMailer } from '../delivery/outbox.ts';
-import { createAppPasswordTokens, registerPasswordGrant } from '../oidc/password-grant.ts';
+import { registerPasswordGrant } from '../oidc/password-grant.ts';
 import type { AttemptCounter } from '../ports/attempt-counter.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { KeyedHash } from '../ports/keyed-hash.ts';
@@ -46,10 +46,8 @@ export function createLegacyAccess(deps: {
 }): LegacyAccess {
   const { config, keyedHash, audit, clock, random } = deps;
   const store = createSqlAppPasswordStore(deps.db);
-  const tokens = createAppPasswordTokens({ provider: deps.provider, clients: deps.clients });
   const mailer = createOutboxMailer({ dataDir: config.dataDir, clock, logger: deps.logger });
   const accountUrl = `${config.issuer}/account`;
-  const appPasswords = createAppPasswords({ store, tokens, mailer, accountUrl, keyedHash, audit, clock, random });
   const uses = createUseRecorder({
     store,
     onError: (error) => deps.logger.warn({ err: error }, 'recording app password uses failed'),
@@ -64,6 +62,12 @@ export function createLegacyAccess(deps: {
     uses,
     clock,
   });
-  registerPasswordGrant(deps.provider, { legacy, clock, grantTtlSeconds: config.ttl.grant });
+  const tokens = registerPasswordGrant(deps.provider, {
+    legacy,
+    clients: deps.clients,
+    clock,
+    grantTtlSeconds: config.ttl.grant,
+  });
+  const appPasswords = createAppPasswords({ store, tokens, mailer, accountUrl, keyedHash, audit, clock, random });
   return { appPasswords, legacy, uses };
 }

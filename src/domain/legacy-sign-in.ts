@@ -71,14 +71,15 @@ export function createLegacySignIn(deps: {
 
   /** A live app password of this username, allowed by its organization now; a high-entropy secret needs no throttle. */
   async function byAppPassword(username: string, normalized: string): Promise<LegacyGrant | undefined> {
-    const found = await store.findAppPasswordByDigest(keyedHash.digest('app-password', normalized));
-    if (!found || (found.expiresAt !== null && found.expiresAt <= clock.now())) return undefined;
-    const account = await deps.accounts.findAccount(found.orgId, found.userId);
-    if (!account || normalizeEmail(account.user.email) !== normalizeEmail(username)) return undefined;
+    const owned = await store.findAppPasswordOwner(keyedHash.digest('app-password', normalized));
+    if (!owned) return undefined;
+    const { record, account, hasActiveFactor } = owned;
+    if (record.expiresAt !== null && record.expiresAt <= clock.now()) return undefined;
+    if (normalizeEmail(account.user.email) !== normalizeEmail(username)) return undefined;
     const { appPasswords } = account.organization;
     if (appPasswords === 'none') return undefined;
-    if (appPasswords === 'tfa' && !tfaApplies(account.organization, await deps.hasTfa(account))) return undefined;
-    return { account, appPassword: found, scopes: found.scopes };
+    if (appPasswords === 'tfa' && !tfaApplies(account.organization, hasActiveFactor)) return undefined;
+    return { account, appPassword: record, scopes: record.scopes };
   }
 
   /** The account password itself, only where the organization allows it and no TFA applies. */

@@ -37,16 +37,37 @@ function requestedScopes(scope: unknown): ProtocolScope[] | null {
   return values as ProtocolScope[];
 }
 
+/** How many grant ids a node remembers as saved (each is a few dozen bytes). */
+const KNOWN_GRANTS = 10_000;
+
 /**
  * The resource owner password grant (RFC 6749 §4.3) for mail and calendar servers only, where
  * people type an app password into a client that cannot do two-factor sign-in. The account
  * password works only where no TFA applies and the organization allows it. Every refusal is the
  * same invalid_grant (RFC 6749 §5.2): Dovecot treats anything else as a temporary failure.
+ * Returns what revokes an app password's tokens (its grant, for every password-grant client).
  */
 export function registerPasswordGrant(
   provider: Provider,
-  deps: { legacy: LegacySignIn; clock: Clock; grantTtlSeconds: number },
-): void {
+  deps: { legacy: LegacySignIn; clients: ClientStore; clock: Clock; grantTtlSeconds: number },
+): AppPasswordTokens {
+  // Grants this node saved, with their expiry: a busy IMAP server costs no grant read per login.
+  // A revoked app password's row is gone, so its grant id is never asked for again.
+  const saved = new Map<string, number>();
+
+  async function ensureGrant(grantId: string, accountId: string, clientId: string): Promise<void> {
+    const now = Math.floor(deps.clock.now() / 1000);
+    const fresh = (exp: number | undefined) => exp !== undefined && exp - now >= deps.grantTtlSeconds / 2;
+    if (fresh(saved.get(grantId))) return;
+    const grant =
+      (await provider.Grant.find(grantId)) ?? new provider.Grant({ jti: grantId, accountId, clientId } as never);
+    if (grant.accountId !== accountId) throw invalidGrant();
+    // Written once, then again only when half its life has gone: no write per sign-in.
+    if (!fresh(grant.exp)) await grant.save();
+    if (saved.size >= KNOWN_GRANTS) saved.delete(saved.keys().next().value!);
+    saved.set(grantId, grant.exp!);
+  }
+
   provider.registerGrantType(
     'password',
     async (ctx: KoaContextWithOIDC) => {
@@ -66,13 +87,7 @@ export function registerPasswordGrant(
       if (!outcome.ok) throw invalidGrant();
       const { account, appPassword } = outcome.grant;
       const grantId = legacyGrantId(appPassword?.id ?? `account-${account.user.id}`, client!.clientId);
-      const grant =
-        (await provider.Grant.find(grantId)) ??
-        new provider.Grant({ jti: grantId, accountId: account.user.id, clientId: client!.clientId } as never);
-      if (grant.accountId !== account.user.id) throw invalidGrant();
-      // Written once, then again only when half its life has gone: no write per sign-in.
-      const now = Math.floor(deps.clock.now() / 1000);
-      if (!grant.exp || grant.exp - now < deps.grantTtlSeconds / 2) await grant.save();
+      await ensureGrant(grantId, account.user.id, client!.clientId);
       const extra: LegacyTokenClaims = {
         username: account.user.email,
         email: account.user.email,
@@ -95,10 +110,7 @@ export function registerPasswordGrant(
     },
     ['username', 'password', 'scope'],
   );
-}
 
-/** Revokes what an app password's grant issued: its grant for every client allowed the password grant. */
-export function createAppPasswordTokens(deps: { provider: Provider; clients: ClientStore }): AppPasswordTokens {
   return {
     async revokeTokensOf(appPasswordId) {
       const clients = (await deps.clients.listClients()).filter((c) =>
@@ -106,8 +118,9 @@ export function createAppPasswordTokens(deps: { provider: Provider; clients: Cli
       );
       for (const client of clients) {
         const grantId = legacyGrantId(appPasswordId, client.clientId);
-        await (await deps.provider.Grant.find(grantId))?.destroy();
-        await deps.provider.AccessToken.revokeByGrantId(grantId);
+        saved.delete(grantId);
+        await (await provider.Grant.find(grantId))?.destroy();
+        await provider.AccessToken.revokeByGrantId(grantId);
       }
     },
   };

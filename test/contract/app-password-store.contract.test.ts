@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { AppPasswordRecord, AppPasswordStore } from '../../src/ports/app-password-store.ts';
 import { createSqlAppPasswordStore } from '../../src/storage/sql/app-password-store.ts';
 import type { Database } from '../../src/storage/sql/tables.ts';
-import { insertOrganization, insertPerson } from '../helpers/people.ts';
+import { insertAccount, insertOrganization, insertPerson } from '../helpers/people.ts';
+import { newFactor } from '../../src/factors/factor.ts';
+import { createSqlFactorStore } from '../../src/storage/sql/factor-store.ts';
 import { describeEachBackend, mapBackend, sqlBackends, type Backend } from './backends.ts';
 
 /**
@@ -88,6 +90,34 @@ describeEachBackend(backends, (subject) => {
       expect(await store.findAppPasswordByDigest(alices.digest)).toEqual(alices);
       expect(await store.findAppPasswordByDigest(carols.digest)).toEqual(carols);
       expect(await store.findAppPasswordByDigest(randomBytes(32).toString('hex'))).toBeUndefined();
+    });
+
+    it('finds an app password with its owner, their organization and whether they have an active factor, in one read', async () => {
+      const { db, store } = subject();
+      const org = await insertOrganization(db, {
+        name: 'Analytical Engines',
+        enforceTfa: true,
+        appPasswords: 'everyone',
+      });
+      const owner = await insertAccount(db, org);
+      const record = anAppPassword({ orgId: owner.user.orgId, userId: owner.user.id });
+      await store.insertAppPassword(record);
+      expect(await store.findAppPasswordOwner(record.digest)).toEqual({
+        record,
+        account: owner,
+        hasActiveFactor: false,
+      });
+      await createSqlFactorStore(db).insertFactor(
+        newFactor(
+          { random: { uuid: randomUUID } as never, clock: { now: () => T0 } },
+          { orgId: org.id, userId: owner.user.id, email: owner.user.email },
+          'totp',
+          'Phone',
+          { active: true },
+        ),
+      );
+      expect((await store.findAppPasswordOwner(record.digest))?.hasActiveFactor).toBe(true);
+      expect(await store.findAppPasswordOwner(randomBytes(32).toString('hex'))).toBeUndefined();
     });
 
     it('refuses a second app password with the same digest, for the same person or anyone else', async () => {

@@ -21,7 +21,7 @@ export function userRow(user: User, passwordHash: string): Insertable<Tables['us
   };
 }
 
-function toUser(
+export function toUser(
   row: Pick<
     Tables['users'],
     'id' | 'org_id' | 'email' | 'name' | 'phone' | 'role' | 'created_at' | 'password_changed_at'
