@@ -35,6 +35,8 @@ import { openStorage } from './storage/open.ts';
 import { createFactors, createSender, type ExtraFactorDeps } from './compose/factors.ts';
 import { createRouters } from './compose/routes.ts';
 import { createLegacyAccess } from './compose/legacy.ts';
+import { createOutboxMailer } from './delivery/outbox.ts';
+import { createPeople } from './domain/people.ts';
 import type { Factor } from './factors/factor.ts';
 import { createRecoveryCodes, type RecoveryCodes } from './factors/recovery-codes/recovery-codes.ts';
 import { createFactorRegistry, type FactorRegistry } from './factors/registry.ts';
@@ -121,7 +123,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     random,
     defaults: config.passwords,
   });
-  const organizations = createOrganizations({ store: stores.organizations, clock, random });
+  const organizations = createOrganizations({ store: stores.organizations, audit, clock, random });
   const setup = createSetup({
     setupStore: createSqlSetupStore(db),
     organizationStore: stores.organizations,
@@ -199,7 +201,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const csrf = createCsrf({ key: secrets.cookieKeys[0]!, random, secureCookies });
   const finishSignIn = createFinishSignIn({ provider, trustedBrowsers, audit, secureCookies });
   const signIn = { provider, flow, methods, registry, audit, csrf, finishSignIn, throttle: secondFactorThrottle };
+  const mailer = createOutboxMailer({ dataDir: config.dataDir, clock, logger });
   const legacy = createLegacyAccess({
+    mailer,
     config,
     provider,
     db,
@@ -253,6 +257,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       sessionIndex,
       clients,
       legacy,
+      mailer,
+      organizations,
+      people: createPeople({
+        users: stores.users,
+        factors: factorStore,
+        registry,
+        auditStore,
+        appPasswords: legacy.appPasswords,
+      }),
+      tfaReset,
       keyedHash,
       random,
       clock,

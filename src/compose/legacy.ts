@@ -13,7 +13,7 @@ import {
 } from '../domain/legacy-sign-in.ts';
 import type { Methods } from '../domain/methods.ts';
 import { createThrottle } from '../domain/throttle.ts';
-import { createOutboxMailer } from '../delivery/outbox.ts';
+import type { Mailer } from '../ports/mailer.ts';
 import { registerPasswordGrant } from '../oidc/password-grant.ts';
 import type { AttemptCounter } from '../ports/attempt-counter.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -43,10 +43,10 @@ export function createLegacyAccess(deps: {
   clock: Clock;
   random: Random;
   logger: Logger;
+  mailer: Mailer;
 }): LegacyAccess {
   const { config, keyedHash, audit, clock, random } = deps;
   const store = createSqlAppPasswordStore(deps.db);
-  const mailer = createOutboxMailer({ dataDir: config.dataDir, clock, logger: deps.logger });
   const accountUrl = `${config.issuer}/account`;
   const uses = createUseRecorder({
     store,
@@ -68,6 +68,15 @@ export function createLegacyAccess(deps: {
     clock,
     grantTtlSeconds: config.ttl.grant,
   });
-  const appPasswords = createAppPasswords({ store, tokens, mailer, accountUrl, keyedHash, audit, clock, random });
+  const appPasswords = createAppPasswords({
+    store,
+    tokens,
+    mailer: deps.mailer,
+    accountUrl,
+    keyedHash,
+    audit,
+    clock,
+    random,
+  });
   return { appPasswords, legacy, uses };
 }

@@ -19,6 +19,13 @@ import { accountAppPasswordRoutes } from '../http/routes/account-app-passwords.t
 import { forwardAuthRoutes } from '../http/routes/forward-auth.ts';
 import type { Clients } from '../domain/clients.ts';
 import type { LegacyAccess } from './legacy.ts';
+import type { Organizations } from '../domain/organizations.ts';
+import type { People } from '../domain/people.ts';
+import type { TfaReset } from '../domain/tfa-reset.ts';
+import type { Mailer } from '../ports/mailer.ts';
+import { adminPeopleRoutes } from '../http/routes/admin/admin-people.ts';
+import { adminSecurityRoutes } from '../http/routes/admin/admin-security.ts';
+import { adminHomeRoutes, requireAdmin } from '../http/routes/admin/admin-context.ts';
 import { accountAuthRoutes, requireAccount, requireFreshAuth } from '../http/routes/account-auth.ts';
 import { accountPageRoutes } from '../http/routes/account-pages.ts';
 import { accountTwoFactorRoutes } from '../http/routes/account-two-factor.ts';
@@ -69,6 +76,10 @@ export function createRouters(deps: {
   sessionIndex: SessionIndex;
   clients: Clients;
   legacy: LegacyAccess;
+  mailer: Mailer;
+  organizations: Organizations;
+  people: People;
+  tfaReset: TfaReset;
   keyedHash: KeyedHash;
   random: Random;
   clock: Clock;
@@ -94,6 +105,7 @@ export function createRouters(deps: {
   };
   const signedIn = requireAccount(accountAuth);
   const fresh = requireFreshAuth(accountAuth);
+  const adminGuards = [signedIn, requireAdmin(accounts)];
   return [
     assetRoutes({ root: path.join(deps.root, 'public') }),
     healthRoutes({ checks: storage.checks, timeoutMs: 2000 }),
@@ -122,6 +134,27 @@ export function createRouters(deps: {
     }),
     forwardAuthRoutes({ clients: deps.clients, legacy: deps.legacy.legacy, realm: new URL(config.issuer).host }),
     accountAuthRoutes(accountAuth),
+    adminHomeRoutes(adminGuards),
+    adminPeopleRoutes({
+      people: deps.people,
+      tfaReset: deps.tfaReset,
+      security,
+      mailer: deps.mailer,
+      views,
+      csrf,
+      guards: adminGuards,
+      requireFreshAuth: fresh,
+      accountUrl: `${config.issuer}/account`,
+      clock,
+    }),
+    adminSecurityRoutes({
+      organizations: deps.organizations,
+      views,
+      csrf,
+      guards: adminGuards,
+      requireFreshAuth: fresh,
+      maxAgeSeconds: config.stepUp.maxAgeSeconds,
+    }),
     accountAppPasswordRoutes({
       accounts,
       appPasswords: deps.legacy.appPasswords,

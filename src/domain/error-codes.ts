@@ -22,4 +22,6 @@ export const domainErrors = errorCatalogue({
   app_passwords_off: { status: 403, message: 'App passwords are not available for this account.' },
   invalid_app_password: { status: 400, message: 'Some details need fixing.' },
   unknown_app_password: { status: 404, message: 'That app password does not exist any more.' },
+  unknown_person: { status: 404, message: 'There is no such person in your organization.' },
+  invalid_policy: { status: 400, message: 'Some settings need fixing.' },
 });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
 import type { AppPasswordPolicy, Organization, OrganizationStore } from '../ports/stores.ts';
+import type { Audit } from './audit.ts';
 import { domainErrors } from './error-codes.ts';
 
 /** A slug names the organization in URLs and the CLI: lowercase letters, digits and inner hyphens. */
@@ -37,9 +38,34 @@ export interface Organizations {
   prepareOrganization(input: NewOrganizationInput): Organization;
   createOrganization(input: NewOrganizationInput): Promise<Organization>;
   requireOrganization(slug: string): Promise<Organization>;
+  findOrganizationById(id: string): Promise<Organization | undefined>;
+  /**
+   * Changes the organization's security policy (an administrator's step-up is the caller's
+   * concern); records who changed what. Turning enforcement on makes everyone without a second
+   * factor enrol at their next sign-in.
+   */
+  updatePolicy(org: Organization, changes: PolicyChanges, by: { userId: string; ip: string }): Promise<Organization>;
 }
 
-export function createOrganizations(deps: { store: OrganizationStore; clock: Clock; random: Random }): Organizations {
+export const policyChangesSchema = z.object({
+  enforceTfa: z.boolean().optional(),
+  trustedBrowserDays: z.number().int().min(0, 'Use 0 to 365 days.').max(365, 'Use 0 to 365 days.').optional(),
+  passwordMinLength: z
+    .number()
+    .int()
+    .min(8, 'Use 8 to 64 characters (NIST SP 800-63B asks at least 8).')
+    .max(64, 'Use 8 to 64 characters (NIST SP 800-63B asks at least 8).')
+    .nullable()
+    .optional(),
+});
+export type PolicyChanges = z.input<typeof policyChangesSchema>;
+
+export function createOrganizations(deps: {
+  store: OrganizationStore;
+  audit: Audit;
+  clock: Clock;
+  random: Random;
+}): Organizations {
   const prepareOrganization = (input: NewOrganizationInput): Organization => {
     const fields: Record<string, string> = {};
     const slug = slugSchema.safeParse(input.slug);
@@ -65,6 +91,25 @@ export function createOrganizations(deps: { store: OrganizationStore; clock: Clo
       const org = prepareOrganization(input);
       await deps.store.insertOrganization(org);
       return org;
+    },
+    findOrganizationById: (id) => deps.store.findOrganizationById(id),
+    async updatePolicy(org, raw, by) {
+      const parsed = policyChangesSchema.safeParse(raw);
+      if (!parsed.success) {
+        const fields = Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message]));
+        throw domainErrors.raise('invalid_policy', { fields });
+      }
+      const changes = Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined));
+      const updated: Organization = { ...org, ...changes };
+      await deps.store.updateOrganization(updated);
+      await deps.audit.record({
+        type: 'org.policy_changed',
+        orgId: org.id,
+        userId: by.userId,
+        ip: by.ip,
+        detail: changes,
+      });
+      return updated;
     },
     async requireOrganization(slug) {
       const org = await deps.store.findOrganizationBySlug(slug);

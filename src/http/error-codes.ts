@@ -27,4 +27,5 @@ export const httpErrors = errorCatalogue({
     message: 'Two-step verification is already set up. Go back to the application and sign in again.',
   },
   busy: { status: 429, message: 'Another attempt is being checked. Try again in a moment.' },
+  not_admin: { status: 403, message: "The admin console is for your organization's administrators." },
 });

@@ -23,7 +23,16 @@ export interface OidcModelStore {
   revokeByGrantId(grantId: string): Promise<void>;
   /** Every live browser session of a person (the Session model, by its accountId). */
   findSessionsOfAccount(accountId: string): Promise<ModelPayload[]>;
+  /**
+   * The ids of every live grant of a person (the Grant model, by its accountId): what a reset must
+   * revoke besides the grants its sessions name, such as offline_access grants whose session is gone.
+   * Grants are indexed when saved, so one saved before this index existed is found only once saved again.
+   */
+  findGrantIdsOfAccount(accountId: string): Promise<string[]>;
 }
+
+/** Models found by their person: sessions (to list and end them) and grants (to revoke them). */
+export const ACCOUNT_INDEXED_MODELS = new Set(['Session', 'Grant']);
 
 /**
  * Models revoked with their grant (as oidc-provider's reference adapter files them). Sessions,

@@ -42,6 +42,9 @@ export interface UserWithOrganization {
 export interface OrganizationStore {
   insertOrganization(org: Organization): Promise<void>;
   findOrganizationBySlug(slug: string): Promise<Organization | undefined>;
+  findOrganizationById(id: string): Promise<Organization | undefined>;
+  /** Replaces the organization's settings (its id and slug stay). */
+  updateOrganization(org: Organization): Promise<void>;
   countOrganizations(): Promise<number>;
 }
 
@@ -66,6 +69,8 @@ export interface UserStore {
   updatePasswordHash(orgId: string, userId: string, passwordHash: string): Promise<void>;
   /** Sets a new password. */
   updatePassword(orgId: string, userId: string, passwordHash: string, changedAt: number): Promise<void>;
+  /** The organization's people whose name or email contains `search` (case-insensitive), by email. */
+  listUsers(orgId: string, options: { search: string; limit: number }): Promise<User[]>;
 }
 
 /** A first-run organization plus its administrator, written together or not at all. */

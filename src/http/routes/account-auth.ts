@@ -26,7 +26,7 @@ const RESUME_COOKIE = 'twofold.resume';
  */
 const cookieName = (name: string, secure: boolean) => (secure ? `__Host-${name}` : name);
 const cookieOptions = (secure: boolean, maxAge: number) =>
-  ({ httpOnly: true, sameSite: 'lax', secure, path: secure ? '/' : '/account', maxAge, overwrite: true }) as const;
+  ({ httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge, overwrite: true }) as const;
 
 interface LoginState {
   verifier: string;
@@ -44,7 +44,7 @@ interface PendingAction {
 
 /** Only our own account pages are valid places to come back to. */
 function safeReturnTo(value: unknown): string {
-  return typeof value === 'string' && /^\/account(\/[A-Za-z0-9/_-]*)?$/.test(value) ? value : '/account';
+  return typeof value === 'string' && /^\/(account|admin)(\/[A-Za-z0-9/_-]*)?$/.test(value) ? value : '/account';
 }
 
 export interface AccountAuthDeps {
@@ -211,7 +211,8 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
       httpOnly: true,
       sameSite: 'lax',
       secure: deps.secureCookies,
-      path: '/account',
+      // The account pages and the admin console share the session (both are this first-party client).
+      path: '/',
       overwrite: true,
     });
     ctx.status = 303;
@@ -246,7 +247,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
 
   router.post('/logout', formBody(), deps.csrf.verify, async (ctx: Context) => {
     await deps.sessions.destroy(ctx.cookies.get(ACCOUNT_COOKIE));
-    ctx.cookies.set(ACCOUNT_COOKIE, '', { path: '/account', maxAge: 0, overwrite: true });
+    ctx.cookies.set(ACCOUNT_COOKIE, '', { path: '/', maxAge: 0, overwrite: true });
     const url = new URL(`${deps.issuer}/session/end`);
     url.search = new URLSearchParams({
       client_id: ACCOUNT_CLIENT_ID,

@@ -81,6 +81,7 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
       overview,
       events: overview.events.map((e) => ({ text: EVENT_TEXT[e.type] ?? e.type, at: e.at, ip: e.ip })),
       sessionCount: sessions.length,
+      isAdmin: found.user.role === 'admin',
     });
   });
 

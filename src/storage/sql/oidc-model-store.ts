@@ -1,7 +1,12 @@
 import { sql } from 'kysely';
 
 import type { Clock } from '../../ports/clock.ts';
-import { GRANTABLE_MODELS, type ModelPayload, type OidcModelStore } from '../../ports/oidc-model-store.ts';
+import {
+  ACCOUNT_INDEXED_MODELS,
+  GRANTABLE_MODELS,
+  type ModelPayload,
+  type OidcModelStore,
+} from '../../ports/oidc-model-store.ts';
 import type { Database, Tables } from './tables.ts';
 
 /** Embedded-mode storage of oidc-provider artifacts: expiring rows, swept by `sweepExpired`. */
@@ -12,7 +17,6 @@ export function createSqlOidcModelStore(
   const live = (model: string) =>
     db
       .selectFrom('oidc_models')
-      .select(['payload', 'consumed_at'])
       .where('model', '=', model)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', clock.now())]));
 
@@ -36,7 +40,8 @@ export function createSqlOidcModelStore(
         uid: payload.uid ?? null,
         expires_at: expiresInSeconds ? clock.now() + expiresInSeconds * 1000 : null,
         consumed_at: null,
-        account_id: model === 'Session' ? (payload.accountId ?? null) : null,
+        // Sessions and grants only (migration 0003's column): tokens are reached through their grant.
+        account_id: ACCOUNT_INDEXED_MODELS.has(model) ? (payload.accountId ?? null) : null,
       };
       // Raw statements on the hot path: oidc-provider reads and writes several artifacts per request.
       await sql`
@@ -53,10 +58,12 @@ export function createSqlOidcModelStore(
       return toPayload(rows[0]);
     },
     async findByUid(model, uid) {
-      return toPayload(await live(model).where('uid', '=', uid).executeTakeFirst());
+      return toPayload(await live(model).select(['payload', 'consumed_at']).where('uid', '=', uid).executeTakeFirst());
     },
     async findByUserCode(model, userCode) {
-      return toPayload(await live(model).where('user_code', '=', userCode).executeTakeFirst());
+      return toPayload(
+        await live(model).select(['payload', 'consumed_at']).where('user_code', '=', userCode).executeTakeFirst(),
+      );
     },
     async consume(model, id) {
       await sql`update oidc_models set consumed_at = ${clock.now()} where model = ${model} and id = ${id} and consumed_at is null`.execute(
@@ -70,8 +77,15 @@ export function createSqlOidcModelStore(
       await db.deleteFrom('oidc_models').where('grant_id', '=', grantId).execute();
     },
     async findSessionsOfAccount(accountId) {
-      const rows = await live('Session').select('id').where('account_id', '=', accountId).execute();
+      const rows = await live('Session')
+        .select(['id', 'payload', 'consumed_at'])
+        .where('account_id', '=', accountId)
+        .execute();
       return rows.map((row) => ({ ...toPayload(row)!, jti: row.id }));
+    },
+    async findGrantIdsOfAccount(accountId) {
+      const rows = await live('Grant').select('id').where('account_id', '=', accountId).execute();
+      return rows.map((row) => row.id);
     },
     async sweepExpired() {
       const result = await db.deleteFrom('oidc_models').where('expires_at', '<=', clock.now()).executeTakeFirst();

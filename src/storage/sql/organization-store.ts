@@ -49,6 +49,14 @@ export function createSqlOrganizationStore(db: Database): OrganizationStore {
       const row = await db.selectFrom('organizations').selectAll().where('slug', '=', slug).executeTakeFirst();
       return row && toOrganization(row);
     },
+    async findOrganizationById(id) {
+      const row = await db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toOrganization(row);
+    },
+    async updateOrganization(org) {
+      const { id: _id, slug: _slug, ...settings } = organizationRow(org);
+      await db.updateTable('organizations').set(settings).where('id', '=', org.id).execute();
+    },
     async countOrganizations() {
       const row = await db
         .selectFrom('organizations')

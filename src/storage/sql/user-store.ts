@@ -1,4 +1,4 @@
-import type { Insertable } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 
 import type { User, UserStore } from '../../ports/stores.ts';
 import { EmailTakenError, normalizeEmail } from '../../ports/stores.ts';
@@ -94,6 +94,22 @@ export function createSqlUserStore(db: Database): UserStore {
         .where('users.email_normalized', '=', normalizeEmail(email))
         .executeTakeFirst();
       return row && { ...split(row), passwordHash: row.password_hash };
+    },
+    async listUsers(orgId, { search, limit }) {
+      let query = db.selectFrom('users').selectAll().where('org_id', '=', orgId);
+      const needle = search.trim().toLowerCase();
+      if (needle) {
+        // LIKE with the wildcards of the search itself escaped: a "%" typed matches a "%".
+        const pattern = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        query = query.where((eb) =>
+          eb.or([
+            eb(eb.fn('lower', ['email']), 'like', sql<string>`${pattern} escape '\\'`),
+            eb(eb.fn('lower', ['name']), 'like', sql<string>`${pattern} escape '\\'`),
+          ]),
+        );
+      }
+      const rows = await query.orderBy('email_normalized').limit(limit).execute();
+      return rows.map(toUser);
     },
     async findUserBySubject(subject) {
       const row = await withOrganization().where('users.id', '=', subject).executeTakeFirst();

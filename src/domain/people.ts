@@ -1,0 +1,98 @@
+import type { FactorSummary, Person } from '../factors/factor.ts';
+import type { FactorRegistry } from '../factors/registry.ts';
+import type { FactorStore } from '../ports/factor-stores.ts';
+import type { AuditEvent, AuditStore, Organization, User, UserStore } from '../ports/stores.ts';
+import type { AppPasswords, AppPasswordSummary } from './app-passwords.ts';
+import { domainErrors } from './error-codes.ts';
+
+/**
+ * Two-step verification as an administrator sees it: required by the organization and set up, on
+ * by the person's choice, off, or required and not set up yet (they enrol at their next sign-in).
+ */
+export type TfaStatus = 'enforced' | 'own' | 'off' | 'not_enrolled';
+export const TFA_STATUSES: readonly TfaStatus[] = ['enforced', 'own', 'off', 'not_enrolled'];
+
+export interface PersonRow {
+  id: string;
+  name: string | null;
+  email: string;
+  role: User['role'];
+  tfa: TfaStatus;
+  methods: string[];
+  lastSignInAt: number | null;
+}
+
+export interface PersonDetail extends PersonRow {
+  person: Person;
+  methodDetails: FactorSummary[];
+  appPasswords: AppPasswordSummary[];
+  events: AuditEvent[];
+}
+
+const PAGE_SIZE = 25;
+/** The directory reads at most this many matches; search narrows a larger organization. */
+const SCAN_LIMIT = 2000;
+
+export const tfaStatusOf = (org: Organization, hasFactor: boolean): TfaStatus =>
+  hasFactor ? (org.enforceTfa ? 'enforced' : 'own') : org.enforceTfa ? 'not_enrolled' : 'off';
+
+/** The organization's people for its administrators: never another organization's, never a secret. */
+export interface People {
+  list(
+    org: Organization,
+    options: { search: string; status: TfaStatus | null; page: number },
+  ): Promise<{ rows: PersonRow[]; total: number; page: number; pages: number }>;
+  /** One person of the organization; anyone else (another organization's, unknown) is not found. */
+  describe(org: Organization, userId: string): Promise<PersonDetail>;
+}
+
+export function createPeople(deps: {
+  users: UserStore;
+  factors: FactorStore;
+  registry: FactorRegistry;
+  auditStore: AuditStore;
+  appPasswords: Pick<AppPasswords, 'list'>;
+}): People {
+  async function rowOf(org: Organization, user: User): Promise<PersonRow & { events: AuditEvent[] }> {
+    const active = (await deps.factors.findFactors(org.id, user.id)).filter((f) => f.active);
+    const events = await deps.auditStore.listAuditEvents(org.id, user.id, 20);
+    const names = [...new Set(active.map((f) => deps.registry.summarize(f).kindName))];
+    return {
+      id: user.id,
+      name: user.name,
+      email: user.email,
+      role: user.role,
+      tfa: tfaStatusOf(org, active.length > 0),
+      methods: names,
+      lastSignInAt: events.find((e) => e.type === 'signin.succeeded')?.at ?? null,
+      events,
+    };
+  }
+
+  return {
+    async list(org, { search, status, page }) {
+      const users = await deps.users.listUsers(org.id, { search, limit: SCAN_LIMIT });
+      const rows = (await Promise.all(users.map((user) => rowOf(org, user))))
+        .map(({ events: _events, ...row }) => row)
+        .filter((row) => status === null || row.tfa === status);
+      const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
+      const current = Math.min(Math.max(1, page), pages);
+      return {
+        rows: rows.slice((current - 1) * PAGE_SIZE, current * PAGE_SIZE),
+        total: rows.length,
+        page: current,
+        pages,
+      };
+    },
+    async describe(org, userId) {
+      const found = /^[0-9a-f-]{36}$/.test(userId) ? await deps.users.findUserBySubject(userId) : undefined;
+      if (!found || found.organization.id !== org.id) throw domainErrors.raise('unknown_person');
+      const row = await rowOf(org, found.user);
+      const person: Person = { orgId: org.id, userId: found.user.id, email: found.user.email };
+      const methodDetails = (await deps.factors.findFactors(org.id, found.user.id))
+        .filter((f) => f.active)
+        .map(deps.registry.summarize);
+      return { ...row, person, methodDetails, appPasswords: await deps.appPasswords.list(person) };
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { z } from 'zod';
+
+import type { AccountSecurity } from '../../../domain/account-security.ts';
+import { TFA_STATUSES, type People, type TfaStatus } from '../../../domain/people.ts';
+import type { TfaReset } from '../../../domain/tfa-reset.ts';
+import type { Clock } from '../../../ports/clock.ts';
+import type { Mailer } from '../../../ports/mailer.ts';
+import type { Views } from '../../../ports/views.ts';
+import { httpErrors } from '../../error-codes.ts';
+import type { Csrf } from '../../middleware/csrf.ts';
+import { formBody } from '../../middleware/form-body.ts';
+import { createAccountRenderer } from '../account-context.ts';
+import { adminOf } from './admin-context.ts';
+
+export interface AdminPeopleDeps {
+  people: People;
+  tfaReset: TfaReset;
+  security: Pick<AccountSecurity, 'disableTfa'>;
+  mailer: Mailer;
+  views: Views;
+  csrf: Csrf;
+  /** requireAccount, then requireAdmin. */
+  guards: Middleware[];
+  requireFreshAuth: Middleware;
+  accountUrl: string;
+  clock: Clock;
+}
+
+export const STATUS_TEXT: Record<TfaStatus, string> = {
+  enforced: 'On (required by the organization)',
+  own: 'On (their choice)',
+  off: 'Off',
+  not_enrolled: 'Required, not set up yet',
+};
+
+const listQuery = z.object({
+  q: z.string().max(200).catch(''),
+  status: z
+    .enum(TFA_STATUSES as [TfaStatus, ...TfaStatus[]])
+    .nullable()
+    .catch(null)
+    .default(null),
+  page: z.coerce.number().int().min(1).max(10_000).catch(1),
+});
+const resetForm = z.object({ keepAppPasswords: z.literal('on').optional() });
+
+const NOTICES: Record<string, string> = {
+  reset:
+    'Two-step verification was reset. Every session and token of this person has ended; they set it up again at their next sign-in.',
+  off: 'Two-step verification is off for this person.',
+};
+
+/** Console → People: the directory with TFA status, a person's page, reset and turning TFA off. */
+export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
+  const router = new Router({ prefix: '/admin/people' });
+  const render = createAccountRenderer(deps.views, deps.csrf);
+  const change = [formBody(), deps.csrf.verify, ...deps.guards, deps.requireFreshAuth];
+
+  router.get('/', ...deps.guards, async (ctx) => {
+    const { org } = adminOf(ctx);
+    const query = listQuery.parse(ctx.query);
+    const listed = await deps.people.list(org, { search: query.q, status: query.status, page: query.page });
+    await render(ctx, 'admin/people', 'People', {
+      nav: 'people',
+      orgName: org.name,
+      q: query.q,
+      status: query.status,
+      statuses: TFA_STATUSES.map((value) => ({ value, text: STATUS_TEXT[value] })),
+      ...listed,
+      rows: listed.rows.map((row) => ({ ...row, tfaText: STATUS_TEXT[row.tfa] })),
+    });
+  });
+
+  const personPage = async (ctx: Context, notice: string | null) => {
+    const { org, admin } = adminOf(ctx);
+    const detail = await deps.people.describe(org, String(ctx.params.id));
+    await render(ctx, 'admin/person', detail.name ?? detail.email, {
+      nav: 'people',
+      orgName: org.name,
+      orgEnforces: org.enforceTfa,
+      self: detail.id === admin.user.id,
+      detail: { ...detail, tfaText: STATUS_TEXT[detail.tfa] },
+      notice,
+    });
+  };
+
+  router.get('/:id', ...deps.guards, (ctx) =>
+    personPage(ctx, typeof ctx.query.done === 'string' ? (NOTICES[ctx.query.done] ?? null) : null),
+  );
+
+  router.post('/:id/reset-tfa', ...change, async (ctx) => {
+    const { org, admin } = adminOf(ctx);
+    const parsed = resetForm.safeParse(ctx.request.body);
+    if (!parsed.success) throw httpErrors.raise('invalid_form');
+    const { person } = await deps.people.describe(org, String(ctx.params.id));
+    const keepAppPasswords = parsed.data.keepAppPasswords === 'on';
+    await deps.tfaReset.resetTfa(person, { actor: admin.user.email, ip: ctx.ip }, { keepAppPasswords });
+    await deps.mailer.send({
+      to: person.email,
+      subject: 'Your two-step verification was reset',
+      text: [
+        `An administrator of ${org.name} (${admin.user.email}) reset two-step verification for ${person.email} on ${new Date(deps.clock.now()).toUTCString()}.`,
+        `Your methods and recovery codes were removed and you were signed out everywhere${keepAppPasswords ? '' : '; your app passwords were revoked'}.`,
+        `At your next sign-in you set up two-step verification again.`,
+        '',
+        `If you did not ask for this, contact your administrator and check your account at ${deps.accountUrl}.`,
+      ].join('\n'),
+    });
+    ctx.status = 303;
+    ctx.redirect(`/admin/people/${person.userId}?done=reset`);
+  });
+
+  router.post('/:id/turn-off-tfa', ...change, async (ctx) => {
+    const { org } = adminOf(ctx);
+    const { person } = await deps.people.describe(org, String(ctx.params.id));
+    // Refused with the reason (409) while the organization enforces TFA.
+    await deps.security.disableTfa(person, org, ctx.ip);
+    ctx.status = 303;
+    ctx.redirect(`/admin/people/${person.userId}?done=off`);
+  });
+
+  return router;
+}
