@@ -11,6 +11,7 @@ import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../../ports/views.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
+import { EVENT_TEXT } from './event-text.ts';
 import { httpErrors } from '../error-codes.ts';
 
 export interface AccountPagesDeps {
@@ -24,27 +25,6 @@ export interface AccountPagesDeps {
   requireFreshAuth: Middleware;
   maxPasswordLength: number;
 }
-
-/** Security events in the person's words; unknown types fall back to their code. */
-const EVENT_TEXT: Record<string, string> = {
-  'signin.succeeded': 'Signed in',
-  'signin.password_ok': 'Correct password entered',
-  'signin.password_failed': 'Wrong password entered',
-  'signin.second_factor_failed': 'Wrong second-step code entered',
-  'user.created': 'Account created',
-  'setup.completed': 'Organization set up',
-  'password.changed': 'Password changed',
-  'tfa.enrolled': 'Two-step verification set up',
-  'tfa.method_added': 'Two-step method added',
-  'tfa.method_removed': 'Two-step method removed',
-  'tfa.disabled': 'Two-step verification turned off',
-  'tfa.reset': 'Two-step verification reset by an administrator',
-  'recovery_code.used': 'Recovery code used',
-  'recovery_codes.regenerated': 'New recovery codes made',
-  'trusted_browser.revoked': 'A browser is no longer trusted',
-  'app_password.created': 'App password created',
-  'app_password.revoked': 'App password revoked',
-};
 
 const passwordForm = (max: number) =>
   z.object({

@@ -12,6 +12,7 @@ import { httpErrors } from '../../error-codes.ts';
 import type { Csrf } from '../../middleware/csrf.ts';
 import { formBody } from '../../middleware/form-body.ts';
 import { createAccountRenderer } from '../account-context.ts';
+import { EVENT_TEXT } from '../event-text.ts';
 import { adminOf } from './admin-context.ts';
 
 export interface AdminPeopleDeps {
@@ -81,7 +82,11 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
       orgName: org.name,
       orgEnforces: org.enforceTfa,
       self: detail.id === admin.user.id,
-      detail: { ...detail, tfaText: STATUS_TEXT[detail.tfa] },
+      detail: {
+        ...detail,
+        tfaText: STATUS_TEXT[detail.tfa],
+        events: detail.events.map((e) => ({ ...e, text: EVENT_TEXT[e.type] ?? e.type })),
+      },
       notice,
     });
   };

@@ -1,0 +1,21 @@
+/** Security events in the person's words; unknown types fall back to their code. */
+export const EVENT_TEXT: Record<string, string> = {
+  'signin.succeeded': 'Signed in',
+  'signin.password_ok': 'Correct password entered',
+  'signin.password_failed': 'Wrong password entered',
+  'signin.second_factor_failed': 'Wrong second-step code entered',
+  'user.created': 'Account created',
+  'setup.completed': 'Organization set up',
+  'password.changed': 'Password changed',
+  'tfa.enrolled': 'Two-step verification set up',
+  'tfa.method_added': 'Two-step method added',
+  'tfa.method_removed': 'Two-step method removed',
+  'tfa.disabled': 'Two-step verification turned off',
+  'tfa.reset': 'Two-step verification reset by an administrator',
+  'recovery_code.used': 'Recovery code used',
+  'recovery_codes.regenerated': 'New recovery codes made',
+  'trusted_browser.revoked': 'A browser is no longer trusted',
+  'app_password.created': 'App password created',
+  'app_password.revoked': 'App password revoked',
+  'org.policy_changed': 'Organization security settings changed',
+};
