@@ -36,7 +36,7 @@ import { createFactors, createSender, type ExtraFactorDeps } from './compose/fac
 import { createRouters } from './compose/routes.ts';
 import { createLegacyAccess } from './compose/legacy.ts';
 import { createOutboxMailer } from './delivery/outbox.ts';
-import { createPeople } from './domain/people.ts';
+import { createPeople, type People } from './domain/people.ts';
 import type { Factor } from './factors/factor.ts';
 import { createRecoveryCodes, type RecoveryCodes } from './factors/recovery-codes/recovery-codes.ts';
 import { createFactorRegistry, type FactorRegistry } from './factors/registry.ts';
@@ -82,6 +82,7 @@ export interface TwofoldApp {
     audit: Audit;
     tfaReset: TfaReset;
     appPasswords: AppPasswords;
+    people: People;
   };
   factors: { store: FactorStore; registry: FactorRegistry; recovery: RecoveryCodes };
   stores: { users: UserStore; organizations: OrganizationStore; clients: ClientStore };
@@ -154,6 +155,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     views,
     isFirstParty,
     isIntrospector: async (clientId) => (await stores.clients.findClient(clientId))?.introspection ?? false,
+    needsEnrolment: async (accountId) => {
+      const found = await stores.users.findUserBySubject(accountId);
+      if (!found?.organization.enforceTfa) return false;
+      return !(await factorStore.hasActiveFactor(found.organization.id, found.user.id));
+    },
   });
   const clients = createClients({
     reservedIds: [ACCOUNT_CLIENT_ID],
@@ -217,7 +223,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     random,
     logger,
   });
-  const tfaReset = createTfaReset({ factors: factorStore, appPasswords: legacy.appPasswords, audit });
+  const people = createPeople({
+    users: stores.users,
+    factors: factorStore,
+    registry,
+    auditStore,
+    appPasswords: legacy.appPasswords,
+  });
   const security = createAccountSecurity({
     factors: factorStore,
     registry,
@@ -233,6 +245,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     clock,
     sessionTtlSeconds: config.ttl.session,
     logger,
+  });
+  const tfaReset = createTfaReset({
+    factors: factorStore,
+    appPasswords: legacy.appPasswords,
+    audit,
+    access: sessionIndex,
   });
   const koa = createHttpApp({
     provider,
@@ -259,13 +277,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       legacy,
       mailer,
       organizations,
-      people: createPeople({
-        users: stores.users,
-        factors: factorStore,
-        registry,
-        auditStore,
-        appPasswords: legacy.appPasswords,
-      }),
+      people,
       tfaReset,
       keyedHash,
       random,
@@ -288,7 +300,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa,
     provider,
     logger,
-    services: { accounts, organizations, setup, clients, audit, tfaReset, appPasswords: legacy.appPasswords },
+    services: { accounts, organizations, setup, clients, audit, tfaReset, appPasswords: legacy.appPasswords, people },
     factors,
     stores,
     migrate: () => storage.sql.migrate(),

@@ -1,5 +1,3 @@
-import type { TwofoldApp } from '../app.ts';
-import type { Config } from '../config/load.ts';
 import { roleSchema } from '../domain/accounts.ts';
 import { AUTH_METHODS, GRANTS } from '../domain/clients.ts';
 import { APP_PASSWORD_POLICIES } from '../ports/stores.ts';
@@ -7,29 +5,8 @@ import { PROTOCOL_SCOPES } from '../ports/app-password-store.ts';
 import { startServer } from '../server.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
-
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-export interface CommandContext {
-  values: Values;
-  args: string[];
-  io: CliIo;
-  config: Config;
-  /** Builds the app on the configured storage and (unless told otherwise) applies pending migrations. */
-  openApp(options?: { migrate?: boolean }): Promise<TwofoldApp>;
-}
-
-export interface CommandResult {
-  text: string;
-  json: Record<string, unknown>;
-}
-
-interface Command {
-  name: string;
-  usage: string;
-  options: string[];
-  run(context: CommandContext): Promise<CommandResult>;
-}
+import { list, pick, required, str, type Command } from './values.ts';
+import { ORG_AND_USER_COMMANDS } from './directory-commands.ts';
 
 export const USAGE = `twofold: an OpenID Connect identity provider with two-factor authentication
 
@@ -39,7 +16,11 @@ Usage: twofold <command> [options] [--json]
   migrate                       apply database migrations
   org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>]
              [--password-min-length <8-64>] [--app-passwords tfa|everyone|none] [--legacy-password-access]
+  org update <slug> [--enforce-tfa | --no-enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>]
+  org show <slug>
   user create --org <slug> --email <email> [--name <n>] [--phone <E.164>] [--role member|admin] --password-stdin
+  user list --org <slug> [--search <text>] [--tfa enforced|own|off|not_enrolled]
+  user show --email <email>
   user reset-tfa --email <email> [--keep-app-passwords]
   client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api]
              [--grant authorization_code|refresh_token|password|client_credentials]...
@@ -51,22 +32,6 @@ Usage: twofold <command> [options] [--json]
 --json prints one JSON object; errors exit non-zero with a message on stderr.
 The CLI reads the same configuration as the server (config/default.json, TWOFOLD_CONFIG, environment).
 `;
-
-const str = (values: Values, key: string): string | undefined =>
-  typeof values[key] === 'string' ? (values[key] as string) : undefined;
-const list = (values: Values, key: string): string[] => (Array.isArray(values[key]) ? (values[key] as string[]) : []);
-
-function required(values: Values, key: string): string {
-  const value = str(values, key);
-  if (!value) throw new UsageError(`--${key} is required`);
-  return value;
-}
-
-function pick<T extends string>(value: string, allowed: readonly T[], flag: string): T {
-  if (!(allowed as readonly string[]).includes(value))
-    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')} (got "${value}")`);
-  return value as T;
-}
 
 const serve: Command = {
   name: 'serve',
@@ -312,6 +277,7 @@ export const COMMANDS: Command[] = [
   orgCreate,
   userCreate,
   userResetTfa,
+  ...ORG_AND_USER_COMMANDS,
   clientAdd,
   clientList,
   setupLink,

@@ -6,7 +6,8 @@ import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { AppError } from '../domain/errors.ts';
 import { createLogger } from '../logger.ts';
 import { DuplicateError, EmailTakenError } from '../ports/stores.ts';
-import { COMMANDS, USAGE, type CommandContext, type CommandResult } from './commands.ts';
+import { COMMANDS, USAGE } from './commands.ts';
+import type { CommandContext, CommandResult } from './values.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -65,6 +66,9 @@ const OPTIONS = {
   grant: { type: 'string', multiple: true },
   'auth-method': { type: 'string' },
   introspection: { type: 'boolean' },
+  'no-enforce-tfa': { type: 'boolean' },
+  search: { type: 'string' },
+  tfa: { type: 'string' },
   scope: { type: 'string', multiple: true },
   'forward-auth': { type: 'boolean' },
   'app-passwords': { type: 'string' },

@@ -1,4 +1,5 @@
 import type { Person } from '../factors/factor.ts';
+import type { AccountAccess } from '../ports/account-access.ts';
 import type { FactorStore } from '../ports/factor-stores.ts';
 import type { AppPasswords } from './app-passwords.ts';
 import type { Audit } from './audit.ts';
@@ -12,7 +13,8 @@ export interface ResetActor {
 /** An operator's reset of a person's second factors after a lost device. */
 export interface TfaReset {
   /**
-   * Removes every factor of the person and records `tfa.reset`; resolves to how many factors went.
+   * Removes every factor of the person, ends every session and grant they have (so nothing signed in
+   * with the lost factor stays signed in) and records `tfa.reset`; resolves to how many factors went.
    * App passwords are revoked too (a lost phone often goes with a lost laptop) unless kept.
    */
   resetTfa(person: Person, by: ResetActor, options?: { keepAppPasswords?: boolean }): Promise<number>;
@@ -22,18 +24,21 @@ export function createTfaReset(deps: {
   factors: FactorStore;
   appPasswords: Pick<AppPasswords, 'revokeAll'>;
   audit: Audit;
+  access: AccountAccess;
 }): TfaReset {
   return {
     async resetTfa(person, by, options = {}) {
       // Factors, recovery codes and trusted browsers go together: the next sign-in starts afresh
       // (with enrolment, if the organization enforces TFA).
       const removed = await deps.factors.deleteAllFactors(person.orgId, person.userId);
+      // Then the sessions and tokens (issues 8 and 9): they say amr mfa, proven with a factor that is gone.
+      const ended = await deps.access.endAll(person.userId);
       await deps.audit.record({
         type: 'tfa.reset',
         orgId: person.orgId,
         userId: person.userId,
         ip: by.ip,
-        detail: { by: by.actor, removed },
+        detail: { by: by.actor, removed, sessions: ended.sessions, grants: ended.grants },
       });
       if (!options.keepAppPasswords) await deps.appPasswords.revokeAll(person, by.ip ?? '');
       return removed;

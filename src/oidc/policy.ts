@@ -11,7 +11,10 @@ const { Check } = interactionPolicy;
  * asking for MFA (acr_values) is never served from a password-only session. The login prompt is
  * resolved by our interaction routes only after every factor the person needs has been proven.
  */
-export function createPolicy(): interactionPolicy.Prompt[] {
+export function createPolicy(deps: {
+  /** The account's organization requires TFA and the person has no factor yet: they must enrol first. */
+  needsEnrolment(accountId: string): Promise<boolean>;
+}): interactionPolicy.Prompt[] {
   const policy = interactionPolicy.base();
   const login = policy.find((prompt) => prompt.name === 'login')!;
   login.checks.add(
@@ -22,6 +25,20 @@ export function createPolicy(): interactionPolicy.Prompt[] {
         ? Check.REQUEST_PROMPT
         : Check.NO_NEED_TO_PROMPT;
     }),
+  );
+  // An organization that turns enforcement on catches existing sessions at the next authorization
+  // request: people without a factor sign in again and enrol (prompt=none: interaction_required).
+  login.checks.add(
+    new Check(
+      'enrolment_required',
+      'The organization requires two-step verification and it is not set up',
+      'interaction_required',
+      async (ctx: KoaContextWithOIDC) => {
+        const accountId = ctx.oidc.session?.accountId;
+        if (!accountId || ctx.oidc.session?.acr === ACR_MFA) return Check.NO_NEED_TO_PROMPT;
+        return (await deps.needsEnrolment(accountId)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+      },
+    ),
   );
   return policy;
 }

@@ -19,6 +19,8 @@ export interface ProviderDeps {
   isFirstParty(clientId: string): Promise<boolean>;
   /** Resource servers registered to introspect other clients' tokens (client add --introspection). */
   isIntrospector(clientId: string): Promise<boolean>;
+  /** The person must enrol a second factor before any session of theirs is used again. */
+  needsEnrolment(accountId: string): Promise<boolean>;
 }
 
 /**
@@ -133,7 +135,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: createPolicy(),
+      policy: createPolicy({ needsEnrolment: deps.needsEnrolment }),
     },
     loadExistingGrant: async (ctx) => {
       const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);

@@ -2,9 +2,11 @@ import Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 
 import { describeBrowser } from '../domain/trusted-browsers.ts';
+import type { AccountAccess } from '../ports/account-access.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EphemeralStore } from '../ports/ephemeral-store.ts';
 import type { OidcModelStore } from '../ports/oidc-model-store.ts';
+import { legacyGrantId } from './password-grant.ts';
 
 /** One signed-in browser, as the person sees it on the sessions page. */
 export interface SessionEntry {
@@ -16,7 +18,8 @@ export interface SessionEntry {
   lastSeen: number;
 }
 
-export interface SessionIndex {
+/** The person's browser sessions, for the sessions page, and the end of all their access (AccountAccess). */
+export interface SessionIndex extends AccountAccess {
   list(accountId: string): Promise<SessionEntry[]>;
   /** Ends one session: its grants (and so its refresh and access tokens) are revoked too. */
   signOut(accountId: string, uid: string): Promise<boolean>;
@@ -37,6 +40,20 @@ interface StoredSession {
   accountId?: string;
   iat?: number;
   authorizations?: Record<string, { grantId?: string }>;
+}
+
+/**
+ * The password grant keeps one grant per app password (or account password) and client, under an id
+ * it derives (legacyGrantId), and each node remembers which of those it has saved. Ending a person's
+ * access revokes such a grant's tokens but keeps the grant: were it destroyed, a node would go on
+ * issuing tokens of a missing grant (inactive at introspection) for an app password that was kept.
+ * Revoking the app password destroys its grant (AppPasswordTokens).
+ */
+function isPasswordGrant(grant: { jti: string; clientId?: string }): boolean {
+  if (grant.clientId === undefined) return false;
+  // The id legacyGrantId derives around a marker, split into what comes before and after the password id.
+  const [before, after] = legacyGrantId('\n', grant.clientId).split('\n') as [string, string];
+  return grant.jti.length > before.length + after.length && grant.jti.startsWith(before) && grant.jti.endsWith(after);
 }
 
 /**
@@ -74,15 +91,31 @@ export function createSessionIndex(deps: {
   const sessionsOf = async (accountId: string) =>
     (await deps.models.findSessionsOfAccount(accountId)) as unknown as StoredSession[];
 
-  async function end(session: StoredSession): Promise<void> {
-    const grants = Object.values(session.authorizations ?? {})
+  const grantsOf = (session: StoredSession) =>
+    Object.values(session.authorizations ?? {})
       .map((a) => a.grantId)
       .filter((g): g is string => typeof g === 'string');
-    // As oidc-provider's own logout does: the grant's codes and tokens, then the grant itself.
-    await Promise.all(grants.map((grantId) => provider.AccessToken.revokeByGrantId(grantId)));
-    await Promise.all(grants.map(async (grantId) => (await provider.Grant.find(grantId))?.destroy()));
+
+  /**
+   * Revokes the grant's codes and tokens, then the grant itself, as oidc-provider's own logout does;
+   * answers whether the grant was there.
+   */
+  async function revokeGrant(grantId: string): Promise<boolean> {
+    await provider.AccessToken.revokeByGrantId(grantId);
+    const grant = await provider.Grant.find(grantId);
+    if (grant && !isPasswordGrant(grant)) await grant.destroy();
+    return grant !== undefined;
+  }
+
+  async function forget(session: StoredSession): Promise<void> {
     await deps.models.destroy('Session', session.jti);
     await ephemeral.delete(infoKey(session.uid));
+  }
+
+  // The session goes first: once it is gone no authorization request can use it to issue more.
+  async function end(session: StoredSession): Promise<void> {
+    await forget(session);
+    await Promise.all(grantsOf(session).map(revokeGrant));
   }
 
   return {
@@ -113,6 +146,18 @@ export function createSessionIndex(deps: {
       const ending = (await sessionsOf(accountId)).filter((s) => s.uid !== keepUid);
       await Promise.all(ending.map(end));
       return ending.length;
+    },
+    async endAll(accountId) {
+      const sessions = await sessionsOf(accountId);
+      await Promise.all(sessions.map(forget));
+      // Read once the sessions are gone, so that a grant one of them made meanwhile is found too. The
+      // index also holds grants that outlive their session (offline_access) and the password grant's.
+      const grantIds = new Set([
+        ...sessions.flatMap(grantsOf),
+        ...(await deps.models.findGrantIdsOfAccount(accountId)),
+      ]);
+      const revoked = await Promise.all([...grantIds].map(revokeGrant));
+      return { sessions: sessions.length, grants: revoked.filter(Boolean).length };
     },
   };
 }

@@ -203,6 +203,48 @@ describeEachBackend(backends, (subject) => {
       expect((await store.findSessionsOfAccount(person)).map((s) => s.jti).sort()).toEqual([...ids].sort());
     });
 
+    it("lists the ids of a person's grants, and only grants", async () => {
+      const { store } = subject();
+      const [alice, bob] = [id(), id()];
+      const [web, mail, other, session, refresh] = [id(), id(), id(), id(), id()];
+      await store.upsert('Grant', web, { accountId: alice, clientId: 'rp' }, 3600);
+      await store.upsert('Grant', mail, { accountId: alice, clientId: 'dovecot' }, undefined);
+      await store.upsert('Grant', other, { accountId: bob, clientId: 'rp' }, 3600);
+      await store.upsert('Session', session, { accountId: alice, uid: id() }, 3600);
+      await store.upsert('RefreshToken', refresh, { accountId: alice, grantId: web }, 3600);
+      expect((await store.findGrantIdsOfAccount(alice)).sort()).toEqual([web, mail].sort());
+      expect(await store.findGrantIdsOfAccount(id())).toEqual([]);
+    });
+
+    it('no longer lists a destroyed grant, nor one saved again for another person', async () => {
+      const { store } = subject();
+      const [alice, bob] = [id(), id()];
+      const [destroyed, moved, kept] = [id(), id(), id()];
+      for (const grant of [destroyed, moved, kept]) await store.upsert('Grant', grant, { accountId: alice }, 3600);
+      await store.destroy('Grant', destroyed);
+      await store.upsert('Grant', moved, { accountId: bob }, 3600);
+      expect(await store.findGrantIdsOfAccount(alice)).toEqual([kept]);
+      expect(await store.findGrantIdsOfAccount(bob)).toEqual([moved]);
+    });
+
+    it('revoking a grant leaves the grant itself listed until it is destroyed', async () => {
+      const { store } = subject();
+      const [person, grant, token] = [id(), id(), id()];
+      await store.upsert('Grant', grant, { accountId: person }, 3600);
+      await store.upsert('AccessToken', token, { accountId: person, grantId: grant }, 3600);
+      await store.revokeByGrantId(grant);
+      expect(await store.find('AccessToken', token)).toBeUndefined();
+      expect(await store.findGrantIdsOfAccount(person)).toEqual([grant]);
+    });
+
+    it("misses none of a person's grants saved at the same moment (no lost updates)", async () => {
+      const { store } = subject();
+      const person = id();
+      const ids = Array.from({ length: 25 }, () => id());
+      await Promise.all(ids.map((key) => store.upsert('Grant', key, { accountId: person, clientId: 'rp' }, 3600)));
+      expect((await store.findGrantIdsOfAccount(person)).sort()).toEqual([...ids].sort());
+    });
+
     it('keeps models apart: the same id, uid or user code in two models are independent', async () => {
       const { store } = subject();
       const [key, uid, userCode] = [id(), id(), id()];
@@ -226,6 +268,7 @@ describeEachBackend(backends, (subject) => {
     describe('once an artifact has outlived its expiresIn', () => {
       const grantId = id();
       const [code, uid, userCode, forever, renewed] = [id(), id(), id(), id(), id()];
+      const [holder, expiredGrant, lastingGrant] = [id(), id(), id()];
 
       beforeAll(async () => {
         const { store, elapse } = subject();
@@ -233,6 +276,9 @@ describeEachBackend(backends, (subject) => {
         await store.upsert('RefreshToken', forever, { grantId }, undefined);
         await store.upsert('Session', renewed, { accountId: 'user-1' }, 1);
         await store.upsert('Session', renewed, { accountId: 'user-1', renewed: true }, 3600);
+        // The person's index of grants starts with the short-lived one: it must outlive it.
+        await store.upsert('Grant', expiredGrant, { accountId: holder }, 1);
+        await store.upsert('Grant', lastingGrant, { accountId: holder }, 3600);
         expect(await store.find('AuthorizationCode', code)).toEqual({ grantId, uid, userCode });
         await elapse(1200);
       });
@@ -248,6 +294,11 @@ describeEachBackend(backends, (subject) => {
         const { store } = subject();
         expect(await store.find('RefreshToken', forever)).toEqual({ grantId });
         expect(await store.find('Session', renewed)).toEqual({ accountId: 'user-1', renewed: true });
+      });
+
+      it("a person's expired grant is no longer listed, and one that lasts still is", async () => {
+        const { store } = subject();
+        expect(await store.findGrantIdsOfAccount(holder)).toEqual([lastingGrant]);
       });
 
       it('revoking the grant still removes the siblings that outlive it', async () => {

@@ -1,4 +1,9 @@
-import { GRANTABLE_MODELS, type ModelPayload, type OidcModelStore } from '../../ports/oidc-model-store.ts';
+import {
+  ACCOUNT_INDEXED_MODELS,
+  GRANTABLE_MODELS,
+  type ModelPayload,
+  type OidcModelStore,
+} from '../../ports/oidc-model-store.ts';
 import type { RedisClient } from './client.ts';
 
 /**
@@ -24,7 +29,9 @@ const CONSUME = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('H
 /**
  * Scale-out storage of oidc-provider artifacts. Each artifact is a hash {payload, consumed?}
  * with the artifact's TTL; grants keep a set of their artifacts' keys for revokeByGrantId,
- * and uid / userCode lookups go through index keys with the same TTL.
+ * a person keeps a set of session ids and one of grant ids, and uid / userCode lookups go
+ * through index keys with the same TTL. An index set may name members that are gone: readers
+ * skip and remove them.
  */
 export function createRedisOidcModelStore(
   redis: RedisClient,
@@ -35,7 +42,9 @@ export function createRedisOidcModelStore(
   const grantKey = (grantId: string) => `${prefix}oidc:grant:${grantId}`;
   const uidKey = (model: string, uid: string) => `${prefix}oidc:${model}:by-uid:${uid}`;
   const userCodeKey = (model: string, code: string) => `${prefix}oidc:${model}:by-user-code:${code}`;
-  const accountKey = (accountId: string) => `${prefix}oidc:sessions-of:${accountId}`;
+  // One set per person and model; each command on it names that one key.
+  const accountKey = (model: string, accountId: string) =>
+    `${prefix}oidc:${model === 'Session' ? 'sessions' : 'grants'}-of:${accountId}`;
 
   async function load(key: string): Promise<ModelPayload | undefined> {
     const hash = await redis.hGetAll(key);
@@ -48,6 +57,17 @@ export function createRedisOidcModelStore(
   async function loadByIndex(model: string, indexKey: string) {
     const id = await redis.get(indexKey);
     return id ? load(keyOf(model, id)) : undefined;
+  }
+
+  /** The person's live artifacts of one model, by id; members that expired or moved leave the set. */
+  async function loadOfAccount(model: string, accountId: string) {
+    const set = accountKey(model, accountId);
+    const ids = await redis.sMembers(set);
+    const found = await Promise.all(ids.map(async (id) => ({ id, payload: await load(keyOf(model, id)) })));
+    const live = found.filter((f): f is { id: string; payload: ModelPayload } => f.payload?.accountId === accountId);
+    const gone = found.filter((f) => f.payload?.accountId !== accountId).map((f) => f.id);
+    if (gone.length > 0) await redis.sRem(set, gone);
+    return live;
   }
 
   return {
@@ -71,13 +91,14 @@ export function createRedisOidcModelStore(
           arguments: [key, expiresIn ? String(expiresIn) : ''],
         });
       }
-      // Sessions are also indexed by person (sets that outlive their members, like grants).
-      const accountId = model === 'Session' ? payload.accountId : undefined;
-      if (previous?.accountId && previous.accountId !== accountId && model === 'Session')
-        await redis.sRem(accountKey(previous.accountId), id);
+      // Sessions and grants are also indexed by person (sets that outlive their members, like grants).
+      if (!ACCOUNT_INDEXED_MODELS.has(model)) return;
+      const { accountId } = payload;
+      if (previous?.accountId && previous.accountId !== accountId)
+        await redis.sRem(accountKey(model, previous.accountId), id);
       if (accountId)
         await redis.eval(ADD_TO_INDEX, {
-          keys: [accountKey(accountId)],
+          keys: [accountKey(model, accountId)],
           arguments: [id, expiresIn ? String(expiresIn) : ''],
         });
     },
@@ -91,13 +112,10 @@ export function createRedisOidcModelStore(
       await redis.del(keyOf(model, id));
     },
     async findSessionsOfAccount(accountId) {
-      const ids = await redis.sMembers(accountKey(accountId));
-      const sessions = await Promise.all(ids.map(async (id) => [id, await load(keyOf('Session', id))] as const));
-      const gone = sessions.filter(([, payload]) => !payload || payload.accountId !== accountId).map(([id]) => id);
-      if (gone.length > 0) await redis.sRem(accountKey(accountId), gone);
-      return sessions.flatMap(([id, payload]) =>
-        payload && payload.accountId === accountId ? [{ ...payload, jti: id }] : [],
-      );
+      return (await loadOfAccount('Session', accountId)).map(({ id, payload }) => ({ ...payload, jti: id }));
+    },
+    async findGrantIdsOfAccount(accountId) {
+      return (await loadOfAccount('Grant', accountId)).map(({ id }) => id);
     },
     async revokeByGrantId(grantId) {
       const gk = grantKey(grantId);

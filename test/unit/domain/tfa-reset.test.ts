@@ -1,9 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 
-import { createAppPasswords } from '../../../src/domain/app-passwords.ts';
-import { createAudit } from '../../../src/domain/audit.ts';
+import { createAppPasswords, type AppPasswords } from '../../../src/domain/app-passwords.ts';
+import { createAudit, type Audit } from '../../../src/domain/audit.ts';
 import { createTfaReset, type TfaReset } from '../../../src/domain/tfa-reset.ts';
 import { newFactor, type Person } from '../../../src/factors/factor.ts';
+import type { AccountAccess, EndedAccess } from '../../../src/ports/account-access.ts';
 import type { FactorStore, RecoveryCodeStore } from '../../../src/ports/factor-stores.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
 import type { AuditStore } from '../../../src/ports/stores.ts';
@@ -25,7 +26,29 @@ let sql: SqlDatabase;
 let factors: FactorStore;
 let recoveryCodes: RecoveryCodeStore;
 let auditStore: AuditStore;
+let audit: Audit;
+let appPasswords: AppPasswords;
 let reset: TfaReset;
+let access: FakeAccess;
+
+/** The provider's side of the port: what each person holds, and whose access was ended in turn. */
+type FakeAccess = AccountAccess & { held: Map<string, EndedAccess>; ended: string[] };
+
+function createFakeAccess(onEnd: (accountId: string) => Promise<void> = async () => {}): FakeAccess {
+  const held = new Map<string, EndedAccess>();
+  const ended: string[] = [];
+  return {
+    held,
+    ended,
+    async endAll(accountId) {
+      await onEnd(accountId);
+      ended.push(accountId);
+      const holding = held.get(accountId) ?? { sessions: 0, grants: 0 };
+      held.delete(accountId);
+      return holding;
+    },
+  };
+}
 
 async function addFactors(person: Person, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
@@ -42,9 +65,9 @@ beforeEach(async () => {
   factors = createSqlFactorStore(sql.db);
   recoveryCodes = createSqlRecoveryCodeStore(sql.db, random);
   auditStore = createSqlAuditStore(sql.db);
-  const audit = createAudit({ store: auditStore, clock, random });
+  audit = createAudit({ store: auditStore, clock, random });
   // Real app passwords on the same database; these tests issue no tokens and send no email.
-  const appPasswords = createAppPasswords({
+  appPasswords = createAppPasswords({
     store: createSqlAppPasswordStore(sql.db),
     tokens: createRecordingTokens(),
     mailer: createCollectingMailer(),
@@ -54,7 +77,8 @@ beforeEach(async () => {
     clock,
     random,
   });
-  reset = createTfaReset({ factors, appPasswords, audit });
+  access = createFakeAccess();
+  reset = createTfaReset({ factors, appPasswords, audit, access });
   return () => sql.close();
 });
 
@@ -67,9 +91,10 @@ describe("resetting a person's second factors", () => {
     expect(await recoveryCodes.countUnusedRecoveryCodes(alice.orgId, alice.userId)).toBe(0);
   });
 
-  it('records tfa.reset with who asked, from where, and how many factors went', async () => {
+  it('records tfa.reset with who asked, from where, and how many factors, sessions and grants went', async () => {
     const alice = await insertPerson(sql.db);
     await addFactors(alice, 1);
+    access.held.set(alice.userId, { sessions: 2, grants: 3 });
     await reset.resetTfa(alice, { actor: 'cli', ip: '192.0.2.1' });
     const events = await auditStore.listAuditEvents(alice.orgId, alice.userId, 10);
     expect(events).toEqual([
@@ -79,7 +104,7 @@ describe("resetting a person's second factors", () => {
         userId: alice.userId,
         at: T0,
         ip: '192.0.2.1',
-        detail: { by: 'cli', removed: 1 },
+        detail: { by: 'cli', removed: 1, sessions: 2, grants: 3 },
       }),
     ]);
   });
@@ -89,11 +114,39 @@ describe("resetting a person's second factors", () => {
     expect(await reset.resetTfa(alice, { actor: 'cli' })).toBe(0);
     const events = await auditStore.listAuditEvents(alice.orgId, alice.userId, 10);
     expect(events).toEqual([
-      expect.objectContaining({ type: 'tfa.reset', ip: null, detail: { by: 'cli', removed: 0 } }),
+      expect.objectContaining({
+        type: 'tfa.reset',
+        ip: null,
+        detail: { by: 'cli', removed: 0, sessions: 0, grants: 0 },
+      }),
     ]);
   });
 
-  it("leaves other people's factors alone", async () => {
+  it('ends every session and grant of the person once their factors are gone (issues 8 and 9)', async () => {
+    const alice = await insertPerson(sql.db);
+    await addFactors(alice, 2);
+    // What the provider would see at that moment: a session refreshed then must not find a factor.
+    const factorsLeft: number[] = [];
+    const watched = createFakeAccess(async (accountId) => {
+      factorsLeft.push((await factors.findFactors(alice.orgId, accountId)).length);
+    });
+    watched.held.set(alice.userId, { sessions: 1, grants: 1 });
+    await createTfaReset({ factors, appPasswords, audit, access: watched }).resetTfa(alice, { actor: 'cli' });
+    expect(watched.ended).toEqual([alice.userId]);
+    expect(factorsLeft).toEqual([0]);
+    expect(watched.held.has(alice.userId)).toBe(false);
+  });
+
+  it('ends the sessions and grants even when the app passwords are kept', async () => {
+    const alice = await insertPerson(sql.db);
+    access.held.set(alice.userId, { sessions: 1, grants: 2 });
+    await reset.resetTfa(alice, { actor: 'cli' }, { keepAppPasswords: true });
+    expect(access.ended).toEqual([alice.userId]);
+    const [event] = await auditStore.listAuditEvents(alice.orgId, alice.userId, 10);
+    expect(event?.detail).toEqual({ by: 'cli', removed: 0, sessions: 1, grants: 2 });
+  });
+
+  it("leaves other people's factors and sessions alone", async () => {
     const alice = await insertPerson(sql.db);
     const bob = await insertPerson(sql.db);
     await addFactors(alice, 1);
@@ -102,5 +155,6 @@ describe("resetting a person's second factors", () => {
     expect(await factors.findFactors(bob.orgId, bob.userId)).toHaveLength(2);
     expect(await recoveryCodes.countUnusedRecoveryCodes(bob.orgId, bob.userId)).toBe(2);
     expect(await auditStore.listAuditEvents(bob.orgId, bob.userId, 10)).toEqual([]);
+    expect(access.ended).toEqual([alice.userId]);
   });
 });

@@ -1,0 +1,134 @@
+import { TFA_STATUSES, type TfaStatus } from '../domain/people.ts';
+import type { Organization } from '../ports/stores.ts';
+import { UsageError } from './usage-error.ts';
+import { pick, required, str, type Command } from './values.ts';
+
+const orgJson = (org: Organization) => ({
+  id: org.id,
+  slug: org.slug,
+  name: org.name,
+  enforceTfa: org.enforceTfa,
+  trustedBrowserDays: org.trustedBrowserDays,
+  passwordMinLength: org.passwordMinLength,
+  appPasswords: org.appPasswords,
+  legacyPasswordAccess: org.legacyPasswordAccess,
+});
+
+const orgText = (org: Organization) =>
+  [
+    `${org.slug} (${org.name})`,
+    `two-step verification: ${org.enforceTfa ? 'required for everyone' : 'each person chooses'}`,
+    `trusted browsers: ${org.trustedBrowserDays === 0 ? 'off' : `${org.trustedBrowserDays} days`}`,
+    `minimum password length: ${org.passwordMinLength ?? 'default'}`,
+    `app passwords: ${org.appPasswords}; account password for mail servers: ${org.legacyPasswordAccess ? 'allowed without TFA' : 'never'}`,
+  ].join('\n');
+
+/** A whole number flag, checked against its range; undefined when absent. */
+function wholeNumber(value: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,4}$/.test(value) || Number(value) < min || Number(value) > max)
+    throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}`);
+  return Number(value);
+}
+
+const orgShow: Command = {
+  name: 'org show',
+  usage: 'twofold org show <slug>: the organization and its security policy.',
+  options: [],
+  async run({ args, openApp }) {
+    if (args.length !== 1) throw new UsageError('org show takes exactly one <slug>');
+    const org = await (await openApp()).services.organizations.requireOrganization(args[0]!);
+    return { text: orgText(org), json: orgJson(org) };
+  },
+};
+
+const orgUpdate: Command = {
+  name: 'org update',
+  usage:
+    'twofold org update <slug> [--enforce-tfa | --no-enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>]',
+  options: ['enforce-tfa', 'no-enforce-tfa', 'trusted-browser-days', 'password-min-length'],
+  async run({ values, args, openApp }) {
+    if (args.length !== 1) throw new UsageError('org update takes exactly one <slug>');
+    if (values['enforce-tfa'] === true && values['no-enforce-tfa'] === true)
+      throw new UsageError('give --enforce-tfa or --no-enforce-tfa, not both');
+    const trustedBrowserDays = wholeNumber(str(values, 'trusted-browser-days'), 'trusted-browser-days', 0, 365);
+    const passwordMinLength = wholeNumber(str(values, 'password-min-length'), 'password-min-length', 8, 64);
+    const enforceTfa = values['enforce-tfa'] === true ? true : values['no-enforce-tfa'] === true ? false : undefined;
+    const app = await openApp();
+    const org = await app.services.organizations.requireOrganization(args[0]!);
+    const updated = await app.services.organizations.updatePolicy(
+      org,
+      { enforceTfa, trustedBrowserDays, passwordMinLength },
+      { userId: 'cli', ip: 'cli' },
+    );
+    return { text: orgText(updated), json: orgJson(updated) };
+  },
+};
+
+const userList: Command = {
+  name: 'user list',
+  usage: 'twofold user list --org <slug> [--search <text>] [--tfa enforced|own|off|not_enrolled]',
+  options: ['org', 'search', 'tfa'],
+  async run({ values, openApp }) {
+    const slug = required(values, 'org');
+    const tfa = str(values, 'tfa');
+    const status = tfa === undefined ? null : pick<TfaStatus>(tfa, TFA_STATUSES, 'tfa');
+    const app = await openApp();
+    const org = await app.services.organizations.requireOrganization(slug);
+    const rows: unknown[] = [];
+    const lines: string[] = [];
+    for (let page = 1, pages = 1; page <= pages; page++) {
+      const listed = await app.services.people.list(org, { search: str(values, 'search') ?? '', status, page });
+      pages = listed.pages;
+      rows.push(...listed.rows);
+      lines.push(...listed.rows.map((r) => `${r.email}\t${r.role}\t${r.tfa}\t${r.methods.join(',') || '-'}`));
+    }
+    return { text: lines.length ? lines.join('\n') : 'no people match', json: { org: org.slug, people: rows } };
+  },
+};
+
+const userShow: Command = {
+  name: 'user show',
+  usage: 'twofold user show --email <email>: a person, their two-step status, methods and app passwords.',
+  options: ['email'],
+  async run({ values, openApp }) {
+    const email = required(values, 'email');
+    const app = await openApp();
+    const found = await app.stores.users.findUserByEmail(email);
+    if (!found) throw new UsageError(`there is no user with email ${email}`);
+    const detail = await app.services.people.describe(found.organization, found.user.id);
+    const text = [
+      `${detail.email} (${detail.name ?? 'no name'}), ${detail.role} of ${found.organization.slug}`,
+      `two-step verification: ${detail.tfa}`,
+      `methods: ${detail.methodDetails.map((m) => `${m.kindName} "${m.label}"`).join(', ') || 'none'}`,
+      `app passwords: ${detail.appPasswords.map((p) => `"${p.name}" (${p.scopes.join(' ')})`).join(', ') || 'none'}`,
+    ].join('\n');
+    return {
+      text,
+      json: {
+        id: detail.id,
+        email: detail.email,
+        name: detail.name,
+        role: detail.role,
+        org: found.organization.slug,
+        tfa: detail.tfa,
+        methods: detail.methodDetails.map((m) => ({
+          id: m.id,
+          kind: m.kind,
+          label: m.label,
+          createdAt: m.createdAt,
+          lastUsedAt: m.lastUsedAt,
+        })),
+        appPasswords: detail.appPasswords.map((p) => ({
+          id: p.id,
+          name: p.name,
+          scopes: p.scopes,
+          lastUsedAt: p.lastUsedAt,
+        })),
+      },
+    };
+  },
+};
+
+/** The directory and policy commands an operator scripts (DESIGN §4). */
+export const ORG_AND_USER_COMMANDS: Command[] = [orgShow, orgUpdate, userList, userShow];
