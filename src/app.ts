@@ -149,6 +149,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       models: storage.models,
       clients: stores.clients,
       box,
+      keyedHash,
       builtIn: [accountClientMetadata(config.issuer)],
     }),
     users: stores.users,

@@ -1,6 +1,6 @@
 import { roleSchema } from '../domain/accounts.ts';
-import { AUTH_METHODS, GRANTS } from '../domain/clients.ts';
-import { APP_PASSWORD_POLICIES } from '../ports/stores.ts';
+import { APPLICATION_TYPES, AUTH_METHODS, GRANTS } from '../domain/clients.ts';
+import { APP_PASSWORD_POLICIES, type ClientRecord } from '../ports/stores.ts';
 import { PROTOCOL_SCOPES } from '../ports/app-password-store.ts';
 import { startServer } from '../server.ts';
 import type { CliIo } from './io.ts';
@@ -25,8 +25,9 @@ Usage: twofold <command> [options] [--json]
   client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api]
              [--grant authorization_code|refresh_token|password|client_credentials]...
              [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]...
-             [--introspection] [--forward-auth] [--scope imap|pop3|smtp|dav|activesync]...
-  client list
+             [--application-type web|native] [--introspection] [--forward-auth]
+             [--scope imap|pop3|smtp|dav|activesync]...
+  client list                   each client: name, web or native, confidential or public, what it may do
   setup-link                    print a one-time link that creates the first organization
 
 --json prints one JSON object; errors exit non-zero with a message on stderr.
@@ -180,7 +181,7 @@ const userResetTfa: Command = {
 const clientAdd: Command = {
   name: 'client add',
   usage:
-    'twofold client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api] [--grant authorization_code|refresh_token|password|client_credentials]... [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]... [--introspection] [--forward-auth] [--scope imap|pop3|smtp|dav|activesync]...',
+    'twofold client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api] [--grant authorization_code|refresh_token|password|client_credentials]... [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]... [--application-type web|native] [--introspection] [--forward-auth] [--scope imap|pop3|smtp|dav|activesync]...',
   options: [
     'id',
     'name',
@@ -191,6 +192,7 @@ const clientAdd: Command = {
     'grant',
     'auth-method',
     'post-logout-redirect-uri',
+    'application-type',
     'introspection',
     'forward-auth',
     'scope',
@@ -198,6 +200,7 @@ const clientAdd: Command = {
   async run({ values, openApp }) {
     const grants = list(values, 'grant').map((g) => pick(g, GRANTS, 'grant'));
     const authMethod = str(values, 'auth-method');
+    const applicationType = str(values, 'application-type');
     const app = await openApp();
     const { record, secret } = await app.services.clients.registerClient({
       clientId: required(values, 'id'),
@@ -215,6 +218,7 @@ const clientAdd: Command = {
         .map((s) => pick(s, PROTOCOL_SCOPES, 'scope')),
       grants,
       authMethod: authMethod ? pick(authMethod, AUTH_METHODS, 'auth-method') : undefined,
+      applicationType: applicationType ? pick(applicationType, APPLICATION_TYPES, 'application-type') : undefined,
     });
     const lines = [`registered client ${record.clientId}`];
     if (secret) lines.push(`client secret (shown once, store it now): ${secret}`);
@@ -233,28 +237,54 @@ const clientAdd: Command = {
   },
 };
 
+/** A client as the operator reads it: who it is, what kind of app, and what it may do; never its secret. */
+function describeClient(c: ClientRecord) {
+  const metadata = c.metadata as { application_type?: string; grant_types?: string[]; redirect_uris?: string[] };
+  return {
+    clientId: c.clientId,
+    name: c.name,
+    applicationType: metadata.application_type ?? 'web',
+    confidential: c.sealedSecret !== null,
+    firstParty: c.firstParty,
+    accountApi: c.accountApi,
+    introspection: c.introspection,
+    forwardAuth: c.forwardAuth,
+    grantTypes: metadata.grant_types ?? [],
+    redirectUris: metadata.redirect_uris ?? [],
+  };
+}
+
+function clientLine(c: ReturnType<typeof describeClient>): string {
+  const flags = (
+    [
+      [c.firstParty, 'first-party'],
+      [c.accountApi, 'account-api'],
+      [c.introspection, 'introspection'],
+      [c.forwardAuth, 'forward-auth'],
+    ] as const
+  )
+    .filter(([on]) => on)
+    .map(([, flag]) => flag);
+  return [
+    c.clientId,
+    c.name ?? c.clientId,
+    c.applicationType,
+    c.confidential ? 'confidential' : 'public',
+    flags.join(',') || '-',
+    c.grantTypes.join(','),
+    c.redirectUris.join(' '),
+  ].join('\t');
+}
+
 const clientList: Command = {
   name: 'client list',
-  usage: 'twofold client list',
+  usage:
+    'twofold client list: one line per client, tab-separated: id, name, web|native, confidential|public, flags (first-party, account-api, introspection, forward-auth), grants, redirect URIs.',
   options: [],
   async run({ openApp }) {
     const app = await openApp();
-    const clients = (await app.services.clients.listClients()).map((c) => ({
-      clientId: c.clientId,
-      name: c.name,
-      confidential: c.sealedSecret !== null,
-      firstParty: c.firstParty,
-      grantTypes: c.metadata.grant_types,
-      redirectUris: c.metadata.redirect_uris,
-    }));
-    const text = clients.length
-      ? clients
-          .map(
-            (c) =>
-              `${c.clientId}\t${c.confidential ? 'confidential' : 'public'}\t${(c.grantTypes as string[]).join(',')}\t${(c.redirectUris as string[]).join(' ')}`,
-          )
-          .join('\n')
-      : 'no clients registered';
+    const clients = (await app.services.clients.listClients()).map(describeClient);
+    const text = clients.length ? clients.map(clientLine).join('\n') : 'no clients registered';
     return { text, json: { clients } };
   },
 };

@@ -74,6 +74,7 @@ const OPTIONS = {
   'app-passwords': { type: 'string' },
   'legacy-password-access': { type: 'boolean' },
   'keep-app-passwords': { type: 'boolean' },
+  'application-type': { type: 'string' },
 } as const;
 
 function parse(argv: string[]) {

@@ -11,6 +11,8 @@ import { domainErrors } from './error-codes.ts';
 
 export const GRANTS = ['authorization_code', 'refresh_token', 'password', 'client_credentials'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
+export const APPLICATION_TYPES = ['web', 'native'] as const;
+export type ApplicationType = (typeof APPLICATION_TYPES)[number];
 
 export const newClientSchema = z.object({
   clientId: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/, 'use 1-128 letters, digits, ".", "_", "~" or "-"'),
@@ -29,28 +31,51 @@ export const newClientSchema = z.object({
   /** The protocols a mail or calendar server serves: app passwords for other protocols are refused there. */
   scopes: z.array(z.enum(PROTOCOL_SCOPES)).default([]),
   postLogoutRedirectUris: z.array(z.string().max(2000)).default([]),
+  /** web or native (OIDC Registration §2); by default what the redirect URIs and authentication imply. */
+  applicationType: z.enum(APPLICATION_TYPES).optional(),
 });
 export type NewClientInput = z.input<typeof newClientSchema>;
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-/**
- * Classifies a redirect URI: web (https, or http on localhost for development), or native
- * per RFC 8252 — loopback http with any port (§7.3) or a private-use scheme (§7.1).
- */
-export function classifyRedirectUri(uri: string): 'web' | 'native' | string {
+/** What a redirect URI is, before the client it belongs to is known. */
+type RedirectShape = 'https' | 'loopback' | 'private-use';
+
+function shapeOf(uri: string): { shape: RedirectShape } | { problem: string } {
   const url = URL.parse(uri);
-  if (!url) return 'is not an absolute URI';
-  if (url.hash || uri.includes('#')) return 'must not contain a fragment';
-  if (url.protocol === 'https:') return 'web';
+  if (!url) return { problem: 'is not an absolute URI' };
+  if (url.hash || uri.includes('#')) return { problem: 'must not contain a fragment' };
+  if (url.protocol === 'https:') return { shape: 'https' };
   if (url.protocol === 'http:')
-    return LOOPBACK_HOSTS.has(url.hostname) ? 'native' : 'must use https (http only on a loopback address)';
+    return LOOPBACK_HOSTS.has(url.hostname)
+      ? { shape: 'loopback' }
+      : { problem: 'must use https (http only on a loopback address)' };
   if (['javascript:', 'data:', 'vbscript:', 'file:'].includes(url.protocol))
-    return `must not use the ${url.protocol} scheme`;
+    return { problem: `must not use the ${url.protocol} scheme` };
   // RFC 8252 §7.1: a private-use scheme should be a reverse domain name the app controls.
   return /^[a-z][a-z0-9+-]*\.[a-z0-9.+-]+:$/.test(url.protocol)
-    ? 'native'
-    : 'private-use schemes must be a reverse domain name, like com.example.app:/callback';
+    ? { shape: 'private-use' }
+    : { problem: 'private-use schemes must be a reverse domain name, like com.example.app:/callback' };
+}
+
+function kindOf(shape: RedirectShape, client: { public: boolean }): ApplicationType {
+  if (shape === 'loopback') return client.public ? 'native' : 'web';
+  return shape === 'https' ? 'web' : 'native';
+}
+
+/**
+ * The kind of app a redirect URI implies: web for https; native for a private-use scheme (RFC
+ * 8252 §7.1); for loopback http (§7.3) it depends on the client's authentication. A public
+ * client there is a native app; a confidential one, which proves who it is with its secret, is a
+ * web app in development or a server-side RP behind a local proxy (issue 8). Without the client,
+ * the URI is taken as a public client's. Anything else is the reason the URI is refused.
+ */
+export function classifyRedirectUri(
+  uri: string,
+  client: { public: boolean } = { public: true },
+): ApplicationType | string {
+  const found = shapeOf(uri);
+  return 'problem' in found ? found.problem : kindOf(found.shape, client);
 }
 
 export interface RegisteredClient {
@@ -68,6 +93,26 @@ export interface Clients {
 
 function invalid(message: string): AppError {
   return domainErrors.raise('invalid_client_metadata', { message });
+}
+
+/**
+ * The client's application_type (OIDC Registration §2): the operator's choice, else native when
+ * any redirect URI implies a native app. A web client may not use a private-use scheme; what else
+ * each type accepts is left to the provider's own validation.
+ */
+function applicationTypeOf(input: z.output<typeof newClientSchema>): ApplicationType {
+  const uris = [...input.redirectUris, ...input.postLogoutRedirectUris].map((uri) => {
+    const found = shapeOf(uri);
+    if ('problem' in found) throw invalid(`redirect URI ${uri} ${found.problem}`);
+    return { uri, shape: found.shape, kind: kindOf(found.shape, input) };
+  });
+  const type = input.applicationType ?? (uris.some((u) => u.kind === 'native') ? 'native' : 'web');
+  const privateUse = uris.find((u) => u.shape === 'private-use');
+  if (type === 'web' && privateUse)
+    throw invalid(
+      `redirect URI ${privateUse.uri} uses a private-use scheme, which only a native app receives (--application-type native)`,
+    );
+  return type;
 }
 
 export function createClients(deps: {
@@ -92,11 +137,7 @@ export function createClients(deps: {
     if (!usesCode && grants.includes('refresh_token') && !grants.includes('password')) {
       throw invalid('refresh_token needs a grant that issues refresh tokens (authorization_code or password)');
     }
-    const kinds = [...input.redirectUris, ...input.postLogoutRedirectUris].map((uri) => {
-      const kind = classifyRedirectUri(uri);
-      if (kind !== 'web' && kind !== 'native') throw invalid(`redirect URI ${uri} ${kind}`);
-      return kind;
-    });
+    const applicationType = applicationTypeOf(input);
     // The deployment's own apps sign in through the browser with the second factor (RFC 8252).
     if ((input.firstParty || input.accountApi) && grants.includes('password'))
       throw invalid(
@@ -108,7 +149,7 @@ export function createClients(deps: {
       throw invalid('a resource server or proxy authenticates with a secret (drop --public)');
     return {
       client_name: input.name ?? input.clientId,
-      application_type: kinds.includes('native') ? 'native' : 'web',
+      application_type: applicationType,
       grant_types: grants,
       response_types: usesCode ? ['code'] : [],
       redirect_uris: input.redirectUris,

@@ -1,5 +1,10 @@
 import type { JsonWebKey } from 'node:crypto';
-import Provider, { type AdapterFactory, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, {
+  interactionPolicy,
+  type AdapterFactory,
+  type Configuration,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
 
 import type { Config } from '../config/load.ts';
 import type { UserStore } from '../ports/stores.ts';
@@ -63,6 +68,28 @@ function renderInto(views: Views) {
     ctx.set('cache-control', 'no-store');
     ctx.body = await views.render(name, model);
   };
+}
+
+/**
+ * oidc-provider's consent prompt asks a native client's End-User to take part in every
+ * authorization (`native_client_prompt`): any app can claim a private-use scheme or a loopback
+ * port (RFC 8252 §8.6), so a native client is never answered silently. For the deployment's own
+ * apps, the sign-in the person has just completed in this authorization is that interaction, so
+ * no consent page follows it (issue 8); a silent request (prompt=none, or a standing session
+ * without a sign-in) still needs the person.
+ */
+function withFirstPartyNativeSignIn(
+  policy: interactionPolicy.Prompt[],
+  isFirstParty: ProviderDeps['isFirstParty'],
+): interactionPolicy.Prompt[] {
+  const native = policy.find((prompt) => prompt.name === 'consent')?.checks.get('native_client_prompt');
+  if (!native) throw new Error('oidc-provider has no native_client_prompt check any more: review issue 8');
+  const requireInteraction = native.check;
+  native.check = async (ctx) =>
+    ctx.oidc.result?.login && (await isFirstParty(ctx.oidc.client!.clientId))
+      ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+      : requireInteraction(ctx);
+  return policy;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -135,7 +162,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: createPolicy({ needsEnrolment: deps.needsEnrolment }),
+      policy: withFirstPartyNativeSignIn(createPolicy({ needsEnrolment: deps.needsEnrolment }), deps.isFirstParty),
     },
     loadExistingGrant: async (ctx) => {
       const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);

@@ -9,7 +9,9 @@ export type ModelPayload = Record<string, unknown> & {
 
 /**
  * Ephemeral storage of oidc-provider artifacts, with expiry. Implemented over SQL (embedded mode)
- * and Redis (scale-out); both pass the same contract suite.
+ * and Redis (scale-out); both pass the same contract suite. Ids and user codes are opaque keys to a
+ * store: the adapter (src/oidc/adapter.ts) passes keyed hashes of them and seals the bearer values
+ * in the payload, for every model but Grant (issue 8), so a store never holds a working token.
  */
 export interface OidcModelStore {
   upsert(model: string, id: string, payload: ModelPayload, expiresInSeconds: number | undefined): Promise<void>;
@@ -21,7 +23,10 @@ export interface OidcModelStore {
   destroy(model: string, id: string): Promise<void>;
   /** Removes every artifact issued under the grant, whatever its model. */
   revokeByGrantId(grantId: string): Promise<void>;
-  /** Every live browser session of a person (the Session model, by its accountId). */
+  /**
+   * Every live browser session of a person (the Session model, by its accountId). Each payload's
+   * `jti` is the store's key of the session (what `destroy` takes), not the session cookie.
+   */
   findSessionsOfAccount(accountId: string): Promise<ModelPayload[]>;
   /**
    * The ids of every live grant of a person (the Grant model, by its accountId): what a reset must

@@ -49,13 +49,19 @@ export interface OrganizationStore {
 }
 
 /**
- * The key a UserStore compares emails on: emails are unique case-insensitively. The whole address
- * is lowercased after NFC normalization: providers that treat local parts case-sensitively are
- * vanishingly rare, and one person holding two accounts that differ only in case is a support and
- * phishing hazard. It lives with the port because every store and the domain must agree on it.
+ * The key a UserStore compares emails on: emails are unique case-insensitively and across Unicode
+ * compatibility forms, so `ａｄａ@example.com` (fullwidth) or `ADA@example.com` is the account of
+ * `ada@example.com`, never a second one beside it (issue 8). NFKC folds width and compatibility
+ * variants (what PRECIS's width-mapping rule does, and more: ligatures, circled letters); then the
+ * whole address is lowercased, as PRECIS's UsernameCaseMapped profile maps case (RFC 8265 §3.3.2:
+ * Unicode toLowerCase, no longer full case folding). `ß` is therefore not folded to `ss`: UTS #46
+ * nontransitional processing (IDNA2008) keeps `faß.de` and `fass.de` apart as two domains, and a
+ * local part is its domain's business (RFC 5321 §2.4). Lowercasing can leave text that NFKC would
+ * change, so NFKC runs again: the key is stable (normalizing a key gives the same key).
+ * It lives with the port because every store, the domain and migration 0006 must agree on it.
  */
 export function normalizeEmail(email: string): string {
-  return email.normalize('NFC').trim().toLowerCase();
+  return email.normalize('NFKC').trim().toLowerCase().normalize('NFKC');
 }
 
 export interface UserStore {

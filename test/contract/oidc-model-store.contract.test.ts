@@ -1,26 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import type { OidcModelStore } from '../../src/ports/oidc-model-store.ts';
-import { createRedisOidcModelStore } from '../../src/storage/redis/oidc-model-store.ts';
-import { createSqlOidcModelStore } from '../../src/storage/sql/oidc-model-store.ts';
 import { uniqueName } from '../helpers/backends.ts';
-import { describeEachBackend, mapBackend, redisBackend, sqlBackends, type Backend, type Timeline } from './backends.ts';
+import { describeEachBackend } from './backends.ts';
+import { oidcModelStoreBackends } from './oidc-model-store.backends.ts';
 
 /** The OidcModelStore contract: SQL (embedded mode) and Redis (scale-out) behave alike. */
-interface Subject extends Timeline {
-  store: OidcModelStore;
-}
-
-const backends: Backend<Subject>[] = [
-  ...sqlBackends().map((backend) =>
-    mapBackend(backend, ({ db, clock, elapse }) => ({ store: createSqlOidcModelStore(db, clock), clock, elapse })),
-  ),
-  mapBackend(redisBackend(), ({ client, prefix, clock, elapse }) => ({
-    store: createRedisOidcModelStore(client, prefix, () => Math.floor(clock.now() / 1000)),
-    clock,
-    elapse,
-  })),
-];
+const backends = oidcModelStoreBackends();
 
 const id = () => uniqueName('id');
 

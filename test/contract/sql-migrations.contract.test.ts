@@ -1,7 +1,27 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 
+import * as emailsComparedNfkc from '../../src/storage/sql/migrations/0006-emails-compared-nfkc.ts';
 import { createSqlOrganizationStore } from '../../src/storage/sql/organization-store.ts';
-import { describeEachBackend, sqlBackends } from './backends.ts';
+import type { Database } from '../../src/storage/sql/tables.ts';
+import { createSqlUserStore, userRow } from '../../src/storage/sql/user-store.ts';
+import { insertOrganization } from '../helpers/people.ts';
+import { describeEachBackend, sqlBackends, type RawSql } from './backends.ts';
+
+/** Migration 0006 on its own, as the migrator runs it (it takes a database of any schema). */
+const migrate0006 = (db: Database) => emailsComparedNfkc.up(db as unknown as Kysely<unknown>);
+
+/** A person stored as before migration 0006, under the key of that time (NFC, then lowercase). */
+async function insertUnderNfcKey(db: Database, orgId: string, email: string, createdAt: number): Promise<void> {
+  const user = { id: randomUUID(), orgId, email, name: null, phone: null, role: 'member' as const, createdAt };
+  const row = userRow({ ...user, passwordChangedAt: createdAt }, '$x');
+  const key = email.normalize('NFC').trim().toLowerCase();
+  await db
+    .insertInto('users')
+    .values({ ...row, email_normalized: key })
+    .execute();
+}
 
 /**
  * migrateToLatest on each SQL backend. PostgreSQL deployments (and every test file) may share one
@@ -26,6 +46,46 @@ describeEachBackend(sqlBackends(), (subject) => {
       const before = await organizations.countOrganizations();
       expect(await migrate()).toEqual([]);
       expect(await organizations.countOrganizations()).toBe(before);
+    });
+  });
+
+  // Issue 8: emails are compared after NFKC; 0006 recomputes the stored keys.
+  describe('migration 0006 (emails compared after NFKC)', () => {
+    async function withFresh(test: (fresh: RawSql, orgId: string) => Promise<void>): Promise<void> {
+      const fresh = await subject().openUnmigrated();
+      try {
+        await fresh.migrate();
+        await test(fresh, (await insertOrganization(fresh.db)).id);
+      } finally {
+        await fresh.close();
+      }
+    }
+
+    it('finds a person stored under the old key by every spelling of the address', async () => {
+      await withFresh(async ({ db }, orgId) => {
+        await insertUnderNfcKey(db, orgId, 'ＢＥＮ@example.com', 1);
+        await insertUnderNfcKey(db, orgId, 'Cy@Example.com', 2);
+        await migrate0006(db);
+        const users = createSqlUserStore(db);
+        expect((await users.findUserByEmail('ben@example.com'))?.user.email).toBe('ＢＥＮ@example.com');
+        expect((await users.findUserByEmail('ｃｙ@example.com'))?.user.email).toBe('Cy@Example.com');
+      });
+    });
+
+    it('refuses to merge two people whose addresses become one, naming both, and changes nothing', async () => {
+      await withFresh(async ({ db }, orgId) => {
+        await insertUnderNfcKey(db, orgId, 'ada@example.com', 1);
+        await insertUnderNfcKey(db, orgId, 'ＢＥＮ@example.com', 2);
+        await insertUnderNfcKey(db, orgId, 'ａｄａ@example.com', 3);
+        const refused = migrate0006(db);
+        await expect(refused).rejects.toThrow('"ada@example.com" and "ａｄａ@example.com"');
+        const keys = await db.selectFrom('users').select('email_normalized').orderBy('created_at').execute();
+        expect(keys.map((k) => k.email_normalized)).toEqual([
+          'ada@example.com',
+          'ｂｅｎ@example.com',
+          'ａｄａ@example.com',
+        ]);
+      });
     });
   });
 });

@@ -46,6 +46,7 @@ describe('the twofold CLI', () => {
         '0003-sessions-by-account',
         '0004-account-api-clients',
         '0005-app-passwords',
+        '0006-emails-compared-nfkc',
       ],
     });
     expect((await twofold(['migrate', '--json'])).json()).toEqual({ applied: [] });

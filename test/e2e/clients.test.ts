@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent } from '../helpers/agent.ts';
-import { authorizationRequest, discoverRp, exchange, open, submitLogin } from '../helpers/rp.ts';
+import { authorizationRequest, discoverRp, exchange, open, signIn, submitLogin } from '../helpers/rp.ts';
 import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -97,5 +97,79 @@ describe('client kinds', () => {
     const jwks = (await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: { kid: string; d?: string }[] };
     expect(new Set(jwks.keys.map((k) => k.kid)).size).toBe(jwks.keys.length);
     expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
+  });
+});
+
+/**
+ * Issue 8: a relying party on a loopback address that holds a secret is a web app in development
+ * (or a server-side RP behind a local proxy), not a native app; first-party means no consent page.
+ */
+describe('issue 8: relying parties on loopback and private-use redirects', () => {
+  let server: TestServer;
+  let seeded: Seeded;
+
+  beforeAll(async () => {
+    server = await startTestServer('sqlite');
+    seeded = await seedUser(server.app);
+  });
+  afterAll(async () => server?.close());
+
+  it('signs a first-party confidential client on http://localhost in without consent, then answers prompt=none with a code', async () => {
+    const client = await seedClient(server.app, {
+      id: 'dev-portal',
+      firstParty: true,
+      redirectUri: 'http://localhost:8123/cb',
+    });
+    const rp = await discoverRp(server.issuer, client);
+    const agent = new Agent();
+    const request = await authorizationRequest(rp);
+    const page = await open(agent, request.url, rp.redirectUri);
+    const done = await submitLogin(agent, page, 'alice@example.com', seeded.password, rp.redirectUri);
+    expect(done.url.href.startsWith(rp.redirectUri), `no consent page, got ${done.url.href}`).toBe(true);
+    expect((await exchange(rp, done.url, request)).claims()!.sub).toBe(seeded.user.id);
+
+    // OIDC Core §3.1.2.1: an authenticated session and a standing grant answer prompt=none silently.
+    const silent = await authorizationRequest(rp, { prompt: 'none' });
+    const answer = await open(agent, silent.url, rp.redirectUri);
+    expect(answer.url.searchParams.get('error')).toBeNull();
+    expect((await exchange(rp, answer.url, silent)).claims()!.sub).toBe(seeded.user.id);
+  });
+
+  it('asks a third-party confidential client on http://localhost for consent once, then answers prompt=none', async () => {
+    const rp = await discoverRp(
+      server.issuer,
+      await seedClient(server.app, { id: 'dev-wiki', redirectUri: 'http://127.0.0.1:8124/cb' }),
+    );
+    const agent = new Agent();
+    const request = await authorizationRequest(rp);
+    await exchange(rp, await signIn(agent, rp, request, 'alice@example.com', seeded.password), request);
+    const silent = await authorizationRequest(rp, { prompt: 'none' });
+    const answer = await open(agent, silent.url, rp.redirectUri);
+    expect(answer.url.searchParams.get('error')).toBeNull();
+    expect(answer.url.searchParams.get('code')).toBeTruthy();
+  });
+
+  it('signs a first-party public native app (private-use scheme) in without a consent page', async () => {
+    const client = await seedClient(server.app, {
+      id: 'own-mobile',
+      public: true,
+      firstParty: true,
+      redirectUri: 'com.example.own:/oauth',
+    });
+    const rp = await discoverRp(server.issuer, client);
+    const agent = new Agent();
+    const request = await authorizationRequest(rp);
+    const page = await open(agent, request.url, rp.redirectUri);
+    const done = await submitLogin(agent, page, 'alice@example.com', seeded.password, rp.redirectUri);
+    expect(done.url.href.startsWith(rp.redirectUri), `no consent page, got ${done.url.href}`).toBe(true);
+    expect((await exchange(rp, done.url, request)).claims()!.sub).toBe(seeded.user.id);
+
+    // RFC 8252 §8.6: any app can claim a private-use scheme, so a public native client is never
+    // answered without the person taking part (oidc-provider's native_client_prompt).
+    const silent = await authorizationRequest(rp, { prompt: 'none' });
+    const answer = await open(agent, silent.url, rp.redirectUri);
+    expect(answer.url.searchParams.get('error')).toBe('interaction_required');
+    const again = await open(agent, (await authorizationRequest(rp)).url, rp.redirectUri);
+    expect(again.url.pathname).toMatch(/^\/interaction\//);
   });
 });

@@ -6,6 +6,7 @@ import * as secondFactors from './migrations/0002-second-factors.ts';
 import * as sessionsByAccount from './migrations/0003-sessions-by-account.ts';
 import * as accountApiClients from './migrations/0004-account-api-clients.ts';
 import * as appPasswords from './migrations/0005-app-passwords.ts';
+import * as emailsComparedNfkc from './migrations/0006-emails-compared-nfkc.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
 import type { Database, Tables } from './tables.ts';
 
@@ -52,6 +53,7 @@ const migrations: Record<string, Migration> = {
   '0003-sessions-by-account': sessionsByAccount,
   '0004-account-api-clients': accountApiClients,
   '0005-app-passwords': appPasswords,
+  '0006-emails-compared-nfkc': emailsComparedNfkc,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 
@@ -38,13 +39,33 @@ function toSqlValue(value: unknown): SQLInputValue {
   return value as SQLInputValue;
 }
 
+/**
+ * The database holds password hashes, sealed secrets and live sessions: only its owner may read it,
+ * whatever the directory's mode or the umask (issue 8). The file is created 0600 before SQLite
+ * opens it, so it is never readable by others even for a moment; an existing file is narrowed.
+ */
+function createOwnerOnly(filename: string): void {
+  closeSync(openSync(filename, 'a', 0o600));
+  chmodSync(filename, 0o600);
+}
+
+/** SQLite gives its -wal and -shm files the database's mode; narrowing them too costs nothing. */
+function narrowSidecars(filename: string): void {
+  for (const sidecar of [`${filename}-wal`, `${filename}-shm`]) if (existsSync(sidecar)) chmodSync(sidecar, 0o600);
+}
+
 /** Opens (or creates) a SQLite database file in WAL mode, or `:memory:` for tests. */
 export function createNodeSqliteDialect(filename: string): SqliteDialect {
+  const inMemory = filename === ':memory:';
   return new SqliteDialect({
     database: async () => {
+      if (!inMemory) createOwnerOnly(filename);
       const db = new DatabaseSync(filename);
       // WAL lets the CLI write while the server reads; busy_timeout waits out short write locks.
-      if (filename !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
+      if (!inMemory) {
+        db.exec('PRAGMA journal_mode = WAL');
+        narrowSidecars(filename);
+      }
       db.exec('PRAGMA busy_timeout = 5000');
       db.exec('PRAGMA foreign_keys = ON');
       db.exec('PRAGMA synchronous = NORMAL');

@@ -46,6 +46,26 @@ describe('classifyRedirectUri (RFC 8252)', () => {
   });
 });
 
+describe('classifyRedirectUri with the client (issue 8)', () => {
+  it.each([
+    ['http://localhost:8080/cb', 'web'],
+    ['http://127.0.0.1/cb', 'web'],
+    ['http://[::1]:8080/cb', 'web'],
+    ['https://app.example.com/cb', 'web'],
+    ['com.example.app:/cb', 'native'],
+  ])('takes %s of a confidential client as %s', (uri, kind) => {
+    expect(classifyRedirectUri(uri, { public: false })).toBe(kind);
+  });
+
+  it.each([
+    ['http://localhost:8080/cb', 'native'],
+    ['com.example.app:/cb', 'native'],
+    ['https://app.example.com/cb', 'web'],
+  ])('takes %s of a public client as %s', (uri, kind) => {
+    expect(classifyRedirectUri(uri, { public: true })).toBe(kind);
+  });
+});
+
 let sql: SqlDatabase;
 let store: ClientStore;
 let box: SecretBox;
@@ -221,5 +241,48 @@ describe('registerClient', () => {
     const [listed] = await clients.listClients();
     expect(listed).toMatchObject({ clientId: 'wiki', name: 'Team Wiki', firstParty: true });
     expect(listed?.metadata.client_name).toBe('Team Wiki');
+  });
+});
+
+describe('registerClient: application type (issue 8)', () => {
+  const loopback = ['http://localhost:8080/cb'];
+
+  it('makes a confidential client on a loopback address a web app, so no native-client prompt applies', async () => {
+    const { record } = await clients.registerClient({ clientId: 'dev', redirectUris: loopback });
+    expect(record.metadata.application_type).toBe('web');
+  });
+
+  it('makes a public client on a loopback address or a private-use scheme a native app', async () => {
+    const desktop = await clients.registerClient({ clientId: 'desktop', public: true, redirectUris: loopback });
+    expect(desktop.record.metadata.application_type).toBe('native');
+    const mobile = await clients.registerClient({
+      clientId: 'mobile',
+      public: true,
+      redirectUris: ['com.example.app:/cb'],
+    });
+    expect(mobile.record.metadata.application_type).toBe('native');
+  });
+
+  it('takes an explicit application type over the one the redirect URIs imply', async () => {
+    const native = await clients.registerClient({ clientId: 'n', redirectUris: loopback, applicationType: 'native' });
+    expect(native.record.metadata.application_type).toBe('native');
+    const web = await clients.registerClient({
+      clientId: 'w',
+      public: true,
+      redirectUris: loopback,
+      applicationType: 'web',
+    });
+    expect(web.record.metadata.application_type).toBe('web');
+  });
+
+  it('refuses a private-use scheme for a web client, naming the URI', async () => {
+    const error = await refusal({ clientId: 'w', redirectUris: ['com.example.app:/cb'], applicationType: 'web' });
+    expect(error.message).toContain('com.example.app:/cb');
+    expect(error.message).toMatch(/native/);
+    await refusal({ ...web, postLogoutRedirectUris: ['com.example.app:/out'], applicationType: 'web' });
+  });
+
+  it('refuses an application type other than web or native', async () => {
+    expect((await refusal({ ...web, applicationType: 'desktop' as never })).message).toMatch(/^applicationType:/);
   });
 });
