@@ -8,5 +8,20 @@ if (major < 24) {
   );
   process.exit(1);
 }
-const { processIo, runCli } = await import('../src/cli/run.ts');
-process.exitCode = await runCli(process.argv.slice(2), processIo());
+// Node warns once per experimental feature it meets (Web Crypto ML-DSA, for one): noise for an
+// operator, not something they can act on. The flag must be given at start, so run again with it;
+// other warnings (deprecations) still print.
+const QUIET = '--disable-warning=ExperimentalWarning';
+if (!process.execArgv.includes(QUIET)) {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [QUIET, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => {
+    // Die of the same signal, as the parent's caller expects (with our forwarding handler gone).
+    if (signal) process.removeAllListeners(signal).kill(process.pid, signal);
+    else process.exit(code ?? 1);
+  });
+} else {
+  const { processIo, runCli } = await import('../src/cli/run.ts');
+  process.exitCode = await runCli(process.argv.slice(2), processIo());
+}

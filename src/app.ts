@@ -37,6 +37,7 @@ import { createRouters } from './compose/routes.ts';
 import { createLegacyAccess } from './compose/legacy.ts';
 import { createOutboxMailer } from './delivery/outbox.ts';
 import { createPeople, type People } from './domain/people.ts';
+import { createDeviceCookies } from './domain/device-cookies.ts';
 import type { Factor } from './factors/factor.ts';
 import { createRecoveryCodes, type RecoveryCodes } from './factors/recovery-codes/recovery-codes.ts';
 import { createFactorRegistry, type FactorRegistry } from './factors/registry.ts';
@@ -206,8 +207,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   const secureCookies = config.issuer.startsWith('https:');
   const csrf = createCsrf({ key: secrets.cookieKeys[0]!, random, secureCookies });
-  const finishSignIn = createFinishSignIn({ provider, trustedBrowsers, audit, secureCookies });
-  const signIn = { provider, flow, methods, registry, audit, csrf, finishSignIn, throttle: secondFactorThrottle };
+  const deviceCookies = createDeviceCookies({ keyedHash, clock, random, secure: secureCookies });
+  const finishSignIn = createFinishSignIn({ provider, trustedBrowsers, audit, secureCookies, deviceCookies });
+  const signIn = {
+    provider,
+    flow,
+    methods,
+    registry,
+    audit,
+    csrf,
+    finishSignIn,
+    deviceCookies,
+    throttle: secondFactorThrottle,
+  };
   const mailer = createOutboxMailer({ dataDir: config.dataDir, clock, logger });
   const legacy = createLegacyAccess({
     mailer,
@@ -259,6 +271,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logger,
     random,
     trustProxy: config.trustProxy,
+    issuer: config.issuer,
     routers: createRouters({
       config,
       root: ROOT,

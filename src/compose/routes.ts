@@ -23,6 +23,7 @@ import type { Organizations } from '../domain/organizations.ts';
 import type { People } from '../domain/people.ts';
 import type { TfaReset } from '../domain/tfa-reset.ts';
 import type { Mailer } from '../ports/mailer.ts';
+import type { DeviceCookies } from '../domain/device-cookies.ts';
 import { adminPeopleRoutes } from '../http/routes/admin/admin-people.ts';
 import { adminSecurityRoutes } from '../http/routes/admin/admin-security.ts';
 import { adminHomeRoutes, requireAdmin } from '../http/routes/admin/admin-context.ts';
@@ -55,6 +56,7 @@ export interface SignInParts {
   audit: Audit;
   csrf: Csrf;
   finishSignIn: FinishSignIn;
+  deviceCookies: DeviceCookies;
   throttle: Throttle;
 }
 
@@ -119,6 +121,7 @@ export function createRouters(deps: {
       csrf,
       registry,
       finishSignIn,
+      deviceCookies: signIn.deviceCookies,
       maxPasswordLength: config.passwords.maxLength,
     }),
     secondFactorRoutes({ ...signIn, views }),

@@ -15,6 +15,7 @@ import type { Audit } from './audit.ts';
 import { emailSchema } from './email.ts';
 import { normalizePassword, type PasswordPolicy, type PasswordRules } from './passwords/policy.ts';
 import type { Throttle } from './throttle.ts';
+import { secondsText } from './duration-text.ts';
 import { domainErrors } from './error-codes.ts';
 
 export const roleSchema = z.enum(['member', 'admin']);
@@ -49,9 +50,10 @@ export interface Accounts {
   /**
    * Checks email + password under the brute-force throttle. An unknown email and a wrong password
    * give the same answer after the same work (a dummy hash is verified), so neither the response
-   * nor its timing reveals whether an account exists.
+   * nor its timing reveals whether an account exists. `device` is the id of a valid device cookie
+   * for this email (see device-cookies.ts): the attempt then counts against that device's budget.
    */
-  verifyPassword(input: { email: string; password: string; ip: string }): Promise<PasswordSignIn>;
+  verifyPassword(input: { email: string; password: string; ip: string; device?: string }): Promise<PasswordSignIn>;
   /**
    * Checks email + password without a throttle of its own: for callers that guard it with their
    * own attempt budget (the legacy grant), so that its failures never slow the web sign-in.
@@ -122,14 +124,15 @@ export function createAccounts(deps: {
     email,
     password,
     ip,
+    device,
   }: {
     email: string;
     password: string;
     ip: string;
+    device?: string;
   }): Promise<PasswordSignIn> {
-    const attempt = await throttle.attempt({ account: normalizeEmail(email), ip }, () =>
-      checkPassword(email, password, ip),
-    );
+    const keys = { account: normalizeEmail(email), ip, ...(device === undefined ? {} : { device }) };
+    const attempt = await throttle.attempt(keys, () => checkPassword(email, password, ip));
     if (attempt.status === 'checked') return attempt.outcome;
     // A delay runs, or another attempt for this account is being checked right now: wait a turn.
     return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.status === 'wait' ? attempt.seconds : 1 };
@@ -166,7 +169,7 @@ export function createAccounts(deps: {
       if (!checked.ok) {
         const message =
           checked.reason === 'throttled'
-            ? `Too many failed attempts. Wait ${checked.retryAfterSeconds} seconds, then try again.`
+            ? `Too many failed attempts. Wait ${secondsText(checked.retryAfterSeconds)}, then try again.`
             : 'Your current password is not right.';
         throw domainErrors.raise(checked.reason === 'throttled' ? 'throttled' : 'wrong_password', {
           message,

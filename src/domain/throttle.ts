@@ -7,10 +7,19 @@ export interface ThrottleRule {
   maxDelaySeconds: number;
 }
 
-/** The keys one attempt is counted under: the targeted account and the client's address. */
+/**
+ * The keys one attempt is counted under: the targeted account and the client's address, or,
+ * for a browser holding a valid device cookie for that account, that device alone.
+ */
 export interface AttemptKeys {
   account: string;
   ip: string;
+  /**
+   * A device cookie's id (OWASP "Slow down online guessing attacks with device cookies"): the
+   * attempt counts against this device's own budget instead of the account's and the address's,
+   * so strangers' failures cannot lock out a browser that signed in before.
+   */
+  device?: string;
 }
 
 /**
@@ -56,11 +65,13 @@ export function createThrottle(deps: {
   rules: { account: ThrottleRule; ip: ThrottleRule };
 }): Throttle {
   const { counter, clock, purpose, rules } = deps;
-  const entries = (keys: AttemptKeys) =>
-    [
-      [`${purpose}:account:${keys.account}`, rules.account],
-      [`${purpose}:ip:${keys.ip}`, rules.ip],
-    ] as const;
+  const entries = (keys: AttemptKeys): (readonly [string, ThrottleRule])[] =>
+    keys.device !== undefined
+      ? [[`${purpose}:device:${keys.device}`, rules.account]]
+      : [
+          [`${purpose}:account:${keys.account}`, rules.account],
+          [`${purpose}:ip:${keys.ip}`, rules.ip],
+        ];
 
   const throttle: Throttle = {
     async retryAfter(keys) {
@@ -78,13 +89,24 @@ export function createThrottle(deps: {
       await Promise.all(entries(keys).map(([key, rule]) => counter.increment(key, rule.windowSeconds * 1000)));
     },
     async recordSuccess(keys) {
-      await counter.clear(entries(keys)[0][0]);
+      await counter.clear(entries(keys)[0]![0]);
     },
     async exclusive(keys, attempt) {
-      const slot = `${purpose}:in-flight:${keys.account}`;
+      // A device runs one attempt at a time of its own: strangers' attempts on the account cannot keep it busy.
+      const slot =
+        keys.device !== undefined
+          ? `${purpose}:in-flight-device:${keys.device}`
+          : `${purpose}:in-flight:${keys.account}`;
       // The increment is atomic; a crashed holder's slot lapses after the window.
       const { count } = await counter.increment(slot, IN_FLIGHT_WINDOW_MS);
       if (count > 1) return undefined;
+      if (keys.device !== undefined) {
+        try {
+          return await attempt();
+        } finally {
+          await counter.clear(slot);
+        }
+      }
       // From one address, no more attempts run at once than its failure budget has room for:
       // a burst across many accounts cannot overshoot the per-address limit either.
       const ipSlot = `${purpose}:in-flight-ip:${keys.ip}`;

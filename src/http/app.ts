@@ -17,6 +17,8 @@ export interface HttpAppDeps {
   logger: Logger;
   random: Random;
   trustProxy: boolean;
+  /** Over https, browsers are told to stay on https (HSTS). */
+  issuer: string;
 }
 
 function homeRoutes(views: Views): Router {
@@ -29,6 +31,24 @@ function homeRoutes(views: Views): Router {
 }
 
 /**
+ * What answers when neither our routes nor the provider's matched: the error page in the layout
+ * (a title, `lang`, a way home) instead of Koa's plain "Not Found", or JSON for APIs.
+ */
+function notFound(views: Views): Koa.Middleware {
+  return async (ctx) => {
+    ctx.status = 404;
+    ctx.set('cache-control', 'no-store');
+    const description = 'There is no page at this address. Check the link, or start again from the home page.';
+    if (ctx.path.startsWith('/api/') || (!ctx.accepts('html') && ctx.accepts('json'))) {
+      ctx.body = { error: 'not_found', error_description: description };
+      return;
+    }
+    ctx.type = 'html';
+    ctx.body = await views.render('errors/error', { title: 'Page not found', status: 404, error: null, description });
+  };
+}
+
+/**
  * The Koa application: our pages and endpoints first, then oidc-provider for every protocol
  * route. The provider is composed in place (as koa-mount would) so that request ids, logs and
  * security headers wrap its responses too.
@@ -37,7 +57,7 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   const app = new Koa({ proxy: deps.trustProxy });
   // The provider's cookies are signed with its keys; our context must sign and read them alike.
   app.keys = deps.provider.keys;
-  const headers = securityHeaders({ authorizationPath: '/auth' });
+  const headers = securityHeaders({ authorizationPath: '/auth', issuer: deps.issuer });
   app.use(requestLog({ logger: deps.logger, random: deps.random }));
   app.use(headers);
   app.silent = true;
@@ -47,11 +67,12 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
     ...[...deps.routers, homeRoutes(deps.views)].flatMap((router) => [router.routes(), router.allowedMethods()]),
   ] as Koa.Middleware[]);
   const providerStack = compose(deps.provider.middleware);
+  const unmatched = notFound(deps.views);
 
   app.use(async (ctx, next) => {
     await ourStack(ctx, async () => {
-      // Nothing of ours matched: the request belongs to the provider.
-      await providerStack(ctx, next);
+      // Nothing of ours matched: the request belongs to the provider, and past it to no one.
+      await providerStack(ctx, () => unmatched(ctx, next));
     });
   });
   return app;

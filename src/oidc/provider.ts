@@ -110,6 +110,18 @@ export function createProvider(deps: ProviderDeps): Provider {
       keys: deps.cookieKeys,
       long: { httpOnly: true, sameSite: 'lax' },
       short: { httpOnly: true, sameSite: 'lax' },
+      // Over https the session cookie is __Host- (RFC 6265bis §4.1.3.2: host-only, path /, secure),
+      // so a sibling subdomain cannot toss one in. The interaction cookies are scoped to
+      // /interaction/<uid> and /auth/<uid>, which __Host- forbids: they take __Secure- instead.
+      ...(config.issuer.startsWith('https:')
+        ? {
+            names: {
+              session: '__Host-_session',
+              interaction: '__Secure-_interaction',
+              resume: '__Secure-_interaction_resume',
+            },
+          }
+        : {}),
     },
     // PKCE with S256 for every client, confidential ones included (RFC 9700 §2.1.1).
     pkce: { required: () => true },

@@ -72,7 +72,7 @@ describe.skipIf(skip)('the admin console in real Chromium', () => {
     // Five minutes pass: the change needs a fresh sign-in, with the administrator's second factor.
     clock.advance(301_000);
     await page.getByRole('button', { name: 'Require it for everyone' }).click();
-    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByRole('heading', { name: "Confirm it's you" }).waitFor();
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Continue' }).click();
     await secondStep(page);

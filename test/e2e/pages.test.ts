@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent, readForm } from '../helpers/agent.ts';
-import { authorizationRequest, discoverRp, open, type RelyingParty } from '../helpers/rp.ts';
-import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
+import { authorizationRequest, discoverRp, open, signIn, type RelyingParty } from '../helpers/rp.ts';
+import { PASSWORD, seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -49,6 +49,35 @@ describe('sign-in page', () => {
     expect(page.response.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(page.response.headers.get('x-frame-options')).toBe('DENY');
     expect(page.response.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('a step-up sign-in (prompt=login, max_age) says why, shows the email as text and never asks for it', async () => {
+    await seedUser(server.app, { email: 'carol@example.com', name: 'Carol' });
+    const agent = new Agent();
+    await signIn(agent, rp, await authorizationRequest(rp), 'carol@example.com', PASSWORD);
+    for (const extra of [{ prompt: 'login' }, { max_age: '0' }] as Record<string, string>[]) {
+      const page = await open(agent, (await authorizationRequest(rp, extra)).url, rp.redirectUri);
+      const html = await page.response.text();
+      expect(html).toContain("Confirm it's you to continue to <strong>Example App</strong>");
+      expect(html).toContain('<strong>carol@example.com</strong>');
+      expect(html).toContain('type="hidden" name="email" value="carol@example.com"');
+      expect(html).not.toContain('<label for="email">');
+      // The form's email is ignored: the session's account is the one signed in again.
+      const form = readForm(html, /\/login$/);
+      const wrong = await agent.request(new URL(form.action, page.url), {
+        form: { _csrf: form.csrf, email: 'alice@example.com', password: 'not the right password at all' },
+      });
+      expect(wrong.status).toBe(401);
+      const again = await wrong.text();
+      expect(again).toContain('type="hidden" name="email" value="carol@example.com"');
+      const done = await agent.request(new URL(form.action, page.url), {
+        form: { _csrf: form.csrf, email: 'alice@example.com', password: PASSWORD },
+      });
+      const callback = await agent.follow(done, new URL(form.action, page.url), (next) =>
+        next.href.startsWith(rp.redirectUri),
+      );
+      expect(callback.url.searchParams.get('code')).toBeTruthy();
+    }
   });
 
   it('gives an unknown email and a wrong password the same answer', async () => {
@@ -98,7 +127,7 @@ describe('sign-in page', () => {
     const blocked = await attempt(seeded.password);
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(await blocked.text()).toMatch(/Too many failed attempts\. Wait \d+ seconds/);
+    expect(await blocked.text()).toMatch(/Too many failed attempts\. Wait \d+ seconds?,/);
 
     clock.advance(Number(blocked.headers.get('retry-after')) * 1000);
     const owner = await attempt(seeded.password);

@@ -4,7 +4,13 @@ import type { Context, Middleware } from 'koa';
 import type { Random } from '../../ports/random.ts';
 import { httpErrors } from '../error-codes.ts';
 
-const COOKIE = 'twofold.csrf';
+/**
+ * Over https the cookie is `__Host-twofold.csrf` (RFC 6265bis §4.1.3.2): only this host, over
+ * https, with Path=/ and no Domain may set it. That is what binds the token to this browser: a
+ * sibling subdomain can plant `twofold.csrf` (cookie tossing) with a value whose token it knows,
+ * but never the __Host- cookie we read, so it cannot choose the value the token is checked against.
+ */
+const cookieName = (secure: boolean) => (secure ? '__Host-twofold.csrf' : 'twofold.csrf');
 
 /**
  * Signed double-submit CSRF protection (OWASP CSRF Cheat Sheet): a random, HttpOnly, SameSite=Lax
@@ -19,13 +25,14 @@ export interface Csrf {
 }
 
 export function createCsrf(deps: { key: string; random: Random; secureCookies: boolean }): Csrf {
+  const cookie = cookieName(deps.secureCookies);
   const sign = (value: string) => createHmac('sha256', deps.key).update(`csrf:${value}`).digest('base64url');
 
   function tokenFor(ctx: Context): string {
-    let value = ctx.cookies.get(COOKIE);
+    let value = ctx.cookies.get(cookie);
     if (!value || !/^[A-Za-z0-9_-]{43}$/.test(value)) {
       value = deps.random.token(32);
-      ctx.cookies.set(COOKIE, value, {
+      ctx.cookies.set(cookie, value, {
         httpOnly: true,
         sameSite: 'lax',
         secure: deps.secureCookies,
@@ -39,7 +46,7 @@ export function createCsrf(deps: { key: string; random: Random; secureCookies: b
   return {
     tokenFor,
     async verify(ctx, next) {
-      const value = ctx.cookies.get(COOKIE);
+      const value = ctx.cookies.get(cookie);
       const body = (ctx.request as { body?: unknown }).body;
       const sent = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)._csrf : undefined;
       const expected = value ? Buffer.from(sign(value)) : undefined;

@@ -40,8 +40,14 @@ export function toErrorResponse(error: unknown): {
   };
 }
 
+/**
+ * JSON for /api/ paths and for any request that sent JSON (a script: it cannot read an HTML page,
+ * whatever its Accept header says); otherwise what the Accept header prefers.
+ */
 const wantsJson = (ctx: Context) =>
-  ctx.path.startsWith('/api/') || (!ctx.accepts('html') && Boolean(ctx.accepts('json')));
+  ctx.path.startsWith('/api/') ||
+  Boolean(ctx.is('application/json')) ||
+  (!ctx.accepts('html') && Boolean(ctx.accepts('json')));
 
 /** The one error boundary for our routes: human pages for people, RFC 6749-style JSON for APIs. */
 export function errorPages(deps: { views: Views; logger: Logger }): Middleware {

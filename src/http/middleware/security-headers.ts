@@ -16,9 +16,18 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export function securityHeaders(options: { authorizationPath: string }): Middleware {
+/** A year, the value browsers' preload lists ask for (RFC 6797 §6.1.1). */
+const HSTS = 'max-age=31536000; includeSubDomains';
+
+export function securityHeaders(options: {
+  authorizationPath: string;
+  /** The issuer's URL: when it is https, browsers are told to never use plain http (RFC 6797). */
+  issuer?: string;
+}): Middleware {
+  const https = options.issuer?.startsWith('https:') ?? false;
   return async (ctx, next) => {
     await next();
+    if (https) ctx.set('Strict-Transport-Security', HSTS);
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('X-Frame-Options', 'DENY');

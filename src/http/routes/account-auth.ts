@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
@@ -34,12 +34,56 @@ interface LoginState {
   resume: string | null;
 }
 
+/** What is stored while the person re-authenticates: the change itself only sealed. */
 interface PendingAction {
   userId: string;
+  /** `{ path, fields }`, AES-256-GCM under a key that only the asking browser holds (its cookie). */
+  sealed: string;
+}
+
+interface PendingChange {
   path: string;
   fields: Record<string, string>;
-  /** The browser that asked for the change holds this value in a cookie; no other may finish it. */
-  binding: string;
+}
+
+/**
+ * Field names that may carry a secret. A stale form with one is never kept, not even sealed: the
+ * person signs in again and types it again (a password must not wait in a store or a page).
+ */
+const SECRET_FIELD = /pass|secret|code|token|current/i;
+/** A checkbox sends the fixed value "on": a field like revokeAppPasswords=on names no secret. */
+const holdsSecret = ([name, value]: [string, unknown]) => SECRET_FIELD.test(name) && value !== 'on';
+
+/**
+ * The pending change is sealed under the browser's binding value (32 random bytes), which the
+ * server never stores: a reader of the ephemeral store cannot open it, and a browser without the
+ * cookie cannot finish it (GCM authenticates; NIST SP 800-38D). One key per change, so a fixed nonce
+ * would do; a random one costs nothing.
+ */
+function sealPending(change: PendingChange, key: Buffer, nonce: Buffer): string {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const body = Buffer.concat([cipher.update(JSON.stringify(change), 'utf8'), cipher.final()]);
+  return [nonce, cipher.getAuthTag(), body].map((part) => part.toString('base64url')).join('.');
+}
+
+function openPending(sealed: unknown, binding: string | undefined): PendingChange | undefined {
+  const [nonce, tag, body] = typeof sealed === 'string' ? sealed.split('.') : [];
+  if (!binding || !/^[A-Za-z0-9_-]{43}$/.test(binding) || !nonce || !tag || body === undefined) return undefined;
+  try {
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      Buffer.from(binding, 'base64url'),
+      Buffer.from(nonce, 'base64url'),
+      {
+        authTagLength: 16,
+      },
+    );
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    const text = Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    return JSON.parse(text) as PendingChange;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Only our own account pages are valid places to come back to. */
@@ -87,8 +131,9 @@ export function requireAccount(deps: Pick<AccountAuthDeps, 'sessions' | 'provide
 
 /**
  * Step-up (OIDC max_age): a change needs an auth_time no older than `maxAgeSeconds`. Otherwise
- * the person re-authenticates through the authorization endpoint with max_age, and the change
- * they asked for is kept (minus its CSRF token) and completed when they come back.
+ * the person re-authenticates through the authorization endpoint with max_age. A change without
+ * secrets is kept sealed (minus its CSRF token) and completed when they come back; a form that
+ * carries a secret (a password) is dropped and the person comes back to the page to type it again.
  */
 export function requireFreshAuth(
   deps: Pick<AccountAuthDeps, 'ephemeral' | 'random' | 'clock' | 'maxAgeSeconds' | 'hasSecondFactor' | 'secureCookies'>,
@@ -111,18 +156,18 @@ export function requireFreshAuth(
       return;
     }
     ctx.status = 303;
-    if (ctx.method === 'GET') return ctx.redirect(`/account/login?fresh=1&return_to=${encodeURIComponent(ctx.path)}`);
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const fields = Object.fromEntries(
-      Object.entries(body).filter(([k, v]) => k !== '_csrf' && typeof v === 'string'),
-    ) as Record<string, string>;
+    const body = Object.entries((ctx.request.body ?? {}) as Record<string, unknown>);
+    if (ctx.method === 'GET' || body.some(holdsSecret))
+      return ctx.redirect(`/account/login?fresh=1&return_to=${encodeURIComponent(ctx.path)}`);
+    const fields = Object.fromEntries(body.filter(([k, v]) => k !== '_csrf' && typeof v === 'string')) as Record<
+      string,
+      string
+    >;
     const id = deps.random.token(16);
-    const binding = deps.random.token(32);
-    await deps.ephemeral.put(
-      `resume:${id}`,
-      { userId: account.userId, path: ctx.path, fields, binding } satisfies PendingAction,
-      600,
-    );
+    const key = deps.random.bytes(32);
+    const sealed = sealPending({ path: ctx.path, fields }, key, deps.random.bytes(12));
+    await deps.ephemeral.put(`resume:${id}`, { userId: account.userId, sealed } satisfies PendingAction, 600);
+    const binding = key.toString('base64url');
     ctx.cookies.set(cookieName(RESUME_COOKIE, deps.secureCookies), binding, cookieOptions(deps.secureCookies, 600_000));
     ctx.redirect(`/account/login?fresh=1&resume=${id}`);
   };
@@ -226,11 +271,12 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
       ? await deps.ephemeral.get<PendingAction>(key)
       : undefined;
     // Someone else's pending change is neither shown nor cancelled, and a change asked for in one
-    // browser is finished only by that browser (a link to it proves nothing).
-    const boundHere =
-      pending !== undefined && ctx.cookies.get(cookieName(RESUME_COOKIE, deps.secureCookies)) === pending.binding;
-    if (!pending || pending.userId !== account.userId || !boundHere || !(await deps.ephemeral.take<PendingAction>(key)))
-      return void ctx.redirect('/account');
+    // browser is finished only by that browser: only its cookie opens the sealed change.
+    const change =
+      pending && pending.userId === account.userId
+        ? openPending(pending.sealed, ctx.cookies.get(cookieName(RESUME_COOKIE, deps.secureCookies)))
+        : undefined;
+    if (!change || !(await deps.ephemeral.take<PendingAction>(key))) return void ctx.redirect('/account');
     ctx.cookies.set(cookieName(RESUME_COOKIE, deps.secureCookies), '', {
       ...cookieOptions(deps.secureCookies, 0),
       maxAge: 0,
@@ -239,8 +285,8 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     ctx.set('cache-control', 'no-store');
     ctx.body = await deps.views.render('account/resume', {
       title: 'Finishing your change',
-      action: pending.path,
-      fields: Object.entries(pending.fields),
+      action: change.path,
+      fields: Object.entries(change.fields),
       csrfToken: deps.csrf.tokenFor(ctx),
     });
   });

@@ -75,7 +75,8 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
     });
   };
 
-  router.get('/password', deps.requireAccount, (ctx) =>
+  // Re-authentication comes before the form, so that a typed password never has to wait for it.
+  router.get('/password', deps.requireAccount, deps.requireFreshAuth, (ctx) =>
     passwordPage(ctx, {}, ctx.query.done === '1' ? 'Your password was changed.' : null),
   );
 

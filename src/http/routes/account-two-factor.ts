@@ -14,6 +14,9 @@ import type { Views } from '../../ports/views.ts';
 import { ACCOUNT_COOKIE } from './account-auth.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
 import { enrolmentRoutes, type FieldProblem } from './factors/enrolment-routes.ts';
+import { methodRow } from './factors/method-label.ts';
+import { codesFileName } from './factors/codes-file-name.ts';
+import { secondsText } from '../../domain/duration-text.ts';
 
 export interface AccountTwoFactorDeps {
   accounts: Accounts;
@@ -72,16 +75,17 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
   const settingsPage = async (ctx: Context, problem: FieldProblem | null = null) => {
     const { person, org } = await context(ctx);
     const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
+    const overview = await security.overview(person, org);
     await render(ctx, 'account/two-factor', 'Two-step verification', {
       nav: 'two-factor',
-      overview: await security.overview(person, org),
+      overview: { ...overview, methods: overview.methods.map(methodRow) },
       methods: deps.registry.allowedFor(org).map((f) => ({ kind: f.kind })),
       problem: problem && { kind: problem.kind, errors: { [problem.field]: problem.message }, values: problem.values },
       orgName: org.name,
       maxAgeText:
         deps.maxAgeSeconds % 60 === 0
           ? `${deps.maxAgeSeconds / 60} minute${deps.maxAgeSeconds === 60 ? '' : 's'}`
-          : `${deps.maxAgeSeconds} seconds`,
+          : secondsText(deps.maxAgeSeconds),
       notice: done ?? null,
       alert: null,
     });
@@ -135,9 +139,11 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
   router.get('/recovery-codes', deps.requireAccount, async (ctx) => {
     // Shown once: taking them from the store means a reload cannot show them again.
     const codes = await deps.ephemeral.take<string[]>(codesKey(ctx));
+    const { person, org } = await context(ctx);
     await render(ctx, 'interaction/recovery-codes', 'Save your recovery codes', {
       codes: codes ?? null,
       download: codes ? codes.join('\n') : '',
+      fileName: codesFileName({ organizationSlug: org.slug, email: person.email }),
       finishAction: null,
     });
   });

@@ -12,6 +12,7 @@ import type { FactorRegistry } from '../../factors/registry.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../../ports/views.ts';
+import { codesFileName } from './factors/codes-file-name.ts';
 import { enrolmentRoutes as factorEnrolmentRoutes, type FieldProblem } from './factors/enrolment-routes.ts';
 import { expiredInteraction, loadLoginInteraction } from './interaction-support.ts';
 import type { FinishSignIn } from './sign-in-completion.ts';
@@ -95,10 +96,12 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
     // Shown once: the first visit makes the set; a reload says where to make a new one.
     const codes = pending.codesShown ? null : await deps.recovery.regenerate(pending.person);
     if (codes) await flow.save(uid, { ...pending, codesShown: true });
+    const found = await deps.accounts.findAccount(pending.person.orgId, pending.person.userId);
     await render(ctx, 'interaction/recovery-codes', {
       title: 'Save your recovery codes',
       codes,
       download: codes ? codes.join('\n') : '',
+      fileName: codesFileName({ organizationSlug: found?.organization.slug ?? '', email: pending.person.email }),
       finishAction: `/interaction/${uid}/enrol/finish`,
     });
   });

@@ -5,6 +5,7 @@ import { z } from 'zod';
 
 import type { Accounts } from '../../domain/accounts.ts';
 import type { Audit } from '../../domain/audit.ts';
+import type { DeviceCookies } from '../../domain/device-cookies.ts';
 import { personOf, type NextStep, type SignInFlow } from '../../domain/sign-in-flow.ts';
 import type { FactorRegistry } from '../../factors/registry.ts';
 import type { UserWithOrganization } from '../../ports/stores.ts';
@@ -19,6 +20,7 @@ import {
   TRUST_COOKIE,
   wrongStep,
 } from './interaction-support.ts';
+import { secondsText } from '../../domain/duration-text.ts';
 import type { FinishSignIn } from './sign-in-completion.ts';
 
 export interface InteractionDeps {
@@ -31,6 +33,27 @@ export interface InteractionDeps {
   maxPasswordLength: number;
   registry: FactorRegistry;
   finishSignIn: FinishSignIn;
+  /** Absent until wired in the composition root: then every attempt counts per account and address. */
+  deviceCookies: DeviceCookies;
+}
+
+type Details = Awaited<ReturnType<typeof loadInteraction>>;
+
+/** The client demands a fresh sign-in: max_age or prompt=login (OIDC Core §3.1.2.1). */
+const demandsFreshSignIn = (params: Details['params']) =>
+  params.max_age !== undefined ||
+  String(params.prompt ?? '')
+    .split(' ')
+    .includes('login');
+
+interface LoginModel {
+  uid: string;
+  clientId: unknown;
+  email: string;
+  errors: Record<string, string>;
+  alert: string | null;
+  /** Re-authentication of the session's account: its email is shown, never asked for. */
+  stepUp: boolean;
 }
 
 const loginForm = (maxPasswordLength: number) =>
@@ -72,13 +95,18 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     return client?.clientName ?? client?.clientId ?? 'the application';
   };
 
-  async function renderLogin(
-    ctx: Context,
-    model: { uid: string; clientId: unknown; email: string; errors: Record<string, string>; alert: string | null },
-  ) {
+  /** The session's account when this sign-in re-authenticates it (a step-up), else undefined. */
+  async function stepUpAccount(details: Details): Promise<UserWithOrganization | undefined> {
+    const accountId = details.session?.accountId;
+    if (accountId === undefined || !demandsFreshSignIn(details.params)) return undefined;
+    return accounts.findBySubject(accountId);
+  }
+
+  async function renderLogin(ctx: Context, model: LoginModel) {
     ctx.type = 'html';
     ctx.body = await views.render('interaction/login', {
-      title: 'Sign in',
+      title: model.stepUp ? "Confirm it's you" : 'Sign in',
+      stepUp: model.stepUp,
       uid: model.uid,
       clientName: await clientNameOf(model.clientId),
       email: model.email,
@@ -101,8 +129,17 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const details = await loadInteraction(provider, ctx);
     const { prompt, params } = details;
     if (prompt.name === 'login') {
+      const stepUp = await stepUpAccount(details);
       const hint = typeof params.login_hint === 'string' && params.login_hint.length <= 254 ? params.login_hint : '';
-      return renderLogin(ctx, { uid: details.uid, clientId: params.client_id, email: hint, errors: {}, alert: null });
+      const email = stepUp?.user.email ?? hint;
+      return renderLogin(ctx, {
+        uid: details.uid,
+        clientId: params.client_id,
+        email,
+        errors: {},
+        alert: null,
+        stepUp: !!stepUp,
+      });
     }
     if (prompt.name === 'consent') {
       const scopes = String(params.scope ?? '')
@@ -123,34 +160,35 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 
   router.post('/login', formBody(), csrf.verify, async (ctx) => {
     const details = await loadLoginInteraction(provider, ctx);
-    const raw = ctx.request.body as Record<string, unknown>;
+    const stepUp = await stepUpAccount(details);
+    const body = ctx.request.body as Record<string, unknown>;
+    // A step-up signs in the session's account again, whatever email the form carries.
+    const raw = stepUp ? { ...body, email: stepUp.user.email } : body;
     const parsed = schema.safeParse(raw);
     const email = typeof raw.email === 'string' ? raw.email.slice(0, 254) : '';
+    const page = { uid: details.uid, clientId: details.params.client_id, email, stepUp: !!stepUp };
     if (!parsed.success) {
       const errors = Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message]));
       ctx.status = 400;
-      return renderLogin(ctx, { uid: details.uid, clientId: details.params.client_id, email, errors, alert: null });
+      return renderLogin(ctx, { ...page, errors, alert: null });
     }
-    const result = await accounts.verifyPassword({ ...parsed.data, ip: ctx.ip });
+    const cookies = deps.deviceCookies;
+    const device = cookies.deviceFor(ctx.cookies.get(cookies.name), parsed.data.email);
+    const result = await accounts.verifyPassword({ ...parsed.data, ip: ctx.ip, ...(device ? { device } : {}) });
     if (!result.ok) {
       const throttled = result.reason === 'throttled';
       ctx.status = throttled ? 429 : 401;
       if (throttled) ctx.set('Retry-After', String(result.retryAfterSeconds));
       const alert = throttled
-        ? `Too many failed attempts. Wait ${result.retryAfterSeconds} seconds, then try again.`
+        ? `Too many failed attempts. Wait ${secondsText(result.retryAfterSeconds)}, then try again.`
         : 'The email or password is incorrect.';
-      return renderLogin(ctx, { uid: details.uid, clientId: details.params.client_id, email, errors: {}, alert });
+      return renderLogin(ctx, { ...page, errors: {}, alert });
     }
     const next = await flow.afterPassword(details.uid, result.account, {
       mfaRequested: mfaRequested(details.params),
       // Re-authentication: a session exists, or the client demands a fresh sign-in (max_age,
       // prompt=login). A trusted browser never skips the second factor then.
-      reauthentication:
-        details.session?.accountId !== undefined ||
-        details.params.max_age !== undefined ||
-        String(details.params.prompt ?? '')
-          .split(' ')
-          .includes('login'),
+      reauthentication: details.session?.accountId !== undefined || demandsFreshSignIn(details.params),
       trustToken: ctx.cookies.get(TRUST_COOKIE),
     });
     ctx.status = 303;

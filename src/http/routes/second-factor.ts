@@ -13,6 +13,7 @@ import type { Views } from '../../ports/views.ts';
 import { verificationRoutes, type Prover, type VerifyNotice } from './factors/verification-routes.ts';
 import { expiredInteraction, loadLoginInteraction } from './interaction-support.ts';
 import type { FinishSignIn } from './sign-in-completion.ts';
+import { distinctLabel } from './factors/method-label.ts';
 
 export interface SecondFactorDeps {
   provider: Provider;
@@ -67,7 +68,10 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
       current: { ...current, kindName: deps.registry.get(current.kind)?.name ?? current.kind },
       others: choices
         .filter((c) => c !== current)
-        .map((c) => ({ ...c, kindName: deps.registry.get(c.kind)?.name ?? c.kind })),
+        .map((c) => {
+          const kindName = deps.registry.get(c.kind)?.name ?? c.kind;
+          return { ...c, kindName, label: distinctLabel(c.label, kindName) };
+        }),
       anotherChosen: current !== choices[0],
       challenged: notice.challenged ?? false,
       error: notice.error ?? null,

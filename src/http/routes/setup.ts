@@ -43,9 +43,17 @@ export function setupRoutes(deps: { setup: Setup; views: Views; csrf: Csrf; issu
     });
   }
 
+  /** A used or expired link: once an organization exists a new link is refused, so say what else to do. */
+  async function renderDeadLink(ctx: Context) {
+    ctx.status = setupLinkInvalid().status;
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await views.render('setup/used', { title: 'This setup link cannot be used' });
+  }
+
   router.get('/setup', async (ctx) => {
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-    if (!(await setup.isLive(token))) throw setupLinkInvalid();
+    if (!(await setup.isLive(token))) return renderDeadLink(ctx);
     await renderForm(ctx, token, {}, {});
   });
 
@@ -57,6 +65,7 @@ export function setupRoutes(deps: { setup: Setup; views: Views; csrf: Csrf; issu
     try {
       await setup.complete(form.token, { ...form });
     } catch (error) {
+      if (error instanceof AppError && error.code === 'setup_link_invalid') return renderDeadLink(ctx);
       if (error instanceof AppError && error.status === 400) {
         ctx.status = 400;
         const errors = Object.fromEntries(FIELDS.flatMap((f) => (error.fields[f] ? [[f, error.fields[f]]] : [])));

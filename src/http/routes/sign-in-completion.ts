@@ -3,6 +3,7 @@ import type Provider from 'oidc-provider';
 
 import type { Audit } from '../../domain/audit.ts';
 import type { CompletedMethod } from '../../domain/authentication.ts';
+import type { DeviceCookies } from '../../domain/device-cookies.ts';
 import { describeBrowser, type TrustedBrowsers } from '../../domain/trusted-browsers.ts';
 import type { Person } from '../../factors/factor.ts';
 import { loginResult, resultUrl, TRUST_COOKIE } from './interaction-support.ts';
@@ -21,15 +22,19 @@ export type FinishSignIn = (ctx: Context, signIn: FinishedSignIn) => Promise<str
 /**
  * The one way a sign-in ends, whatever proved it (a password alone where nothing more is
  * required, a password and a second factor, a passkey): the audit event, the trusted-browser
- * cookie if asked for, and the interaction result that resolves oidc-provider's login prompt.
+ * cookie if asked for, the device cookie that keeps this browser's password attempts apart from
+ * strangers', and the interaction result that resolves oidc-provider's login prompt.
  */
 export function createFinishSignIn(deps: {
   provider: Provider;
   trustedBrowsers: TrustedBrowsers;
   audit: Audit;
   secureCookies: boolean;
+  /** Absent until wired in the composition root: then no device cookie is issued. */
+  deviceCookies: DeviceCookies;
 }): FinishSignIn {
   return async (ctx, { person, methods, trustDays = 0 }) => {
+    setDeviceCookie(ctx, deps.deviceCookies, person.email);
     if (trustDays > 0) {
       const { token, maxAgeMs } = await deps.trustedBrowsers.trust(
         person,
@@ -55,4 +60,17 @@ export function createFinishSignIn(deps: {
     });
     return resultUrl(deps.provider, ctx, loginResult(person.userId, methods), false);
   };
+}
+
+/** HttpOnly and SameSite=Lax; Secure with the `__Host-` name when the issuer is https. */
+function setDeviceCookie(ctx: Context, cookies: DeviceCookies, email: string): void {
+  const { value, maxAgeMs } = cookies.issue(email);
+  ctx.cookies.set(cookies.name, value, {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: cookies.secure,
+    path: '/',
+    maxAge: maxAgeMs,
+    overwrite: true,
+  });
 }

@@ -50,17 +50,29 @@ const message: OutgoingMessage = {
 
 function sender(url: string, options: { retries?: number; timeoutMs?: number } = {}) {
   const sleeps: number[] = [];
+  const logs: { level: number; msg: string }[] = [];
   const webhook = createWebhookSender({
     url,
     secret: SECRET,
     timeoutMs: options.timeoutMs ?? 2000,
     retries: options.retries ?? 3,
     clock: createTestClock(NOW),
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
     sleep: async (ms) => void sleeps.push(ms),
   });
-  return { webhook, sleeps };
+  return { webhook, sleeps, logs };
 }
+
+/** Waits for the background retries to reach a state (they run after `send` has answered). */
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('the background retries never got there');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const logged = (logs: { msg: string }[], text: string) => logs.some((entry) => entry.msg.includes(text));
 
 const status = (code: number) => (_attempt: number, res: ServerResponse) => res.writeHead(code).end();
 
@@ -91,51 +103,82 @@ describe('webhook delivery', () => {
     expect(signature).not.toBe(`sha256=${tampered}`);
   });
 
-  it('retries a 5xx with exponential backoff, then succeeds', async () => {
+  it('answers a 5xx at once with DeliveryError, then retries in the background with exponential backoff', async () => {
     const gateway = await startGateway((attempt, res) => res.writeHead(attempt < 3 ? 503 : 202).end());
-    const { webhook, sleeps } = sender(gateway.url, { retries: 3 });
-    await webhook.send(message);
+    const { webhook, sleeps, logs } = sender(gateway.url, { retries: 3 });
+    await expect(webhook.send(message)).rejects.toBeInstanceOf(DeliveryError);
+    await until(() => logged(logs, 'delivered on a retry'));
     expect(gateway.received).toHaveLength(3);
     expect(sleeps).toEqual([200, 400]);
     expect(new Set(gateway.received.map((r) => r.body)).size).toBe(1);
+    expect(logged(logs, 'retrying in the background')).toBe(true);
   });
 
   it('retries a 429 as well', async () => {
     const gateway = await startGateway((attempt, res) => res.writeHead(attempt === 1 ? 429 : 200).end());
-    await sender(gateway.url).webhook.send(message);
+    const { webhook, logs } = sender(gateway.url);
+    await expect(webhook.send(message)).rejects.toBeInstanceOf(DeliveryError);
+    await until(() => logged(logs, 'delivered on a retry'));
     expect(gateway.received).toHaveLength(2);
   });
 
-  it('gives up with DeliveryError after the last retry', async () => {
+  it('logs the failure after the last background retry', async () => {
     const gateway = await startGateway(status(500));
-    const { webhook, sleeps } = sender(gateway.url, { retries: 3 });
+    const { webhook, sleeps, logs } = sender(gateway.url, { retries: 3 });
     await expect(webhook.send(message)).rejects.toBeInstanceOf(DeliveryError);
+    await until(() => logged(logs, 'did not accept'));
     expect(gateway.received).toHaveLength(4);
     expect(sleeps).toEqual([200, 400, 800]);
   });
 
   it('does not retry a 4xx, and rejects with DeliveryError', async () => {
     const gateway = await startGateway(status(400));
-    const { webhook, sleeps } = sender(gateway.url, { retries: 3 });
+    const { webhook, sleeps, logs } = sender(gateway.url, { retries: 3 });
     await expect(webhook.send(message)).rejects.toBeInstanceOf(DeliveryError);
     expect(gateway.received).toHaveLength(1);
     expect(sleeps).toEqual([]);
+    expect(logged(logs, 'did not accept')).toBe(true);
   });
 
-  it('a gateway that does not answer in time is a DeliveryError', async () => {
-    const gateway = await startGateway(() => {}); // never answers
-    const { webhook } = sender(gateway.url, { retries: 1, timeoutMs: 150 });
+  it('with no retries configured, a 5xx is reported and nothing runs in the background', async () => {
+    const gateway = await startGateway(status(503));
+    const { webhook, sleeps, logs } = sender(gateway.url, { retries: 0 });
+    await expect(webhook.send(message)).rejects.toBeInstanceOf(DeliveryError);
+    expect(sleeps).toEqual([]);
+    expect(logged(logs, 'did not accept')).toBe(true);
+  });
+
+  it('a stalled gateway holds a sign-in for one timeout only; the retry runs off the request path (issue: 20 s SMS sends)', async () => {
+    const gateway = await startGateway((attempt, res) => {
+      if (attempt > 1) res.writeHead(202).end(); // the first request stalls and is never answered
+    });
+    const { webhook, logs } = sender(gateway.url, { retries: 3, timeoutMs: 300 });
     const started = Date.now();
     await expect(webhook.send(message)).rejects.toBeInstanceOf(DeliveryError);
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(250);
+    expect(waited).toBeLessThan(1500);
+    expect(gateway.received).toHaveLength(1);
+    await until(() => logged(logs, 'delivered on a retry'));
     expect(gateway.received).toHaveLength(2);
-    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('a gateway that never answers is retried in the background until the retries run out', async () => {
+    const gateway = await startGateway(() => {}); // never answers
+    const { webhook, logs } = sender(gateway.url, { retries: 1, timeoutMs: 150 });
+    const started = Date.now();
+    await expect(webhook.send(message)).rejects.toBeInstanceOf(DeliveryError);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await until(() => logged(logs, 'did not accept'));
+    expect(gateway.received).toHaveLength(2);
   });
 
   it('a gateway that cannot be reached is a DeliveryError', async () => {
     const gateway = await startGateway(status(200));
     await gateway.close();
-    const { webhook, sleeps } = sender(gateway.url, { retries: 2 });
+    const { webhook, sleeps, logs } = sender(gateway.url, { retries: 2 });
     await expect(webhook.send(message)).rejects.toBeInstanceOf(DeliveryError);
+    await until(() => logged(logs, 'did not accept'));
     expect(sleeps).toEqual([200, 400]);
   });
 });

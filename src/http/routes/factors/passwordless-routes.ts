@@ -15,6 +15,7 @@ import { jsonBody } from '../../middleware/form-body.ts';
 import { loadLoginInteraction } from '../interaction-support.ts';
 import type { FinishSignIn } from '../sign-in-completion.ts';
 import { readInput, refusalError, requireFactor } from './factor-requests.ts';
+import { secondsText } from '../../../domain/duration-text.ts';
 
 export interface PasswordlessDeps {
   provider: Provider;
@@ -58,7 +59,7 @@ export function passwordlessRoutes(deps: PasswordlessDeps): Router {
     if (attempt.status === 'busy') throw httpErrors.raise('busy');
     if (attempt.status === 'wait')
       throw domainErrors.raise('throttled', {
-        message: `Too many failed attempts. Wait ${attempt.seconds} seconds, then try again.`,
+        message: `Too many failed attempts. Wait ${secondsText(attempt.seconds)}, then try again.`,
       });
     const { outcome } = attempt;
     if (!outcome.ok) throw refusalError(outcome);

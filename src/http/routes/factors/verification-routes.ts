@@ -11,6 +11,7 @@ import type { FactorRegistry } from '../../../factors/registry.ts';
 import type { FactorRecord } from '../../../ports/factor-stores.ts';
 import { formOrJsonBody } from '../../middleware/form-body.ts';
 import { choiceNamed, fromScript, goTo, readInput, refusalError, requireFactor } from './factor-requests.ts';
+import { secondsText } from '../../../domain/duration-text.ts';
 
 /** Who must prove a factor, with their active records, and the URL of the flow's page. */
 export interface Prover {
@@ -96,7 +97,7 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
       const error =
         attempt.status === 'wait'
           ? domainErrors.raise('throttled', {
-              message: `Too many wrong codes. Wait ${attempt.seconds} seconds, then try again.`,
+              message: `Too many wrong codes. Wait ${secondsText(attempt.seconds)}, then try again.`,
             })
           : httpErrors.raise('busy');
       return refuse(ctx, state, factor.kind, error);
