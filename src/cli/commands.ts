@@ -6,7 +6,7 @@ import { startServer } from '../server.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
 import { list, pick, required, str, type Command } from './values.ts';
-import { ORG_AND_USER_COMMANDS } from './directory-commands.ts';
+import { ORG_AND_USER_COMMANDS, orgJson } from './directory-commands.ts';
 
 export const USAGE = `twofold: an OpenID Connect identity provider with two-factor authentication
 
@@ -108,14 +108,7 @@ const orgCreate: Command = {
     });
     return {
       text: `created organization ${org.slug} (${org.name})${org.enforceTfa ? ', TFA enforced' : ''}`,
-      json: {
-        id: org.id,
-        slug: org.slug,
-        name: org.name,
-        enforceTfa: org.enforceTfa,
-        trustedBrowserDays: org.trustedBrowserDays,
-        passwordMinLength: org.passwordMinLength,
-      },
+      json: orgJson(org),
     };
   },
 };

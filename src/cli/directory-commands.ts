@@ -3,7 +3,8 @@ import type { Organization } from '../ports/stores.ts';
 import { UsageError } from './usage-error.ts';
 import { pick, required, str, type Command } from './values.ts';
 
-const orgJson = (org: Organization) => ({
+/** An organization as --json prints it (org create, show and update alike). */
+export const orgJson = (org: Organization) => ({
   id: org.id,
   slug: org.slug,
   name: org.name,

@@ -3,29 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { runCli, type CliIo } from '../../src/cli/run.ts';
-
-/** Runs the CLI in-process against one data directory, capturing what it prints. */
-function cli(dataDir: string) {
-  return async (argv: string[]) => {
-    let stdout = '';
-    let stderr = '';
-    const io: CliIo = {
-      env: { TWOFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
-      cwd: () => process.cwd(),
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text) },
-      readStdin: async () => '',
-    };
-    const code = await runCli(argv, io);
-    return { code, stdout, stderr, json: () => JSON.parse(stdout.trim()) as Record<string, unknown> };
-  };
-}
+import { inProcessCli } from '../helpers/cli.ts';
 
 /** Issue 8: relying parties registered with their kind, and listed with what they may do. */
 describe('issue 8: the twofold CLI on relying parties', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'twofold-cli-clients-'));
-  const twofold = cli(dataDir);
+  const twofold = inProcessCli(dataDir);
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   const add = async (...args: string[]) => twofold(['client', 'add', ...args, '--json']);

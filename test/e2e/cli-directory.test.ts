@@ -3,29 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { runCli, type CliIo } from '../../src/cli/run.ts';
-
-/** Runs the CLI in-process against one data directory, capturing what it prints. */
-function cli(dataDir: string) {
-  return async (argv: string[], stdin = '') => {
-    let stdout = '';
-    let stderr = '';
-    const io: CliIo = {
-      env: { TWOFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
-      cwd: () => process.cwd(),
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text) },
-      readStdin: async () => stdin,
-    };
-    const code = await runCli(argv, io);
-    return { code, stdout, stderr, json: () => JSON.parse(stdout.trim()) as Record<string, unknown> };
-  };
-}
+import { inProcessCli } from '../helpers/cli.ts';
 
 /** The directory and policy commands: org show/update, user list/show (DESIGN §4). */
 describe('the twofold CLI on organizations and people', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'twofold-cli-dir-'));
-  const twofold = cli(dataDir);
+  const twofold = inProcessCli(dataDir);
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it("shows and updates an organization's policy, refusing bad values with the flag named", async () => {

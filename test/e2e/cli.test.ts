@@ -5,31 +5,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { runCli, type CliIo } from '../../src/cli/run.ts';
+import { runCli } from '../../src/cli/run.ts';
+import { inProcessCli } from '../helpers/cli.ts';
 import { enrolTotp } from '../helpers/seed.ts';
 
 const run = promisify(execFile);
 
-/** Runs the CLI in-process against one data directory, capturing what it prints. */
-function cli(dataDir: string) {
-  return async (argv: string[], stdin = '') => {
-    let stdout = '';
-    let stderr = '';
-    const io: CliIo = {
-      env: { TWOFOLD_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
-      cwd: () => process.cwd(),
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text) },
-      readStdin: async () => stdin,
-    };
-    const code = await runCli(argv, io);
-    return { code, stdout, stderr, json: () => JSON.parse(stdout.trim()) as Record<string, unknown> };
-  };
-}
-
 describe('the twofold CLI', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'twofold-cli-'));
-  const twofold = cli(dataDir);
+  const twofold = inProcessCli(dataDir);
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('prints usage for --help and no command', async () => {
