@@ -122,6 +122,7 @@ export function createRouters(deps: {
       registry,
       finishSignIn,
       deviceCookies: signIn.deviceCookies,
+      secureCookies,
       maxPasswordLength: config.passwords.maxLength,
     }),
     secondFactorRoutes({ ...signIn, views }),

@@ -112,9 +112,9 @@ export interface AccountAuthDeps {
  * session lives only as long as the provider session it came from: signing out there (or being
  * signed out from another browser) ends it here too.
  */
-export function requireAccount(deps: Pick<AccountAuthDeps, 'sessions' | 'provider'>): Middleware {
+export function requireAccount(deps: Pick<AccountAuthDeps, 'sessions' | 'provider' | 'secureCookies'>): Middleware {
   return async (ctx, next) => {
-    const token = ctx.cookies.get(ACCOUNT_COOKIE);
+    const token = ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies));
     let session = await deps.sessions.load(token);
     if (session?.providerSessionUid && !(await deps.provider.Session.findByUid(session.providerSessionUid))) {
       await deps.sessions.destroy(token);
@@ -125,6 +125,7 @@ export function requireAccount(deps: Pick<AccountAuthDeps, 'sessions' | 'provide
       return ctx.redirect(`/account/login?return_to=${encodeURIComponent(ctx.path)}`);
     }
     ctx.state.account = session;
+    ctx.state.accountToken = token;
     await next();
   };
 }
@@ -193,7 +194,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     // RFC 6749 §10.12) finds no matching cookie here.
     ctx.cookies.set(cookieName(LOGIN_COOKIE, deps.secureCookies), state, cookieOptions(deps.secureCookies, 600_000));
     const url = new URL(`${deps.issuer}/auth`);
-    const current = await deps.sessions.load(ctx.cookies.get(ACCOUNT_COOKIE));
+    const current = await deps.sessions.load(ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies)));
     url.search = new URLSearchParams({
       client_id: ACCOUNT_CLIENT_ID,
       response_type: 'code',
@@ -251,8 +252,8 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
       amr: code.amr ?? [],
       providerSessionUid: code.sessionUid ?? null,
     });
-    await deps.sessions.destroy(ctx.cookies.get(ACCOUNT_COOKIE));
-    ctx.cookies.set(ACCOUNT_COOKIE, token, {
+    await deps.sessions.destroy(ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies)));
+    ctx.cookies.set(cookieName(ACCOUNT_COOKIE, deps.secureCookies), token, {
       httpOnly: true,
       sameSite: 'lax',
       secure: deps.secureCookies,
@@ -292,8 +293,8 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
   });
 
   router.post('/logout', formBody(), deps.csrf.verify, async (ctx: Context) => {
-    await deps.sessions.destroy(ctx.cookies.get(ACCOUNT_COOKIE));
-    ctx.cookies.set(ACCOUNT_COOKIE, '', { path: '/', maxAge: 0, overwrite: true });
+    await deps.sessions.destroy(ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies)));
+    ctx.cookies.set(cookieName(ACCOUNT_COOKIE, deps.secureCookies), '', { path: '/', maxAge: 0, overwrite: true });
     const url = new URL(`${deps.issuer}/session/end`);
     url.search = new URLSearchParams({
       client_id: ACCOUNT_CLIENT_ID,

@@ -11,7 +11,6 @@ import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../../ports/views.ts';
-import { ACCOUNT_COOKIE } from './account-auth.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
 import { enrolmentRoutes, type FieldProblem } from './factors/enrolment-routes.ts';
 import { methodRow } from './factors/method-label.ts';
@@ -162,7 +161,7 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
     showMethods: settingsPage,
     async enrolled(ctx, person, proven) {
       // The new factor was just proven here: with this fresh sign-in's password, the session is MFA.
-      await deps.sessions.addFactor(ctx.cookies.get(ACCOUNT_COOKIE), proven.amr);
+      await deps.sessions.addFactor(ctx.state.accountToken as string | undefined, proven.amr);
       const codes = await security.methodAdded(person, proven.method, ctx.ip);
       if (codes) await deps.ephemeral.put(codesKey(ctx), codes, 600);
       return codes ? '/account/recovery-codes' : '/account/two-factor?done=added';

@@ -63,4 +63,5 @@ export function loginResult(accountId: string, methods: CompletedMethod[]): Inte
   return { login: { accountId, acr: acrFor(methods), amr: amrFor(methods), ts: last, remember: true } };
 }
 
-export const TRUST_COOKIE = 'twofold.trusted';
+/** The trusted-browser cookie: `__Host-` over https, so no sibling subdomain can set or shadow it. */
+export const trustCookieName = (secure: boolean) => (secure ? '__Host-twofold.trusted' : 'twofold.trusted');

@@ -17,7 +17,7 @@ import {
   loadInteraction,
   loadLoginInteraction,
   mfaRequested,
-  TRUST_COOKIE,
+  trustCookieName,
   wrongStep,
 } from './interaction-support.ts';
 import { secondsText } from '../../domain/duration-text.ts';
@@ -35,6 +35,8 @@ export interface InteractionDeps {
   finishSignIn: FinishSignIn;
   /** Absent until wired in the composition root: then every attempt counts per account and address. */
   deviceCookies: DeviceCookies;
+  /** Over https, cookies carry the __Host- prefix. */
+  secureCookies: boolean;
 }
 
 type Details = Awaited<ReturnType<typeof loadInteraction>>;
@@ -189,7 +191,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       // Re-authentication: a session exists, or the client demands a fresh sign-in (max_age,
       // prompt=login). A trusted browser never skips the second factor then.
       reauthentication: details.session?.accountId !== undefined || demandsFreshSignIn(details.params),
-      trustToken: ctx.cookies.get(TRUST_COOKIE),
+      trustToken: ctx.cookies.get(trustCookieName(deps.secureCookies)),
     });
     ctx.status = 303;
     ctx.redirect(await afterFirstFactor(deps, ctx, details.uid, result.account, next));

@@ -6,7 +6,7 @@ import type { CompletedMethod } from '../../domain/authentication.ts';
 import type { DeviceCookies } from '../../domain/device-cookies.ts';
 import { describeBrowser, type TrustedBrowsers } from '../../domain/trusted-browsers.ts';
 import type { Person } from '../../factors/factor.ts';
-import { loginResult, resultUrl, TRUST_COOKIE } from './interaction-support.ts';
+import { loginResult, resultUrl, trustCookieName } from './interaction-support.ts';
 
 export interface FinishedSignIn {
   person: Person;
@@ -41,7 +41,7 @@ export function createFinishSignIn(deps: {
         trustDays,
         describeBrowser(ctx.get('user-agent')),
       );
-      ctx.cookies.set(TRUST_COOKIE, token, {
+      ctx.cookies.set(trustCookieName(deps.secureCookies), token, {
         httpOnly: true,
         sameSite: 'lax',
         secure: deps.secureCookies,

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createCsrf } from '../../../../src/http/middleware/csrf.ts';
 import { securityHeaders } from '../../../../src/http/middleware/security-headers.ts';
 import { createCryptoRandom } from '../../../../src/ports/random.ts';
+import { trustCookieName } from '../../../../src/http/routes/interaction-support.ts';
 
 /** Serves one Koa app behind a TLS-terminating proxy (X-Forwarded-Proto: https) for one request. */
 async function requestThrough(app: Koa): Promise<Response> {
@@ -37,5 +38,12 @@ describe('https hardening (issue 8)', () => {
     });
     const cookie = (await requestThrough(app)).headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/^__Host-twofold\.csrf=[A-Za-z0-9_-]{43}; path=\/; samesite=lax; secure; httponly$/);
+  });
+});
+
+describe('the trusted-browser cookie', () => {
+  it('is a __Host- cookie over https, so a sibling subdomain cannot set or shadow it', () => {
+    expect(trustCookieName(true)).toBe('__Host-twofold.trusted');
+    expect(trustCookieName(false)).toBe('twofold.trusted');
   });
 });
