@@ -237,6 +237,9 @@ describe('account page actions, end to end', () => {
         'Northwind Bank requires two-step verification for everyone, so it cannot be turned off.',
       );
       expect(settings).not.toContain('action="/account/two-factor/disable"');
+      // The only method cannot be removed here: the page says so instead of offering a dead end.
+      expect(settings).not.toContain('action="/account/two-factor/remove"');
+      expect(settings).toContain('add another method before removing this one');
     });
 
     it('refuses turning it off, or removing the only method, with a 409 page naming the organization, and changes nothing', async () => {
