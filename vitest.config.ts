@@ -9,5 +9,7 @@ export default defineConfig({
     // Two cores: two files at a time keeps argon2 and Chromium from starving each other.
     maxWorkers: 2,
     reporters: ['default'],
+    // Drops the PostgreSQL schemas of the test files once they have all finished.
+    globalSetup: ['test/global-setup.ts'],
   },
 });

@@ -272,6 +272,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     random,
     trustProxy: config.trustProxy,
     issuer: config.issuer,
+    setupPending: () => setup.isPending(),
     routers: createRouters({
       config,
       root: ROOT,

@@ -26,6 +26,8 @@ export interface Setup {
   issueSetupLink(): Promise<string | null>;
   isLive(token: string): Promise<boolean>;
   complete(token: string, input: SetupInput): Promise<void>;
+  /** True until the first organization exists (the home page says setup is pending). */
+  isPending(): Promise<boolean>;
 }
 
 const PURPOSE = 'setup-token';
@@ -90,6 +92,7 @@ export function createSetup(deps: {
   }
 
   return {
+    isPending: async () => (await deps.organizationStore.countOrganizations()) === 0,
     async issueSetupLink() {
       if ((await deps.organizationStore.countOrganizations()) > 0) return null;
       const token = deps.random.token(32);

@@ -19,13 +19,16 @@ export interface HttpAppDeps {
   trustProxy: boolean;
   /** Over https, browsers are told to stay on https (HSTS). */
   issuer: string;
+  /** No organization exists yet (the home page says so). */
+  setupPending(): Promise<boolean>;
 }
 
-function homeRoutes(views: Views): Router {
+/** The home page: setup pending, or where people manage their account. */
+function homeRoutes(views: Views, setupPending: () => Promise<boolean>): Router {
   const router = new Router();
   router.get('/', async (ctx) => {
     ctx.type = 'html';
-    ctx.body = await views.render('home', { title: 'Twofold' });
+    ctx.body = await views.render('home', { title: 'Twofold', setupPending: await setupPending() });
   });
   return router;
 }
@@ -64,7 +67,10 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
 
   const ourStack = compose([
     errorPages({ views: deps.views, logger: deps.logger }),
-    ...[...deps.routers, homeRoutes(deps.views)].flatMap((router) => [router.routes(), router.allowedMethods()]),
+    ...[...deps.routers, homeRoutes(deps.views, deps.setupPending)].flatMap((router) => [
+      router.routes(),
+      router.allowedMethods(),
+    ]),
   ] as Koa.Middleware[]);
   const providerStack = compose(deps.provider.middleware);
   const unmatched = notFound(deps.views);

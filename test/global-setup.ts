@@ -1,0 +1,23 @@
+import pg from 'pg';
+
+import { DATABASE_URL, postgresAvailable, TEST_SCHEMA } from './helpers/backends.ts';
+
+/**
+ * Test files each get a PostgreSQL schema of their own (test/helpers/backends.ts createSchema).
+ * They are dropped here, once every file has finished, not by each file: Kysely's migrator lists
+ * the tables of every schema in the catalog, and a DROP SCHEMA running in another file at that
+ * moment makes the listing fail with "schema … does not exist".
+ */
+export async function teardown(): Promise<void> {
+  if (!postgresAvailable) return;
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ nspname: string }>('select nspname from pg_namespace');
+    for (const { nspname } of rows.filter((r) => TEST_SCHEMA.test(r.nspname))) {
+      await client.query(`drop schema if exists ${nspname} cascade`);
+    }
+  } finally {
+    await client.end();
+  }
+}
