@@ -60,7 +60,7 @@ const tfaApplies = (org: Organization, hasTfa: boolean) => hasTfa || org.enforce
 
 export function createLegacySignIn(deps: {
   store: AppPasswordStore;
-  accounts: Pick<Accounts, 'findAccount' | 'checkPassword'>;
+  accounts: Pick<Accounts, 'checkPassword'>;
   hasTfa(account: UserWithOrganization): Promise<boolean>;
   keyedHash: KeyedHash;
   throttle: Throttle;

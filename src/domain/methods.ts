@@ -12,7 +12,6 @@ export interface Methods {
    * then factors without records (recovery codes) while they are usable.
    */
   choices(person: Person): Promise<MethodChoice[]>;
-  preferredId(person: Person): Promise<string | null>;
 }
 
 export function createMethods(deps: { store: FactorStore; registry: FactorRegistry }): Methods {
@@ -35,9 +34,6 @@ export function createMethods(deps: { store: FactorStore; registry: FactorRegist
       });
       const standalone = await Promise.all(registry.all().map((factor) => factor.available?.(person) ?? null));
       return [...fromRecords, ...standalone.filter((choice): choice is MethodChoice => choice !== null)];
-    },
-    async preferredId(person) {
-      return (await store.findPreferredFactorId(person.orgId, person.userId)) ?? (await active(person))[0]?.id ?? null;
     },
   };
 }

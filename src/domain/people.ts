@@ -1,6 +1,6 @@
 import type { FactorSummary, Person } from '../factors/factor.ts';
 import type { FactorRegistry } from '../factors/registry.ts';
-import type { FactorStore } from '../ports/factor-stores.ts';
+import type { FactorRecord, FactorStore } from '../ports/factor-stores.ts';
 import type { AuditEvent, AuditStore, Organization, User, UserStore } from '../ports/stores.ts';
 import type { AppPasswords, AppPasswordSummary } from './app-passwords.ts';
 import { domainErrors } from './error-codes.ts';
@@ -44,6 +44,8 @@ export interface People {
   ): Promise<{ rows: PersonRow[]; total: number; page: number; pages: number }>;
   /** One person of the organization; anyone else (another organization's, unknown) is not found. */
   describe(org: Organization, userId: string): Promise<PersonDetail>;
+  /** Who a person of the organization is, for an action on them (one read); not found like describe. */
+  find(org: Organization, userId: string): Promise<Person>;
 }
 
 export function createPeople(deps: {
@@ -53,7 +55,10 @@ export function createPeople(deps: {
   auditStore: AuditStore;
   appPasswords: Pick<AppPasswords, 'list'>;
 }): People {
-  async function rowOf(org: Organization, user: User): Promise<PersonRow & { events: AuditEvent[] }> {
+  async function rowOf(
+    org: Organization,
+    user: User,
+  ): Promise<PersonRow & { events: AuditEvent[]; active: FactorRecord[] }> {
     const active = (await deps.factors.findFactors(org.id, user.id)).filter((f) => f.active);
     const events = await deps.auditStore.listAuditEvents(org.id, user.id, 20);
     const names = [...new Set(active.map((f) => deps.registry.summarize(f).kindName))];
@@ -66,14 +71,21 @@ export function createPeople(deps: {
       methods: names,
       lastSignInAt: events.find((e) => e.type === 'signin.succeeded')?.at ?? null,
       events,
+      active,
     };
+  }
+
+  async function userOf(org: Organization, userId: string): Promise<User> {
+    const found = /^[0-9a-f-]{36}$/.test(userId) ? await deps.users.findUserBySubject(userId) : undefined;
+    if (!found || found.organization.id !== org.id) throw domainErrors.raise('unknown_person');
+    return found.user;
   }
 
   return {
     async list(org, { search, status, page }) {
       const users = await deps.users.listUsers(org.id, { search, limit: SCAN_LIMIT });
       const rows = (await Promise.all(users.map((user) => rowOf(org, user))))
-        .map(({ events: _events, ...row }) => row)
+        .map(({ events: _events, active: _active, ...row }) => row)
         .filter((row) => status === null || row.tfa === status);
       const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
       const current = Math.min(Math.max(1, page), pages);
@@ -85,14 +97,15 @@ export function createPeople(deps: {
       };
     },
     async describe(org, userId) {
-      const found = /^[0-9a-f-]{36}$/.test(userId) ? await deps.users.findUserBySubject(userId) : undefined;
-      if (!found || found.organization.id !== org.id) throw domainErrors.raise('unknown_person');
-      const row = await rowOf(org, found.user);
-      const person: Person = { orgId: org.id, userId: found.user.id, email: found.user.email };
-      const methodDetails = (await deps.factors.findFactors(org.id, found.user.id))
-        .filter((f) => f.active)
-        .map(deps.registry.summarize);
+      const user = await userOf(org, userId);
+      const { active, ...row } = await rowOf(org, user);
+      const person: Person = { orgId: org.id, userId: user.id, email: user.email };
+      const methodDetails = active.map(deps.registry.summarize);
       return { ...row, person, methodDetails, appPasswords: await deps.appPasswords.list(person) };
+    },
+    async find(org, userId) {
+      const user = await userOf(org, userId);
+      return { orgId: org.id, userId: user.id, email: user.email };
     },
   };
 }

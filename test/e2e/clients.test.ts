@@ -114,12 +114,8 @@ describe('issue 8: relying parties on loopback and private-use redirects', () =>
   });
   afterAll(async () => server?.close());
 
-  it('signs a first-party confidential client on http://localhost in without consent, then answers prompt=none with a code', async () => {
-    const client = await seedClient(server.app, {
-      id: 'dev-portal',
-      firstParty: true,
-      redirectUri: 'http://localhost:8123/cb',
-    });
+  /** Signs Alice in to a first-party client and checks no consent page came between her and its code. */
+  async function signInWithoutConsent(client: Awaited<ReturnType<typeof seedClient>>) {
     const rp = await discoverRp(server.issuer, client);
     const agent = new Agent();
     const request = await authorizationRequest(rp);
@@ -127,6 +123,16 @@ describe('issue 8: relying parties on loopback and private-use redirects', () =>
     const done = await submitLogin(agent, page, 'alice@example.com', seeded.password, rp.redirectUri);
     expect(done.url.href.startsWith(rp.redirectUri), `no consent page, got ${done.url.href}`).toBe(true);
     expect((await exchange(rp, done.url, request)).claims()!.sub).toBe(seeded.user.id);
+    return { rp, agent };
+  }
+
+  it('signs a first-party confidential client on http://localhost in without consent, then answers prompt=none with a code', async () => {
+    const client = await seedClient(server.app, {
+      id: 'dev-portal',
+      firstParty: true,
+      redirectUri: 'http://localhost:8123/cb',
+    });
+    const { rp, agent } = await signInWithoutConsent(client);
 
     // OIDC Core §3.1.2.1: an authenticated session and a standing grant answer prompt=none silently.
     const silent = await authorizationRequest(rp, { prompt: 'none' });
@@ -156,13 +162,7 @@ describe('issue 8: relying parties on loopback and private-use redirects', () =>
       firstParty: true,
       redirectUri: 'com.example.own:/oauth',
     });
-    const rp = await discoverRp(server.issuer, client);
-    const agent = new Agent();
-    const request = await authorizationRequest(rp);
-    const page = await open(agent, request.url, rp.redirectUri);
-    const done = await submitLogin(agent, page, 'alice@example.com', seeded.password, rp.redirectUri);
-    expect(done.url.href.startsWith(rp.redirectUri), `no consent page, got ${done.url.href}`).toBe(true);
-    expect((await exchange(rp, done.url, request)).claims()!.sub).toBe(seeded.user.id);
+    const { rp, agent } = await signInWithoutConsent(client);
 
     // RFC 8252 §8.6: any app can claim a private-use scheme, so a public native client is never
     // answered without the person taking part (oidc-provider's native_client_prompt).

@@ -99,7 +99,7 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
     const { org, admin } = adminOf(ctx);
     const parsed = resetForm.safeParse(ctx.request.body);
     if (!parsed.success) throw httpErrors.raise('invalid_form');
-    const { person } = await deps.people.describe(org, String(ctx.params.id));
+    const person = await deps.people.find(org, String(ctx.params.id));
     const keepAppPasswords = parsed.data.keepAppPasswords === 'on';
     await deps.tfaReset.resetTfa(person, { actor: admin.user.email, ip: ctx.ip }, { keepAppPasswords });
     await deps.mailer.send({
@@ -119,7 +119,7 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
 
   router.post('/:id/turn-off-tfa', ...change, async (ctx) => {
     const { org } = adminOf(ctx);
-    const { person } = await deps.people.describe(org, String(ctx.params.id));
+    const person = await deps.people.find(org, String(ctx.params.id));
     // Refused with the reason (409) while the organization enforces TFA.
     await deps.security.disableTfa(person, org, ctx.ip);
     ctx.status = 303;
