@@ -30,6 +30,7 @@ export interface PersonDetail extends PersonRow {
 }
 
 const PAGE_SIZE = 25;
+const SIGN_IN = 'signin.succeeded';
 /** The directory reads at most this many matches; search narrows a larger organization. */
 const SCAN_LIMIT = 2000;
 
@@ -55,23 +56,16 @@ export function createPeople(deps: {
   auditStore: AuditStore;
   appPasswords: Pick<AppPasswords, 'list'>;
 }): People {
-  async function rowOf(
-    org: Organization,
-    user: User,
-  ): Promise<PersonRow & { events: AuditEvent[]; active: FactorRecord[] }> {
-    const active = (await deps.factors.findFactors(org.id, user.id)).filter((f) => f.active);
-    const events = await deps.auditStore.listAuditEvents(org.id, user.id, 20);
-    const names = [...new Set(active.map((f) => deps.registry.summarize(f).kindName))];
+  /** A person's row from what was read for them: their active factors and their latest sign-in. */
+  function rowOf(org: Organization, user: User, active: FactorRecord[], lastSignInAt: number | null): PersonRow {
     return {
       id: user.id,
       name: user.name,
       email: user.email,
       role: user.role,
       tfa: tfaStatusOf(org, active.length > 0),
-      methods: names,
-      lastSignInAt: events.find((e) => e.type === 'signin.succeeded')?.at ?? null,
-      events,
-      active,
+      methods: [...new Set(active.map((f) => deps.registry.summarize(f).kindName))],
+      lastSignInAt,
     };
   }
 
@@ -83,9 +77,15 @@ export function createPeople(deps: {
 
   return {
     async list(org, { search, status, page }) {
-      const users = await deps.users.listUsers(org.id, { search, limit: SCAN_LIMIT });
-      const rows = (await Promise.all(users.map((user) => rowOf(org, user))))
-        .map(({ events: _events, active: _active, ...row }) => row)
+      // Three reads for the whole directory, whatever its size: people, their factors, their sign-ins.
+      const [users, factors, signIns] = await Promise.all([
+        deps.users.listUsers(org.id, { search, limit: SCAN_LIMIT }),
+        deps.factors.findActiveFactorsOfOrganization(org.id),
+        deps.auditStore.findLatestEventTimes(org.id, SIGN_IN),
+      ]);
+      const factorsOf = Map.groupBy(factors, (f) => f.userId);
+      const rows = users
+        .map((user) => rowOf(org, user, factorsOf.get(user.id) ?? [], signIns.get(user.id) ?? null))
         .filter((row) => status === null || row.tfa === status);
       const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
       const current = Math.min(Math.max(1, page), pages);
@@ -98,10 +98,16 @@ export function createPeople(deps: {
     },
     async describe(org, userId) {
       const user = await userOf(org, userId);
-      const { active, ...row } = await rowOf(org, user);
       const person: Person = { orgId: org.id, userId: user.id, email: user.email };
-      const methodDetails = active.map(deps.registry.summarize);
-      return { ...row, person, methodDetails, appPasswords: await deps.appPasswords.list(person) };
+      const [factors, events, signIns, appPasswords] = await Promise.all([
+        deps.factors.findFactors(org.id, user.id),
+        deps.auditStore.listAuditEvents(org.id, user.id, 20),
+        deps.auditStore.findLatestEventTimes(org.id, SIGN_IN, user.id),
+        deps.appPasswords.list(person),
+      ]);
+      const active = factors.filter((f) => f.active);
+      const row = rowOf(org, user, active, signIns.get(user.id) ?? null);
+      return { ...row, events, person, methodDetails: active.map(deps.registry.summarize), appPasswords };
     },
     async find(org, userId) {
       const user = await userOf(org, userId);

@@ -35,6 +35,8 @@ export interface FactorStore {
   /** Every factor of the person, oldest first. */
   findFactors(orgId: string, userId: string): Promise<FactorRecord[]>;
   findFactor(orgId: string, userId: string, factorId: string): Promise<FactorRecord | undefined>;
+  /** Every active factor of the organization's people (one read for a directory page). */
+  findActiveFactorsOfOrganization(orgId: string): Promise<FactorRecord[]>;
   /** Whether the person has two-step verification on (at least one active factor). */
   hasActiveFactor(orgId: string, userId: string): Promise<boolean>;
   /** Passkey sign-in starts from a credential id alone; the id is globally unique. */

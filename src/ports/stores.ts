@@ -133,6 +133,11 @@ export interface AuditEvent {
 export interface AuditStore {
   insertAuditEvent(event: AuditEvent): Promise<void>;
   listAuditEvents(orgId: string, userId: string, limit: number): Promise<AuditEvent[]>;
+  /**
+   * The time of each person's latest event of `type` in the organization, by user id (one read for
+   * a directory page), or of one person's only.
+   */
+  findLatestEventTimes(orgId: string, type: string, userId?: string): Promise<Map<string, number>>;
 }
 
 export class EmailTakenError extends Error {

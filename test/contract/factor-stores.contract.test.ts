@@ -40,6 +40,18 @@ describeEachBackend(backends, (subject) => {
       expect(await factors.findFactors(carol.orgId, alice.userId)).toEqual([]);
     });
 
+    it("lists the active factors of an organization's people, and no other organization's", async () => {
+      const { db, factors } = subject();
+      const { alice, bob, carol } = await threePeople(db);
+      const alices = aFactor(alice, { createdAt: T0 + 1000 });
+      const bobs = aFactor(bob, { createdAt: T0 + 2000 });
+      for (const f of [bobs, alices, aFactor(alice, { active: false }), aFactor(carol)]) await factors.insertFactor(f);
+      expect((await factors.findActiveFactorsOfOrganization(alice.orgId)).map((f) => f.id)).toEqual([
+        alices.id,
+        bobs.id,
+      ]);
+    });
+
     it('says whether the person has an active factor (an unfinished enrolment does not count)', async () => {
       const { db, factors } = subject();
       const { alice, bob, carol } = await threePeople(db);

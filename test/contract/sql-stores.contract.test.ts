@@ -329,5 +329,37 @@ describeEachBackend(backends, (subject) => {
       expect(await audit.listAuditEvents(orgId, userId, 2)).toEqual([newest, middle]);
       expect(await audit.listAuditEvents(orgId, randomUUID(), 10)).toEqual([]);
     });
+
+    it("finds each person's latest event of a type in one organization, or one person's only", async () => {
+      const { audit } = subject();
+      const [orgId, otherOrg, ada, bob] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const event = (userId: string | null, at: number, overrides: Partial<AuditEvent> = {}): AuditEvent => ({
+        id: randomUUID(),
+        orgId,
+        userId,
+        type: 'signin.succeeded',
+        at,
+        ip: null,
+        detail: {},
+        ...overrides,
+      });
+      for (const e of [
+        event(ada, T0 + 1000),
+        event(ada, T0 + 3000),
+        event(ada, T0 + 9000, { type: 'signin.password_failed' }),
+        event(bob, T0 + 2000),
+        event(bob, T0 + 8000, { orgId: otherOrg }),
+        event(null, T0 + 9000),
+      ])
+        await audit.insertAuditEvent(e);
+      expect(await audit.findLatestEventTimes(orgId, 'signin.succeeded')).toEqual(
+        new Map([
+          [ada, T0 + 3000],
+          [bob, T0 + 2000],
+        ]),
+      );
+      expect(await audit.findLatestEventTimes(orgId, 'signin.succeeded', bob)).toEqual(new Map([[bob, T0 + 2000]]));
+      expect(await audit.findLatestEventTimes(otherOrg, 'setup.completed')).toEqual(new Map());
+    });
   });
 });

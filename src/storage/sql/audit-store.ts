@@ -17,6 +17,17 @@ export function createSqlAuditStore(db: Database): AuditStore {
         })
         .execute();
     },
+    async findLatestEventTimes(orgId, type, userId) {
+      let query = db.selectFrom('audit_events').where('user_id', 'is not', null);
+      if (userId !== undefined) query = query.where('user_id', '=', userId);
+      const rows = await query
+        .select(['user_id', (eb) => eb.fn.max('at').as('latest')])
+        .where('org_id', '=', orgId)
+        .where('type', '=', type)
+        .groupBy('user_id')
+        .execute();
+      return new Map(rows.map((row) => [row.user_id!, Number(row.latest)]));
+    },
     async listAuditEvents(orgId, userId, limit) {
       const rows = await db
         .selectFrom('audit_events')

@@ -63,6 +63,17 @@ export function createSqlFactorStore(db: Database): FactorStore {
     async findFactors(orgId, userId) {
       return (await mine(orgId, userId).orderBy('created_at').orderBy('id').execute()).map(toFactor);
     },
+    async findActiveFactorsOfOrganization(orgId) {
+      const rows = await db
+        .selectFrom('factors')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('active', '=', 1)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toFactor);
+    },
     async findFactor(orgId, userId, factorId) {
       const row = await mine(orgId, userId).where('id', '=', factorId).executeTakeFirst();
       return row && toFactor(row);
