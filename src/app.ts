@@ -9,6 +9,7 @@ import type { Config } from './config/load.ts';
 import { loadSecrets } from './config/secrets.ts';
 import { createAccounts, type Accounts } from './domain/accounts.ts';
 import { createAudit, type Audit } from './domain/audit.ts';
+import { createRequestContext } from './http/request-context.ts';
 import { createClients, type Clients } from './domain/clients.ts';
 import { createOrganizations, type Organizations } from './domain/organizations.ts';
 import { createPasswordPolicy } from './domain/passwords/policy.ts';
@@ -114,7 +115,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     clients: createSqlClientStore(db),
   };
   const auditStore = createSqlAuditStore(db);
-  const audit = createAudit({ store: auditStore, clock, random });
+  const requestContext = createRequestContext();
+  const audit = createAudit({ store: auditStore, clock, random, context: requestContext });
   const accounts = createAccounts({
     users: stores.users,
     hasher: createArgon2Hasher(config.passwords.argon2),
@@ -267,6 +269,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   const koa = createHttpApp({
     provider,
+    requestContext,
     views,
     logger,
     random,

@@ -116,6 +116,9 @@ export function createAccounts(deps: {
       role: input.role ?? 'member',
       createdAt: now,
       passwordChangedAt: now,
+      disabledAt: null,
+      tfaGraceUntil: null,
+      invitedAt: null,
     };
     return { user, passwordHash: await hasher.hash(normalizePassword(input.password)) };
   }

@@ -1,5 +1,6 @@
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
+import type { RequestContext } from '../ports/request-context.ts';
 import type { AuditStore } from '../ports/stores.ts';
 
 export interface AuditInput {
@@ -7,6 +8,8 @@ export interface AuditInput {
   orgId?: string | null;
   userId?: string | null;
   ip?: string | null;
+  /** Who acted when it was not the subject: an administrator's email, or "cli". */
+  actor?: string | null;
   /** Never secrets: codes, passwords and tokens stay out of the audit trail. */
   detail?: Record<string, unknown>;
 }
@@ -16,17 +19,27 @@ export interface Audit {
   record(event: AuditInput): Promise<void>;
 }
 
-export function createAudit(deps: { store: AuditStore; clock: Clock; random: Random }): Audit {
+export function createAudit(deps: {
+  store: AuditStore;
+  clock: Clock;
+  random: Random;
+  /** The request an event comes from: its address, browser and request id are recorded with it. */
+  context?: RequestContext;
+}): Audit {
   return {
     async record(event) {
+      const request = deps.context?.current();
       await deps.store.insertAuditEvent({
         id: deps.random.uuid(),
         orgId: event.orgId ?? null,
         userId: event.userId ?? null,
         type: event.type,
         at: deps.clock.now(),
-        ip: event.ip ?? null,
+        ip: event.ip ?? request?.ip ?? null,
         detail: event.detail ?? {},
+        actor: event.actor ?? null,
+        userAgent: request?.userAgent ?? null,
+        requestId: request?.requestId ?? null,
       });
     },
   };

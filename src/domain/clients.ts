@@ -190,6 +190,7 @@ export function createClients(deps: {
         accountApi: input.accountApi,
         introspection: input.introspection,
         forwardAuth: input.forwardAuth,
+        adminApi: false,
         createdAt: deps.clock.now(),
       };
       await deps.store.insertClient(record);

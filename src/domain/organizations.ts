@@ -19,6 +19,20 @@ export const organizationNameSchema = z.string().trim().min(1, 'Enter a name.').
 /** How long "trust this browser" lasts in a new organization unless it says otherwise. */
 export const DEFAULT_TRUSTED_BROWSER_DAYS = 30;
 
+/**
+ * The rest of a new organization's policy: no enrolment grace, every method, no password expiry
+ * (NIST SP 800-63B §3.1.1.2), and AAL2 session lifetimes (§4.2.3: 12 hours, 30 minutes idle).
+ */
+export const ORGANIZATION_POLICY_DEFAULTS = {
+  tfaGraceDays: 0,
+  allowedMethods: null,
+  phishingResistant: 'none',
+  passwordMaxAgeDays: null,
+  sessionMaxHours: 12,
+  sessionIdleMinutes: 30,
+  logoUrl: null,
+} as const satisfies Partial<Organization>;
+
 export interface NewOrganizationInput {
   slug: string;
   name?: string;
@@ -82,6 +96,7 @@ export function createOrganizations(deps: {
       trustedBrowserDays: input.trustedBrowserDays ?? DEFAULT_TRUSTED_BROWSER_DAYS,
       appPasswords: input.appPasswords ?? 'tfa',
       legacyPasswordAccess: input.legacyPasswordAccess ?? false,
+      ...ORGANIZATION_POLICY_DEFAULTS,
       createdAt: deps.clock.now(),
     };
   };

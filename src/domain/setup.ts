@@ -5,7 +5,7 @@ import type { KeyedHash } from '../ports/keyed-hash.ts';
 import type { Accounts } from './accounts.ts';
 import type { Audit } from './audit.ts';
 import { AppError } from './errors.ts';
-import { DEFAULT_TRUSTED_BROWSER_DAYS, type Organizations } from './organizations.ts';
+import { DEFAULT_TRUSTED_BROWSER_DAYS, ORGANIZATION_POLICY_DEFAULTS, type Organizations } from './organizations.ts';
 import { domainErrors } from './error-codes.ts';
 
 export interface SetupInput {
@@ -73,6 +73,7 @@ export function createSetup(deps: {
       trustedBrowserDays: DEFAULT_TRUSTED_BROWSER_DAYS,
       appPasswords: 'tfa' as const,
       legacyPasswordAccess: false,
+      ...ORGANIZATION_POLICY_DEFAULTS,
       createdAt: 0,
     };
     let prepared: { user: User; passwordHash: string } | undefined;

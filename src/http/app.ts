@@ -8,10 +8,13 @@ import type { Random } from '../ports/random.ts';
 import { errorPages } from './middleware/errors.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
+import type { RequestContext } from '../ports/request-context.ts';
 import type { Views } from '../ports/views.ts';
 
 export interface HttpAppDeps {
   provider: Provider;
+  /** Each request runs inside it, so the audit trail knows the request an event came from. */
+  requestContext: RequestContext;
   routers: Router[];
   views: Views;
   logger: Logger;
@@ -61,7 +64,7 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   // The provider's cookies are signed with its keys; our context must sign and read them alike.
   app.keys = deps.provider.keys;
   const headers = securityHeaders({ authorizationPath: '/auth', issuer: deps.issuer });
-  app.use(requestLog({ logger: deps.logger, random: deps.random }));
+  app.use(requestLog({ logger: deps.logger, random: deps.random, context: deps.requestContext }));
   app.use(headers);
   app.silent = true;
 

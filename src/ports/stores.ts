@@ -16,8 +16,25 @@ export interface Organization {
   appPasswords: AppPasswordPolicy;
   /** Mail and calendar servers may check the account password itself, for people without TFA only. */
   legacyPasswordAccess: boolean;
+  /** Days a member of an enforcing organization may still sign in before enrolling; 0 enrols at once. */
+  tfaGraceDays: number;
+  /** The factor kinds people may use (e.g. no SMS or voice); null allows every kind of this deployment. */
+  allowedMethods: string[] | null;
+  /** Who must use a phishing-resistant method (security key or passkey). */
+  phishingResistant: PhishingResistantPolicy;
+  /** Days after which a password must be changed at sign-in; null never (NIST SP 800-63B §3.1.1.2 advises against it). */
+  passwordMaxAgeDays: number | null;
+  /** The sign-in session asks for the password and second factor again after this many hours at most… */
+  sessionMaxHours: number;
+  /** …and after this many minutes without activity (NIST SP 800-63B §4.2.3, AAL2: 12 hours, 30 minutes). */
+  sessionIdleMinutes: number;
+  /** An https URL of the organization's logo, shown in page headers; null shows its name only. */
+  logoUrl: string | null;
   createdAt: number;
 }
+
+export const PHISHING_RESISTANT_POLICIES = ['none', 'admins', 'everyone'] as const;
+export type PhishingResistantPolicy = (typeof PHISHING_RESISTANT_POLICIES)[number];
 
 export const APP_PASSWORD_POLICIES = ['tfa', 'everyone', 'none'] as const;
 export type AppPasswordPolicy = (typeof APP_PASSWORD_POLICIES)[number];
@@ -31,6 +48,12 @@ export interface User {
   role: Role;
   createdAt: number;
   passwordChangedAt: number;
+  /** Set while an administrator has disabled the account: no sign-in, token or app password works. */
+  disabledAt: number | null;
+  /** An enrolment deadline an administrator set for this person, overriding the organization's grace. */
+  tfaGraceUntil: number | null;
+  /** Set while an invitation is pending: the person has not chosen a password yet. */
+  invitedAt: number | null;
 }
 
 /** A user with the organization it belongs to, for sign-in and token claims. */
@@ -111,6 +134,8 @@ export interface ClientRecord {
   introspection: boolean;
   /** A reverse proxy: may check app passwords at /forward-auth. */
   forwardAuth: boolean;
+  /** May call the admin API (/api/admin) with its access tokens, for the administrator who signed in. */
+  adminApi: boolean;
   createdAt: number;
 }
 
@@ -128,6 +153,10 @@ export interface AuditEvent {
   at: number;
   ip: string | null;
   detail: Record<string, unknown>;
+  /** Who acted: the person's or administrator's email, or "cli"; null when the subject acted. */
+  actor: string | null;
+  userAgent: string | null;
+  requestId: string | null;
 }
 
 export interface AuditStore {

@@ -14,7 +14,10 @@ const migrate0006 = (db: Database) => emailsComparedNfkc.up(db as unknown as Kys
 
 /** A person stored as before migration 0006, under the key of that time (NFC, then lowercase). */
 async function insertUnderNfcKey(db: Database, orgId: string, email: string, createdAt: number): Promise<void> {
-  const user = { id: randomUUID(), orgId, email, name: null, phone: null, role: 'member' as const, createdAt };
+  const user = {
+    ...{ id: randomUUID(), orgId, email, name: null, phone: null, role: 'member' as const, createdAt },
+    ...{ disabledAt: null, tfaGraceUntil: null, invitedAt: null },
+  };
   const row = userRow({ ...user, passwordChangedAt: createdAt }, '$x');
   const key = email.normalize('NFC').trim().toLowerCase();
   await db

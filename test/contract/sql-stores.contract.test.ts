@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { ORGANIZATION_POLICY_DEFAULTS } from '../../src/domain/organizations.ts';
 
 import {
   DuplicateError,
@@ -53,6 +54,7 @@ function anOrganization(overrides: Partial<Organization> = {}): Organization {
     trustedBrowserDays: 30,
     appPasswords: 'tfa',
     legacyPasswordAccess: false,
+    ...ORGANIZATION_POLICY_DEFAULTS,
     createdAt: T0,
     ...overrides,
   };
@@ -69,6 +71,9 @@ function aUser(orgId: string, overrides: Partial<User> = {}): User {
     role: 'member',
     createdAt: T0,
     passwordChangedAt: T0,
+    disabledAt: null,
+    tfaGraceUntil: null,
+    invitedAt: null,
     ...overrides,
   };
 }
@@ -87,6 +92,7 @@ function aClient(overrides: Partial<ClientRecord> = {}): ClientRecord {
     accountApi: false,
     introspection: false,
     forwardAuth: false,
+    adminApi: false,
     createdAt: T0,
     ...overrides,
   };
@@ -313,6 +319,9 @@ describeEachBackend(backends, (subject) => {
         at,
         ip: '203.0.113.7',
         detail: { method: 'pwd', nested: { attempts: 1 } },
+        actor: 'admin@example.com',
+        userAgent: 'Mozilla/5.0 (X11; Linux x86_64)',
+        requestId: 'req-1',
         ...overrides,
       });
       const [oldest, middle, newest] = [
@@ -341,6 +350,9 @@ describeEachBackend(backends, (subject) => {
         at,
         ip: null,
         detail: {},
+        actor: null,
+        userAgent: null,
+        requestId: null,
         ...overrides,
       });
       for (const e of [

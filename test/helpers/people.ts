@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ORGANIZATION_POLICY_DEFAULTS } from '../../src/domain/organizations.ts';
 
 import type { Person } from '../../src/factors/factor.ts';
 import type { Organization, UserWithOrganization } from '../../src/ports/stores.ts';
@@ -22,6 +23,7 @@ export function anOrganization(overrides: Partial<Organization> = {}): Organizat
     trustedBrowserDays: 30,
     appPasswords: 'tfa',
     legacyPasswordAccess: false,
+    ...ORGANIZATION_POLICY_DEFAULTS,
     createdAt: 0,
     ...overrides,
   };
@@ -47,6 +49,9 @@ export async function insertAccount(db: Database, organization?: Organization): 
     role: 'member' as const,
     createdAt: 0,
     passwordChangedAt: 0,
+    disabledAt: null,
+    tfaGraceUntil: null,
+    invitedAt: null,
   };
   await createSqlUserStore(db).insertUser(user, '$x');
   return { user, organization };

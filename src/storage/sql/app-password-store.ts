@@ -8,25 +8,11 @@ import {
 } from '../../ports/app-password-store.ts';
 import { DuplicateError } from '../../ports/stores.ts';
 import { isUniqueViolation } from './errors.ts';
-import { toOrganization } from './organization-store.ts';
+import { organizationFromPrefixed, prefixedOrganizationColumns } from './organization-store.ts';
 import type { Database, Tables } from './tables.ts';
-import { toUser } from './user-store.ts';
+import { prefixedUserColumns, userFromPrefixed } from './user-store.ts';
 
 interface OwnerRow extends Selectable<Tables['app_passwords']> {
-  u_email: string;
-  u_name: string | null;
-  u_phone: string | null;
-  u_role: string;
-  u_created_at: number | string;
-  u_password_changed_at: number | string;
-  o_slug: string;
-  o_name: string;
-  o_enforce_tfa: number;
-  o_password_min_length: number | null;
-  o_trusted_browser_days: number;
-  o_app_passwords: string;
-  o_legacy_password_access: number;
-  o_created_at: number | string;
   has_factor: number | string;
 }
 
@@ -91,12 +77,7 @@ export function createSqlAppPasswordStore(db: Database): AppPasswordStore {
     async findAppPasswordOwner(digest) {
       // One statement for the grant's hot path; the query builder's cost showed in its profile.
       const { rows } = await sql<OwnerRow>`
-        select ap.*, u.email as u_email, u.name as u_name, u.phone as u_phone, u.role as u_role,
-          u.created_at as u_created_at, u.password_changed_at as u_password_changed_at,
-          o.slug as o_slug, o.name as o_name, o.enforce_tfa as o_enforce_tfa,
-          o.password_min_length as o_password_min_length, o.trusted_browser_days as o_trusted_browser_days,
-          o.app_passwords as o_app_passwords, o.legacy_password_access as o_legacy_password_access,
-          o.created_at as o_created_at,
+        select ap.*, ${sql.raw(prefixedUserColumns('u', 'u_'))}, ${sql.raw(prefixedOrganizationColumns('o', 'o_'))},
           case when exists (select 1 from factors f where f.org_id = ap.org_id and f.user_id = ap.user_id and f.active = 1)
             then 1 else 0 end as has_factor
         from app_passwords ap
@@ -105,27 +86,8 @@ export function createSqlAppPasswordStore(db: Database): AppPasswordStore {
         where ap.digest = ${digest}`.execute(db);
       const row = rows[0];
       if (!row) return undefined;
-      const user = toUser({
-        id: row.user_id,
-        org_id: row.org_id,
-        email: row.u_email,
-        name: row.u_name,
-        phone: row.u_phone,
-        role: row.u_role,
-        created_at: Number(row.u_created_at),
-        password_changed_at: Number(row.u_password_changed_at),
-      });
-      const organization = toOrganization({
-        id: row.org_id,
-        slug: row.o_slug,
-        name: row.o_name,
-        enforce_tfa: Number(row.o_enforce_tfa),
-        password_min_length: row.o_password_min_length,
-        trusted_browser_days: Number(row.o_trusted_browser_days),
-        app_passwords: row.o_app_passwords,
-        legacy_password_access: Number(row.o_legacy_password_access),
-        created_at: Number(row.o_created_at),
-      });
+      const user = userFromPrefixed(row as unknown as Record<string, unknown>, 'u_');
+      const organization = organizationFromPrefixed(row as unknown as Record<string, unknown>, 'o_');
       return {
         record: toAppPassword(row),
         account: { user, organization },

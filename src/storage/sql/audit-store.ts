@@ -14,6 +14,9 @@ export function createSqlAuditStore(db: Database): AuditStore {
           at: event.at,
           ip: event.ip,
           detail: JSON.stringify(event.detail),
+          actor: event.actor,
+          user_agent: event.userAgent,
+          request_id: event.requestId,
         })
         .execute();
     },
@@ -45,6 +48,9 @@ export function createSqlAuditStore(db: Database): AuditStore {
         at: row.at,
         ip: row.ip,
         detail: JSON.parse(row.detail) as Record<string, unknown>,
+        actor: row.actor,
+        userAgent: row.user_agent,
+        requestId: row.request_id,
       }));
     },
   };

@@ -15,6 +15,7 @@ function toClient(row: Selectable<Tables['clients']>): ClientRecord {
     accountApi: row.account_api === 1,
     introspection: row.introspection === 1,
     forwardAuth: row.forward_auth === 1,
+    adminApi: row.admin_api === 1,
     createdAt: row.created_at,
   };
 }
@@ -34,6 +35,7 @@ export function createSqlClientStore(db: Database): ClientStore {
             account_api: client.accountApi ? 1 : 0,
             introspection: client.introspection ? 1 : 0,
             forward_auth: client.forwardAuth ? 1 : 0,
+            admin_api: client.adminApi ? 1 : 0,
             created_at: client.createdAt,
           })
           .execute();

@@ -7,6 +7,7 @@ import * as sessionsByAccount from './migrations/0003-sessions-by-account.ts';
 import * as accountApiClients from './migrations/0004-account-api-clients.ts';
 import * as appPasswords from './migrations/0005-app-passwords.ts';
 import * as emailsComparedNfkc from './migrations/0006-emails-compared-nfkc.ts';
+import * as adminConsole from './migrations/0007-admin-console.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
 import type { Database, Tables } from './tables.ts';
 
@@ -54,6 +55,7 @@ const migrations: Record<string, Migration> = {
   '0004-account-api-clients': accountApiClients,
   '0005-app-passwords': appPasswords,
   '0006-emails-compared-nfkc': emailsComparedNfkc,
+  '0007-admin-console': adminConsole,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

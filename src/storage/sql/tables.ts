@@ -18,6 +18,14 @@ export interface Tables {
     trusted_browser_days: number;
     app_passwords: Defaulted<string>;
     legacy_password_access: Defaulted<number>;
+    tfa_grace_days: Defaulted<number>;
+    /** JSON array of factor kinds; null allows every kind. */
+    allowed_methods: Defaulted<string | null>;
+    phishing_resistant: Defaulted<string>;
+    password_max_age_days: Defaulted<number | null>;
+    session_max_hours: Defaulted<number>;
+    session_idle_minutes: Defaulted<number>;
+    logo_url: Defaulted<string | null>;
   };
   users: {
     id: string;
@@ -32,6 +40,9 @@ export interface Tables {
     password_changed_at: number;
     preferred_factor_id: Defaulted<string | null>;
     webauthn_handle: Defaulted<string | null>;
+    disabled_at: Defaulted<number | null>;
+    tfa_grace_until: Defaulted<number | null>;
+    invited_at: Defaulted<number | null>;
   };
   clients: {
     client_id: string;
@@ -43,6 +54,7 @@ export interface Tables {
     account_api: Defaulted<number>;
     introspection: Defaulted<number>;
     forward_auth: Defaulted<number>;
+    admin_api: Defaulted<number>;
   };
   app_passwords: {
     id: string;
@@ -70,6 +82,21 @@ export interface Tables {
     at: number;
     ip: string | null;
     detail: string;
+    actor: Defaulted<string | null>;
+    user_agent: Defaulted<string | null>;
+    request_id: Defaulted<string | null>;
+  };
+  /** One-time links and codes for a person (reset, invitation, temporary access), as keyed hashes. */
+  person_tokens: {
+    id: string;
+    org_id: string;
+    user_id: string;
+    purpose: string;
+    token_hash: string;
+    created_at: number;
+    expires_at: number;
+    used_at: number | null;
+    created_by: string | null;
   };
   oidc_models: {
     model: string;

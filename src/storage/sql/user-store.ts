@@ -1,9 +1,9 @@
-import { sql, type Insertable } from 'kysely';
+import { sql, type Insertable, type Selectable } from 'kysely';
 
 import type { User, UserStore } from '../../ports/stores.ts';
 import { EmailTakenError, normalizeEmail } from '../../ports/stores.ts';
 import { isUniqueViolation } from './errors.ts';
-import { toOrganization } from './organization-store.ts';
+import { ORGANIZATION_COLUMNS, organizationFromPrefixed } from './organization-store.ts';
 import type { Database, Tables } from './tables.ts';
 
 export function userRow(user: User, passwordHash: string): Insertable<Tables['users']> {
@@ -18,15 +18,53 @@ export function userRow(user: User, passwordHash: string): Insertable<Tables['us
     password_hash: passwordHash,
     created_at: user.createdAt,
     password_changed_at: user.passwordChangedAt,
+    disabled_at: user.disabledAt,
+    tfa_grace_until: user.tfaGraceUntil,
+    invited_at: user.invitedAt,
   };
 }
 
-export function toUser(
-  row: Pick<
-    Tables['users'],
-    'id' | 'org_id' | 'email' | 'name' | 'phone' | 'role' | 'created_at' | 'password_changed_at'
-  >,
-): User {
+/** The columns a User is made of, for reads that join the person under a prefix. */
+export const USER_COLUMNS = [
+  'id',
+  'org_id',
+  'email',
+  'name',
+  'phone',
+  'role',
+  'created_at',
+  'password_changed_at',
+  'disabled_at',
+  'tfa_grace_until',
+  'invited_at',
+] as const satisfies readonly (keyof Tables['users'])[];
+type UserColumns = Pick<Selectable<Tables['users']>, (typeof USER_COLUMNS)[number]>;
+
+/** `u.email as u_email, …`: the person's columns of a joined read, each under `prefix`. */
+export const prefixedUserColumns = (table: string, prefix: string): string =>
+  USER_COLUMNS.map((column) => `${table}.${column} as ${prefix}${column}`).join(', ');
+
+const orNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
+/** The person of a joined row whose columns carry `prefix` (raw reads may give numbers as text). */
+export function userFromPrefixed(row: Record<string, unknown>, prefix: string): User {
+  const get = (column: (typeof USER_COLUMNS)[number]) => row[`${prefix}${column}`];
+  return toUser({
+    id: get('id') as string,
+    org_id: get('org_id') as string,
+    email: get('email') as string,
+    name: get('name') as string | null,
+    phone: get('phone') as string | null,
+    role: get('role') as string,
+    created_at: Number(get('created_at')),
+    password_changed_at: Number(get('password_changed_at')),
+    disabled_at: orNumber(get('disabled_at')),
+    tfa_grace_until: orNumber(get('tfa_grace_until')),
+    invited_at: orNumber(get('invited_at')),
+  });
+}
+
+export function toUser(row: UserColumns): User {
   return {
     id: row.id,
     orgId: row.org_id,
@@ -36,6 +74,9 @@ export function toUser(
     role: row.role === 'admin' ? 'admin' : 'member',
     createdAt: row.created_at,
     passwordChangedAt: row.password_changed_at,
+    disabledAt: row.disabled_at,
+    tfaGraceUntil: row.tfa_grace_until,
+    invitedAt: row.invited_at,
   };
 }
 
@@ -45,39 +86,10 @@ export function createSqlUserStore(db: Database): UserStore {
       .selectFrom('users')
       .innerJoin('organizations', 'organizations.id', 'users.org_id')
       .selectAll('users')
-      .select([
-        'organizations.slug as o_slug',
-        'organizations.name as o_name',
-        'organizations.enforce_tfa as o_enforce_tfa',
-        'organizations.password_min_length as o_password_min_length',
-        'organizations.created_at as o_created_at',
-        'organizations.trusted_browser_days as o_trusted_browser_days',
-        'organizations.app_passwords as o_app_passwords',
-        'organizations.legacy_password_access as o_legacy_password_access',
-      ]);
-  type Joined = Omit<Tables['users'], 'preferred_factor_id' | 'webauthn_handle'> & {
-    o_trusted_browser_days: number;
-    o_slug: string;
-    o_name: string;
-    o_enforce_tfa: number;
-    o_password_min_length: number | null;
-    o_created_at: number;
-    o_app_passwords: string;
-    o_legacy_password_access: number;
-  };
-  const split = (row: Joined) => ({
+      .select(ORGANIZATION_COLUMNS.map((column) => `organizations.${column} as o_${column}` as const));
+  const split = (row: Selectable<Tables['users']>) => ({
     user: toUser(row),
-    organization: toOrganization({
-      id: row.org_id,
-      slug: row.o_slug,
-      name: row.o_name,
-      enforce_tfa: row.o_enforce_tfa,
-      password_min_length: row.o_password_min_length,
-      created_at: row.o_created_at,
-      trusted_browser_days: row.o_trusted_browser_days,
-      app_passwords: row.o_app_passwords,
-      legacy_password_access: row.o_legacy_password_access,
-    }),
+    organization: organizationFromPrefixed(row as unknown as Record<string, unknown>, 'o_'),
   });
 
   return {
