@@ -22,7 +22,7 @@ Usage: twofold <command> [options] [--json]
   user list --org <slug> [--search <text>] [--tfa enforced|own|off|not_enrolled]
   user show --email <email>
   user reset-tfa --email <email> [--keep-app-passwords]
-  client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api]
+  client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api] [--admin-api]
              [--grant authorization_code|refresh_token|password|client_credentials]...
              [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]...
              [--application-type web|native] [--introspection] [--forward-auth]
@@ -174,7 +174,7 @@ const userResetTfa: Command = {
 const clientAdd: Command = {
   name: 'client add',
   usage:
-    'twofold client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api] [--grant authorization_code|refresh_token|password|client_credentials]... [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]... [--application-type web|native] [--introspection] [--forward-auth] [--scope imap|pop3|smtp|dav|activesync]...',
+    'twofold client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api] [--admin-api] [--grant authorization_code|refresh_token|password|client_credentials]... [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]... [--application-type web|native] [--introspection] [--forward-auth] [--scope imap|pop3|smtp|dav|activesync]...',
   options: [
     'id',
     'name',
@@ -182,6 +182,7 @@ const clientAdd: Command = {
     'public',
     'first-party',
     'account-api',
+    'admin-api',
     'grant',
     'auth-method',
     'post-logout-redirect-uri',
@@ -203,6 +204,7 @@ const clientAdd: Command = {
       public: values.public === true,
       firstParty: values['first-party'] === true,
       accountApi: values['account-api'] === true,
+      adminApi: values['admin-api'] === true,
       introspection: values.introspection === true,
       forwardAuth: values['forward-auth'] === true,
       scopes: list(values, 'scope')
@@ -223,6 +225,7 @@ const clientAdd: Command = {
         ...record.metadata,
         firstParty: record.firstParty,
         accountApi: record.accountApi,
+        adminApi: record.adminApi,
         introspection: record.introspection,
         forwardAuth: record.forwardAuth,
       },
@@ -240,6 +243,7 @@ function describeClient(c: ClientRecord) {
     confidential: c.sealedSecret !== null,
     firstParty: c.firstParty,
     accountApi: c.accountApi,
+    adminApi: c.adminApi,
     introspection: c.introspection,
     forwardAuth: c.forwardAuth,
     grantTypes: metadata.grant_types ?? [],
@@ -252,6 +256,7 @@ function clientLine(c: ReturnType<typeof describeClient>): string {
     [
       [c.firstParty, 'first-party'],
       [c.accountApi, 'account-api'],
+      [c.adminApi, 'admin-api'],
       [c.introspection, 'introspection'],
       [c.forwardAuth, 'forward-auth'],
     ] as const
@@ -272,7 +277,7 @@ function clientLine(c: ReturnType<typeof describeClient>): string {
 const clientList: Command = {
   name: 'client list',
   usage:
-    'twofold client list: one line per client, tab-separated: id, name, web|native, confidential|public, flags (first-party, account-api, introspection, forward-auth), grants, redirect URIs.',
+    'twofold client list: one line per client, tab-separated: id, name, web|native, confidential|public, flags (first-party, account-api, admin-api, introspection, forward-auth), grants, redirect URIs.',
   options: [],
   async run({ openApp }) {
     const app = await openApp();

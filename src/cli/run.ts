@@ -63,6 +63,7 @@ const OPTIONS = {
   public: { type: 'boolean' },
   'first-party': { type: 'boolean' },
   'account-api': { type: 'boolean' },
+  'admin-api': { type: 'boolean' },
   grant: { type: 'string', multiple: true },
   'auth-method': { type: 'string' },
   introspection: { type: 'boolean' },

@@ -15,6 +15,7 @@ import type { RecoveryCodes } from '../factors/recovery-codes/recovery-codes.ts'
 import type { FactorRegistry } from '../factors/registry.ts';
 import type { Csrf } from '../http/middleware/csrf.ts';
 import { accountApiRoutes } from '../http/routes/account-api.ts';
+import { adminApiRoutes } from '../http/routes/admin/admin-api.ts';
 import { accountAppPasswordRoutes } from '../http/routes/account-app-passwords.ts';
 import { forwardAuthRoutes } from '../http/routes/forward-auth.ts';
 import type { Clients } from '../domain/clients.ts';
@@ -189,6 +190,18 @@ export function createRouters(deps: {
       maxAgeSeconds: config.stepUp.maxAgeSeconds,
       mayUseAccountApi: async (clientId) =>
         clientId === ACCOUNT_CLIENT_ID || ((await deps.clientStore.findClient(clientId))?.accountApi ?? false),
+    }),
+    adminApiRoutes({
+      provider,
+      accounts,
+      people: deps.people,
+      organizations: deps.organizations,
+      tfaReset: deps.tfaReset,
+      security,
+      methods,
+      clock,
+      maxAgeSeconds: config.stepUp.maxAgeSeconds,
+      mayUseAdminApi: async (clientId) => (await deps.clientStore.findClient(clientId))?.adminApi ?? false,
     }),
     ...accountTwoFactorRoutes({
       accounts,

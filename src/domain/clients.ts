@@ -24,6 +24,8 @@ export const newClientSchema = z.object({
   firstParty: z.boolean().default(false),
   /** May use the account API (the deployment's own apps); implies first-party. */
   accountApi: z.boolean().default(false),
+  /** May use the admin API for the administrator who signs in (an organization's admin tool); implies first-party. */
+  adminApi: z.boolean().default(false),
   /** A resource server (a mail or calendar server): may introspect other clients' tokens. */
   introspection: z.boolean().default(false),
   /** A reverse proxy in front of CalDAV/CardDAV: may check app passwords at /forward-auth. */
@@ -139,7 +141,7 @@ export function createClients(deps: {
     }
     const applicationType = applicationTypeOf(input);
     // The deployment's own apps sign in through the browser with the second factor (RFC 8252).
-    if ((input.firstParty || input.accountApi) && grants.includes('password'))
+    if ((input.firstParty || input.accountApi || input.adminApi) && grants.includes('password'))
       throw invalid(
         'first-party apps sign in through the browser: the password grant is for mail and calendar servers',
       );
@@ -186,11 +188,11 @@ export function createClients(deps: {
         name: input.name ?? null,
         metadata,
         sealedSecret: secret ? deps.box.seal(secret) : null,
-        firstParty: input.firstParty || input.accountApi,
+        firstParty: input.firstParty || input.accountApi || input.adminApi,
         accountApi: input.accountApi,
         introspection: input.introspection,
         forwardAuth: input.forwardAuth,
-        adminApi: false,
+        adminApi: input.adminApi,
         createdAt: deps.clock.now(),
       };
       await deps.store.insertClient(record);

@@ -28,4 +28,5 @@ export const httpErrors = errorCatalogue({
   },
   busy: { status: 429, message: 'Another attempt is being checked. Try again in a moment.' },
   not_admin: { status: 403, message: "The admin console is for your organization's administrators." },
+  not_admin_api: { status: 403, message: "The admin API is for your organization's administrators." },
 });

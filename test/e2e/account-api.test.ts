@@ -2,8 +2,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ACR_MFA } from '../../src/domain/authentication.ts';
-import { Agent, readForm } from '../helpers/agent.ts';
-import { authorizationRequest, discoverRp, exchange, open, submitLogin, type RelyingParty } from '../helpers/rp.ts';
+import { discoverRp, signInForTokens, type RelyingParty } from '../helpers/rp.ts';
 import { enrolTotp, seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -40,28 +39,11 @@ describe('the account API', () => {
 
   async function tokensFor(rp: RelyingParty) {
     clock.advance(30_000);
-    const agent = new Agent();
-    const request = await authorizationRequest(rp);
-    let page = await submitLogin(
-      agent,
-      await open(agent, request.url, rp.redirectUri),
-      seeded.user.email,
-      seeded.password,
-      rp.redirectUri,
-    );
-    for (let i = 0; i < 2 && !page.url.href.startsWith(rp.redirectUri); i++) {
-      const html = await page.response.text();
-      const isCode = html.includes('name="factorId"');
-      const form = readForm(html, isCode ? /\/verify\/[a-z]+$/ : /\/confirm$/);
-      const fields: Record<string, string> = isCode
-        ? { factorId: /name="factorId" value="([^"]+)"/.exec(html)![1]!, code: totpAt(secret, clock.now() / 1000) }
-        : {};
-      const target = new URL(form.action, page.url);
-      page = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, ...fields } }), target, (u) =>
-        u.href.startsWith(rp.redirectUri),
-      );
-    }
-    return exchange(rp, page.url, request);
+    return signInForTokens(rp, {
+      email: seeded.user.email,
+      password: seeded.password,
+      totpCode: () => totpAt(secret, clock.now() / 1000),
+    });
   }
 
   const call = (method: string, path: string, token: string, body?: unknown) =>

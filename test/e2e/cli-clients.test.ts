@@ -72,6 +72,7 @@ describe('issue 8: the twofold CLI on relying parties', () => {
     );
     await add('--id', 'mail', '--grant', 'password', '--introspection', '--scope', 'imap');
     await add('--id', 'proxy', '--grant', 'client_credentials', '--forward-auth');
+    await add('--id', 'console-tool', '--admin-api', '--redirect-uri', 'https://tool.example/cb');
     const json = (await twofold(['client', 'list', '--json'])).json().clients as Record<string, unknown>[];
     const byId = new Map(json.map((c) => [c.clientId, c]));
     expect(byId.get('portal')).toMatchObject({
@@ -86,6 +87,8 @@ describe('issue 8: the twofold CLI on relying parties', () => {
     expect(byId.get('desktop')).toMatchObject({ applicationType: 'native', confidential: false, firstParty: false });
     expect(byId.get('mail')).toMatchObject({ introspection: true, forwardAuth: false, accountApi: false });
     expect(byId.get('proxy')).toMatchObject({ forwardAuth: true, introspection: false });
+    expect(byId.get('console-tool')).toMatchObject({ firstParty: true, adminApi: true, accountApi: false });
+    expect(byId.get('portal')).toMatchObject({ adminApi: false });
 
     const lines = (await twofold(['client', 'list'])).stdout.trim().split('\n');
     const line = (id: string) => lines.find((l) => l.startsWith(`${id}\t`))!.split('\t');
@@ -99,5 +102,6 @@ describe('issue 8: the twofold CLI on relying parties', () => {
     expect(line('desktop').slice(0, 5)).toEqual(['desktop', 'desktop', 'native', 'public', '-']);
     expect(line('mail')[4]).toBe('introspection');
     expect(line('proxy')[4]).toBe('forward-auth');
+    expect(line('console-tool')[4]).toBe('first-party,admin-api');
   });
 });

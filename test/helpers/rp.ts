@@ -110,3 +110,36 @@ export async function exchange(
     ...(checks.maxAge !== undefined ? { maxAge: checks.maxAge } : {}),
   });
 }
+
+/**
+ * A whole sign-in through the pages as a person would (password, the authenticator-app code when
+ * asked for one, consent when shown), then the code exchange: the relying party's tokens.
+ */
+export async function signInForTokens(
+  rp: RelyingParty,
+  person: { email: string; password: string; totpCode?: () => string },
+) {
+  const agent = new Agent();
+  const request = await authorizationRequest(rp);
+  let page = await submitLogin(
+    agent,
+    await open(agent, request.url, rp.redirectUri),
+    person.email,
+    person.password,
+    rp.redirectUri,
+  );
+  for (let i = 0; i < 2 && !page.url.href.startsWith(rp.redirectUri); i++) {
+    const html = await page.response.text();
+    const isCode = html.includes('name="factorId"');
+    if (isCode && !person.totpCode) throw new Error(`${person.email} was asked for a code the test cannot give`);
+    const form = readForm(html, isCode ? /\/verify\/[a-z]+$/ : /\/confirm$/);
+    const fields: Record<string, string> = isCode
+      ? { factorId: /name="factorId" value="([^"]+)"/.exec(html)![1]!, code: person.totpCode!() }
+      : {};
+    const target = new URL(form.action, page.url);
+    page = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, ...fields } }), target, (u) =>
+      u.href.startsWith(rp.redirectUri),
+    );
+  }
+  return exchange(rp, page.url, request);
+}

@@ -14,7 +14,7 @@ export interface Seeded {
 /** An organization with one member whose password is PASSWORD. */
 export async function seedUser(
   app: TwofoldApp,
-  options: { slug?: string; email?: string; name?: string; enforceTfa?: boolean } = {},
+  options: { slug?: string; email?: string; name?: string; enforceTfa?: boolean; role?: User['role'] } = {},
 ): Promise<Seeded> {
   const slug = options.slug ?? 'acme';
   const org =
@@ -24,6 +24,7 @@ export async function seedUser(
     email: options.email ?? 'alice@example.com',
     name: options.name ?? 'Alice Example',
     password: PASSWORD,
+    role: options.role,
   });
   return { org, user, password: PASSWORD };
 }
@@ -36,6 +37,7 @@ export async function seedClient(
     redirectUri?: string;
     firstParty?: boolean;
     accountApi?: boolean;
+    adminApi?: boolean;
     public?: boolean;
     postLogoutRedirectUri?: string;
   } = {},
@@ -49,6 +51,7 @@ export async function seedClient(
     public: options.public ?? false,
     firstParty: options.firstParty ?? false,
     accountApi: options.accountApi ?? false,
+    adminApi: options.adminApi ?? false,
   });
   return { clientId: record.clientId, clientSecret: secret, redirectUri };
 }
