@@ -41,6 +41,10 @@ export interface FactorStore {
   hasActiveFactor(orgId: string, userId: string): Promise<boolean>;
   /** Passkey sign-in starts from a credential id alone; the id is globally unique. */
   findFactorByCredentialId(credentialId: string): Promise<FactorRecord | undefined>;
+  /**
+   * Ends an enrolment: the factor works from now on and counts as added `now`. Proving it at
+   * enrolment is not a use: its last use stays empty until it is used to sign in.
+   */
   activateFactor(orgId: string, userId: string, factorId: string, now: number): Promise<void>;
   deleteFactor(orgId: string, userId: string, factorId: string): Promise<boolean>;
   /** Drops unfinished enrolments of these kinds. */

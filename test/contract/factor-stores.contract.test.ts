@@ -97,7 +97,8 @@ describeEachBackend(backends, (subject) => {
       await factors.activateFactor(alice.orgId, alice.userId, app.id, T0 + 5);
       expect(await factors.findFactor(alice.orgId, alice.userId, app.id)).toMatchObject({
         active: true,
-        lastUsedAt: T0 + 5,
+        createdAt: T0 + 5,
+        lastUsedAt: null,
       });
       expect(await factors.deleteFactor(alice.orgId, alice.userId, app.id)).toBe(true);
       expect(await factors.deleteFactor(alice.orgId, alice.userId, app.id)).toBe(false);

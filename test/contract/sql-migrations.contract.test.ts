@@ -3,10 +3,13 @@ import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 
 import * as emailsComparedNfkc from '../../src/storage/sql/migrations/0006-emails-compared-nfkc.ts';
+import { forgetEnrolmentProofs } from '../../src/storage/sql/migrations/0007-admin-console.ts';
+import { createSqlFactorStore } from '../../src/storage/sql/factor-store.ts';
 import { createSqlOrganizationStore } from '../../src/storage/sql/organization-store.ts';
 import type { Database } from '../../src/storage/sql/tables.ts';
 import { createSqlUserStore, userRow } from '../../src/storage/sql/user-store.ts';
-import { insertOrganization } from '../helpers/people.ts';
+import { aFactor } from '../helpers/factor-stores.ts';
+import { insertOrganization, insertPerson } from '../helpers/people.ts';
 import { describeEachBackend, sqlBackends, type RawSql } from './backends.ts';
 
 /** Migration 0006 on its own, as the migrator runs it (it takes a database of any schema). */
@@ -89,6 +92,25 @@ describeEachBackend(sqlBackends(), (subject) => {
           'ａｄａ@example.com',
         ]);
       });
+    });
+  });
+
+  // Issue 8: enrolment no longer counts as a use; 0007 forgets the uses it recorded.
+  describe('migration 0007 (enrolment is not a use)', () => {
+    it("forgets a last use within 15 minutes of a method's enrolment and keeps later ones", async () => {
+      const { db } = subject();
+      const owner = await insertPerson(db);
+      const factors = createSqlFactorStore(db);
+      const at = (minutes: number) => 1_000_000 + minutes * 60_000;
+      const enrolledOnly = aFactor(owner, { createdAt: at(0), lastUsedAt: at(2) });
+      const usedLater = aFactor(owner, { createdAt: at(0), lastUsedAt: at(60) });
+      const neverUsed = aFactor(owner, { createdAt: at(0), lastUsedAt: null });
+      for (const factor of [enrolledOnly, usedLater, neverUsed]) await factors.insertFactor(factor);
+      await forgetEnrolmentProofs(db as unknown as Kysely<unknown>);
+      const lastUses = async (id: string) => (await factors.findFactor(owner.orgId, owner.userId, id))?.lastUsedAt;
+      expect(await lastUses(enrolledOnly.id)).toBeNull();
+      expect(await lastUses(usedLater.id)).toBe(at(60));
+      expect(await lastUses(neverUsed.id)).toBeNull();
     });
   });
 });

@@ -134,7 +134,6 @@ export function createWebauthnFactor(deps: {
           counter: credential.counter,
           transports: (credential.transports ?? []) as string[],
           passkey: pending.passkey && verified.registrationInfo.userVerified,
-          lastUsedAt: clock.now(),
         },
       );
       try {

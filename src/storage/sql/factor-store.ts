@@ -99,7 +99,7 @@ export function createSqlFactorStore(db: Database): FactorStore {
       return row && toFactor(row);
     },
     async activateFactor(orgId, userId, factorId, now) {
-      await update(orgId, userId, factorId).set({ active: 1, last_used_at: now }).execute();
+      await update(orgId, userId, factorId).set({ active: 1, created_at: now }).execute();
     },
     async deleteFactor(orgId, userId, factorId) {
       const result = await db

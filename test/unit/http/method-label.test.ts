@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { secondsText } from '../../../src/domain/duration-text.ts';
-import { distinctLabel, methodRow } from '../../../src/http/routes/factors/method-label.ts';
+import { distinctLabel } from '../../../src/http/routes/factors/method-label.ts';
 
 describe('the words on method lists and waits (issue 8)', () => {
   it('shows a label only when it says more than the kind name', () => {
@@ -9,13 +9,6 @@ describe('the words on method lists and waits (issue 8)', () => {
     expect(distinctLabel('Text messages', 'Text message (SMS)')).toBeNull();
     expect(distinctLabel('Pixel phone', 'Authenticator app')).toBe('Pixel phone');
     expect(distinctLabel('Work phone', 'Text message (SMS)')).toBe('Work phone');
-  });
-
-  it('treats the use that proved an enrolment as no use yet', () => {
-    const method = { id: 'f', kind: 'k', label: 'Phone', kindName: 'App', detail: null, createdAt: 0 };
-    expect(methodRow({ ...method, lastUsedAt: 60_000 }).lastUsedAt).toBeNull();
-    expect(methodRow({ ...method, lastUsedAt: 86_400_000 }).lastUsedAt).toBe(86_400_000);
-    expect(methodRow({ ...method, lastUsedAt: null }).lastUsedAt).toBeNull();
   });
 
   it('says "1 second", never "1 seconds"', () => {

@@ -13,19 +13,7 @@ export function distinctLabel(label: string, kindName: string): string | null {
   return [...wordsOf(label)].every((word) => kind.has(word)) ? null : label;
 }
 
-/**
- * Enrolment proves a method with its first use, and that proof is stored as its last use; a use
- * this close to the enrolment is the enrolment itself (the code's lifetime, with room to type it).
- */
-const ENROLMENT_WINDOW_MS = 15 * 60_000;
-
-/** A method as the lists show it: its label only when it adds something, and a last use only after enrolment. */
+/** A method as the lists show it: its label only when it adds something to the kind's name. */
 export function methodRow(method: FactorSummary) {
-  const used = method.lastUsedAt !== null && method.lastUsedAt - method.createdAt > ENROLMENT_WINDOW_MS;
-  return {
-    ...method,
-    label: distinctLabel(method.label, method.kindName),
-    name: method.label,
-    lastUsedAt: used ? method.lastUsedAt : null,
-  };
+  return { ...method, label: distinctLabel(method.label, method.kindName), name: method.label };
 }

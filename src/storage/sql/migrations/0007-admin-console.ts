@@ -1,4 +1,6 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+
+const ENROLMENT_PROOF_MS = 15 * 60_000;
 
 /**
  * Issue 9 (the admin console): the organization's policy settings (enrolment grace, allowed
@@ -6,7 +8,7 @@ import type { Kysely } from 'kysely';
  * disabled, invited or given an enrolment deadline; one-time links and codes for a person
  * (password reset, invitation, temporary access code), stored only as keyed hashes; and audit
  * events with their actor, browser and request id, indexed for the console's trail; and which
- * clients may call the admin API.
+ * clients may call the admin API. Also forgets the "last use" that enrolment used to record.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   // One column per statement: SQLite's ALTER TABLE adds one at a time.
@@ -46,6 +48,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .columns(['org_id', 'type', 'user_id'])
     .execute();
 
+  // Enrolment used to store its proof as the method's last use (issue 8: "Last used" before any use);
+  // a use within the 15 minutes after enrolment was that proof, so it is forgotten.
+  await sql`update factors set last_used_at = null where last_used_at - created_at <= ${ENROLMENT_PROOF_MS}`.execute(
+    db,
+  );
+
   await db.schema
     .createTable('person_tokens')
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
@@ -63,6 +71,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('person_tokens')
     .columns(['org_id', 'user_id', 'purpose'])
     .execute();
+}
+
+/**
+ * Enrolment used to store its proof as the method's last use (issue 8: "Last used" before any use);
+ * a use within the 15 minutes after enrolment was that proof, so it is forgotten.
+ */
+export async function forgetEnrolmentProofs(db: Kysely<unknown>): Promise<void> {
+  await sql`update factors set last_used_at = null where last_used_at - created_at <= ${ENROLMENT_PROOF_MS}`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
