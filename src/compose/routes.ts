@@ -127,7 +127,7 @@ export function createRouters(deps: {
       maxPasswordLength: config.passwords.maxLength,
     }),
     secondFactorRoutes({ ...signIn, views }),
-    ...enrolmentRoutes({ ...signIn, accounts, views, recovery }),
+    ...enrolmentRoutes({ ...signIn, accounts, views, recovery, clock }),
     passwordlessRoutes({
       provider,
       registry,
@@ -214,6 +214,7 @@ export function createRouters(deps: {
       requireAccount: signedIn,
       requireFreshAuth: fresh,
       maxAgeSeconds: config.stepUp.maxAgeSeconds,
+      clock,
     }),
   ];
 }

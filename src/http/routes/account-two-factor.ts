@@ -8,6 +8,7 @@ import type { AccountSession, AccountSessions } from '../../domain/account-sessi
 import { httpErrors } from '../error-codes.ts';
 import type { FactorRegistry } from '../../factors/registry.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
+import type { Clock } from '../../ports/clock.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../../ports/views.ts';
@@ -29,6 +30,7 @@ export interface AccountTwoFactorDeps {
   requireFreshAuth: Middleware;
   /** The step-up window, for the wording on the page. */
   maxAgeSeconds: number;
+  clock: Clock;
 }
 
 const UNREADABLE = 'The form could not be read. Reload the page and try again.';
@@ -142,7 +144,7 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
     await render(ctx, 'interaction/recovery-codes', 'Save your recovery codes', {
       codes: codes ?? null,
       download: codes ? codes.join('\n') : '',
-      fileName: codesFileName({ organizationSlug: org.slug, email: person.email }),
+      fileName: codesFileName({ organizationSlug: org.slug, email: person.email }, deps.clock.now()),
       finishAction: null,
     });
   });

@@ -12,6 +12,7 @@ import type { FactorRegistry } from '../../factors/registry.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../../ports/views.ts';
+import type { Clock } from '../../ports/clock.ts';
 import { codesFileName } from './factors/codes-file-name.ts';
 import { enrolmentRoutes as factorEnrolmentRoutes, type FieldProblem } from './factors/enrolment-routes.ts';
 import { expiredInteraction, loadLoginInteraction } from './interaction-support.ts';
@@ -28,6 +29,7 @@ export interface EnrolmentDeps {
   views: Views;
   csrf: Csrf;
   finishSignIn: FinishSignIn;
+  clock: Clock;
 }
 
 /**
@@ -101,7 +103,10 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
       title: 'Save your recovery codes',
       codes,
       download: codes ? codes.join('\n') : '',
-      fileName: codesFileName({ organizationSlug: found?.organization.slug ?? '', email: pending.person.email }),
+      fileName: codesFileName(
+        { organizationSlug: found?.organization.slug ?? '', email: pending.person.email },
+        deps.clock.now(),
+      ),
       finishAction: `/interaction/${uid}/enrol/finish`,
     });
   });
