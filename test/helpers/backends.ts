@@ -42,8 +42,17 @@ export function skipReason(service: 'postgres' | 'redis'): string | null {
 
 export const uniqueName = (prefix: string) => `${prefix}_${randomBytes(5).toString('hex')}`;
 
-/** The names createSchema gives; test/global-setup.ts drops them all once the run is over. */
-export const TEST_SCHEMA = /^t_[0-9a-f]{10}$/;
+/**
+ * This vitest run's id (set by test/global-setup.ts before any test file starts): the schemas a run
+ * creates start with it, so a run's teardown drops its own schemas and never those of another run
+ * going on at the same time on the same server.
+ */
+const RUN = /^[0-9a-f]{6}$/.test(process.env.TWOFOLD_TEST_RUN ?? '')
+  ? process.env.TWOFOLD_TEST_RUN!
+  : randomBytes(3).toString('hex');
+
+/** The names createSchema gives in run `run`; test/global-setup.ts drops them once that run is over. */
+export const testSchemaOf = (run: string) => new RegExp(`^t_${run}[0-9a-f]{4}$`);
 
 /**
  * A fresh PostgreSQL schema for one test file. Nothing is dropped while other files run: Kysely's
@@ -52,7 +61,7 @@ export const TEST_SCHEMA = /^t_[0-9a-f]{10}$/;
  * `drop` is kept so that callers say when they are done; it leaves the schema to that teardown.
  */
 export async function createSchema(): Promise<{ schema: string; drop(): Promise<void> }> {
-  const schema = uniqueName('t');
+  const schema = `t_${RUN}${randomBytes(2).toString('hex')}`;
   const client = new pg.Client({ connectionString: DATABASE_URL });
   await client.connect();
   await client.query(`create schema ${schema}`);
