@@ -93,65 +93,77 @@ describe.skipIf(skip)('temporary access codes in real Chromium', () => {
 
   let code = '';
 
-  it("an administrator makes a code on the person's page and copies it", async () => {
-    const desk = await open({ width: 1280, height: 900 });
-    await desk.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.issuer });
-    await adminSignIn(desk.page);
-    code = await makeCode(desk.page, '');
-    await desk.page.getByRole('button', { name: 'Copy' }).click();
-    await desk.page.getByRole('button', { name: 'Copied' }).waitFor();
-    expect(await desk.page.evaluate('navigator.clipboard.readText()')).toBe(code);
-    await desk.page.getByRole('link', { name: 'Done, back to Ada Lovelace' }).click();
-    await desk.page.getByText('It can be used once.').waitFor();
-    await screenshot(desk.page, 'admin-access-code-waiting');
-    await desk.context.close();
-  }, TIMEOUT_MS);
+  it(
+    "an administrator makes a code on the person's page and copies it",
+    async () => {
+      const desk = await open({ width: 1280, height: 900 });
+      await desk.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.issuer });
+      await adminSignIn(desk.page);
+      code = await makeCode(desk.page, '');
+      await desk.page.getByRole('button', { name: 'Copy' }).click();
+      await desk.page.getByRole('button', { name: 'Copied' }).waitFor();
+      expect(await desk.page.evaluate('navigator.clipboard.readText()')).toBe(code);
+      await desk.page.getByRole('link', { name: 'Done, back to Ada Lovelace' }).click();
+      await desk.page.getByText('It can be used once.').waitFor();
+      await screenshot(desk.page, 'admin-access-code-waiting');
+      await desk.context.close();
+    },
+    TIMEOUT_MS,
+  );
 
-  it('the person signs in with their password and the code, then sets up a new method', async () => {
-    const person = await open({ width: 1280, height: 900 });
-    await person.page.goto(`${server.issuer}/account`);
-    await password(person.page, ada.user.email);
-    await person.page.getByText('Use another method').click();
-    await person.page.getByRole('link', { name: 'Temporary access code (from your administrator)' }).click();
-    await person.page.getByLabel('Temporary access code').fill('AAAA-BBBB-CCCC');
-    await person.page.getByRole('button', { name: 'Continue' }).click();
-    await person.page.getByRole('alert').waitFor();
-    await screenshot(person.page, 'signin-access-code-error');
-    expect(await violations(person.page)).toEqual([]);
-    await person.page.getByLabel('Temporary access code').fill(code.toLowerCase());
-    await person.page.getByRole('button', { name: 'Continue' }).click();
-    await person.page.getByText('Your temporary access code worked').waitFor();
-    await screenshot(person.page, 'signin-access-code-enrol');
+  it(
+    'the person signs in with their password and the code, then sets up a new method',
+    async () => {
+      const person = await open({ width: 1280, height: 900 });
+      await person.page.goto(`${server.issuer}/account`);
+      await password(person.page, ada.user.email);
+      await person.page.getByText('Use another method').click();
+      await person.page.getByRole('link', { name: 'Temporary access code (from your administrator)' }).click();
+      await person.page.getByLabel('Temporary access code').fill('AAAA-BBBB-CCCC');
+      await person.page.getByRole('button', { name: 'Continue' }).click();
+      await person.page.getByRole('alert').waitFor();
+      await screenshot(person.page, 'signin-access-code-error');
+      expect(await violations(person.page)).toEqual([]);
+      await person.page.getByLabel('Temporary access code').fill(code.toLowerCase());
+      await person.page.getByRole('button', { name: 'Continue' }).click();
+      await person.page.getByText('Your temporary access code worked').waitFor();
+      await screenshot(person.page, 'signin-access-code-enrol');
 
-    await person.page.getByRole('button', { name: 'Set up an authenticator app' }).click();
-    await person.page.getByText("Can't scan it? Enter this key instead").click();
-    const key = (await person.page.getByTestId('manual-key').textContent())!.replaceAll(' ', '');
-    const secret = secretFromUri(`otpauth://totp/x?secret=${key}`);
-    await person.page.getByLabel('Enter the 6-digit code the app shows').fill(totpAt(secret, clock.now() / 1000));
-    await person.page.getByRole('button', { name: 'Confirm and continue' }).click();
-    await person.page.getByRole('button', { name: 'I have saved my codes, continue' }).click();
-    await person.page.waitForURL(`${server.issuer}/account`);
-    await person.context.close();
-  }, TIMEOUT_MS);
+      await person.page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+      await person.page.getByText("Can't scan it? Enter this key instead").click();
+      const key = (await person.page.getByTestId('manual-key').textContent())!.replaceAll(' ', '');
+      const secret = secretFromUri(`otpauth://totp/x?secret=${key}`);
+      await person.page.getByLabel('Enter the 6-digit code the app shows').fill(totpAt(secret, clock.now() / 1000));
+      await person.page.getByRole('button', { name: 'Confirm and continue' }).click();
+      await person.page.getByRole('button', { name: 'I have saved my codes, continue' }).click();
+      await person.page.waitForURL(`${server.issuer}/account`);
+      await person.context.close();
+    },
+    TIMEOUT_MS,
+  );
 
-  it('reads well on a phone', async () => {
-    const phone = await open({ width: 390, height: 844 });
-    await adminSignIn(phone.page);
-    const phoneCode = await makeCode(phone.page, '-phone');
-    expect(await phone.page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+  it(
+    'reads well on a phone',
+    async () => {
+      const phone = await open({ width: 390, height: 844 });
+      await adminSignIn(phone.page);
+      const phoneCode = await makeCode(phone.page, '-phone');
+      expect(await phone.page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
 
-    const person = await open({ width: 390, height: 844 });
-    await person.page.goto(`${server.issuer}/account`);
-    await password(person.page, ada.user.email);
-    await person.page.getByText('Use another method').click();
-    await person.page.getByRole('link', { name: 'Temporary access code (from your administrator)' }).click();
-    await person.page.getByLabel('Temporary access code').waitFor();
-    await screenshot(person.page, 'signin-access-code-phone');
-    expect(await person.page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
-    await person.page.getByLabel('Temporary access code').fill(phoneCode);
-    await person.page.getByRole('button', { name: 'Continue' }).click();
-    await person.page.getByText('Your temporary access code worked').waitFor();
-    await screenshot(person.page, 'signin-access-code-enrol-phone');
-    await Promise.all([phone.context.close(), person.context.close()]);
-  }, TIMEOUT_MS);
+      const person = await open({ width: 390, height: 844 });
+      await person.page.goto(`${server.issuer}/account`);
+      await password(person.page, ada.user.email);
+      await person.page.getByText('Use another method').click();
+      await person.page.getByRole('link', { name: 'Temporary access code (from your administrator)' }).click();
+      await person.page.getByLabel('Temporary access code').waitFor();
+      await screenshot(person.page, 'signin-access-code-phone');
+      expect(await person.page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+      await person.page.getByLabel('Temporary access code').fill(phoneCode);
+      await person.page.getByRole('button', { name: 'Continue' }).click();
+      await person.page.getByText('Your temporary access code worked').waitFor();
+      await screenshot(person.page, 'signin-access-code-enrol-phone');
+      await Promise.all([phone.context.close(), person.context.close()]);
+    },
+    TIMEOUT_MS,
+  );
 });
