@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 
 import type { Config } from './config/load.ts';
 import { loadSecrets } from './config/secrets.ts';
+import { createAccessCodes } from './domain/access-codes.ts';
 import { createAccounts, type Accounts } from './domain/accounts.ts';
 import { createAudit, type Audit } from './domain/audit.ts';
 import { createRequestContext } from './http/request-context.ts';
@@ -53,6 +54,7 @@ import { createSqlTrustedBrowserStore } from './storage/sql/trusted-browser-stor
 import { createSqlAuditStore } from './storage/sql/audit-store.ts';
 import { createSqlClientStore } from './storage/sql/client-store.ts';
 import { createSqlOrganizationStore } from './storage/sql/organization-store.ts';
+import { createSqlPersonTokenStore } from './storage/sql/person-token-store.ts';
 import { createSqlSetupStore } from './storage/sql/setup-store.ts';
 import { createSqlUserStore } from './storage/sql/user-store.ts';
 
@@ -182,11 +184,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     random,
     audit,
   });
+  const accessCodes = createAccessCodes({ tokens: createSqlPersonTokenStore(db), keyedHash, clock, random, audit });
   const registry = createFactorRegistry(
     createFactors({
       config,
       store: factorStore,
       recovery,
+      accessCodes,
       storage,
       box,
       keyedHash,
@@ -200,7 +204,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const factors = { store: factorStore, registry, recovery };
   const methods = createMethods({ store: factorStore, registry });
   const trustedBrowsers = createTrustedBrowsers({ store: createSqlTrustedBrowserStore(db), keyedHash, clock, random });
-  const flow = createSignInFlow({ factors: factorStore, ephemeral: storage.ephemeral, trustedBrowsers, clock });
+  const flow = createSignInFlow({
+    factors: factorStore,
+    registry,
+    ephemeral: storage.ephemeral,
+    trustedBrowsers,
+    clock,
+  });
   const secondFactorThrottle = createThrottle({
     counter: storage.counter,
     clock,
@@ -297,6 +307,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       organizations,
       people,
       tfaReset,
+      accessCodes,
       keyedHash,
       random,
       clock,

@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
 import { createOutboxSender } from '../delivery/outbox.ts';
 import { createWebhookSender } from '../delivery/webhook.ts';
+import type { AccessCodes } from '../domain/access-codes.ts';
+import { createAccessCodeFactor } from '../factors/access-code/access-code.ts';
 import type { Factor } from '../factors/factor.ts';
 import { createPhoneFactor } from '../factors/phone/phone.ts';
 import type { RecoveryCodes } from '../factors/recovery-codes/recovery-codes.ts';
@@ -25,11 +27,15 @@ export interface ExtraFactorDeps {
   random: Random;
 }
 
-/** The deployment's factors, in the order the pages offer them; recovery codes come with the first. */
+/**
+ * The deployment's factors, in the order the pages offer them; recovery codes come with the first,
+ * and an administrator's temporary access code is offered last.
+ */
 export function createFactors(deps: {
   config: Config;
   store: FactorStore;
   recovery: RecoveryCodes;
+  accessCodes: AccessCodes;
   storage: Storage;
   box: SecretBox;
   keyedHash: KeyedHash;
@@ -59,6 +65,7 @@ export function createFactors(deps: {
     createWebauthnFactor({ store, ephemeral: storage.ephemeral, clock, random, issuer: config.issuer }),
     ...deps.extraFactors.map((build) => build(deps.extra)),
     deps.recovery,
+    createAccessCodeFactor({ codes: deps.accessCodes }),
   ];
 }
 

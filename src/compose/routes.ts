@@ -26,6 +26,8 @@ import type { TfaReset } from '../domain/tfa-reset.ts';
 import type { Mailer } from '../ports/mailer.ts';
 import type { DeviceCookies } from '../domain/device-cookies.ts';
 import { adminPeopleRoutes } from '../http/routes/admin/admin-people.ts';
+import { adminAccessCodeRoutes, createAccessCodeSection } from '../http/routes/admin/admin-access-codes.ts';
+import type { AccessCodes } from '../domain/access-codes.ts';
 import { adminSecurityRoutes } from '../http/routes/admin/admin-security.ts';
 import { adminHomeRoutes, requireAdmin } from '../http/routes/admin/admin-context.ts';
 import { accountAuthRoutes, requireAccount, requireFreshAuth } from '../http/routes/account-auth.ts';
@@ -83,6 +85,7 @@ export function createRouters(deps: {
   organizations: Organizations;
   people: People;
   tfaReset: TfaReset;
+  accessCodes: AccessCodes;
   keyedHash: KeyedHash;
   random: Random;
   clock: Clock;
@@ -144,6 +147,19 @@ export function createRouters(deps: {
       people: deps.people,
       tfaReset: deps.tfaReset,
       security,
+      mailer: deps.mailer,
+      views,
+      csrf,
+      guards: adminGuards,
+      requireFreshAuth: fresh,
+      accountUrl: `${config.issuer}/account`,
+      clock,
+      accessCodeSection: createAccessCodeSection(deps.accessCodes),
+    }),
+    adminAccessCodeRoutes({
+      people: deps.people,
+      accessCodes: deps.accessCodes,
+      ephemeral: storage.ephemeral,
       mailer: deps.mailer,
       views,
       csrf,

@@ -24,4 +24,5 @@ export const domainErrors = errorCatalogue({
   unknown_app_password: { status: 404, message: 'That app password does not exist any more.' },
   unknown_person: { status: 404, message: 'There is no such person in your organization.' },
   invalid_policy: { status: 400, message: 'Some settings need fixing.' },
+  invalid_access_code_lifetime: { status: 400, message: 'Choose how long the code works: 15 minutes to 24 hours.' },
 });

@@ -1,4 +1,5 @@
 import type { Person, ProvenMethod } from '../factors/factor.ts';
+import type { FactorRegistry } from '../factors/registry.ts';
 import type { CompletedMethod } from './authentication.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EphemeralStore } from '../ports/ephemeral-store.ts';
@@ -25,6 +26,11 @@ export interface PendingSignIn {
   /** Forced enrolment: the factor just enrolled (it proves possession) and whether its recovery codes were shown. */
   enrolled?: ProvenMethod;
   codesShown?: boolean;
+  /**
+   * A bootstrap factor (a temporary access code) was proven: the sign-in completes only once a new
+   * method is enrolled, beside any the person already has.
+   */
+  bootstrapped?: boolean;
 }
 
 export type NextStep =
@@ -42,6 +48,11 @@ export interface SignInFlow {
   save(uid: string, pending: PendingSignIn): Promise<void>;
   /** Adds a proven factor and ends the pending state (atomically: one completion per interaction). */
   complete(uid: string, proven: ProvenMethod): Promise<CompletedMethod[] | undefined>;
+  /**
+   * Adds the factor proven at the second step: the sign-in is done, or, for a bootstrap factor,
+   * it goes on to enrolment (taken atomically like `complete`).
+   */
+  afterSecondFactor(uid: string, proven: ProvenMethod): Promise<NextStep | undefined>;
   activeFactors(person: Person): Promise<FactorRecord[]>;
 }
 
@@ -54,6 +65,7 @@ export function personOf(account: UserWithOrganization): Person {
 
 export function createSignInFlow(deps: {
   factors: FactorStore;
+  registry: Pick<FactorRegistry, 'get' | 'all'>;
   ephemeral: EphemeralStore;
   trustedBrowsers: TrustedBrowsers;
   clock: Clock;
@@ -61,6 +73,18 @@ export function createSignInFlow(deps: {
   const now = () => Math.floor(deps.clock.now() / 1000);
   const activeFactors = async (person: Person) =>
     (await deps.factors.findFactors(person.orgId, person.userId)).filter((f) => f.active);
+  const put = (uid: string, pending: PendingSignIn) => deps.ephemeral.put(key(uid), pending, PENDING_TTL_SECONDS);
+  /** A bootstrap (a live temporary access code) the person can prove instead of a method they do not have. */
+  async function bootstrapAvailable(person: Person): Promise<boolean> {
+    const bootstraps = deps.registry.all().filter((factor) => factor.bootstrap && factor.available);
+    const choices = await Promise.all(bootstraps.map((factor) => factor.available!(person)));
+    return choices.some((choice) => choice !== null);
+  }
+  async function take(uid: string, proven: ProvenMethod) {
+    const pending = await deps.ephemeral.take<PendingSignIn>(key(uid));
+    if (!pending) return undefined;
+    return { pending, methods: [...pending.methods, { method: proven.method, amr: proven.amr, at: now() }] };
+  }
 
   return {
     async afterPassword(uid, account, context) {
@@ -78,9 +102,12 @@ export function createSignInFlow(deps: {
       };
       if (factors.length === 0) {
         if (!mfaRequired) return { step: 'done', methods };
-        const pending: PendingSignIn = { ...base, step: 'enrol' };
-        await deps.ephemeral.put(key(uid), pending, PENDING_TTL_SECONDS);
-        return { step: 'enrol', pending };
+        // An administrator who issued a temporary access code wants it proven before a new method
+        // is enrolled: the password alone no longer opens enrolment.
+        const step = (await bootstrapAvailable(person)) ? 'second-factor' : 'enrol';
+        const pending: PendingSignIn = { ...base, step };
+        await put(uid, pending);
+        return { step, pending };
       }
       const pending: PendingSignIn = { ...base, step: 'second-factor' };
       // A trusted browser skips the factor at sign-in, never at re-authentication, and never when
@@ -89,15 +116,28 @@ export function createSignInFlow(deps: {
         !context.reauthentication && !context.mfaRequested && org.trustedBrowserDays > 0 && context.trustToken;
       if (trustable && (await deps.trustedBrowsers.isTrusted(person, context.trustToken!)))
         return { step: 'done', methods };
-      await deps.ephemeral.put(key(uid), pending, PENDING_TTL_SECONDS);
+      await put(uid, pending);
       return { step: 'second-factor', pending };
     },
     pending: (uid) => deps.ephemeral.get<PendingSignIn>(key(uid)),
-    save: (uid, pending) => deps.ephemeral.put(key(uid), pending, PENDING_TTL_SECONDS),
+    save: put,
     async complete(uid, proven) {
-      const pending = await deps.ephemeral.take<PendingSignIn>(key(uid));
-      if (!pending) return undefined;
-      return [...pending.methods, { method: proven.method, amr: proven.amr, at: now() }];
+      return (await take(uid, proven))?.methods;
+    },
+    async afterSecondFactor(uid, proven) {
+      const taken = await take(uid, proven);
+      if (!taken) return undefined;
+      if (!deps.registry.get(proven.method)?.bootstrap) return { step: 'done', methods: taken.methods };
+      // The code is spent; what it opens is enrolment in this same sign-in, never a session.
+      const pending: PendingSignIn = {
+        ...taken.pending,
+        step: 'enrol',
+        methods: taken.methods,
+        mfaRequired: true,
+        bootstrapped: true,
+      };
+      await put(uid, pending);
+      return { step: 'enrol', pending };
     },
     activeFactors,
   };

@@ -103,6 +103,13 @@ export interface Factor<In = unknown> {
   describe(record: FactorRecord): string | null;
   /** Factors without records offer themselves while usable (recovery codes while some are left). */
   available?(person: Person): Promise<MethodChoice | null>;
+  /**
+   * A bootstrap proves who the person is only so that they can enrol a new method (a temporary
+   * access code from an administrator): a sign-in proven with it goes on to enrolment and
+   * completes only once a new method is enrolled. While one is available to a person who has no
+   * method and must enrol, it is asked for before enrolment. It has no enrolment of its own.
+   */
+  readonly bootstrap?: true;
   /** Before verify, where the factor must act first: send a code, or hand out WebAuthn options. */
   challenge?(person: Person, records: FactorRecord[], input: In, context: FactorContext): Promise<Step>;
   /** Proves the factor with one of the person's active records of this kind. */

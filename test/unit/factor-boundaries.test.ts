@@ -80,7 +80,14 @@ describe('each factor of the registry', () => {
         .map((view) => `views/factors/${factor.kind}/${view}.ejs`)
         .filter((file) => !existsSync(path.join(ROOT, file)));
     });
-    expect(app.factors.registry.all().map((f) => f.kind)).toEqual(['totp', 'sms', 'voice', 'webauthn', 'recovery']);
+    expect(app.factors.registry.all().map((f) => f.kind)).toEqual([
+      'totp',
+      'sms',
+      'voice',
+      'webauthn',
+      'recovery',
+      'access-code',
+    ]);
     expect(missing).toEqual([]);
   });
 

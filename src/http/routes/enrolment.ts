@@ -53,10 +53,14 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
     return { uid: details.uid, pending };
   }
 
-  /** Starting or confirming an enrolment: still no active factor, and none enrolled in this sign-in. */
+  /**
+   * Starting or confirming an enrolment: none enrolled in this sign-in, and still no active factor
+   * unless a bootstrap (a temporary access code) was proven to enrol a new one beside them.
+   */
   async function requireUnenrolled(ctx: Context): Promise<{ uid: string; pending: PendingSignIn }> {
     const state = await requirePending(ctx);
-    if (state.pending.enrolled || (await deps.methods.hasAny(state.pending.person))) {
+    const { enrolled, bootstrapped, person } = state.pending;
+    if (enrolled || (!bootstrapped && (await deps.methods.hasAny(person)))) {
       throw httpErrors.raise('already_enrolled');
     }
     return state;
@@ -83,6 +87,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
       base: `/interaction/${uid}/enrol`,
       methods,
       problem: shown,
+      bootstrapped: pending.bootstrapped === true,
     });
   }
 

@@ -18,4 +18,7 @@ export const EVENT_TEXT: Record<string, string> = {
   'app_password.created': 'App password created',
   'app_password.revoked': 'App password revoked',
   'org.policy_changed': 'Organization security settings changed',
+  'access_code.issued': 'Temporary access code made by an administrator',
+  'access_code.revoked': 'Temporary access code revoked by an administrator',
+  'access_code.used': 'Temporary access code used to sign in',
 };

@@ -87,12 +87,14 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
     load,
     show,
     async proven(ctx, state, proven) {
-      const methods = await flow.complete(state.uid, proven);
-      if (!methods) throw expiredInteraction();
+      const next = await flow.afterSecondFactor(state.uid, proven);
+      if (!next) throw expiredInteraction();
+      // A bootstrap (a temporary access code) opens enrolment of a new method, not a session.
+      if (next.step !== 'done') return `/interaction/${state.uid}/enrol`;
       const trusted = trustField.parse(ctx.request.body).trust === 'on' && !state.pending.reauthentication;
       return deps.finishSignIn(ctx, {
         person: state.person,
-        methods,
+        methods: next.methods,
         trustDays: trusted ? state.pending.trustDays : 0,
       });
     },

@@ -1,15 +1,21 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 
+import { createAccessCodes, type AccessCodes } from '../../../src/domain/access-codes.ts';
+import { createAudit } from '../../../src/domain/audit.ts';
 import { createSignInFlow, personOf, type SignInFlow } from '../../../src/domain/sign-in-flow.ts';
+import { createAccessCodeFactor } from '../../../src/factors/access-code/access-code.ts';
 import { newFactor } from '../../../src/factors/factor.ts';
+import { createFactorRegistry } from '../../../src/factors/registry.ts';
 import { createTrustedBrowsers, type TrustedBrowsers } from '../../../src/domain/trusted-browsers.ts';
 import type { FactorRecord, FactorStore } from '../../../src/ports/factor-stores.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
 import type { Organization, UserWithOrganization } from '../../../src/ports/stores.ts';
 import { createKeyedHash } from '../../../src/security/keyed-hash.ts';
+import { createSqlAuditStore } from '../../../src/storage/sql/audit-store.ts';
 import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
 import { createSqlEphemeralStore } from '../../../src/storage/sql/ephemeral-store.ts';
 import { createSqlFactorStore } from '../../../src/storage/sql/factor-store.ts';
+import { createSqlPersonTokenStore } from '../../../src/storage/sql/person-token-store.ts';
 import { createSqlTrustedBrowserStore } from '../../../src/storage/sql/trusted-browser-store.ts';
 import { createTestClock, type TestClock } from '../../helpers/clock.ts';
 import { insertAccount, insertOrganization } from '../../helpers/people.ts';
@@ -22,6 +28,7 @@ let factors: FactorStore;
 let trusted: TrustedBrowsers;
 let flow: SignInFlow;
 let clock: TestClock;
+let accessCodes: AccessCodes;
 
 /** A person in an organization of their own; `org` sets what the test is about. */
 const anAccount = async (org: Partial<Organization> = {}): Promise<UserWithOrganization> =>
@@ -45,14 +52,18 @@ beforeEach(async () => {
   clock = createTestClock(T0);
   const random = createCryptoRandom();
   factors = createSqlFactorStore(sql.db);
-  trusted = createTrustedBrowsers({
-    store: createSqlTrustedBrowserStore(sql.db),
-    keyedHash: createKeyedHash('p'.repeat(32)),
+  const keyedHash = createKeyedHash('p'.repeat(32));
+  trusted = createTrustedBrowsers({ store: createSqlTrustedBrowserStore(sql.db), keyedHash, clock, random });
+  accessCodes = createAccessCodes({
+    tokens: createSqlPersonTokenStore(sql.db),
+    keyedHash,
     clock,
     random,
+    audit: createAudit({ store: createSqlAuditStore(sql.db), clock, random }),
   });
   flow = createSignInFlow({
     factors,
+    registry: createFactorRegistry([createAccessCodeFactor({ codes: accessCodes })]),
     ephemeral: createSqlEphemeralStore(sql.db, clock),
     trustedBrowsers: trusted,
     clock,
@@ -227,5 +238,64 @@ describe('trusted browsers in the sign-in flow', () => {
     const account = await anAccount({ enforceTfa: true });
     const { token } = await trusted.trust(personOf(account), 30, 'Firefox on Linux');
     expect((await flow.afterPassword('uid-1', account, { ...plain, trustToken: token })).step).toBe('enrol');
+  });
+});
+
+describe('a temporary access code in the sign-in flow', () => {
+  const CODE = { method: 'access-code', amr: ['otp'], factorId: null };
+  const issue = (account: UserWithOrganization) =>
+    accessCodes.issue(personOf(account), { minutes: 60, actor: 'admin@example.com' });
+
+  it('is asked for before enrolment when the person has no factor and must enrol', async () => {
+    const account = await anAccount({ enforceTfa: true });
+    await issue(account);
+    expect(await flow.afterPassword('uid-1', account, plain)).toMatchObject({
+      step: 'second-factor',
+      pending: { step: 'second-factor', mfaRequired: true },
+    });
+  });
+
+  it('is not asked for once it has expired: enrolment follows the password as before', async () => {
+    const account = await anAccount({ enforceTfa: true });
+    await issue(account);
+    clock.advance(60 * 60_000);
+    expect((await flow.afterPassword('uid-1', account, plain)).step).toBe('enrol');
+  });
+
+  it('turns on no second step for a person whose organization does not require one', async () => {
+    const account = await anAccount();
+    await issue(account);
+    expect((await flow.afterPassword('uid-1', account, plain)).step).toBe('done');
+  });
+
+  it('once proven, goes on to enrolment beside the existing factors, never to a session', async () => {
+    const account = await anAccount();
+    await addFactor(account);
+    await issue(account);
+    await flow.afterPassword('uid-1', account, plain);
+    clock.advance(10_000);
+    const next = await flow.afterSecondFactor('uid-1', CODE);
+    expect(next).toMatchObject({
+      step: 'enrol',
+      pending: {
+        step: 'enrol',
+        mfaRequired: true,
+        bootstrapped: true,
+        methods: [PASSWORD, { method: 'access-code', amr: ['otp'], at: T0 / 1000 + 10 }],
+      },
+    });
+    expect(await flow.pending('uid-1')).toEqual(next?.step === 'enrol' ? next.pending : undefined);
+    expect(await flow.afterSecondFactor('uid-2', CODE)).toBeUndefined();
+  });
+
+  it('an ordinary factor proven at the second step ends the sign-in', async () => {
+    const account = await anAccount();
+    await addFactor(account);
+    await flow.afterPassword('uid-1', account, plain);
+    expect(await flow.afterSecondFactor('uid-1', TOTP)).toEqual({
+      step: 'done',
+      methods: [PASSWORD, { method: 'totp', amr: ['otp'], at: T0 / 1000 }],
+    });
+    expect(await flow.pending('uid-1')).toBeUndefined();
   });
 });

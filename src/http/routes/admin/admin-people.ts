@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { AccountSecurity } from '../../../domain/account-security.ts';
 import { TFA_STATUSES, type People, type TfaStatus } from '../../../domain/people.ts';
 import type { TfaReset } from '../../../domain/tfa-reset.ts';
+import type { Person } from '../../../factors/factor.ts';
 import type { Clock } from '../../../ports/clock.ts';
 import type { Mailer } from '../../../ports/mailer.ts';
 import type { Views } from '../../../ports/views.ts';
@@ -27,6 +28,8 @@ export interface AdminPeopleDeps {
   requireFreshAuth: Middleware;
   accountUrl: string;
   clock: Clock;
+  /** The person page's temporary access code section (admin-access-codes.ts). */
+  accessCodeSection: (person: Person) => Promise<Record<string, unknown>>;
 }
 
 export const STATUS_TEXT: Record<TfaStatus, string> = {
@@ -51,6 +54,8 @@ const NOTICES: Record<string, string> = {
   reset:
     'Two-step verification was reset. Every session and token of this person has ended; they set it up again at their next sign-in.',
   off: 'Two-step verification is off for this person.',
+  'access-code-revoked': 'The temporary access code was revoked. It no longer works.',
+  'access-code-none': 'There was no temporary access code waiting.',
 };
 
 /** Console → People: the directory with TFA status, a person's page, reset and turning TFA off. */
@@ -88,6 +93,7 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
         events: detail.events.map((e) => ({ ...e, text: EVENT_TEXT[e.type] ?? e.type })),
       },
       notice,
+      accessCode: await deps.accessCodeSection(detail.person),
     });
   };
 
