@@ -52,7 +52,7 @@ const RUN = /^[0-9a-f]{6}$/.test(process.env.TWOFOLD_TEST_RUN ?? '')
   : randomBytes(3).toString('hex');
 
 /** The names createSchema gives in run `run`; test/global-setup.ts drops them once that run is over. */
-export const testSchemaOf = (run: string) => new RegExp(`^t_${run}[0-9a-f]{4}$`);
+export const testSchemaOf = (run: string) => new RegExp(`^t_${run}_[0-9a-f]{4}$`);
 
 /**
  * A fresh PostgreSQL schema for one test file. Nothing is dropped while other files run: Kysely's
@@ -61,7 +61,7 @@ export const testSchemaOf = (run: string) => new RegExp(`^t_${run}[0-9a-f]{4}$`)
  * `drop` is kept so that callers say when they are done; it leaves the schema to that teardown.
  */
 export async function createSchema(): Promise<{ schema: string; drop(): Promise<void> }> {
-  const schema = `t_${RUN}${randomBytes(2).toString('hex')}`;
+  const schema = `t_${RUN}_${randomBytes(2).toString('hex')}`;
   const client = new pg.Client({ connectionString: DATABASE_URL });
   await client.connect();
   await client.query(`create schema ${schema}`);
