@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 import type { Mailer, OutgoingEmail } from '../ports/mailer.ts';
 import type { AuditEvent, UserStore } from '../ports/stores.ts';
 import { noticeFor, type NoticeFacts } from './security-notice-texts.ts';
@@ -26,8 +28,8 @@ export function utcText(ms: number): string {
   return `${WEEKDAYS[at.getUTCDay()]} ${at.getUTCDate()} ${MONTHS[at.getUTCMonth()]} ${at.getUTCFullYear()}, ${time} UTC`;
 }
 
-/** Only what an IPv4 or IPv6 address is made of: behind a proxy the address comes from a header. */
-const addressText = (ip: string | null) => ip?.replace(/[^0-9A-Fa-f:.]/g, '').slice(0, 45) || 'not known';
+/** An IPv4 or IPv6 address, or nothing: behind a proxy the address comes from a header anyone can write. */
+const addressText = (ip: string | null) => (ip !== null && isIP(ip) !== 0 ? ip : 'not known');
 
 /** The email for `facts.event` to `to`, or null when the event calls for none. */
 export function composeNotice(facts: NoticeFacts, to: string): OutgoingEmail | null {

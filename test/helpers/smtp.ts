@@ -16,8 +16,8 @@ export interface ReceivedEmail {
 export interface TestSmtpServer {
   url: string;
   received: ReceivedEmail[];
-  /** The first email to `to` whose subject is `subject`, once it arrives. */
-  waitFor(to: string, subject: string, timeoutMs?: number): Promise<ReceivedEmail>;
+  /** The first email to `to` whose subject is `subject` (and whose text has `containing`), once it arrives. */
+  waitFor(to: string, subject: string, options?: { containing?: string; timeoutMs?: number }): Promise<ReceivedEmail>;
   /** Every email received for `to` so far. */
   to(to: string): ReceivedEmail[];
   close(): Promise<void>;
@@ -58,14 +58,14 @@ export async function startSmtpServer(options: { refuse?: boolean } = {}): Promi
     url: `smtp://127.0.0.1:${port}`,
     received,
     to,
-    async waitFor(address, subject, timeoutMs = 5000) {
+    async waitFor(address, subject, { containing = '', timeoutMs = 5000 } = {}) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const found = to(address).find((email) => email.subject === subject);
+        const found = to(address).find((email) => email.subject === subject && email.text.includes(containing));
         if (found) return found;
         if (Date.now() > deadline) {
           const seen = received.map((e) => `${e.to.join(',')}: ${e.subject}`).join('\n');
-          throw new Error(`no email "${subject}" to ${address} within ${timeoutMs} ms; received:\n${seen}`);
+          throw new Error(`no email "${subject}" (${containing}) to ${address} in ${timeoutMs} ms; received:\n${seen}`);
         }
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
