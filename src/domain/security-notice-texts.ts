@@ -59,7 +59,7 @@ function recoveryCodeUsed(facts: NoticeFacts): NoticeText {
         ]
       : left <= FEW_RECOVERY_CODES
         ? [
-            `You have only ${plural(left, 'recovery code', 'recovery codes')} left. Make a new set now at ${facts.accountUrl}/two-factor ("Make new recovery codes"); the old ones stop working.`,
+            `You have only ${plural(left, 'recovery code', 'recovery codes')} left. Make a new set now at ${facts.accountUrl}/two-factor ("Make new recovery codes"); a new set replaces the codes you have left.`,
           ]
         : [`You have ${plural(left, 'recovery code', 'recovery codes')} left.`];
   return {
@@ -83,7 +83,7 @@ const NOTICES: Record<string, Compose> = {
       ? null
       : {
           subject: 'New sign-in to your account',
-          happened: ['Someone signed in to your account from a browser that has not signed in to it before.'],
+          happened: ['There was a new sign-in to your account, from a browser that has not signed in to it before.'],
         },
   'signin.code_replayed': (facts) => ({
     subject: 'A used sign-in code was refused',
@@ -104,7 +104,10 @@ const NOTICES: Record<string, Compose> = {
   }),
   'tfa.method_removed': (facts) => ({
     subject: 'A two-step verification method was removed from your account',
-    happened: [`This method was removed from your two-step verification: ${methodOf(facts)}.`],
+    happened: [
+      `${facts.event.actor ? `${administrator(facts.event)} removed this method` : 'This method was removed'} from your two-step verification: ${methodOf(facts)}.`,
+    ],
+    ...(facts.event.actor ? { ifNotYou: ifAdministratorDidNot(facts.event, facts) } : {}),
   }),
   'tfa.disabled': (facts) =>
     facts.event.actor

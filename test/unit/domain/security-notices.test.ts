@@ -158,6 +158,18 @@ describe('what administrators do', () => {
     expect(email.text).not.toContain('app passwords were revoked');
   });
 
+  it('removing one of the person’s methods names the administrator', async () => {
+    const email = await onlyEmailFor({
+      type: 'tfa.method_removed',
+      actor: 'grace@acme.example',
+      detail: { kind: 'sms' },
+    });
+    expect(email.text).toContain(
+      'An administrator (grace@acme.example) removed this method from your two-step verification: Text message.',
+    );
+    expect(email.text).toContain('contact your administrator (grace@acme.example)');
+  });
+
   it('turning TFA off for the person names the administrator', async () => {
     const email = await onlyEmailFor({ type: 'tfa.disabled', actor: 'grace@acme.example' });
     expect(email.subject).toBe('An administrator turned off your two-step verification');
