@@ -29,7 +29,7 @@ import { createProvider } from './oidc/provider.ts';
 import { ACCOUNT_CLIENT_ID, accountClientMetadata } from './oidc/account-client.ts';
 import { createSystemClock, type Clock } from './ports/clock.ts';
 import { createCryptoRandom, type Random } from './ports/random.ts';
-import type { ClientStore, OrganizationStore, UserStore } from './ports/stores.ts';
+import type { AuditStore, ClientStore, OrganizationStore, UserStore } from './ports/stores.ts';
 import { createArgon2Hasher } from './security/argon2-hasher.ts';
 import { createKeyedHash } from './security/keyed-hash.ts';
 import { createSecretBox } from './security/secret-box.ts';
@@ -37,7 +37,8 @@ import { openStorage } from './storage/open.ts';
 import { createFactors, createSender, type ExtraFactorDeps } from './compose/factors.ts';
 import { createRouters } from './compose/routes.ts';
 import { createLegacyAccess } from './compose/legacy.ts';
-import { createOutboxMailer } from './delivery/outbox.ts';
+import { createMailer } from './compose/mail.ts';
+import { createSecurityNotices, type SecurityNotices } from './domain/security-notices.ts';
 import { createPeople, type People } from './domain/people.ts';
 import { createDeviceCookies } from './domain/device-cookies.ts';
 import type { Factor } from './factors/factor.ts';
@@ -87,9 +88,10 @@ export interface TwofoldApp {
     tfaReset: TfaReset;
     appPasswords: AppPasswords;
     people: People;
+    notices: SecurityNotices;
   };
   factors: { store: FactorStore; registry: FactorRegistry; recovery: RecoveryCodes };
-  stores: { users: UserStore; organizations: OrganizationStore; clients: ClientStore };
+  stores: { users: UserStore; organizations: OrganizationStore; clients: ClientStore; audit: AuditStore };
   /** Applies pending database migrations; returns their names. */
   migrate(): Promise<string[]>;
   /** Stops timers and closes database and Redis connections. */
@@ -118,7 +120,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
   const auditStore = createSqlAuditStore(db);
   const requestContext = createRequestContext();
-  const audit = createAudit({ store: auditStore, clock, random, context: requestContext });
+  const mailer = createMailer(config, clock, logger);
+  const notices = createSecurityNotices({
+    users: stores.users,
+    mailer,
+    accountUrl: `${config.issuer}/account`,
+    // The registry is built below (its factors record events); notices are sent only after start-up.
+    methodName: (kind) => registry.get(kind)?.name ?? kind,
+    onError: (error) => logger.error({ err: error }, 'could not prepare a security email'),
+  });
+  const audit = createAudit({ store: auditStore, clock, random, context: requestContext, onRecorded: notices.notify });
   const accounts = createAccounts({
     users: stores.users,
     hasher: createArgon2Hasher(config.passwords.argon2),
@@ -232,9 +243,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     deviceCookies,
     throttle: secondFactorThrottle,
   };
-  const mailer = createOutboxMailer({ dataDir: config.dataDir, clock, logger });
   const legacy = createLegacyAccess({
-    mailer,
     config,
     provider,
     db,
@@ -303,7 +312,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       sessionIndex,
       clients,
       legacy,
-      mailer,
       organizations,
       people,
       tfaReset,
@@ -329,14 +337,26 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa,
     provider,
     logger,
-    services: { accounts, organizations, setup, clients, audit, tfaReset, appPasswords: legacy.appPasswords, people },
+    services: {
+      accounts,
+      organizations,
+      setup,
+      clients,
+      audit,
+      tfaReset,
+      appPasswords: legacy.appPasswords,
+      people,
+      notices,
+    },
     factors,
-    stores,
+    stores: { ...stores, audit: auditStore },
     migrate: () => storage.sql.migrate(),
     async close() {
       clearInterval(sweeper);
       clearInterval(useFlusher);
       await legacy.uses.flush();
+      // Notices still being prepared read the database: let them finish (the SMTP timeouts bound it).
+      await notices.settled();
       await storage.close();
     },
   };

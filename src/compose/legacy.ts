@@ -13,7 +13,6 @@ import {
 } from '../domain/legacy-sign-in.ts';
 import type { Methods } from '../domain/methods.ts';
 import { createThrottle } from '../domain/throttle.ts';
-import type { Mailer } from '../ports/mailer.ts';
 import { registerPasswordGrant } from '../oidc/password-grant.ts';
 import type { AttemptCounter } from '../ports/attempt-counter.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -43,11 +42,9 @@ export function createLegacyAccess(deps: {
   clock: Clock;
   random: Random;
   logger: Logger;
-  mailer: Mailer;
 }): LegacyAccess {
   const { config, keyedHash, audit, clock, random } = deps;
   const store = createSqlAppPasswordStore(deps.db);
-  const accountUrl = `${config.issuer}/account`;
   const uses = createUseRecorder({
     store,
     onError: (error) => deps.logger.warn({ err: error }, 'recording app password uses failed'),
@@ -71,8 +68,6 @@ export function createLegacyAccess(deps: {
   const appPasswords = createAppPasswords({
     store,
     tokens,
-    mailer: deps.mailer,
-    accountUrl,
     keyedHash,
     audit,
     clock,

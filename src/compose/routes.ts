@@ -23,7 +23,6 @@ import type { LegacyAccess } from './legacy.ts';
 import type { Organizations } from '../domain/organizations.ts';
 import type { People } from '../domain/people.ts';
 import type { TfaReset } from '../domain/tfa-reset.ts';
-import type { Mailer } from '../ports/mailer.ts';
 import type { DeviceCookies } from '../domain/device-cookies.ts';
 import { adminPeopleRoutes } from '../http/routes/admin/admin-people.ts';
 import { adminAccessCodeRoutes, createAccessCodeSection } from '../http/routes/admin/admin-access-codes.ts';
@@ -81,7 +80,6 @@ export function createRouters(deps: {
   sessionIndex: SessionIndex;
   clients: Clients;
   legacy: LegacyAccess;
-  mailer: Mailer;
   organizations: Organizations;
   people: People;
   tfaReset: TfaReset;
@@ -147,26 +145,20 @@ export function createRouters(deps: {
       people: deps.people,
       tfaReset: deps.tfaReset,
       security,
-      mailer: deps.mailer,
       views,
       csrf,
       guards: adminGuards,
       requireFreshAuth: fresh,
-      accountUrl: `${config.issuer}/account`,
-      clock,
       accessCodeSection: createAccessCodeSection(deps.accessCodes),
     }),
     adminAccessCodeRoutes({
       people: deps.people,
       accessCodes: deps.accessCodes,
       ephemeral: storage.ephemeral,
-      mailer: deps.mailer,
       views,
       csrf,
       guards: adminGuards,
       requireFreshAuth: fresh,
-      accountUrl: `${config.issuer}/account`,
-      clock,
     }),
     adminSecurityRoutes({
       organizations: deps.organizations,

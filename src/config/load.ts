@@ -68,7 +68,10 @@ function integerFromEnv(env: Env, name: string): number | undefined {
   return Number(raw);
 }
 
-/** The environment variables that override common keys (DESIGN §4, plus HOST and the webhook's URL and secret for containers). */
+/**
+ * The environment variables that override common keys (DESIGN §4, plus HOST, the webhook's URL and
+ * secret, and the mail driver and from-address for containers).
+ */
 function overridesFromEnv(env: Env): JsonObject {
   const set = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
   const entries: [string[], Json | undefined][] = [
@@ -82,6 +85,9 @@ function overridesFromEnv(env: Env): JsonObject {
     [['delivery', 'driver'], set(env.TWOFOLD_DELIVERY)],
     [['delivery', 'webhook', 'url'], set(env.TWOFOLD_WEBHOOK_URL)],
     [['delivery', 'webhook', 'secret'], set(env.TWOFOLD_WEBHOOK_SECRET)],
+    [['mail', 'driver'], set(env.TWOFOLD_MAIL)],
+    [['mail', 'from'], set(env.TWOFOLD_MAIL_FROM)],
+    [['mail', 'smtp', 'url'], set(env.SMTP_URL)],
     [['logLevel'], set(env.LOG_LEVEL)],
   ];
   let out: JsonObject = {};
@@ -97,10 +103,20 @@ function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
 }
 
+const isLoopback = (hostname: string) =>
+  hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+
 function assertProductionSafe(config: Config): void {
   if (config.environment !== 'production') return;
   if (config.delivery.driver === 'outbox') {
     throw new ConfigError('delivery.driver: the outbox driver is for development; production needs "webhook"');
+  }
+  if (config.mail.driver === 'outbox') {
+    throw new ConfigError('mail.driver: the outbox driver is for development; production needs "smtp" (SMTP_URL)');
+  }
+  const smtp = config.mail.smtp.url === null ? null : new URL(config.mail.smtp.url);
+  if (smtp && !config.mail.smtp.requireTls && !isLoopback(smtp.hostname)) {
+    throw new ConfigError('mail.smtp.requireTls: production sends mail over TLS except to a relay on this host');
   }
   const issuer = new URL(config.issuer);
   if (issuer.protocol !== 'https:' && issuer.hostname !== 'localhost') {
@@ -130,6 +146,9 @@ export function loadConfig(options: { env: Env; cwd: string; overrides?: JsonObj
   };
   if (config.delivery.driver === 'webhook' && (!config.delivery.webhook.url || !config.delivery.webhook.secret)) {
     throw new ConfigError('delivery.webhook: the webhook driver needs both url and secret');
+  }
+  if (config.mail.driver === 'smtp' && (!config.mail.smtp.url || !config.mail.from)) {
+    throw new ConfigError('mail: the smtp driver needs both smtp.url (SMTP_URL) and from');
   }
   assertProductionSafe(config);
   return config;

@@ -24,6 +24,20 @@ const urlString = (protocols: string[]) =>
     `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
   );
 
+/**
+ * A From header value: `Name <address>` or a bare address, on one line (a line break would let the
+ * value add headers of its own: header injection, RFC 5322 §2.2).
+ */
+const fromAddress = z
+  .string()
+  .max(320)
+  .regex(
+    /^(?:[^<>\r\n]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/,
+    'must be "Name <address@example.com>" or an address',
+  );
+
+const milliseconds = z.number().int().min(100).max(120_000);
+
 export const configSchema = z.strictObject({
   environment: z.enum(['development', 'production']),
   port: z.number().int().min(0).max(65_535),
@@ -80,6 +94,17 @@ export const configSchema = z.strictObject({
       secret: z.string().min(16).nullable(),
       timeoutMs: z.number().int().min(100).max(60_000),
       retries: z.number().int().min(0).max(10),
+    }),
+  }),
+  mail: z.strictObject({
+    driver: z.enum(['outbox', 'smtp']),
+    from: fromAddress.nullable(),
+    smtp: z.strictObject({
+      url: urlString(['smtp:', 'smtps:']).nullable(),
+      requireTls: z.boolean(),
+      connectionTimeoutMs: milliseconds,
+      greetingTimeoutMs: milliseconds,
+      socketTimeoutMs: milliseconds,
     }),
   }),
 });

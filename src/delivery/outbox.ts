@@ -57,5 +57,7 @@ export function createOutboxMailer(deps: { dataDir: string; clock: Clock; logger
         deps.logger.warn({ err: error }, 'could not write an email to the outbox');
       }
     },
+    // Each send writes before it resolves: nothing is left in flight.
+    settled: async () => {},
   };
 }

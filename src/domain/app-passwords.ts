@@ -4,7 +4,6 @@ import type { Person } from '../factors/factor.ts';
 import { PROTOCOL_SCOPES, type AppPasswordRecord, type AppPasswordStore } from '../ports/app-password-store.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { KeyedHash } from '../ports/keyed-hash.ts';
-import type { Mailer } from '../ports/mailer.ts';
 import type { Random } from '../ports/random.ts';
 import type { Organization } from '../ports/stores.ts';
 import type { Audit } from './audit.ts';
@@ -69,9 +68,6 @@ export interface AppPasswords {
 export function createAppPasswords(deps: {
   store: AppPasswordStore;
   tokens: AppPasswordTokens;
-  mailer: Mailer;
-  /** Where people manage their app passwords, for the notice email. */
-  accountUrl: string;
   keyedHash: KeyedHash;
   audit: Audit;
   clock: Clock;
@@ -129,17 +125,8 @@ export function createAppPasswords(deps: {
         lastUsedProtocol: null,
       };
       await store.insertAppPassword(created);
+      // The security notices email the person about it (app_password.created).
       await record(person, 'app_password.created', ip, { id: created.id, name, scopes });
-      await deps.mailer.send({
-        to: person.email,
-        subject: 'A new app password was created for your account',
-        text: [
-          `An app password named "${name}" was created for ${person.email} on ${new Date(now).toUTCString()}, from the address ${ip}.`,
-          `It lets a mail or calendar app sign in without the second step (${scopes.join(', ')}).`,
-          '',
-          `If this was not you, revoke it now at ${deps.accountUrl}/app-passwords and change your password.`,
-        ].join('\n'),
-      });
       return { summary: summarize(created), password };
     },
     list: async (person) => (await store.findAppPasswords(person.orgId, person.userId)).map(summarize),

@@ -1,7 +1,7 @@
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
 import type { RequestContext } from '../ports/request-context.ts';
-import type { AuditStore } from '../ports/stores.ts';
+import type { AuditEvent, AuditStore } from '../ports/stores.ts';
 
 export interface AuditInput {
   type: string;
@@ -25,11 +25,16 @@ export function createAudit(deps: {
   random: Random;
   /** The request an event comes from: its address, browser and request id are recorded with it. */
   context?: RequestContext;
+  /**
+   * Told of each event once it is stored (the security emails): it must return at once and never
+   * throw, so that what it does can neither slow nor undo the change the event records.
+   */
+  onRecorded?: (event: AuditEvent) => void;
 }): Audit {
   return {
     async record(event) {
       const request = deps.context?.current();
-      await deps.store.insertAuditEvent({
+      const stored: AuditEvent = {
         id: deps.random.uuid(),
         orgId: event.orgId ?? null,
         userId: event.userId ?? null,
@@ -40,7 +45,9 @@ export function createAudit(deps: {
         actor: event.actor ?? null,
         userAgent: request?.userAgent ?? null,
         requestId: request?.requestId ?? null,
-      });
+      };
+      await deps.store.insertAuditEvent(stored);
+      deps.onRecorded?.(stored);
     },
   };
 }

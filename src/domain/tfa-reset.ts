@@ -33,14 +33,16 @@ export function createTfaReset(deps: {
       const removed = await deps.factors.deleteAllFactors(person.orgId, person.userId);
       // Then the sessions and tokens (issues 8 and 9): they say amr mfa, proven with a factor that is gone.
       const ended = await deps.access.endAll(person.userId);
+      const appPasswordsRevoked = !options.keepAppPasswords;
       await deps.audit.record({
         type: 'tfa.reset',
         orgId: person.orgId,
         userId: person.userId,
         ip: by.ip,
-        detail: { by: by.actor, removed, sessions: ended.sessions, grants: ended.grants },
+        actor: by.actor,
+        detail: { by: by.actor, removed, sessions: ended.sessions, grants: ended.grants, appPasswordsRevoked },
       });
-      if (!options.keepAppPasswords) await deps.appPasswords.revokeAll(person, by.ip ?? '');
+      if (appPasswordsRevoked) await deps.appPasswords.revokeAll(person, by.ip ?? '');
       return removed;
     },
   };

@@ -1,4 +1,4 @@
-/** An email to a person: security notices (a new app password), later reset links and invitations. */
+/** An email to a person: security notices, reset links and invitations. */
 export interface OutgoingEmail {
   to: string;
   subject: string;
@@ -6,8 +6,14 @@ export interface OutgoingEmail {
   text: string;
 }
 
-/** Sends emails (DESIGN §4: the outbox file in development; SMTP arrives with the admin console). */
+/** Sends emails (DESIGN §4: the outbox file in development, SMTP in production). */
 export interface Mailer {
-  /** Resolves once the email is accepted; a notice that cannot be sent never undoes what it reports. */
+  /**
+   * Hands the email over for delivery and never rejects: a failure is logged, because a notice
+   * must not undo what it reports. It may resolve before the mail server has answered (SMTP sends
+   * in the background), so a slow mail server never holds a request.
+   */
   send(email: OutgoingEmail): Promise<void>;
+  /** Resolves once every email handed over so far is delivered or given up (shutdown, tests). */
+  settled(): Promise<void>;
 }

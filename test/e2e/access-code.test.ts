@@ -8,7 +8,7 @@ import { createTestClock } from '../helpers/clock.ts';
 import { discoverRp, exchange, type RelyingParty } from '../helpers/rp.ts';
 import { seedClient } from '../helpers/seed.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { readOutbox } from '../helpers/totp.ts';
+import { readOutboxEmails } from '../helpers/totp.ts';
 
 /**
  * Temporary access codes through the real server: an administrator makes one on the console behind
@@ -73,7 +73,8 @@ describe('temporary access codes from the admin console', () => {
       ),
     );
     expect(await trailOf(ada)).toContainEqual(['access_code.issued', 'grace@acme.example']);
-    const email = readOutbox(server.environment.config.dataDir).at(-1) as unknown as Record<string, string>;
+    await server.app.services.notices.settled();
+    const email = readOutboxEmails(server.environment.config.dataDir).at(-1)!;
     expect(email).toMatchObject({
       to: 'ada@acme.example',
       subject: 'A temporary access code was made for your account',

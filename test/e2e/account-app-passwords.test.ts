@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, createAccountDriver, type Member } from '../helpers/account-driver.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { readOutbox } from '../helpers/totp.ts';
+import { readOutboxEmails } from '../helpers/totp.ts';
 
 /**
  * My Account → App passwords: made for one mail or calendar app each, shown once, listed with
@@ -71,9 +71,8 @@ describe('app passwords on the account pages', () => {
     expect((await grant('ada@example.com', password)).status).toBe(200);
     expect((await grant('ada@example.com', password, 'smtp')).status).toBe(400);
     // The person is told by email, without the password.
-    const email = readOutbox(server.environment.config.dataDir)
-      .filter((m) => (m as { channel: string }).channel === 'email')
-      .at(-1) as unknown as { to: string; text: string };
+    await server.app.services.notices.settled();
+    const email = readOutboxEmails(server.environment.config.dataDir).findLast((m) => m.text.includes('app password'))!;
     expect(email.to).toBe('ada@example.com');
     expect(email.text).toContain('Thunderbird on laptop');
     expect(email.text).not.toContain(password);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -23,16 +23,11 @@ describe('the twofold CLI', () => {
   });
 
   it('migrates, then reports the database up to date', async () => {
-    expect((await twofold(['migrate', '--json'])).json()).toEqual({
-      applied: [
-        '0001-initial',
-        '0002-second-factors',
-        '0003-sessions-by-account',
-        '0004-account-api-clients',
-        '0005-app-passwords',
-        '0006-emails-compared-nfkc',
-      ],
-    });
+    // Every migration file, in order, on a new database.
+    const files = readdirSync(path.join(import.meta.dirname, '../../src/storage/sql/migrations'));
+    const all = files.map((file) => file.replace(/\.ts$/, '')).sort();
+    expect(all.slice(0, 2)).toEqual(['0001-initial', '0002-second-factors']);
+    expect((await twofold(['migrate', '--json'])).json()).toEqual({ applied: all });
     expect((await twofold(['migrate', '--json'])).json()).toEqual({ applied: [] });
     expect(statSync(path.join(dataDir, 'secrets.json')).mode & 0o777).toBe(0o600);
   });

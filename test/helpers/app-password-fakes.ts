@@ -18,7 +18,7 @@ export function createRecordingTokens(): AppPasswordTokens & { revoked: string[]
 /** Sends nothing; keeps every email. */
 export function createCollectingMailer(): Mailer & { sent: OutgoingEmail[] } {
   const sent: OutgoingEmail[] = [];
-  return { sent, send: async (email) => void sent.push(email) };
+  return { sent, send: async (email) => void sent.push(email), settled: async () => {} };
 }
 
 /** argon2id at the lowest cost the configuration allows, counting its work. */

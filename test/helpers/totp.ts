@@ -33,8 +33,7 @@ export function secretFromUri(uri: string): Buffer {
   return fromBase32(new URL(uri).searchParams.get('secret')!);
 }
 
-/** The messages the outbox delivery driver wrote, newest last. */
-export function readOutbox(dataDir: string): { channel: string; to: string; code: string; text: string; at: string }[] {
+function readOutboxLines(dataDir: string): { channel: string }[] {
   try {
     return readFileSync(path.join(dataDir, 'outbox.jsonl'), 'utf8')
       .trim()
@@ -44,4 +43,17 @@ export function readOutbox(dataDir: string): { channel: string; to: string; code
   } catch {
     return [];
   }
+}
+
+/**
+ * The codes the outbox delivery driver wrote (SMS and voice), newest last. Emails share the file
+ * but are sent in the background, so they are left out: the last line is always the last code.
+ */
+export function readOutbox(dataDir: string): { channel: string; to: string; code: string; text: string; at: string }[] {
+  return readOutboxLines(dataDir).filter((line) => line.channel !== 'email') as never;
+}
+
+/** The emails the outbox mail driver wrote, oldest first. */
+export function readOutboxEmails(dataDir: string): { to: string; subject: string; text: string; at: string }[] {
+  return readOutboxLines(dataDir).filter((line) => line.channel === 'email') as never;
 }

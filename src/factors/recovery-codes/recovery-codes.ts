@@ -75,11 +75,13 @@ export function createRecoveryCodes(deps: {
         deps.clock.now(),
       );
       if (!used) return fail('invalid', 'That recovery code is not right or was already used.');
+      // How many are left goes into the event: the person is emailed, and told to make more when few remain.
       await deps.audit.record({
         type: 'recovery_code.used',
         orgId: person.orgId,
         userId: person.userId,
         ip: context.ip,
+        detail: { remaining: await remaining(person) },
       });
       return { ok: true, proven: { method: 'recovery', amr: ['otp'], factorId: null } };
     },

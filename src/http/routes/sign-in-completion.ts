@@ -23,18 +23,21 @@ export type FinishSignIn = (ctx: Context, signIn: FinishedSignIn) => Promise<str
  * The one way a sign-in ends, whatever proved it (a password alone where nothing more is
  * required, a password and a second factor, a passkey): the audit event, the trusted-browser
  * cookie if asked for, the device cookie that keeps this browser's password attempts apart from
- * strangers', and the interaction result that resolves oidc-provider's login prompt.
+ * strangers', and the interaction result that resolves oidc-provider's login prompt. A browser
+ * without a valid device cookie for this account has not signed in to it before (or was cleared):
+ * the event says `newBrowser`, and the person is emailed.
  */
 export function createFinishSignIn(deps: {
   provider: Provider;
   trustedBrowsers: TrustedBrowsers;
   audit: Audit;
   secureCookies: boolean;
-  /** Absent until wired in the composition root: then no device cookie is issued. */
   deviceCookies: DeviceCookies;
 }): FinishSignIn {
   return async (ctx, { person, methods, trustDays = 0 }) => {
-    setDeviceCookie(ctx, deps.deviceCookies, person.email);
+    const cookies = deps.deviceCookies;
+    const newBrowser = cookies.deviceFor(ctx.cookies.get(cookies.name), person.email) === undefined;
+    setDeviceCookie(ctx, cookies, person.email);
     if (trustDays > 0) {
       const { token, maxAgeMs } = await deps.trustedBrowsers.trust(
         person,
@@ -56,7 +59,7 @@ export function createFinishSignIn(deps: {
       orgId: person.orgId,
       userId: person.userId,
       ip: ctx.ip,
-      detail: { method: last.method, amr: last.amr },
+      detail: { method: last.method, amr: last.amr, newBrowser },
     });
     return resultUrl(deps.provider, ctx, loginResult(person.userId, methods), false);
   };

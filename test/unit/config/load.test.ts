@@ -32,8 +32,11 @@ function configErrorOf(fn: () => unknown): ConfigError {
   throw new Error('expected a ConfigError, but loading succeeded');
 }
 
+const smtp = { driver: 'smtp', from: 'Twofold <security@example.com>', smtp: { url: 'smtp://mail.example.com:587' } };
+/** What production needs besides an https issuer: a webhook for codes and SMTP for email. */
 const webhook = {
   delivery: { driver: 'webhook', webhook: { url: 'https://hooks.example.com/sms', secret: 's'.repeat(16) } },
+  mail: smtp,
 };
 
 describe('loadConfig defaults', () => {
@@ -45,6 +48,7 @@ describe('loadConfig defaults', () => {
     expect(config.database.url).toBeNull();
     expect(config.redis.url).toBeNull();
     expect(config.delivery.driver).toBe('outbox');
+    expect(config.mail).toMatchObject({ driver: 'outbox', from: null, smtp: { url: null, requireTls: true } });
     expect(config.passwords.minLength).toBe(15);
     expect(config.throttle.account.freeAttempts).toBe(5);
   });
@@ -212,6 +216,21 @@ describe('loadConfig production safety', () => {
     expect(configErrorOf(() => load(production)).message).toMatch(/delivery\.driver.*outbox/);
   });
 
+  it('refuses the outbox mail driver', () => {
+    const codesOnly = configFile({ delivery: webhook.delivery });
+    expect(configErrorOf(() => load({ ...production, TWOFOLD_CONFIG: codesOnly })).message).toMatch(
+      /mail\.driver.*outbox.*smtp/,
+    );
+  });
+
+  it('refuses mail without TLS except to a relay on the same host', () => {
+    const plain = (url: string) => configFile({ ...webhook, mail: { ...smtp, smtp: { url, requireTls: false } } });
+    const error = configErrorOf(() => load({ ...production, TWOFOLD_CONFIG: plain('smtp://mail.example.com:25') }));
+    expect(error.message).toMatch(/mail\.smtp\.requireTls/);
+    for (const url of ['smtp://localhost:25', 'smtp://127.0.0.1:25', 'smtp://[::1]:25'])
+      expect(load({ ...production, TWOFOLD_CONFIG: plain(url) }).mail.smtp.requireTls).toBe(false);
+  });
+
   it('refuses an http issuer on a host other than localhost', () => {
     const error = configErrorOf(() =>
       load({ ...production, TWOFOLD_ISSUER: 'http://id.example.com', TWOFOLD_CONFIG: configFile(webhook) }),
@@ -246,5 +265,59 @@ describe('loadConfig webhook delivery', () => {
       delivery: { driver: 'webhook', webhook: { url: 'https://hooks.example.com/sms', secret: 'short' } },
     });
     expect(configErrorOf(() => load({ TWOFOLD_CONFIG: file })).message).toContain('delivery.webhook.secret');
+  });
+});
+
+describe('loadConfig mail', () => {
+  it('needs both the SMTP URL and the from-address for the smtp driver', () => {
+    expect(configErrorOf(() => load({ TWOFOLD_MAIL: 'smtp' })).message).toMatch(
+      /mail: .*smtp\.url \(SMTP_URL\) and from/,
+    );
+    expect(configErrorOf(() => load({ TWOFOLD_MAIL: 'smtp', SMTP_URL: 'smtp://mail.example.com' })).message).toMatch(
+      /and from/,
+    );
+    expect(
+      configErrorOf(() => load({ TWOFOLD_MAIL: 'smtp', TWOFOLD_MAIL_FROM: 'security@example.com' })).message,
+    ).toMatch(/smtp\.url/);
+  });
+
+  it('reads TWOFOLD_MAIL, SMTP_URL and TWOFOLD_MAIL_FROM', () => {
+    const config = load({
+      TWOFOLD_MAIL: 'smtp',
+      SMTP_URL: 'smtps://twofold:secret@mail.example.com:465',
+      TWOFOLD_MAIL_FROM: 'Acme sign-in <security@acme.example>',
+    });
+    expect(config.mail).toMatchObject({
+      driver: 'smtp',
+      from: 'Acme sign-in <security@acme.example>',
+      smtp: { url: 'smtps://twofold:secret@mail.example.com:465', requireTls: true },
+    });
+  });
+
+  it.each(['http://mail.example.com', 'mail.example.com:587', 'redis://mail.example.com'])(
+    'refuses the SMTP URL %s, naming the key and not the value',
+    (url) => {
+      const error = configErrorOf(() => load({ SMTP_URL: url }));
+      expect(error.message).toContain('mail.smtp.url');
+      expect(error.message).not.toContain(url);
+    },
+  );
+
+  it.each(['security@example.com\r\nBcc: everyone@example.com', 'Twofold', 'Twofold <not an address>', ''])(
+    'refuses the from-address %j (one line, with an address)',
+    (from) => {
+      expect(configErrorOf(() => load({ TWOFOLD_CONFIG: configFile({ mail: { from } }) })).message).toContain(
+        'mail.from',
+      );
+    },
+  );
+
+  it.each([
+    ['connectionTimeoutMs', 0],
+    ['greetingTimeoutMs', 600_000],
+    ['socketTimeoutMs', 1.5],
+  ])('bounds %s (refuses %d)', (key, value) => {
+    const file = configFile({ mail: { smtp: { [key]: value } } });
+    expect(configErrorOf(() => load({ TWOFOLD_CONFIG: file })).message).toContain(`mail.smtp.${key}`);
   });
 });

@@ -17,14 +17,13 @@ import { createKeyedHash } from '../../../src/security/keyed-hash.ts';
 import { createSqlAppPasswordStore } from '../../../src/storage/sql/app-password-store.ts';
 import { createSqlAuditStore } from '../../../src/storage/sql/audit-store.ts';
 import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
-import { createCollectingMailer, createRecordingTokens } from '../../helpers/app-password-fakes.ts';
+import { createRecordingTokens } from '../../helpers/app-password-fakes.ts';
 import { createTestClock } from '../../helpers/clock.ts';
 import { anOrganization, insertOrganization, insertPerson } from '../../helpers/people.ts';
 
 const T0 = Date.UTC(2031, 0, 1);
 const DAY = 86_400_000;
 const IP = '203.0.113.7';
-const ACCOUNT_URL = 'https://id.example.test/account';
 const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
 const SHOWN = new RegExp(`^[${ALPHABET}]{4}( [${ALPHABET}]{4}){4}$`);
 const keyedHash = createKeyedHash('a pepper for the app password tests');
@@ -40,7 +39,6 @@ let sql: SqlDatabase;
 let store: AppPasswordStore;
 let auditStore: AuditStore;
 let tokens: ReturnType<typeof createRecordingTokens>;
-let mailer: ReturnType<typeof createCollectingMailer>;
 let appPasswords: AppPasswords;
 let org: Organization;
 let alice: Person;
@@ -49,7 +47,7 @@ let bob: Person;
 function build(random: Random = createCryptoRandom()): AppPasswords {
   const clock = createTestClock(T0);
   const audit = createAudit({ store: auditStore, clock, random: createCryptoRandom() });
-  return createAppPasswords({ store, tokens, mailer, accountUrl: ACCOUNT_URL, keyedHash, audit, clock, random });
+  return createAppPasswords({ store, tokens, keyedHash, audit, clock, random });
 }
 
 beforeEach(async () => {
@@ -58,7 +56,6 @@ beforeEach(async () => {
   store = createSqlAppPasswordStore(sql.db);
   auditStore = createSqlAuditStore(sql.db);
   tokens = createRecordingTokens();
-  mailer = createCollectingMailer();
   appPasswords = build();
   org = await insertOrganization(sql.db, { name: 'Analytical Engines', appPasswords: 'everyone' });
   alice = await insertPerson(sql.db, org);
@@ -83,7 +80,6 @@ const eventsOf = (person: Person) => auditStore.listAuditEvents(person.orgId, pe
 async function expectNothingHappened(person: Person): Promise<void> {
   expect(await store.findAppPasswords(person.orgId, person.userId)).toEqual([]);
   expect(await eventsOf(person)).toEqual([]);
-  expect(mailer.sent).toEqual([]);
   expect(tokens.revoked).toEqual([]);
 }
 
@@ -279,20 +275,5 @@ describe('revoking', () => {
   it('revokeAll with nothing to revoke answers 0 and records nothing', async () => {
     expect(await appPasswords.revokeAll(alice, IP)).toBe(0);
     await expectNothingHappened(alice);
-  });
-});
-
-describe('the creation email', () => {
-  it('goes to the person, names the app password and where to revoke it, and never contains the password', async () => {
-    const { password } = await create({ name: 'Thunderbird on laptop', scopes: ['imap', 'smtp'] });
-    expect(mailer.sent).toHaveLength(1);
-    const [email] = mailer.sent;
-    expect(email!.to).toBe(alice.email);
-    expect(email!.text).toContain('"Thunderbird on laptop"');
-    expect(email!.text).toContain(`${ACCOUNT_URL}/app-passwords`);
-    expect(email!.text).toContain(IP);
-    const everything = `${email!.subject}\n${email!.text}`.toLowerCase();
-    expect(everything).not.toContain(password);
-    expect(everything).not.toContain(normalizeAppPassword(password));
   });
 });

@@ -24,7 +24,6 @@ import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/data
 import { createSqlFactorStore } from '../../../src/storage/sql/factor-store.ts';
 import { createSqlUserStore } from '../../../src/storage/sql/user-store.ts';
 import {
-  createCollectingMailer,
   createCountingArgon2,
   createRecordingTokens,
   createWatchedAppPasswordStore,
@@ -81,9 +80,7 @@ beforeEach(async () => {
     random,
     defaults: { minLength: 15, minLengthWithTfa: 8, maxLength: 256 },
   });
-  const [tokens, mailer] = [createRecordingTokens(), createCollectingMailer()];
-  const accountUrl = 'https://id.example.test/account';
-  appPasswords = createAppPasswords({ store, tokens, mailer, accountUrl, keyedHash, audit, clock, random });
+  appPasswords = createAppPasswords({ store, tokens: createRecordingTokens(), keyedHash, audit, clock, random });
   uses = createUseRecorder({ store, onError: (error) => expect.fail(`unexpected: ${String(error)}`) });
   legacy = createLegacySignIn({
     store,

@@ -14,7 +14,7 @@ import { createSqlAuditStore } from '../../../src/storage/sql/audit-store.ts';
 import { openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
 import { createSqlFactorStore } from '../../../src/storage/sql/factor-store.ts';
 import { createSqlRecoveryCodeStore } from '../../../src/storage/sql/recovery-code-store.ts';
-import { createCollectingMailer, createRecordingTokens } from '../../helpers/app-password-fakes.ts';
+import { createRecordingTokens } from '../../helpers/app-password-fakes.ts';
 import { createTestClock } from '../../helpers/clock.ts';
 import { insertPerson } from '../../helpers/people.ts';
 
@@ -66,12 +66,10 @@ beforeEach(async () => {
   recoveryCodes = createSqlRecoveryCodeStore(sql.db, random);
   auditStore = createSqlAuditStore(sql.db);
   audit = createAudit({ store: auditStore, clock, random });
-  // Real app passwords on the same database; these tests issue no tokens and send no email.
+  // Real app passwords on the same database; these tests issue no tokens.
   appPasswords = createAppPasswords({
     store: createSqlAppPasswordStore(sql.db),
     tokens: createRecordingTokens(),
-    mailer: createCollectingMailer(),
-    accountUrl: 'https://id.example/account',
     keyedHash: createKeyedHash('p'.repeat(32)),
     audit,
     clock,
@@ -104,7 +102,8 @@ describe("resetting a person's second factors", () => {
         userId: alice.userId,
         at: T0,
         ip: '192.0.2.1',
-        detail: { by: 'cli', removed: 1, sessions: 2, grants: 3 },
+        actor: 'cli',
+        detail: { by: 'cli', removed: 1, sessions: 2, grants: 3, appPasswordsRevoked: true },
       }),
     ]);
   });
@@ -117,7 +116,7 @@ describe("resetting a person's second factors", () => {
       expect.objectContaining({
         type: 'tfa.reset',
         ip: null,
-        detail: { by: 'cli', removed: 0, sessions: 0, grants: 0 },
+        detail: { by: 'cli', removed: 0, sessions: 0, grants: 0, appPasswordsRevoked: true },
       }),
     ]);
   });
@@ -143,7 +142,7 @@ describe("resetting a person's second factors", () => {
     await reset.resetTfa(alice, { actor: 'cli' }, { keepAppPasswords: true });
     expect(access.ended).toEqual([alice.userId]);
     const [event] = await auditStore.listAuditEvents(alice.orgId, alice.userId, 10);
-    expect(event?.detail).toEqual({ by: 'cli', removed: 0, sessions: 1, grants: 2 });
+    expect(event?.detail).toEqual({ by: 'cli', removed: 0, sessions: 1, grants: 2, appPasswordsRevoked: false });
   });
 
   it("leaves other people's factors and sessions alone", async () => {

@@ -6,9 +6,7 @@ import { ACCESS_CODE_MINUTES, type AccessCodes } from '../../../domain/access-co
 import type { AccountSession } from '../../../domain/account-sessions.ts';
 import type { People } from '../../../domain/people.ts';
 import type { Person } from '../../../factors/factor.ts';
-import type { Clock } from '../../../ports/clock.ts';
 import type { EphemeralStore } from '../../../ports/ephemeral-store.ts';
-import type { Mailer } from '../../../ports/mailer.ts';
 import type { Views } from '../../../ports/views.ts';
 import { httpErrors } from '../../error-codes.ts';
 import type { Csrf } from '../../middleware/csrf.ts';
@@ -20,14 +18,11 @@ export interface AdminAccessCodeDeps {
   people: People;
   accessCodes: AccessCodes;
   ephemeral: EphemeralStore;
-  mailer: Mailer;
   views: Views;
   csrf: Csrf;
   /** requireAccount, then requireAdmin. */
   guards: Middleware[];
   requireFreshAuth: Middleware;
-  accountUrl: string;
-  clock: Clock;
 }
 
 /** The lifetimes the console offers, within ACCESS_CODE_MINUTES. */
@@ -65,7 +60,6 @@ export function adminAccessCodeRoutes(deps: AdminAccessCodeDeps): Router {
   const router = new Router({ prefix: '/admin/people/:id/access-code' });
   const render = createAccountRenderer(deps.views, deps.csrf);
   const change = [formBody(), deps.csrf.verify, ...deps.guards, deps.requireFreshAuth];
-  const at = (ms: number) => new Date(ms).toUTCString();
 
   router.post('/', ...change, async (ctx) => {
     const { org, admin } = adminOf(ctx);
@@ -76,17 +70,6 @@ export function adminAccessCodeRoutes(deps: AdminAccessCodeDeps): Router {
     const issued = await deps.accessCodes.issue(person, { minutes: parsed.data.lifetime, actor });
     const shown: ShownCode = { userId: person.userId, ...issued };
     await deps.ephemeral.put(shownKey(ctx), shown, SHOWN_TTL_SECONDS);
-    await deps.mailer.send({
-      to: person.email,
-      subject: 'A temporary access code was made for your account',
-      text: [
-        `An administrator of ${org.name} (${actor}) made a temporary access code for ${person.email} on ${at(deps.clock.now())}.`,
-        `It works once, until ${at(issued.expiresAt)}, to sign in after your password and set up a new two-step method.`,
-        'Your administrator gives it to you directly: it is never sent by email.',
-        '',
-        `If you did not ask for this, contact your administrator and check your account at ${deps.accountUrl}.`,
-      ].join('\n'),
-    });
     ctx.status = 303;
     ctx.redirect(`/admin/people/${person.userId}/access-code`);
   });

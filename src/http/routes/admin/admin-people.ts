@@ -6,8 +6,6 @@ import type { AccountSecurity } from '../../../domain/account-security.ts';
 import { TFA_STATUSES, type People, type TfaStatus } from '../../../domain/people.ts';
 import type { TfaReset } from '../../../domain/tfa-reset.ts';
 import type { Person } from '../../../factors/factor.ts';
-import type { Clock } from '../../../ports/clock.ts';
-import type { Mailer } from '../../../ports/mailer.ts';
 import type { Views } from '../../../ports/views.ts';
 import { httpErrors } from '../../error-codes.ts';
 import type { Csrf } from '../../middleware/csrf.ts';
@@ -20,14 +18,11 @@ export interface AdminPeopleDeps {
   people: People;
   tfaReset: TfaReset;
   security: Pick<AccountSecurity, 'disableTfa'>;
-  mailer: Mailer;
   views: Views;
   csrf: Csrf;
   /** requireAccount, then requireAdmin. */
   guards: Middleware[];
   requireFreshAuth: Middleware;
-  accountUrl: string;
-  clock: Clock;
   /** The person page's temporary access code section (admin-access-codes.ts). */
   accessCodeSection: (person: Person) => Promise<Record<string, unknown>>;
 }
@@ -107,27 +102,17 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
     if (!parsed.success) throw httpErrors.raise('invalid_form');
     const person = await deps.people.find(org, String(ctx.params.id));
     const keepAppPasswords = parsed.data.keepAppPasswords === 'on';
+    // The person is emailed by the security notices (the tfa.reset event names the administrator).
     await deps.tfaReset.resetTfa(person, { actor: admin.user.email, ip: ctx.ip }, { keepAppPasswords });
-    await deps.mailer.send({
-      to: person.email,
-      subject: 'Your two-step verification was reset',
-      text: [
-        `An administrator of ${org.name} (${admin.user.email}) reset two-step verification for ${person.email} on ${new Date(deps.clock.now()).toUTCString()}.`,
-        `Your methods and recovery codes were removed and you were signed out everywhere${keepAppPasswords ? '' : '; your app passwords were revoked'}.`,
-        `At your next sign-in you set up two-step verification again.`,
-        '',
-        `If you did not ask for this, contact your administrator and check your account at ${deps.accountUrl}.`,
-      ].join('\n'),
-    });
     ctx.status = 303;
     ctx.redirect(`/admin/people/${person.userId}?done=reset`);
   });
 
   router.post('/:id/turn-off-tfa', ...change, async (ctx) => {
-    const { org } = adminOf(ctx);
+    const { org, admin } = adminOf(ctx);
     const person = await deps.people.find(org, String(ctx.params.id));
     // Refused with the reason (409) while the organization enforces TFA.
-    await deps.security.disableTfa(person, org, ctx.ip);
+    await deps.security.disableTfa(person, org, ctx.ip, admin.user.email);
     ctx.status = 303;
     ctx.redirect(`/admin/people/${person.userId}?done=off`);
   });

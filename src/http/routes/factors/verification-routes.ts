@@ -104,8 +104,9 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
     }
     const { outcome } = attempt;
     if (!outcome.ok) {
+      // A right code that was already used (RFC 6238 §5.2) is no typo: someone may have seen it.
       await deps.audit.record({
-        type: flow.failureEvent,
+        type: outcome.reason === 'reused' ? 'signin.code_replayed' : flow.failureEvent,
         orgId: person.orgId,
         userId: person.userId,
         ip: ctx.ip,
