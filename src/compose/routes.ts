@@ -26,6 +26,7 @@ import type { Mailer } from '../ports/mailer.ts';
 import type { DeviceCookies } from '../domain/device-cookies.ts';
 import { adminPeopleRoutes } from '../http/routes/admin/admin-people.ts';
 import { adminSecurityRoutes } from '../http/routes/admin/admin-security.ts';
+import { personLinkRouters } from './person-links.ts';
 import { adminHomeRoutes, requireAdmin } from '../http/routes/admin/admin-context.ts';
 import { accountAuthRoutes, requireAccount, requireFreshAuth } from '../http/routes/account-auth.ts';
 import { accountPageRoutes } from '../http/routes/account-pages.ts';
@@ -158,6 +159,13 @@ export function createRouters(deps: {
       guards: adminGuards,
       requireFreshAuth: fresh,
       maxAgeSeconds: config.stepUp.maxAgeSeconds,
+    }),
+    ...personLinkRouters({
+      ...deps,
+      access: sessionIndex,
+      appPasswords: deps.legacy.appPasswords,
+      adminGuards,
+      requireFreshAuth: fresh,
     }),
     accountAppPasswordRoutes({
       accounts,

@@ -18,4 +18,12 @@ export const EVENT_TEXT: Record<string, string> = {
   'app_password.created': 'App password created',
   'app_password.revoked': 'App password revoked',
   'org.policy_changed': 'Organization security settings changed',
+  'password.reset_requested': 'Password reset link asked for',
+  'password.reset_sent': 'Password reset link sent by an administrator',
+  'password.reset_second_factor_failed': 'Wrong second-step code entered while resetting the password',
+  'password.reset': 'Password reset with an emailed link',
+  'user.invited': 'Invited by an administrator',
+  'invitation.resent': 'Invitation sent again',
+  'invitation.cancelled': 'Invitation cancelled',
+  'invitation.accepted': 'Invitation accepted',
 };

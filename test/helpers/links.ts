@@ -1,0 +1,77 @@
+import { expect } from 'vitest';
+
+import { openSqlDatabase } from '../../src/storage/sql/database.ts';
+import type { Browser, Page } from './account-driver.ts';
+import { readForm } from './agent.ts';
+import type { TestServer } from './server.ts';
+import { readOutbox } from './totp.ts';
+
+/** An email as the outbox driver wrote it. */
+export interface Email {
+  channel: string;
+  to: string;
+  subject: string;
+  text: string;
+  at: string;
+}
+
+/**
+ * Emailed links (password reset, invitation) for the end-to-end suites: the emails read from the
+ * outbox file, the links in them, and the forgotten-password pages driven as a browser would.
+ */
+export function linkDriver(server: () => TestServer) {
+  const url = (path: string) => new URL(path, server().issuer);
+  const emails = () =>
+    (readOutbox(server().environment.config.dataDir) as unknown as Email[]).filter((m) => m.channel === 'email');
+
+  /**
+   * Waits for the `n`-th email to `to` (counting from one): a reset link is sent after the page has
+   * answered, so that the answer never depends on whether the address exists.
+   */
+  async function emailTo(to: string, n = 1, timeoutMs = 5000): Promise<Email> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = emails().filter((m) => m.to === to)[n - 1];
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no email number ${n} to ${to} within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** The full link of `path` (`reset-password`, `invitation`) written in an email. */
+  function linkIn(email: Email, path: string): URL {
+    const match = new RegExp(`https?://\\S+/${path}/[A-Za-z0-9_-]{43}`).exec(email.text);
+    expect(match, `no ${path} link in:\n${email.text}`).not.toBeNull();
+    return new URL(match![0]);
+  }
+
+  async function open(b: Browser, target: URL | string): Promise<Page> {
+    const start = typeof target === 'string' ? url(target) : target;
+    return b.follow(await b.request(start), start);
+  }
+
+  /** Posts the page's form whose action matches, with `fields`, and follows where it leads. */
+  async function submit(b: Browser, page: Page, action: RegExp, fields: Record<string, string>): Promise<Page> {
+    const form = readForm(await page.response.text(), action);
+    const target = new URL(form.action, page.url);
+    return b.follow(await b.request(target, { form: { _csrf: form.csrf, ...fields } }), target);
+  }
+
+  /** "Forgot password?" with this address; the answer page (not followed). */
+  async function requestLink(b: Browser, email: string, from?: string): Promise<Response> {
+    const page = await open(b, from ? `/forgot-password?from=${from}` : '/forgot-password');
+    const form = readForm(await page.response.text(), /\/forgot-password$/);
+    const fields: Record<string, string> = { _csrf: form.csrf, email, ...(from ? { from } : {}) };
+    return b.request(url(form.action), { form: fields });
+  }
+
+  /** Sets a person's disabled_at straight in the database (what the console's disable will do). */
+  async function disable(userId: string, at: number): Promise<void> {
+    const { config } = server().environment;
+    const sql = openSqlDatabase({ kind: 'sqlite', filename: `${config.dataDir}/twofold.db` });
+    await sql.db.updateTable('users').set({ disabled_at: at }).where('id', '=', userId).execute();
+    await sql.close();
+  }
+
+  return { url, emails, emailTo, linkIn, open, submit, requestLink, disable };
+}
