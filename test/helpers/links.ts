@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 
 import { openSqlDatabase } from '../../src/storage/sql/database.ts';
-import type { Browser, Page } from './account-driver.ts';
+import type { Browser, createAccountDriver, Member, Page } from './account-driver.ts';
 import { readForm } from './agent.ts';
 import type { TestServer } from './server.ts';
 import { readOutbox } from './totp.ts';
@@ -74,4 +74,32 @@ export function linkDriver(server: () => TestServer) {
   }
 
   return { url, emails, emailTo, linkIn, open, submit, requestLink, disable };
+}
+
+/**
+ * An administrator's changes in the console: posted, and when their sign-in is stale, confirmed
+ * (password, then the authenticator app) and resumed as the resume page does in a browser.
+ */
+export function freshChanges(driver: ReturnType<typeof createAccountDriver>, links: ReturnType<typeof linkDriver>) {
+  async function confirmItsMe(b: Browser, m: Member, stale: Response): Promise<Page> {
+    expect(stale.headers.get('location')).toMatch(/^\/account\/login\?fresh=1&resume=/);
+    const { page } = await driver.authenticate(b, m, await driver.open(b, stale.headers.get('location')!));
+    expect(page.url.pathname).toMatch(/^\/account\/resume\//);
+    const html = await page.response.clone().text();
+    const fields = Object.fromEntries(
+      [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)]
+        .filter((m) => m[1] !== '_csrf')
+        .map((m) => [m[1]!, m[2]!.replaceAll('&amp;', '&')]),
+    );
+    return links.submit(b, page, /^\/admin\//, fields);
+  }
+
+  async function change(b: Browser, m: Member, path: string, form: Record<string, string> = {}): Promise<Page> {
+    const response = await driver.post(b, path, form);
+    if (!response.headers.get('location')?.startsWith('/account/login?fresh=1'))
+      return b.follow(response, links.url(path));
+    return confirmItsMe(b, m, response);
+  }
+
+  return { confirmItsMe, change };
 }
