@@ -10,6 +10,7 @@ import type { Clock } from '../../ports/clock.ts';
 import type { Views } from '../../ports/views.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
+import { fieldErrors } from './field-errors.ts';
 import type { LinkState, LinkStates } from './link-state.ts';
 
 /** One browser's use of an invitation link; `accepted` once the password is chosen. */
@@ -95,8 +96,7 @@ export function invitationRoutes(deps: InvitationDeps): Router {
     const parsed = schema.safeParse(ctx.request.body);
     if (!parsed.success) {
       ctx.status = 400;
-      const errors = Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message]));
-      return formPage(ctx, use.link, '', errors);
+      return formPage(ctx, use.link, '', fieldErrors(parsed.error));
     }
     try {
       const account = await deps.invitations.accept(use.state.tokenHash, parsed.data);

@@ -18,6 +18,7 @@ import { normalizeEmail } from '../../ports/stores.ts';
 import type { Views } from '../../ports/views.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
+import { fieldErrors } from './field-errors.ts';
 import type { LinkState, LinkStates } from './link-state.ts';
 
 /** One browser's use of a reset link: what it proved, and what it changed once done. */
@@ -57,8 +58,6 @@ const newPasswordForm = (max: number) =>
     signOutEverywhere: z.literal('on').optional(),
     revokeAppPasswords: z.literal('on').optional(),
   });
-
-const fieldErrors = (error: z.ZodError) => Object.fromEntries(error.issues.map((i) => [String(i.path[0]), i.message]));
 
 /**
  * "Forgot password?": the request for a link (answered alike for every address), the link itself
@@ -152,7 +151,7 @@ export function passwordResetRoutes(deps: PasswordResetDeps): Router {
     void deps.resets
       .request(parsed.data.email)
       .catch((error: unknown) => log.error({ err: error }, 'reset request failed'));
-    await page(ctx, 'reset/sent', 'Check your email', { email: parsed.data.email, minutes: RESET_LINK_MINUTES });
+    await page(ctx, 'reset/sent', 'Check your email', { email: parsed.data.email, from, minutes: RESET_LINK_MINUTES });
   });
 
   router.get('/reset-password/:secret', async (ctx) => {

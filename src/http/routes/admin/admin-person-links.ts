@@ -10,6 +10,7 @@ import type { Views } from '../../../ports/views.ts';
 import type { Csrf } from '../../middleware/csrf.ts';
 import { formBody } from '../../middleware/form-body.ts';
 import { createAccountRenderer } from '../account-context.ts';
+import { fieldErrors } from '../field-errors.ts';
 import { adminOf } from './admin-context.ts';
 
 export interface AdminPersonLinkDeps {
@@ -65,11 +66,7 @@ export function adminPersonLinkRoutes(deps: AdminPersonLinkDeps): Router {
     const parsed = inviteForm.safeParse(body);
     if (!parsed.success) {
       ctx.status = 400;
-      return invitePage(
-        ctx,
-        values,
-        Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message])),
-      );
+      return invitePage(ctx, values, fieldErrors(parsed.error));
     }
     try {
       const user = await deps.invitations.invite(
