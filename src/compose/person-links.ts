@@ -1,10 +1,16 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
+import type Provider from 'oidc-provider';
 
 import type { Config } from '../config/load.ts';
 import type { AccountSecurity } from '../domain/account-security.ts';
 import type { Accounts } from '../domain/accounts.ts';
 import type { AppPasswords } from '../domain/app-passwords.ts';
+import type { Audit } from '../domain/audit.ts';
+import type { Methods } from '../domain/methods.ts';
+import type { Throttle } from '../domain/throttle.ts';
+import type { FactorRegistry } from '../factors/registry.ts';
+import type { Csrf } from '../http/middleware/csrf.ts';
 import { createInvitations } from '../domain/invitations.ts';
 import { createPasswordResets } from '../domain/password-resets.ts';
 import { createPersonLinks } from '../domain/person-links.ts';
@@ -24,7 +30,6 @@ import type { Storage } from '../storage/open.ts';
 import { createSqlPersonLinkStore } from '../storage/sql/person-link-store.ts';
 import { createSqlPersonTokenStore } from '../storage/sql/person-token-store.ts';
 import { createSqlUserStore } from '../storage/sql/user-store.ts';
-import type { SignInParts } from './routes.ts';
 
 /**
  * Reset-link requests, per address and per client address, each request counted whether or not the
@@ -41,7 +46,15 @@ export function personLinkRouters(deps: {
   config: Config;
   storage: Storage;
   accounts: Accounts;
-  signIn: SignInParts;
+  /** What the second step of sign-in shares with the reset's: the factors and their attempt budget. */
+  signIn: {
+    provider: Provider;
+    methods: Methods;
+    registry: FactorRegistry;
+    throttle: Throttle;
+    audit: Audit;
+    csrf: Csrf;
+  };
   security: Pick<AccountSecurity, 'revokeAllTrustedBrowsers'>;
   access: AccountAccess;
   appPasswords: Pick<AppPasswords, 'revokeAll'>;

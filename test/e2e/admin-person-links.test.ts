@@ -124,13 +124,17 @@ describe('reset links and invitations from the admin console', () => {
     expect((await server.app.stores.users.findUserByEmail('jan@acme.example'))!.organization.slug).toBe('acme');
   });
 
-  it('refuses a reset link for a person whose invitation is pending, and says what to do instead', async () => {
+  it('refuses a reset link for a person who is invited or disabled, and says what to do instead', async () => {
     const jan = (await server.app.stores.users.findUserByEmail('jan@acme.example'))!.user;
     const refused = await post(adminBrowser, `/admin/people/${jan.id}/send-reset-link`);
     expect(refused.status).toBe(409);
     expect(await refused.text()).toContain(
       'Jan has not accepted their invitation yet. Send the invitation again instead.',
     );
+    await links.disable(bob.seeded.user.id, clock.now());
+    const disabled = await post(adminBrowser, `/admin/people/${bob.seeded.user.id}/send-reset-link`);
+    expect(disabled.status).toBe(409);
+    expect(await disabled.text()).toContain('is disabled. Enable them first.');
     const accepted = await post(adminBrowser, `/admin/people/${ada.seeded.user.id}/resend-invitation`);
     expect(accepted.status).toBe(409);
     expect(await typesOf(ada)).not.toContain('invitation.resent');
