@@ -316,6 +316,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       people,
       tfaReset,
       accessCodes,
+      mailer,
       keyedHash,
       random,
       clock,

@@ -24,10 +24,12 @@ import type { Organizations } from '../domain/organizations.ts';
 import type { People } from '../domain/people.ts';
 import type { TfaReset } from '../domain/tfa-reset.ts';
 import type { DeviceCookies } from '../domain/device-cookies.ts';
+import type { Mailer } from '../ports/mailer.ts';
 import { adminPeopleRoutes } from '../http/routes/admin/admin-people.ts';
 import { adminAccessCodeRoutes, createAccessCodeSection } from '../http/routes/admin/admin-access-codes.ts';
 import type { AccessCodes } from '../domain/access-codes.ts';
 import { adminSecurityRoutes } from '../http/routes/admin/admin-security.ts';
+import { personLinkRouters } from './person-links.ts';
 import { adminHomeRoutes, requireAdmin } from '../http/routes/admin/admin-context.ts';
 import { accountAuthRoutes, requireAccount, requireFreshAuth } from '../http/routes/account-auth.ts';
 import { accountPageRoutes } from '../http/routes/account-pages.ts';
@@ -84,6 +86,8 @@ export function createRouters(deps: {
   people: People;
   tfaReset: TfaReset;
   accessCodes: AccessCodes;
+  /** Emails that are the point of a request (reset links, invitations); security notices go through the audit trail. */
+  mailer: Mailer;
   keyedHash: KeyedHash;
   random: Random;
   clock: Clock;
@@ -167,6 +171,13 @@ export function createRouters(deps: {
       guards: adminGuards,
       requireFreshAuth: fresh,
       maxAgeSeconds: config.stepUp.maxAgeSeconds,
+    }),
+    ...personLinkRouters({
+      ...deps,
+      access: sessionIndex,
+      appPasswords: deps.legacy.appPasswords,
+      adminGuards,
+      requireFreshAuth: fresh,
     }),
     accountAppPasswordRoutes({
       accounts,

@@ -36,6 +36,13 @@ export interface NewUserInput {
   password: string;
 }
 
+/** Who an administrator invites: they choose their password from the emailed link. */
+export interface InvitedUserInput {
+  email: string;
+  name?: string | null;
+  role?: Role;
+}
+
 export type PasswordSignIn =
   | { ok: true; account: UserWithOrganization }
   | { ok: false; reason: 'invalid_credentials' }
@@ -47,6 +54,17 @@ export interface Accounts {
   /** Validates and builds a user with its password hash; nothing is stored. */
   prepareUser(org: Organization, input: NewUserInput): Promise<{ user: User; passwordHash: string }>;
   createUser(org: Organization, input: NewUserInput): Promise<User>;
+  /**
+   * Validates an invited person and builds them with `invitedAt` set and a password no one knows
+   * (the hash of 32 random bytes that are thrown away): only their invitation link lets them in.
+   * Nothing is stored.
+   */
+  prepareInvitedUser(org: Organization, input: InvitedUserInput): Promise<{ user: User; passwordHash: string }>;
+  /**
+   * The hash of a password a person chose through an emailed link (reset, invitation), after the
+   * organization's rules; weak_password with the field's message otherwise.
+   */
+  hashChosenPassword(account: UserWithOrganization, password: string, name?: string | null): Promise<string>;
   /**
    * Checks email + password under the brute-force throttle. An unknown email and a wrong password
    * give the same answer after the same work (a dummy hash is verified), so neither the response
@@ -89,7 +107,8 @@ export function createAccounts(deps: {
     maxLength: defaults.maxLength,
   });
 
-  async function prepareUser(org: Organization, input: NewUserInput) {
+  /** Field messages for the details of a new person (everything but the password). */
+  function detailProblems(input: Omit<NewUserInput, 'password'>) {
     const fields: Record<string, string> = {};
     const email = emailSchema.safeParse(input.email);
     if (!email.success) fields.email = email.error.issues[0]!.message;
@@ -97,6 +116,29 @@ export function createAccounts(deps: {
     if (name && !name.success) fields.name = name.error.issues[0]!.message;
     const phone = input.phone ? phoneSchema.safeParse(input.phone) : undefined;
     if (phone && !phone.success) fields.phone = phone.error.issues[0]!.message;
+    return { fields, email: email.data, name: name?.data ?? null, phone: phone?.data ?? null };
+  }
+
+  function newUser(org: Organization, details: ReturnType<typeof detailProblems>, role: Role | undefined): User {
+    const now = clock.now();
+    return {
+      id: random.uuid(),
+      orgId: org.id,
+      email: details.email!,
+      name: details.name,
+      phone: details.phone,
+      role: role ?? 'member',
+      createdAt: now,
+      passwordChangedAt: now,
+      disabledAt: null,
+      tfaGraceUntil: null,
+      invitedAt: null,
+    };
+  }
+
+  async function prepareUser(org: Organization, input: NewUserInput) {
+    const details = detailProblems(input);
+    const { fields } = details;
     const problems = policy.check(input.password, passwordRulesFor(org), {
       email: input.email,
       name: input.name,
@@ -106,21 +148,10 @@ export function createAccounts(deps: {
     if (Object.keys(fields).length > 0) {
       throw domainErrors.raise('invalid_user', { fields });
     }
-    const now = clock.now();
-    const user: User = {
-      id: random.uuid(),
-      orgId: org.id,
-      email: email.data!,
-      name: name?.data ?? null,
-      phone: phone?.data ?? null,
-      role: input.role ?? 'member',
-      createdAt: now,
-      passwordChangedAt: now,
-      disabledAt: null,
-      tfaGraceUntil: null,
-      invitedAt: null,
+    return {
+      user: newUser(org, details, input.role),
+      passwordHash: await hasher.hash(normalizePassword(input.password)),
     };
-    return { user, passwordHash: await hasher.hash(normalizePassword(input.password)) };
   }
 
   async function verifyPassword({
@@ -193,6 +224,22 @@ export function createAccounts(deps: {
       }
       await users.updatePassword(organization.id, user.id, await hasher.hash(normalizePassword(password)), clock.now());
       await audit.record({ type: 'password.changed', orgId: organization.id, userId: user.id, ip });
+    },
+    async prepareInvitedUser(org, input) {
+      const details = detailProblems(input);
+      if (Object.keys(details.fields).length > 0) throw domainErrors.raise('invalid_user', { fields: details.fields });
+      const user = { ...newUser(org, details, input.role), invitedAt: clock.now() };
+      return { user, passwordHash: await hasher.hash(random.token(32)) };
+    },
+    async hashChosenPassword({ user, organization }, password, name = user.name) {
+      const problems = policy.check(password, passwordRulesFor(organization), {
+        email: user.email,
+        name,
+        organization: organization.name,
+      });
+      if (problems.length > 0)
+        throw domainErrors.raise('weak_password', { fields: { password: problems.map((p) => p.message).join(' ') } });
+      return hasher.hash(normalizePassword(password));
     },
     async createUser(org, input) {
       const { user, passwordHash } = await prepareUser(org, input);

@@ -25,4 +25,8 @@ export const domainErrors = errorCatalogue({
   unknown_person: { status: 404, message: 'There is no such person in your organization.' },
   invalid_policy: { status: 400, message: 'Some settings need fixing.' },
   invalid_access_code_lifetime: { status: 400, message: 'Choose how long the code works: 15 minutes to 24 hours.' },
+  link_invalid: { status: 410, message: 'This link has expired or was already used.' },
+  link_unavailable: { status: 409, message: 'A password reset link cannot be sent to this person.' },
+  not_invited: { status: 409, message: 'This person has already accepted their invitation.' },
+  email_taken: { status: 409, message: 'This email address already has an account.' },
 });

@@ -20,6 +20,8 @@ export interface PersonRow {
   tfa: TfaStatus;
   methods: string[];
   lastSignInAt: number | null;
+  /** Set while their invitation is pending: they have not chosen a password yet. */
+  invitedAt: number | null;
 }
 
 export interface PersonDetail extends PersonRow {
@@ -66,6 +68,7 @@ export function createPeople(deps: {
       tfa: tfaStatusOf(org, active.length > 0),
       methods: [...new Set(active.map((f) => deps.registry.summarize(f).kindName))],
       lastSignInAt,
+      invitedAt: user.invitedAt,
     };
   }
 

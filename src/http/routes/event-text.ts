@@ -23,4 +23,11 @@ export const EVENT_TEXT: Record<string, string> = {
   'access_code.issued': 'Temporary access code made by an administrator',
   'access_code.revoked': 'Temporary access code revoked by an administrator',
   'access_code.used': 'Temporary access code used to sign in',
+  'password.reset_requested': 'Password reset link asked for',
+  'password.reset_sent': 'Password reset link sent by an administrator',
+  'password.reset_second_factor_failed': 'Wrong second-step code entered while resetting the password',
+  'user.invited': 'Invited by an administrator',
+  'invitation.resent': 'Invitation sent again',
+  'invitation.cancelled': 'Invitation cancelled',
+  'invitation.accepted': 'Invitation accepted',
 };

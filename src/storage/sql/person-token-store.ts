@@ -8,7 +8,7 @@ import {
 } from '../../ports/person-token-store.ts';
 import type { Database, Tables } from './tables.ts';
 
-function toPersonToken(row: Selectable<Tables['person_tokens']>): PersonTokenRecord {
+export function toPersonToken(row: Selectable<Tables['person_tokens']>): PersonTokenRecord {
   if (!(PERSON_TOKEN_PURPOSES as readonly string[]).includes(row.purpose)) {
     throw new Error(`unknown person token purpose "${row.purpose}"`);
   }

@@ -51,6 +51,10 @@ const NOTICES: Record<string, string> = {
   off: 'Two-step verification is off for this person.',
   'access-code-revoked': 'The temporary access code was revoked. It no longer works.',
   'access-code-none': 'There was no temporary access code waiting.',
+  'reset-link': 'A password reset link was emailed. It works once, for 30 minutes.',
+  invited: 'The invitation was emailed. Its link works once, for 7 days.',
+  'invitation-resent': 'The invitation was emailed again. Only the newest link works.',
+  'invitation-cancelled': 'The invitation was cancelled.',
 };
 
 /** Console → People: the directory with TFA status, a person's page, reset and turning TFA off. */
@@ -71,6 +75,7 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
       statuses: TFA_STATUSES.map((value) => ({ value, text: STATUS_TEXT[value] })),
       ...listed,
       rows: listed.rows.map((row) => ({ ...row, tfaText: STATUS_TEXT[row.tfa] })),
+      notice: typeof ctx.query.done === 'string' ? (NOTICES[ctx.query.done] ?? null) : null,
     });
   });
 
