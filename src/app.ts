@@ -55,6 +55,10 @@ import { createSqlClientStore } from './storage/sql/client-store.ts';
 import { createSqlOrganizationStore } from './storage/sql/organization-store.ts';
 import { createSqlSetupStore } from './storage/sql/setup-store.ts';
 import { createSqlUserStore } from './storage/sql/user-store.ts';
+import { createPersonStatus, type PersonStatus } from './domain/person-status.ts';
+import { createSignInThrottles } from './domain/sign-in-throttles.ts';
+import { createSqlPersonStatusStore } from './storage/sql/person-status-store.ts';
+import { createSqlPersonTokenStore } from './storage/sql/person-token-store.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -85,6 +89,7 @@ export interface TwofoldApp {
     tfaReset: TfaReset;
     appPasswords: AppPasswords;
     people: People;
+    personStatus: PersonStatus;
   };
   factors: { store: FactorStore; registry: FactorRegistry; recovery: RecoveryCodes };
   stores: { users: UserStore; organizations: OrganizationStore; clients: ClientStore };
@@ -117,11 +122,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const auditStore = createSqlAuditStore(db);
   const requestContext = createRequestContext();
   const audit = createAudit({ store: auditStore, clock, random, context: requestContext });
+  const passwordThrottle = createThrottle({
+    counter: storage.counter,
+    clock,
+    purpose: 'password',
+    rules: config.throttle,
+  });
   const accounts = createAccounts({
     users: stores.users,
     hasher: createArgon2Hasher(config.passwords.argon2),
     policy: createPasswordPolicy(),
-    throttle: createThrottle({ counter: storage.counter, clock, purpose: 'password', rules: config.throttle }),
+    throttle: passwordThrottle,
     audit,
     clock,
     random,
@@ -267,6 +278,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     audit,
     access: sessionIndex,
   });
+  const personStatus = createPersonStatus({
+    store: createSqlPersonStatusStore(db),
+    tokens: createSqlPersonTokenStore(db),
+    access: sessionIndex,
+    audit,
+    clock,
+  });
+  const signInThrottles = createSignInThrottles({
+    password: passwordThrottle,
+    secondFactor: secondFactorThrottle,
+    appPassword: legacy.throttle,
+    audit,
+  });
   const koa = createHttpApp({
     provider,
     requestContext,
@@ -297,6 +321,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       organizations,
       people,
       tfaReset,
+      personStatus,
+      signInThrottles,
       keyedHash,
       random,
       clock,
@@ -318,7 +344,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa,
     provider,
     logger,
-    services: { accounts, organizations, setup, clients, audit, tfaReset, appPasswords: legacy.appPasswords, people },
+    services: {
+      accounts,
+      organizations,
+      setup,
+      clients,
+      audit,
+      tfaReset,
+      appPasswords: legacy.appPasswords,
+      people,
+      personStatus,
+    },
     factors,
     stores,
     migrate: () => storage.sql.migrate(),

@@ -25,6 +25,9 @@ import type { TfaReset } from '../domain/tfa-reset.ts';
 import type { Mailer } from '../ports/mailer.ts';
 import type { DeviceCookies } from '../domain/device-cookies.ts';
 import { adminPeopleRoutes } from '../http/routes/admin/admin-people.ts';
+import { adminPersonStatusRoutes, createPersonStatusSection } from '../http/routes/admin/admin-person-status.ts';
+import type { PersonStatus } from '../domain/person-status.ts';
+import type { SignInThrottles } from '../domain/sign-in-throttles.ts';
 import { adminSecurityRoutes } from '../http/routes/admin/admin-security.ts';
 import { adminHomeRoutes, requireAdmin } from '../http/routes/admin/admin-context.ts';
 import { accountAuthRoutes, requireAccount, requireFreshAuth } from '../http/routes/account-auth.ts';
@@ -82,6 +85,8 @@ export function createRouters(deps: {
   organizations: Organizations;
   people: People;
   tfaReset: TfaReset;
+  personStatus: PersonStatus;
+  signInThrottles: SignInThrottles;
   keyedHash: KeyedHash;
   random: Random;
   clock: Clock;
@@ -150,6 +155,15 @@ export function createRouters(deps: {
       requireFreshAuth: fresh,
       accountUrl: `${config.issuer}/account`,
       clock,
+      statusSection: createPersonStatusSection({ personStatus: deps.personStatus, throttles: deps.signInThrottles }),
+    }),
+    adminPersonStatusRoutes({
+      people: deps.people,
+      personStatus: deps.personStatus,
+      throttles: deps.signInThrottles,
+      csrf,
+      guards: adminGuards,
+      requireFreshAuth: fresh,
     }),
     adminSecurityRoutes({
       organizations: deps.organizations,

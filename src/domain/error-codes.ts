@@ -24,4 +24,10 @@ export const domainErrors = errorCatalogue({
   unknown_app_password: { status: 404, message: 'That app password does not exist any more.' },
   unknown_person: { status: 404, message: 'There is no such person in your organization.' },
   invalid_policy: { status: 400, message: 'Some settings need fixing.' },
+  account_disabled: { status: 403, message: 'This account is disabled. Contact your administrator.' },
+  last_admin: {
+    status: 409,
+    message: 'This is the only administrator who can sign in. Make someone else an administrator first.',
+  },
+  self_lockout: { status: 409, message: 'You cannot lock yourself out. Another administrator can make this change.' },
 });

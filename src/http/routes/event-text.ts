@@ -18,4 +18,9 @@ export const EVENT_TEXT: Record<string, string> = {
   'app_password.created': 'App password created',
   'app_password.revoked': 'App password revoked',
   'org.policy_changed': 'Organization security settings changed',
+  'user.disabled': 'Account disabled by an administrator',
+  'user.enabled': 'Account enabled again by an administrator',
+  'user.role_changed': 'Role changed by an administrator',
+  'throttle.cleared': 'Failed sign-in attempts cleared by an administrator',
+  'signin.refused_disabled': 'Sign-in refused: the account is disabled',
 };

@@ -3,7 +3,14 @@ import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 
 import type { AccountSecurity } from '../../../domain/account-security.ts';
-import { TFA_STATUSES, type People, type TfaStatus } from '../../../domain/people.ts';
+import {
+  ACCOUNT_STATES,
+  TFA_STATUSES,
+  type AccountState,
+  type People,
+  type PersonDetail,
+  type TfaStatus,
+} from '../../../domain/people.ts';
 import type { TfaReset } from '../../../domain/tfa-reset.ts';
 import type { Clock } from '../../../ports/clock.ts';
 import type { Mailer } from '../../../ports/mailer.ts';
@@ -14,6 +21,8 @@ import { formBody } from '../../middleware/form-body.ts';
 import { createAccountRenderer } from '../account-context.ts';
 import { EVENT_TEXT } from '../event-text.ts';
 import { adminOf } from './admin-context.ts';
+import type { PersonStatusSection } from './admin-person-status.ts';
+import type { Organization } from '../../../ports/stores.ts';
 
 export interface AdminPeopleDeps {
   people: People;
@@ -27,6 +36,8 @@ export interface AdminPeopleDeps {
   requireFreshAuth: Middleware;
   accountUrl: string;
   clock: Clock;
+  /** The account section of a person's page: disabled or not, role, failed sign-in attempts. */
+  statusSection(ctx: Context, org: Organization, detail: PersonDetail): Promise<PersonStatusSection>;
 }
 
 export const STATUS_TEXT: Record<TfaStatus, string> = {
@@ -44,6 +55,11 @@ const listQuery = z.object({
     .catch(null)
     .default(null),
   page: z.coerce.number().int().min(1).max(10_000).catch(1),
+  account: z
+    .enum(ACCOUNT_STATES as [AccountState, ...AccountState[]])
+    .nullable()
+    .catch(null)
+    .default(null),
 });
 const resetForm = z.object({ keepAppPasswords: z.literal('on').optional() });
 
@@ -51,6 +67,11 @@ const NOTICES: Record<string, string> = {
   reset:
     'Two-step verification was reset. Every session and token of this person has ended; they set it up again at their next sign-in.',
   off: 'Two-step verification is off for this person.',
+  disabled:
+    'The account is disabled. Every session and token of this person has ended, and nothing signs in as them until the account is enabled again.',
+  enabled: 'The account is enabled again. The person signs in with the password and methods they had.',
+  role: 'The role was saved.',
+  throttle: 'The failed sign-in attempts were cleared. The person can try again at once.',
 };
 
 /** Console → People: the directory with TFA status, a person's page, reset and turning TFA off. */
@@ -62,13 +83,19 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
   router.get('/', ...deps.guards, async (ctx) => {
     const { org } = adminOf(ctx);
     const query = listQuery.parse(ctx.query);
-    const listed = await deps.people.list(org, { search: query.q, status: query.status, page: query.page });
+    const listed = await deps.people.list(org, {
+      search: query.q,
+      status: query.status,
+      page: query.page,
+      account: query.account,
+    });
     await render(ctx, 'admin/people', 'People', {
       nav: 'people',
       orgName: org.name,
       q: query.q,
       status: query.status,
       statuses: TFA_STATUSES.map((value) => ({ value, text: STATUS_TEXT[value] })),
+      accountState: query.account,
       ...listed,
       rows: listed.rows.map((row) => ({ ...row, tfaText: STATUS_TEXT[row.tfa] })),
     });
@@ -88,6 +115,7 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
         events: detail.events.map((e) => ({ ...e, text: EVENT_TEXT[e.type] ?? e.type })),
       },
       notice,
+      status: await deps.statusSection(ctx, org, detail),
     });
   };
 
