@@ -60,6 +60,8 @@ export interface AccountThrottleState {
   slowed: boolean;
   /** Seconds until the next attempt may run; 0 when it may run now. */
   retryAfterSeconds: number;
+  /** Seconds until the count is forgotten, unless another failure comes first (the window slides). */
+  lapsesInSeconds: number;
 }
 
 /** How a guarded attempt went: checked, refused for a delay still running, or refused while another runs. */
@@ -105,7 +107,13 @@ export function createThrottle(deps: {
       const state = await counter.peek(accountKey(account));
       if (!state || state.count === 0) return null;
       const slowed = delayAfter(state.count, rules.account) > 0;
-      return { failures: state.count, slowed, retryAfterSeconds: waitOf(state, rules.account) };
+      const lapsesAt = state.lastAt + rules.account.windowSeconds * 1000;
+      return {
+        failures: state.count,
+        slowed,
+        retryAfterSeconds: waitOf(state, rules.account),
+        lapsesInSeconds: Math.max(0, Math.ceil((lapsesAt - clock.now()) / 1000)),
+      };
     },
     async clearAccount(account) {
       await counter.clear(accountKey(account));

@@ -93,14 +93,16 @@ describe('the admin console on a person: isolation, step-up and failed attempts'
     expect(await failPassword(bob)).toBe(429);
     const slowed = await page(graceBrowser, `/admin/people/${id(bob)}`);
     expect(slowed).toContain('<strong>Sign-in is slowed down</strong> by failed attempts on this account.');
-    expect(slowed).toContain('<li>Password: 5 failed attempts; the next try must wait 1 second</li>');
+    expect(slowed).toContain(
+      '<li>Password: 5 failed attempts; the next try must wait 1 second. Forgotten in 15 minutes without further failures.</li>',
+    );
 
     expect(redirect(await post(graceBrowser, `/admin/people/${id(bob)}/clear-throttle`))).toBe(
       `303 /admin/people/${id(bob)}?done=throttle`,
     );
     const cleared = await page(graceBrowser, `/admin/people/${id(bob)}?done=throttle`);
     expect(cleared).toContain('The failed sign-in attempts were cleared.');
-    expect(cleared).toMatch(/Failed sign-in attempts<\/h3>\s*<p class="muted">None counted now\.<\/p>/);
+    expect(cleared).toMatch(/Failed sign-in attempts<\/h2>\s*<p class="muted">None counted now\.<\/p>/);
     // Bob signs in at once; Carol's count is hers and stays.
     await signIn(new Browser(), bob);
     expect(await page(graceBrowser, `/admin/people/${id(carol)}`)).toContain('Password: 5 failed attempts');
@@ -129,7 +131,7 @@ describe('the admin console on a person: isolation, step-up and failed attempts'
       expect((await tryCode('000000')).status).not.toBe(429);
     }
     expect(await page(graceBrowser, `/admin/people/${id(ada)}`)).toContain(
-      '<li>Two-step codes: 11 failed attempts; the next try must wait 64 seconds</li>',
+      '<li>Two-step codes: 11 failed attempts; the next try must wait 64 seconds.',
     );
     expect((await tryCode(driver.nextCode(ada))).status).toBe(429);
     expect(redirect(await post(graceBrowser, `/admin/people/${id(ada)}/clear-throttle`))).toBe(

@@ -152,9 +152,21 @@ describe('throttle', () => {
     const throttle = throttleWith();
     expect(await throttle.accountState(keys.account)).toBeNull();
     await fail(throttle, ACCOUNT.freeAttempts - 1);
-    expect(await throttle.accountState(keys.account)).toEqual({ failures: 2, slowed: false, retryAfterSeconds: 0 });
+    expect(await throttle.accountState(keys.account)).toEqual({
+      failures: 2,
+      slowed: false,
+      retryAfterSeconds: 0,
+      lapsesInSeconds: 900,
+    });
+    clock.advanceSeconds(60);
     await fail(throttle, 2);
-    expect(await throttle.accountState(keys.account)).toEqual({ failures: 4, slowed: true, retryAfterSeconds: 2 });
+    clock.advanceSeconds(1);
+    expect(await throttle.accountState(keys.account)).toEqual({
+      failures: 4,
+      slowed: true,
+      retryAfterSeconds: 1,
+      lapsesInSeconds: 899,
+    });
     await fail(throttle, ACCOUNT.freeAttempts + 1, { account: 'bob@example.com', ip: '198.51.100.9' });
     await fail(throttle, IP.freeAttempts, { account: 'carol@example.com', ip: keys.ip });
     await throttle.clearAccount(keys.account);

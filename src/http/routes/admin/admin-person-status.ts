@@ -3,7 +3,7 @@ import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 
 import { roleSchema } from '../../../domain/accounts.ts';
-import { secondsText } from '../../../domain/duration-text.ts';
+import { minutesText, secondsText } from '../../../domain/duration-text.ts';
 import { AppError } from '../../../domain/errors.ts';
 import type { People, PersonDetail } from '../../../domain/people.ts';
 import type { AdminActor, PersonStatus } from '../../../domain/person-status.ts';
@@ -107,10 +107,13 @@ export interface PersonStatusSection {
 }
 
 function attemptText({ step, state }: StepThrottle): string {
-  const count = `${state.failures} failed attempt${state.failures === 1 ? '' : 's'}`;
-  if (!state.slowed) return `${STEP_TEXT[step]}: ${count}, not slowed down yet`;
-  if (state.retryAfterSeconds === 0) return `${STEP_TEXT[step]}: ${count}; each further failure makes the wait longer`;
-  return `${STEP_TEXT[step]}: ${count}; the next try must wait ${secondsText(state.retryAfterSeconds)}`;
+  const count = `${STEP_TEXT[step]}: ${state.failures} failed attempt${state.failures === 1 ? '' : 's'}`;
+  const wait = !state.slowed
+    ? 'not slowed down yet'
+    : state.retryAfterSeconds === 0
+      ? 'each further failure makes the wait longer'
+      : `the next try must wait ${secondsText(state.retryAfterSeconds)}`;
+  return `${count}; ${wait}. Forgotten in ${minutesText(state.lapsesInSeconds)} without further failures.`;
 }
 
 function refusalText(refusal: Refusal, detail: PersonDetail, org: Organization): string {
