@@ -47,6 +47,11 @@ describe('twofold user disable and enable', () => {
     expect((await twofold(['user', 'disable', '--email', 'ada@example.com'])).stdout).toBe(
       'ada@example.com was already disabled\n',
     );
+    const shown = await twofold(['user', 'show', '--email', 'ada@example.com', '--json']);
+    expect(shown.json().disabledAt).toBe((await userOf('ada@example.com')).disabledAt);
+    expect((await twofold(['user', 'show', '--email', 'ada@example.com'])).stdout).toMatch(
+      /\naccount: disabled since \d{4}-\d\d-\d\dT/,
+    );
     const events = (await server.app.services.people.describe(seeded.org, seeded.user.id)).events;
     expect(events.filter((e) => e.type === 'user.disabled').map((e) => e.actor)).toEqual(['cli']);
 
