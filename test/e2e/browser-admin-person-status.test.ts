@@ -103,6 +103,18 @@ describe.skipIf(skip)("a person's account in the admin console, in real Chromium
       await shoot(page, 'admin-person-disabled');
       expect((await server.app.stores.users.findUserBySubject(member.id))!.user.disabledAt).not.toBeNull();
       await context.close();
+
+      // Ada herself, with her right password: told why, and nothing more.
+      const adas = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const adasPage = await adas.newPage();
+      adasPage.setDefaultTimeout(10_000);
+      await adasPage.goto(`${server.issuer}/account`);
+      await adasPage.getByLabel('Email').fill(member.email);
+      await adasPage.getByLabel('Password').fill(PASSWORD);
+      await adasPage.getByRole('button', { name: 'Continue' }).click();
+      await adasPage.getByText('This account is disabled. Contact your administrator.').waitFor();
+      await shoot(adasPage, 'login-disabled');
+      await adas.close();
     },
     SCREENSHOTS_TIMEOUT,
   );
