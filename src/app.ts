@@ -58,6 +58,9 @@ import { createSqlOrganizationStore } from './storage/sql/organization-store.ts'
 import { createSqlPersonTokenStore } from './storage/sql/person-token-store.ts';
 import { createSqlSetupStore } from './storage/sql/setup-store.ts';
 import { createSqlUserStore } from './storage/sql/user-store.ts';
+import { createPersonStatus, type PersonStatus } from './domain/person-status.ts';
+import { createSignInThrottles } from './domain/sign-in-throttles.ts';
+import { createSqlPersonStatusStore } from './storage/sql/person-status-store.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -89,6 +92,7 @@ export interface TwofoldApp {
     appPasswords: AppPasswords;
     people: People;
     notices: SecurityNotices;
+    personStatus: PersonStatus;
   };
   factors: { store: FactorStore; registry: FactorRegistry; recovery: RecoveryCodes };
   stores: { users: UserStore; organizations: OrganizationStore; clients: ClientStore; audit: AuditStore };
@@ -130,11 +134,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onError: (error) => logger.error({ err: error }, 'could not prepare a security email'),
   });
   const audit = createAudit({ store: auditStore, clock, random, context: requestContext, onRecorded: notices.notify });
+  const passwordThrottle = createThrottle({
+    counter: storage.counter,
+    clock,
+    purpose: 'password',
+    rules: config.throttle,
+  });
   const accounts = createAccounts({
     users: stores.users,
     hasher: createArgon2Hasher(config.passwords.argon2),
     policy: createPasswordPolicy(),
-    throttle: createThrottle({ counter: storage.counter, clock, purpose: 'password', rules: config.throttle }),
+    throttle: passwordThrottle,
     audit,
     clock,
     random,
@@ -195,7 +205,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     random,
     audit,
   });
-  const accessCodes = createAccessCodes({ tokens: createSqlPersonTokenStore(db), keyedHash, clock, random, audit });
+  const personTokens = createSqlPersonTokenStore(db);
+  const accessCodes = createAccessCodes({ tokens: personTokens, keyedHash, clock, random, audit });
   const registry = createFactorRegistry(
     createFactors({
       config,
@@ -286,6 +297,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     audit,
     access: sessionIndex,
   });
+  const personStatus = createPersonStatus({
+    store: createSqlPersonStatusStore(db),
+    tokens: personTokens,
+    access: sessionIndex,
+    audit,
+    clock,
+  });
+  const signInThrottles = createSignInThrottles({
+    password: passwordThrottle,
+    secondFactor: secondFactorThrottle,
+    appPassword: legacy.throttle,
+    audit,
+  });
   const koa = createHttpApp({
     provider,
     requestContext,
@@ -317,6 +341,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       tfaReset,
       accessCodes,
       mailer,
+      personStatus,
+      signInThrottles,
       keyedHash,
       random,
       clock,
@@ -348,6 +374,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       appPasswords: legacy.appPasswords,
       people,
       notices,
+      personStatus,
     },
     factors,
     stores: { ...stores, audit: auditStore },

@@ -7,6 +7,7 @@ import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
 import { list, pick, required, str, type Command } from './values.ts';
 import { ORG_AND_USER_COMMANDS, orgJson } from './directory-commands.ts';
+import { PERSON_STATUS_COMMANDS } from './person-status-commands.ts';
 
 export const USAGE = `twofold: an OpenID Connect identity provider with two-factor authentication
 
@@ -22,6 +23,8 @@ Usage: twofold <command> [options] [--json]
   user list --org <slug> [--search <text>] [--tfa enforced|own|off|not_enrolled]
   user show --email <email>
   user reset-tfa --email <email> [--keep-app-passwords]
+  user disable --email <email>  stop a person signing in and end their sessions and tokens
+  user enable --email <email>   let a disabled person sign in again
   client add --id <client_id> [--name <n>] [--redirect-uri <uri>]... [--public] [--first-party] [--account-api] [--admin-api]
              [--grant authorization_code|refresh_token|password|client_credentials]...
              [--auth-method client_secret_basic|client_secret_post] [--post-logout-redirect-uri <uri>]...
@@ -306,6 +309,7 @@ export const COMMANDS: Command[] = [
   userCreate,
   userResetTfa,
   ...ORG_AND_USER_COMMANDS,
+  ...PERSON_STATUS_COMMANDS,
   clientAdd,
   clientList,
   setupLink,

@@ -100,6 +100,7 @@ const userShow: Command = {
     const detail = await app.services.people.describe(found.organization, found.user.id);
     const text = [
       `${detail.email} (${detail.name ?? 'no name'}), ${detail.role} of ${found.organization.slug}`,
+      `account: ${detail.disabledAt === null ? 'active' : `disabled since ${new Date(detail.disabledAt).toISOString()}`}`,
       `two-step verification: ${detail.tfa}`,
       `methods: ${detail.methodDetails.map((m) => `${m.kindName} "${m.label}"`).join(', ') || 'none'}`,
       `app passwords: ${detail.appPasswords.map((p) => `"${p.name}" (${p.scopes.join(' ')})`).join(', ') || 'none'}`,
@@ -111,6 +112,7 @@ const userShow: Command = {
         email: detail.email,
         name: detail.name,
         role: detail.role,
+        disabledAt: detail.disabledAt,
         org: found.organization.slug,
         tfa: detail.tfa,
         methods: detail.methodDetails.map((m) => ({

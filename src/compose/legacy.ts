@@ -12,7 +12,7 @@ import {
   type UseRecorder,
 } from '../domain/legacy-sign-in.ts';
 import type { Methods } from '../domain/methods.ts';
-import { createThrottle } from '../domain/throttle.ts';
+import { createThrottle, type Throttle } from '../domain/throttle.ts';
 import { registerPasswordGrant } from '../oidc/password-grant.ts';
 import type { AttemptCounter } from '../ports/attempt-counter.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -26,6 +26,8 @@ export interface LegacyAccess {
   appPasswords: AppPasswords;
   legacy: LegacySignIn;
   uses: UseRecorder;
+  /** The password grant's failure budget (an administrator clears a person's count). */
+  throttle: Throttle;
 }
 
 /** App passwords, the legacy sign-in behind the password grant, and the grant itself on the provider. */
@@ -49,13 +51,14 @@ export function createLegacyAccess(deps: {
     store,
     onError: (error) => deps.logger.warn({ err: error }, 'recording app password uses failed'),
   });
+  // A budget of its own: a mail server's failures never slow its people's web sign-in.
+  const throttle = createThrottle({ counter: deps.counter, clock, purpose: 'legacy', rules: config.throttle });
   const legacy = createLegacySignIn({
     store,
     accounts: deps.accounts,
     hasTfa: (account) => deps.methods.hasAny({ orgId: account.organization.id, userId: account.user.id }),
     keyedHash,
-    // A budget of its own: a mail server's failures never slow its people's web sign-in.
-    throttle: createThrottle({ counter: deps.counter, clock, purpose: 'legacy', rules: config.throttle }),
+    throttle,
     uses,
     clock,
   });
@@ -73,5 +76,5 @@ export function createLegacyAccess(deps: {
     clock,
     random,
   });
-  return { appPasswords, legacy, uses };
+  return { appPasswords, legacy, uses, throttle };
 }

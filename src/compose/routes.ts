@@ -28,6 +28,9 @@ import type { Mailer } from '../ports/mailer.ts';
 import { adminPeopleRoutes } from '../http/routes/admin/admin-people.ts';
 import { adminAccessCodeRoutes, createAccessCodeSection } from '../http/routes/admin/admin-access-codes.ts';
 import type { AccessCodes } from '../domain/access-codes.ts';
+import { adminPersonStatusRoutes, createPersonStatusSection } from '../http/routes/admin/admin-person-status.ts';
+import type { PersonStatus } from '../domain/person-status.ts';
+import type { SignInThrottles } from '../domain/sign-in-throttles.ts';
 import { adminSecurityRoutes } from '../http/routes/admin/admin-security.ts';
 import { personLinkRouters } from './person-links.ts';
 import { adminHomeRoutes, requireAdmin } from '../http/routes/admin/admin-context.ts';
@@ -88,6 +91,8 @@ export function createRouters(deps: {
   accessCodes: AccessCodes;
   /** Emails that are the point of a request (reset links, invitations); security notices go through the audit trail. */
   mailer: Mailer;
+  personStatus: PersonStatus;
+  signInThrottles: SignInThrottles;
   keyedHash: KeyedHash;
   random: Random;
   clock: Clock;
@@ -154,12 +159,21 @@ export function createRouters(deps: {
       guards: adminGuards,
       requireFreshAuth: fresh,
       accessCodeSection: createAccessCodeSection(deps.accessCodes),
+      statusSection: createPersonStatusSection({ personStatus: deps.personStatus, throttles: deps.signInThrottles }),
     }),
     adminAccessCodeRoutes({
       people: deps.people,
       accessCodes: deps.accessCodes,
       ephemeral: storage.ephemeral,
       views,
+      csrf,
+      guards: adminGuards,
+      requireFreshAuth: fresh,
+    }),
+    adminPersonStatusRoutes({
+      people: deps.people,
+      personStatus: deps.personStatus,
+      throttles: deps.signInThrottles,
       csrf,
       guards: adminGuards,
       requireFreshAuth: fresh,

@@ -46,6 +46,8 @@ export interface InvitedUserInput {
 export type PasswordSignIn =
   | { ok: true; account: UserWithOrganization }
   | { ok: false; reason: 'invalid_credentials' }
+  /** The password was right, but an administrator has disabled the account (never said before the password is). */
+  | { ok: false; reason: 'disabled' }
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
 export interface Accounts {
@@ -77,10 +79,18 @@ export interface Accounts {
    * own attempt budget (the legacy grant), so that its failures never slow the web sign-in.
    */
   checkPassword(input: { email: string; password: string; ip: string }): Promise<PasswordSignIn>;
-  /** Resolves an issued subject identifier (the user id) to the person and their organization. */
+  /**
+   * Resolves an issued subject identifier (the user id) to the person and their organization. A
+   * disabled person is not found: nothing signed in as them works while they are disabled.
+   */
   findBySubject(subject: string): Promise<UserWithOrganization | undefined>;
-  /** A person by id, only inside their own organization. */
+  /** A person by id, only inside their own organization; a disabled person is not found either. */
   findAccount(orgId: string, userId: string): Promise<UserWithOrganization | undefined>;
+  /**
+   * The person a factor proved on its own (a passkey), to sign them in: undefined when unknown, and
+   * refused with account_disabled while disabled (they proved who they are, so they may know why).
+   */
+  signInAccount(orgId: string, userId: string): Promise<UserWithOrganization | undefined>;
   /** Changes a password after checking the current one (under the same throttle as sign-in). */
   changePassword(
     account: UserWithOrganization,
@@ -166,8 +176,12 @@ export function createAccounts(deps: {
     device?: string;
   }): Promise<PasswordSignIn> {
     const keys = { account: normalizeEmail(email), ip, ...(device === undefined ? {} : { device }) };
-    const attempt = await throttle.attempt(keys, () => checkPassword(email, password, ip));
-    if (attempt.status === 'checked') return attempt.outcome;
+    const attempt = await throttle.attempt(keys, async () => {
+      const outcome = await checkPassword(email, password, ip);
+      // The right password of a disabled account is no failed guess: it does not slow the account down.
+      return { ok: outcome.ok || outcome.reason === 'disabled', outcome };
+    });
+    if (attempt.status === 'checked') return attempt.outcome.outcome;
     // A delay runs, or another attempt for this account is being checked right now: wait a turn.
     return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.status === 'wait' ? attempt.seconds : 1 };
   }
@@ -182,6 +196,10 @@ export function createAccounts(deps: {
       }
       return { ok: false, reason: 'invalid_credentials' };
     }
+    if (found.user.disabledAt !== null) {
+      await audit.record({ type: 'signin.refused_disabled', orgId: found.organization.id, userId: found.user.id, ip });
+      return { ok: false, reason: 'disabled' };
+    }
     if (hasher.needsRehash(found.passwordHash)) {
       await users.updatePasswordHash(found.organization.id, found.user.id, await hasher.hash(candidate));
     }
@@ -191,11 +209,20 @@ export function createAccounts(deps: {
   return {
     passwordRulesFor,
     prepareUser,
-    findBySubject: (subject) => users.findUserBySubject(subject),
+    async findBySubject(subject) {
+      const found = await users.findUserBySubject(subject);
+      return found?.user.disabledAt === null ? found : undefined;
+    },
     checkPassword: ({ email, password, ip }) => checkPassword(email, password, ip),
     async findAccount(orgId, userId) {
       const found = await users.findUserBySubject(userId);
-      return found?.organization.id === orgId ? found : undefined;
+      return found?.organization.id === orgId && found.user.disabledAt === null ? found : undefined;
+    },
+    async signInAccount(orgId, userId) {
+      const found = await users.findUserBySubject(userId);
+      if (found?.organization.id !== orgId) return undefined;
+      if (found.user.disabledAt !== null) throw domainErrors.raise('account_disabled');
+      return found;
     },
     verifyPassword,
     async changePassword({ user, organization }, { current, password, ip }) {

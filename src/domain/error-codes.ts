@@ -29,4 +29,10 @@ export const domainErrors = errorCatalogue({
   link_unavailable: { status: 409, message: 'A password reset link cannot be sent to this person.' },
   not_invited: { status: 409, message: 'This person has already accepted their invitation.' },
   email_taken: { status: 409, message: 'This email address already has an account.' },
+  account_disabled: { status: 403, message: 'This account is disabled. Contact your administrator.' },
+  last_admin: {
+    status: 409,
+    message: 'This is the only administrator who can sign in. Make someone else an administrator first.',
+  },
+  self_lockout: { status: 409, message: 'You cannot lock yourself out. Another administrator can make this change.' },
 });

@@ -74,6 +74,8 @@ export function createLegacySignIn(deps: {
     const owned = await store.findAppPasswordOwner(keyedHash.digest('app-password', normalized));
     if (!owned) return undefined;
     const { record, account, hasActiveFactor } = owned;
+    // A disabled person's app passwords stay (for when they are enabled again) but sign nothing in.
+    if (account.user.disabledAt !== null) return undefined;
     if (record.expiresAt !== null && record.expiresAt <= clock.now()) return undefined;
     if (normalizeEmail(account.user.email) !== normalizeEmail(username)) return undefined;
     const { appPasswords } = account.organization;

@@ -22,7 +22,13 @@ export interface PersonRow {
   lastSignInAt: number | null;
   /** Set while their invitation is pending: they have not chosen a password yet. */
   invitedAt: number | null;
+  /** When an administrator disabled the person; null while they may sign in. */
+  disabledAt: number | null;
 }
+
+/** Whether people may sign in (active) or an administrator has disabled them. */
+export type AccountState = 'active' | 'disabled';
+export const ACCOUNT_STATES: readonly AccountState[] = ['active', 'disabled'];
 
 export interface PersonDetail extends PersonRow {
   person: Person;
@@ -43,7 +49,7 @@ export const tfaStatusOf = (org: Organization, hasFactor: boolean): TfaStatus =>
 export interface People {
   list(
     org: Organization,
-    options: { search: string; status: TfaStatus | null; page: number },
+    options: { search: string; status: TfaStatus | null; page: number; account?: AccountState | null },
   ): Promise<{ rows: PersonRow[]; total: number; page: number; pages: number }>;
   /** One person of the organization; anyone else (another organization's, unknown) is not found. */
   describe(org: Organization, userId: string): Promise<PersonDetail>;
@@ -69,6 +75,7 @@ export function createPeople(deps: {
       methods: [...new Set(active.map((f) => deps.registry.summarize(f).kindName))],
       lastSignInAt,
       invitedAt: user.invitedAt,
+      disabledAt: user.disabledAt,
     };
   }
 
@@ -79,7 +86,7 @@ export function createPeople(deps: {
   }
 
   return {
-    async list(org, { search, status, page }) {
+    async list(org, { search, status, page, account = null }) {
       // Three reads for the whole directory, whatever its size: people, their factors, their sign-ins.
       const [users, factors, signIns] = await Promise.all([
         deps.users.listUsers(org.id, { search, limit: SCAN_LIMIT }),
@@ -89,7 +96,8 @@ export function createPeople(deps: {
       const factorsOf = Map.groupBy(factors, (f) => f.userId);
       const rows = users
         .map((user) => rowOf(org, user, factorsOf.get(user.id) ?? [], signIns.get(user.id) ?? null))
-        .filter((row) => status === null || row.tfa === status);
+        .filter((row) => status === null || row.tfa === status)
+        .filter((row) => account === null || (row.disabledAt !== null) === (account === 'disabled'));
       const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
       const current = Math.min(Math.max(1, page), pages);
       return {

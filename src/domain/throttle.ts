@@ -1,4 +1,4 @@
-import type { AttemptCounter } from '../ports/attempt-counter.ts';
+import type { AttemptCounter, AttemptState } from '../ports/attempt-counter.ts';
 import type { Clock } from '../ports/clock.ts';
 
 export interface ThrottleRule {
@@ -46,6 +46,22 @@ export interface Throttle {
    * refused while a delay runs, and counted as it came out (a success forgives the account).
    */
   attempt<T extends { ok: boolean }>(keys: AttemptKeys, check: () => Promise<T>): Promise<Attempt<T>>;
+  /**
+   * The account's own failures (never an address's or a device's), for an administrator: null when
+   * none are counted; `slowed` once they are past the free attempts.
+   */
+  accountState(account: string): Promise<AccountThrottleState | null>;
+  /** Forgets the account's failures (an administrator's "clear"); addresses and devices keep theirs. */
+  clearAccount(account: string): Promise<void>;
+}
+
+export interface AccountThrottleState {
+  failures: number;
+  slowed: boolean;
+  /** Seconds until the next attempt may run; 0 when it may run now. */
+  retryAfterSeconds: number;
+  /** Seconds until the count is forgotten, unless another failure comes first (the window slides). */
+  lapsesInSeconds: number;
 }
 
 /** How a guarded attempt went: checked, refused for a delay still running, or refused while another runs. */
@@ -65,25 +81,42 @@ export function createThrottle(deps: {
   rules: { account: ThrottleRule; ip: ThrottleRule };
 }): Throttle {
   const { counter, clock, purpose, rules } = deps;
+  const accountKey = (account: string) => `${purpose}:account:${account}`;
   const entries = (keys: AttemptKeys): (readonly [string, ThrottleRule])[] =>
     keys.device !== undefined
       ? [[`${purpose}:device:${keys.device}`, rules.account]]
       : [
-          [`${purpose}:account:${keys.account}`, rules.account],
+          [accountKey(keys.account), rules.account],
           [`${purpose}:ip:${keys.ip}`, rules.ip],
         ];
+
+  const waitOf = (state: AttemptState, rule: ThrottleRule) =>
+    Math.max(0, Math.ceil((state.lastAt + delayAfter(state.count, rule) * 1000 - clock.now()) / 1000));
 
   const throttle: Throttle = {
     async retryAfter(keys) {
       const waits = await Promise.all(
         entries(keys).map(async ([key, rule]) => {
           const state = await counter.peek(key);
-          if (!state) return 0;
-          const until = state.lastAt + delayAfter(state.count, rule) * 1000;
-          return Math.max(0, Math.ceil((until - clock.now()) / 1000));
+          return state ? waitOf(state, rule) : 0;
         }),
       );
       return Math.max(...waits);
+    },
+    async accountState(account) {
+      const state = await counter.peek(accountKey(account));
+      if (!state || state.count === 0) return null;
+      const slowed = delayAfter(state.count, rules.account) > 0;
+      const lapsesAt = state.lastAt + rules.account.windowSeconds * 1000;
+      return {
+        failures: state.count,
+        slowed,
+        retryAfterSeconds: waitOf(state, rules.account),
+        lapsesInSeconds: Math.max(0, Math.ceil((lapsesAt - clock.now()) / 1000)),
+      };
+    },
+    async clearAccount(account) {
+      await counter.clear(accountKey(account));
     },
     async recordFailure(keys) {
       await Promise.all(entries(keys).map(([key, rule]) => counter.increment(key, rule.windowSeconds * 1000)));

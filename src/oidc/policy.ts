@@ -26,6 +26,17 @@ export function createPolicy(deps: {
         : Check.NO_NEED_TO_PROMPT;
     }),
   );
+  // A session whose person findAccount no longer finds (disabled since, or gone) signs in again,
+  // where a disabled person is refused; prompt=none gets login_required (OIDC Core §3.1.2.6).
+  login.checks.add(
+    new Check(
+      'account_unavailable',
+      'The account of this session cannot sign in',
+      'login_required',
+      (ctx: KoaContextWithOIDC) =>
+        ctx.oidc.session?.accountId && !ctx.oidc.account ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT,
+    ),
+  );
   // An organization that turns enforcement on catches existing sessions at the next authorization
   // request: people without a factor sign in again and enrol (prompt=none: interaction_required).
   login.checks.add(

@@ -43,7 +43,9 @@ const claims: Configuration['claims'] = {
 function findAccount(users: UserStore): Configuration['findAccount'] {
   return async (_ctx, sub) => {
     const found = await users.findUserBySubject(sub);
-    if (!found) return undefined;
+    // A disabled person has no account here: their codes, refresh tokens and userinfo calls fail,
+    // and a session of theirs leads to the sign-in page again (policy.ts).
+    if (!found || found.user.disabledAt !== null) return undefined;
     const { user } = found;
     return {
       accountId: user.id,

@@ -30,4 +30,9 @@ export const EVENT_TEXT: Record<string, string> = {
   'invitation.resent': 'Invitation sent again',
   'invitation.cancelled': 'Invitation cancelled',
   'invitation.accepted': 'Invitation accepted',
+  'user.disabled': 'Account disabled by an administrator',
+  'user.enabled': 'Account enabled again by an administrator',
+  'user.role_changed': 'Role changed by an administrator',
+  'throttle.cleared': 'Failed sign-in attempts cleared by an administrator',
+  'signin.refused_disabled': 'Sign-in refused: the account is disabled',
 };

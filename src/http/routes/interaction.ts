@@ -21,6 +21,7 @@ import {
   wrongStep,
 } from './interaction-support.ts';
 import { secondsText } from '../../domain/duration-text.ts';
+import { domainErrors } from '../../domain/error-codes.ts';
 import type { FinishSignIn } from './sign-in-completion.ts';
 
 export interface InteractionDeps {
@@ -178,12 +179,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const device = cookies.deviceFor(ctx.cookies.get(cookies.name), parsed.data.email);
     const result = await accounts.verifyPassword({ ...parsed.data, ip: ctx.ip, ...(device ? { device } : {}) });
     if (!result.ok) {
-      const throttled = result.reason === 'throttled';
-      ctx.status = throttled ? 429 : 401;
-      if (throttled) ctx.set('Retry-After', String(result.retryAfterSeconds));
-      const alert = throttled
-        ? `Too many failed attempts. Wait ${secondsText(result.retryAfterSeconds)}, then try again.`
-        : 'The email or password is incorrect.';
+      ctx.status = { throttled: 429, disabled: 403, invalid_credentials: 401 }[result.reason];
+      if (result.reason === 'throttled') ctx.set('Retry-After', String(result.retryAfterSeconds));
+      const alert =
+        result.reason === 'throttled'
+          ? `Too many failed attempts. Wait ${secondsText(result.retryAfterSeconds)}, then try again.`
+          : result.reason === 'disabled'
+            ? domainErrors.specs.account_disabled.message
+            : 'The email or password is incorrect.';
       return renderLogin(ctx, { ...page, errors: {}, alert });
     }
     const next = await flow.afterPassword(details.uid, result.account, {

@@ -12,6 +12,7 @@ import { createSqlAttemptCounter } from '../../../src/storage/sql/attempt-counte
 import { createSqlAuditStore } from '../../../src/storage/sql/audit-store.ts';
 import { migrateToLatest, openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
 import { createSqlUserStore } from '../../../src/storage/sql/user-store.ts';
+import { createSqlPersonStatusStore } from '../../../src/storage/sql/person-status-store.ts';
 import { createTestClock, type TestClock } from '../../helpers/clock.ts';
 import { anOrganization, insertOrganization } from '../../helpers/people.ts';
 
@@ -184,6 +185,47 @@ describe('verifyPassword', () => {
     const failed = events.find((event) => event.type === 'signin.password_failed');
     expect(failed).toMatchObject({ ip: IP, orgId: plain.id, userId: user.id });
     expect(JSON.stringify(events)).not.toContain('guess-123456');
+  });
+});
+
+describe('a disabled person', () => {
+  const disable = (userId: string) =>
+    createSqlPersonStatusStore(sql.db).updatePersonStatus(plain.id, userId, { disabledAt: clock.now() });
+
+  it('hears that the account is disabled only after the right password: a stranger learns nothing', async () => {
+    const user = await create();
+    await disable(user.id);
+    const wrong = await accounts.verifyPassword({ email: 'ada@example.com', password: 'not the password', ip: IP });
+    const unknown = await accounts.verifyPassword({ email: 'nobody@example.com', password: PASSWORD, ip: IP });
+    expect(wrong).toEqual({ ok: false, reason: 'invalid_credentials' });
+    expect(unknown).toEqual(wrong);
+    const right = await accounts.verifyPassword({ email: 'ada@example.com', password: PASSWORD, ip: IP });
+    expect(right).toEqual({ ok: false, reason: 'disabled' });
+    expect((await auditStore.listAuditEvents(plain.id, user.id, 5)).map((e) => e.type)).toContain(
+      'signin.refused_disabled',
+    );
+  });
+
+  it('is not slowed down by repeating the right password, which is no failed guess', async () => {
+    const user = await create();
+    await disable(user.id);
+    for (let i = 0; i < 5; i++) {
+      const result = await accounts.verifyPassword({ email: 'ada@example.com', password: PASSWORD, ip: IP });
+      expect(result).toEqual({ ok: false, reason: 'disabled' });
+    }
+  });
+
+  it('is not found by subject or id, and a passkey of theirs is refused with the reason', async () => {
+    const user = await create();
+    await disable(user.id);
+    expect(await accounts.findBySubject(user.id)).toBeUndefined();
+    expect(await accounts.findAccount(plain.id, user.id)).toBeUndefined();
+    await expect(accounts.signInAccount(plain.id, user.id)).rejects.toMatchObject({
+      code: 'account_disabled',
+      status: 403,
+      message: 'This account is disabled. Contact your administrator.',
+    });
+    expect(await accounts.signInAccount(enforcing.id, user.id)).toBeUndefined();
   });
 });
 

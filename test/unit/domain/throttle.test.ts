@@ -147,4 +147,32 @@ describe('throttle', () => {
     expect(await password.retryAfter(keys)).toBeGreaterThan(0);
     expect(await totp.retryAfter(keys)).toBe(0);
   });
+
+  it("shows an administrator the account's own failures and clears only those", async () => {
+    const throttle = throttleWith();
+    expect(await throttle.accountState(keys.account)).toBeNull();
+    await fail(throttle, ACCOUNT.freeAttempts - 1);
+    expect(await throttle.accountState(keys.account)).toEqual({
+      failures: 2,
+      slowed: false,
+      retryAfterSeconds: 0,
+      lapsesInSeconds: 900,
+    });
+    clock.advanceSeconds(60);
+    await fail(throttle, 2);
+    clock.advanceSeconds(1);
+    expect(await throttle.accountState(keys.account)).toEqual({
+      failures: 4,
+      slowed: true,
+      retryAfterSeconds: 1,
+      lapsesInSeconds: 899,
+    });
+    await fail(throttle, ACCOUNT.freeAttempts + 1, { account: 'bob@example.com', ip: '198.51.100.9' });
+    await fail(throttle, IP.freeAttempts, { account: 'carol@example.com', ip: keys.ip });
+    await throttle.clearAccount(keys.account);
+    expect(await throttle.accountState(keys.account)).toBeNull();
+    // Another account and the address keep their counts: clearing forgives nobody else's guesses.
+    expect((await throttle.accountState('bob@example.com'))?.slowed).toBe(true);
+    expect(await throttle.retryAfter(keys)).toBeGreaterThan(0);
+  });
 });

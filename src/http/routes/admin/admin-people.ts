@@ -3,7 +3,14 @@ import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 
 import type { AccountSecurity } from '../../../domain/account-security.ts';
-import { TFA_STATUSES, type People, type TfaStatus } from '../../../domain/people.ts';
+import {
+  ACCOUNT_STATES,
+  TFA_STATUSES,
+  type AccountState,
+  type People,
+  type PersonDetail,
+  type TfaStatus,
+} from '../../../domain/people.ts';
 import type { TfaReset } from '../../../domain/tfa-reset.ts';
 import type { Person } from '../../../factors/factor.ts';
 import type { Views } from '../../../ports/views.ts';
@@ -13,6 +20,8 @@ import { formBody } from '../../middleware/form-body.ts';
 import { createAccountRenderer } from '../account-context.ts';
 import { EVENT_TEXT } from '../event-text.ts';
 import { adminOf } from './admin-context.ts';
+import type { PersonStatusSection } from './admin-person-status.ts';
+import type { Organization } from '../../../ports/stores.ts';
 
 export interface AdminPeopleDeps {
   people: People;
@@ -25,6 +34,8 @@ export interface AdminPeopleDeps {
   requireFreshAuth: Middleware;
   /** The person page's temporary access code section (admin-access-codes.ts). */
   accessCodeSection: (person: Person) => Promise<Record<string, unknown>>;
+  /** The account section of a person's page: disabled or not, role, failed sign-in attempts. */
+  statusSection(ctx: Context, org: Organization, detail: PersonDetail): Promise<PersonStatusSection>;
 }
 
 export const STATUS_TEXT: Record<TfaStatus, string> = {
@@ -42,6 +53,11 @@ const listQuery = z.object({
     .catch(null)
     .default(null),
   page: z.coerce.number().int().min(1).max(10_000).catch(1),
+  account: z
+    .enum(ACCOUNT_STATES as [AccountState, ...AccountState[]])
+    .nullable()
+    .catch(null)
+    .default(null),
 });
 const resetForm = z.object({ keepAppPasswords: z.literal('on').optional() });
 
@@ -55,6 +71,11 @@ const NOTICES: Record<string, string> = {
   invited: 'The invitation was emailed. Its link works once, for 7 days.',
   'invitation-resent': 'The invitation was emailed again. Only the newest link works.',
   'invitation-cancelled': 'The invitation was cancelled.',
+  disabled:
+    'The account is disabled. Every session and token of this person has ended, and nothing signs in as them until the account is enabled again.',
+  enabled: 'The account is enabled again. The person signs in with the password and methods they had.',
+  role: 'The role was saved.',
+  throttle: 'The failed sign-in attempts were cleared. The person can try again at once.',
 };
 
 /** Console → People: the directory with TFA status, a person's page, reset and turning TFA off. */
@@ -66,13 +87,19 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
   router.get('/', ...deps.guards, async (ctx) => {
     const { org } = adminOf(ctx);
     const query = listQuery.parse(ctx.query);
-    const listed = await deps.people.list(org, { search: query.q, status: query.status, page: query.page });
+    const listed = await deps.people.list(org, {
+      search: query.q,
+      status: query.status,
+      page: query.page,
+      account: query.account,
+    });
     await render(ctx, 'admin/people', 'People', {
       nav: 'people',
       orgName: org.name,
       q: query.q,
       status: query.status,
       statuses: TFA_STATUSES.map((value) => ({ value, text: STATUS_TEXT[value] })),
+      accountState: query.account,
       ...listed,
       rows: listed.rows.map((row) => ({ ...row, tfaText: STATUS_TEXT[row.tfa] })),
       notice: typeof ctx.query.done === 'string' ? (NOTICES[ctx.query.done] ?? null) : null,
@@ -94,6 +121,7 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
       },
       notice,
       accessCode: await deps.accessCodeSection(detail.person),
+      status: await deps.statusSection(ctx, org, detail),
     });
   };
 

@@ -63,7 +63,7 @@ export function passwordlessRoutes(deps: PasswordlessDeps): Router {
       });
     const { outcome } = attempt;
     if (!outcome.ok) throw refusalError(outcome);
-    const account = await deps.accounts.findAccount(outcome.owner.orgId, outcome.owner.userId);
+    const account = await deps.accounts.signInAccount(outcome.owner.orgId, outcome.owner.userId);
     if (!account) throw unusable();
     const methods = [
       { method: outcome.proven.method, amr: outcome.proven.amr, at: Math.floor(deps.clock.now() / 1000) },
