@@ -48,6 +48,8 @@ import { createSqlFactorStore } from './storage/sql/factor-store.ts';
 import { createSqlRecoveryCodeStore } from './storage/sql/recovery-code-store.ts';
 import { createFinishSignIn } from './http/routes/sign-in-completion.ts';
 import { createSignInFlow } from './domain/sign-in-flow.ts';
+import { createTfaRequirement } from './domain/tfa-requirement.ts';
+import { createEnrolmentGrace } from './domain/enrolment-grace.ts';
 import { createTrustedBrowsers } from './domain/trusted-browsers.ts';
 import { createSqlTrustedBrowserStore } from './storage/sql/trusted-browser-store.ts';
 import { createSqlAuditStore } from './storage/sql/audit-store.ts';
@@ -127,7 +129,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     random,
     defaults: config.passwords,
   });
-  const organizations = createOrganizations({ store: stores.organizations, audit, clock, random });
+  const organizations = createOrganizations({
+    store: stores.organizations,
+    audit,
+    clock,
+    random,
+    // The registry is built below, before any request or command can change a policy.
+    methods: { all: () => registry.all(), enrollableFor: (org, role) => registry.enrollableFor(org, role) },
+  });
   const setup = createSetup({
     setupStore: createSqlSetupStore(db),
     organizationStore: stores.organizations,
@@ -161,8 +170,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     isIntrospector: async (clientId) => (await stores.clients.findClient(clientId))?.introspection ?? false,
     needsEnrolment: async (accountId) => {
       const found = await stores.users.findUserBySubject(accountId);
-      if (!found?.organization.enforceTfa) return false;
-      return !(await factorStore.hasActiveFactor(found.organization.id, found.user.id));
+      return found !== undefined && (await requirement.mustEnrol(found));
     },
   });
   const clients = createClients({
@@ -200,7 +208,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const factors = { store: factorStore, registry, recovery };
   const methods = createMethods({ store: factorStore, registry });
   const trustedBrowsers = createTrustedBrowsers({ store: createSqlTrustedBrowserStore(db), keyedHash, clock, random });
-  const flow = createSignInFlow({ factors: factorStore, ephemeral: storage.ephemeral, trustedBrowsers, clock });
+  const requirement = createTfaRequirement({ factors: factorStore, registry, clock });
+  const flow = createSignInFlow({
+    factors: factorStore,
+    ephemeral: storage.ephemeral,
+    trustedBrowsers,
+    requirement,
+    clock,
+  });
   const secondFactorThrottle = createThrottle({
     counter: storage.counter,
     clock,
@@ -214,6 +229,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const signIn = {
     provider,
     flow,
+    requirement,
     methods,
     registry,
     audit,
@@ -244,6 +260,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     registry,
     auditStore,
     appPasswords: legacy.appPasswords,
+    clock,
   });
   const security = createAccountSecurity({
     factors: factorStore,
@@ -297,6 +314,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       organizations,
       people,
       tfaReset,
+      enrolmentGrace: createEnrolmentGrace({ users: stores.users, factors: factorStore, audit, clock }),
       keyedHash,
       random,
       clock,

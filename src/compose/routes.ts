@@ -24,8 +24,13 @@ import type { People } from '../domain/people.ts';
 import type { TfaReset } from '../domain/tfa-reset.ts';
 import type { Mailer } from '../ports/mailer.ts';
 import type { DeviceCookies } from '../domain/device-cookies.ts';
+import type { EnrolmentGrace } from '../domain/enrolment-grace.ts';
+import type { TfaRequirement } from '../domain/tfa-requirement.ts';
+import { adminGraceRoutes } from '../http/routes/admin/admin-grace.ts';
+import { adminMethodRoutes, methodPolicyView } from '../http/routes/admin/admin-methods.ts';
+import { enrolmentGraceRoutes } from '../http/routes/enrolment-grace.ts';
 import { adminPeopleRoutes } from '../http/routes/admin/admin-people.ts';
-import { adminSecurityRoutes } from '../http/routes/admin/admin-security.ts';
+import { adminSecurityRoutes, createSecurityPage } from '../http/routes/admin/admin-security.ts';
 import { adminHomeRoutes, requireAdmin } from '../http/routes/admin/admin-context.ts';
 import { accountAuthRoutes, requireAccount, requireFreshAuth } from '../http/routes/account-auth.ts';
 import { accountPageRoutes } from '../http/routes/account-pages.ts';
@@ -51,6 +56,7 @@ import type { Storage } from '../storage/open.ts';
 export interface SignInParts {
   provider: Provider;
   flow: SignInFlow;
+  requirement: TfaRequirement;
   methods: Methods;
   registry: FactorRegistry;
   audit: Audit;
@@ -82,6 +88,7 @@ export function createRouters(deps: {
   organizations: Organizations;
   people: People;
   tfaReset: TfaReset;
+  enrolmentGrace: EnrolmentGrace;
   keyedHash: KeyedHash;
   random: Random;
   clock: Clock;
@@ -108,6 +115,15 @@ export function createRouters(deps: {
   const signedIn = requireAccount(accountAuth);
   const fresh = requireFreshAuth(accountAuth);
   const adminGuards = [signedIn, requireAdmin(accounts)];
+  const securityPage = {
+    organizations: deps.organizations,
+    views,
+    csrf,
+    guards: adminGuards,
+    requireFreshAuth: fresh,
+    maxAgeSeconds: config.stepUp.maxAgeSeconds,
+    methodPolicy: methodPolicyView(registry),
+  };
   return [
     assetRoutes({ root: path.join(deps.root, 'public') }),
     healthRoutes({ checks: storage.checks, timeoutMs: 2000 }),
@@ -126,6 +142,7 @@ export function createRouters(deps: {
       maxPasswordLength: config.passwords.maxLength,
     }),
     secondFactorRoutes({ ...signIn, views }),
+    enrolmentGraceRoutes({ ...signIn, accounts, views, clock }),
     ...enrolmentRoutes({ ...signIn, accounts, views, recovery }),
     passwordlessRoutes({
       provider,
@@ -151,13 +168,15 @@ export function createRouters(deps: {
       accountUrl: `${config.issuer}/account`,
       clock,
     }),
-    adminSecurityRoutes({
-      organizations: deps.organizations,
+    adminSecurityRoutes(securityPage),
+    adminMethodRoutes({ ...securityPage, showSecurityPage: createSecurityPage(securityPage) }),
+    adminGraceRoutes({
+      grace: deps.enrolmentGrace,
+      people: deps.people,
       views,
       csrf,
       guards: adminGuards,
       requireFreshAuth: fresh,
-      maxAgeSeconds: config.stepUp.maxAgeSeconds,
     }),
     accountAppPasswordRoutes({
       accounts,

@@ -24,4 +24,6 @@ export const domainErrors = errorCatalogue({
   unknown_app_password: { status: 404, message: 'That app password does not exist any more.' },
   unknown_person: { status: 404, message: 'There is no such person in your organization.' },
   invalid_policy: { status: 400, message: 'Some settings need fixing.' },
+  grace_not_applicable: { status: 409, message: 'This person has no enrolment deadline to change.' },
+  invalid_deadline: { status: 400, message: 'Some details need fixing.' },
 });

@@ -4,6 +4,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { EphemeralStore } from '../ports/ephemeral-store.ts';
 import type { FactorRecord, FactorStore } from '../ports/factor-stores.ts';
 import type { Organization, UserWithOrganization } from '../ports/stores.ts';
+import type { TfaRequirement } from './tfa-requirement.ts';
 import type { TrustedBrowsers } from './trusted-browsers.ts';
 
 /**
@@ -12,8 +13,11 @@ import type { TrustedBrowsers } from './trusted-browsers.ts';
  * required factor: a correct password alone never yields a session.
  */
 export interface PendingSignIn {
-  /** Which second step this sign-in is at: proving an existing factor, or enrolling a first one. */
-  step: 'second-factor' | 'enrol';
+  /**
+   * Which second step this sign-in is at: proving a factor, enrolling a first (or first allowed)
+   * one, or choosing between enrolling now and later while an enrolment deadline is ahead.
+   */
+  step: 'second-factor' | 'enrol' | 'grace';
   person: Person;
   methods: CompletedMethod[];
   /** The organization enforces TFA, or the relying party asked for acr mfa: enrol if no factor. */
@@ -22,13 +26,19 @@ export interface PendingSignIn {
   trustDays: number;
   /** Re-authentication (prompt=login, max_age): a trusted browser never skips the factor then. */
   reauthentication: boolean;
+  /** The factor kinds the second step accepts: the organization's policy when the password was right. */
+  accepted: string[];
+  /** Every method of the person is forbidden: the factor proven here leads to enrolling an allowed one. */
+  switching: boolean;
+  /** The enrolment deadline shown at the grace step. */
+  graceUntil?: number;
   /** Forced enrolment: the factor just enrolled (it proves possession) and whether its recovery codes were shown. */
   enrolled?: ProvenMethod;
   codesShown?: boolean;
 }
 
 export type NextStep =
-  { step: 'done'; methods: CompletedMethod[] } | { step: 'second-factor' | 'enrol'; pending: PendingSignIn };
+  { step: 'done'; methods: CompletedMethod[] } | { step: PendingSignIn['step']; pending: PendingSignIn };
 
 export interface SignInFlow {
   /** Decides what follows a correct password and remembers it for the interaction. */
@@ -42,6 +52,13 @@ export interface SignInFlow {
   save(uid: string, pending: PendingSignIn): Promise<void>;
   /** Adds a proven factor and ends the pending state (atomically: one completion per interaction). */
   complete(uid: string, proven: ProvenMethod): Promise<CompletedMethod[] | undefined>;
+  /**
+   * "Not now" at the grace step: the sign-in ends with the password alone, if the person's
+   * deadline (read again, an administrator may have ended it) is still ahead; else they enrol.
+   */
+  postpone(uid: string, account: UserWithOrganization): Promise<NextStep | undefined>;
+  /** "Set up now" at the grace step, or a switching person's proven factor: enrolment comes next. */
+  enrolNext(uid: string, proven?: ProvenMethod): Promise<PendingSignIn | undefined>;
   activeFactors(person: Person): Promise<FactorRecord[]>;
 }
 
@@ -56,41 +73,45 @@ export function createSignInFlow(deps: {
   factors: FactorStore;
   ephemeral: EphemeralStore;
   trustedBrowsers: TrustedBrowsers;
+  requirement: TfaRequirement;
   clock: Clock;
 }): SignInFlow {
   const now = () => Math.floor(deps.clock.now() / 1000);
   const activeFactors = async (person: Person) =>
     (await deps.factors.findFactors(person.orgId, person.userId)).filter((f) => f.active);
+  const remember = async (uid: string, pending: PendingSignIn): Promise<NextStep> => {
+    await deps.ephemeral.put(key(uid), pending, PENDING_TTL_SECONDS);
+    return { step: pending.step, pending };
+  };
 
   return {
     async afterPassword(uid, account, context) {
       const person = personOf(account);
       const org: Organization = account.organization;
       const methods: CompletedMethod[] = [{ method: 'password', amr: ['pwd'], at: now() }];
-      const factors = await activeFactors(person);
-      const mfaRequired = org.enforceTfa || context.mfaRequested;
+      const demand = await deps.requirement.assess(account, { mfaRequested: context.mfaRequested });
       const base = {
         person,
         methods,
-        mfaRequired,
+        mfaRequired: org.enforceTfa || context.mfaRequested,
         trustDays: org.trustedBrowserDays,
         reauthentication: context.reauthentication,
+        accepted: [],
+        switching: false,
       };
-      if (factors.length === 0) {
-        if (!mfaRequired) return { step: 'done', methods };
-        const pending: PendingSignIn = { ...base, step: 'enrol' };
-        await deps.ephemeral.put(key(uid), pending, PENDING_TTL_SECONDS);
-        return { step: 'enrol', pending };
-      }
-      const pending: PendingSignIn = { ...base, step: 'second-factor' };
+      if (demand.step === 'none') return { step: 'done', methods };
+      if (demand.step === 'grace')
+        return remember(uid, { ...base, step: 'grace', mfaRequired: true, graceUntil: demand.until });
+      if (demand.step === 'enrol') return remember(uid, { ...base, step: 'enrol', mfaRequired: true });
+      if (demand.step === 'switch')
+        return remember(uid, { ...base, step: 'second-factor', accepted: demand.kinds, switching: true });
       // A trusted browser skips the factor at sign-in, never at re-authentication, and never when
       // the relying party demands MFA (the session is then honestly password-only).
       const trustable =
         !context.reauthentication && !context.mfaRequested && org.trustedBrowserDays > 0 && context.trustToken;
       if (trustable && (await deps.trustedBrowsers.isTrusted(person, context.trustToken!)))
         return { step: 'done', methods };
-      await deps.ephemeral.put(key(uid), pending, PENDING_TTL_SECONDS);
-      return { step: 'second-factor', pending };
+      return remember(uid, { ...base, step: 'second-factor', accepted: demand.kinds });
     },
     pending: (uid) => deps.ephemeral.get<PendingSignIn>(key(uid)),
     save: (uid, pending) => deps.ephemeral.put(key(uid), pending, PENDING_TTL_SECONDS),
@@ -98,6 +119,33 @@ export function createSignInFlow(deps: {
       const pending = await deps.ephemeral.take<PendingSignIn>(key(uid));
       if (!pending) return undefined;
       return [...pending.methods, { method: proven.method, amr: proven.amr, at: now() }];
+    },
+    async postpone(uid, account) {
+      const pending = await deps.ephemeral.get<PendingSignIn>(key(uid));
+      if (pending?.step !== 'grace') return undefined;
+      const demand = await deps.requirement.assess(account, { mfaRequested: false });
+      if (demand.step !== 'grace') return remember(uid, { ...pending, step: 'enrol' });
+      // Taken atomically: one "Not now" ends one sign-in.
+      const taken = await deps.ephemeral.take<PendingSignIn>(key(uid));
+      return taken && { step: 'done', methods: taken.methods };
+    },
+    async enrolNext(uid, proven) {
+      const pending = await deps.ephemeral.get<PendingSignIn>(key(uid));
+      const mayEnrol = proven ? pending?.step === 'second-factor' && pending.switching : pending?.step === 'grace';
+      if (!pending || !mayEnrol) return undefined;
+      const methods = proven
+        ? [...pending.methods, { method: proven.method, amr: proven.amr, at: now() }]
+        : pending.methods;
+      const next: PendingSignIn = {
+        ...pending,
+        step: 'enrol',
+        mfaRequired: true,
+        switching: false,
+        accepted: [],
+        methods,
+      };
+      await deps.ephemeral.put(key(uid), next, PENDING_TTL_SECONDS);
+      return next;
     },
     activeFactors,
   };

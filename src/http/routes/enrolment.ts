@@ -5,8 +5,8 @@ import type Provider from 'oidc-provider';
 import type { Accounts } from '../../domain/accounts.ts';
 import type { Audit } from '../../domain/audit.ts';
 import { httpErrors } from '../error-codes.ts';
-import type { Methods } from '../../domain/methods.ts';
 import type { PendingSignIn, SignInFlow } from '../../domain/sign-in-flow.ts';
+import type { TfaRequirement } from '../../domain/tfa-requirement.ts';
 import type { RecoveryCodes } from '../../factors/recovery-codes/recovery-codes.ts';
 import type { FactorRegistry } from '../../factors/registry.ts';
 import type { Csrf } from '../middleware/csrf.ts';
@@ -21,7 +21,7 @@ export interface EnrolmentDeps {
   provider: Provider;
   accounts: Accounts;
   flow: SignInFlow;
-  methods: Methods;
+  requirement: TfaRequirement;
   registry: FactorRegistry;
   recovery: RecoveryCodes;
   audit: Audit;
@@ -32,8 +32,10 @@ export interface EnrolmentDeps {
 
 /**
  * Enrolment inside sign-in, when the organization enforces TFA (or the relying party asks for
- * MFA) and the person has no factor yet. The enrolled factor's own verification is the second
- * factor of this sign-in; the recovery codes are shown once before the person continues.
+ * MFA) and the person has no factor yet, or has only methods the organization forbids now (they
+ * proved one of them first). Only allowed methods are offered. The enrolled factor's own
+ * verification is the second factor of this sign-in; new recovery codes are shown once before
+ * the person continues (someone who still has codes keeps them).
  */
 export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
   const { provider, flow, views, csrf } = deps;
@@ -51,13 +53,20 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
     return { uid: details.uid, pending };
   }
 
-  /** Starting or confirming an enrolment: still no active factor, and none enrolled in this sign-in. */
-  async function requireUnenrolled(ctx: Context): Promise<{ uid: string; pending: PendingSignIn }> {
+  /** The person and their organization as they are now: its policy decides which methods are offered. */
+  async function accountOf(pending: PendingSignIn) {
+    const account = await deps.accounts.findAccount(pending.person.orgId, pending.person.userId);
+    if (!account) throw expiredInteraction();
+    return { account, kinds: deps.registry.enrollableFor(account.organization, account.user.role).map((f) => f.kind) };
+  }
+
+  /** Starting or confirming an enrolment: still no allowed active factor, and none enrolled in this sign-in. */
+  async function requireUnenrolled(ctx: Context) {
     const state = await requirePending(ctx);
-    if (state.pending.enrolled || (await deps.methods.hasAny(state.pending.person))) {
-      throw httpErrors.raise('already_enrolled');
-    }
-    return state;
+    const { account, kinds } = await accountOf(state.pending);
+    const demand = await deps.requirement.assess(account, { mfaRequested: false });
+    if (state.pending.enrolled || demand.step === 'prove') throw httpErrors.raise('already_enrolled');
+    return { ...state, kinds };
   }
 
   async function render(ctx: Context, view: string, model: Record<string, unknown> & { title: string }) {
@@ -67,10 +76,8 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
   }
 
   async function showMethods(ctx: Context, uid: string, pending: PendingSignIn, problem: FieldProblem | null) {
-    // The organization as it is now: its policy decides which methods are offered.
-    const account = await deps.accounts.findAccount(pending.person.orgId, pending.person.userId);
-    if (!account) throw expiredInteraction();
-    const methods = deps.registry.allowedFor(account.organization).map((f) => ({ kind: f.kind }));
+    const { kinds } = await accountOf(pending);
+    const methods = kinds.map((kind) => ({ kind }));
     const shown = problem && {
       kind: problem.kind,
       errors: { [problem.field]: problem.message },
@@ -81,6 +88,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
       base: `/interaction/${uid}/enrol`,
       methods,
       problem: shown,
+      switching: pending.switching,
     });
   }
 
@@ -123,8 +131,8 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
       setupExpired: 'This setup has expired. Start again.',
     },
     async load(ctx) {
-      const { uid, pending } = await requireUnenrolled(ctx);
-      return { person: pending.person, binding: uid, base: `/interaction/${uid}/enrol` };
+      const { uid, pending, kinds } = await requireUnenrolled(ctx);
+      return { person: pending.person, binding: uid, base: `/interaction/${uid}/enrol`, kinds };
     },
     async showMethods(ctx, problem) {
       const { uid, pending } = await requireUnenrolled(ctx);
@@ -141,7 +149,11 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
         ip: ctx.ip,
         detail: { method: proven.method },
       });
-      return `/interaction/${uid}/enrol/codes`;
+      if ((await deps.recovery.remaining(person)) === 0) return `/interaction/${uid}/enrol/codes`;
+      // A person who replaced a forbidden method keeps the recovery codes they have.
+      const methods = await flow.complete(uid, proven);
+      if (!methods) throw expiredInteraction();
+      return deps.finishSignIn(ctx, { person, methods });
     },
     render: (ctx, view, model) => render(ctx, view, { title: 'Set up two-step verification', ...model }),
   });

@@ -18,4 +18,7 @@ export const EVENT_TEXT: Record<string, string> = {
   'app_password.created': 'App password created',
   'app_password.revoked': 'App password revoked',
   'org.policy_changed': 'Organization security settings changed',
+  'tfa.enrolment_postponed': 'Two-step verification set-up postponed until the deadline',
+  'tfa.grace_extended': 'Deadline to set up two-step verification changed by an administrator',
+  'tfa.grace_ended': 'Grace period to set up two-step verification ended by an administrator',
 };

@@ -53,11 +53,12 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
       binding: details.uid,
       base,
       records: await deps.methods.active(pending.person),
+      kinds: pending.accepted,
     };
   }
 
   async function show(ctx: Context, state: SecondStep, choiceId: string | undefined, notice: VerifyNotice) {
-    const choices = await deps.methods.choices(state.person);
+    const choices = await deps.methods.choices(state.person, state.kinds);
     const current = choices.find((c) => c.id === choiceId) ?? choices[0]!;
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
@@ -75,7 +76,8 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
       anotherChosen: current !== choices[0],
       challenged: notice.challenged ?? false,
       error: notice.error ?? null,
-      trustDays: state.pending.reauthentication ? 0 : state.pending.trustDays,
+      trustDays: state.pending.reauthentication || state.pending.switching ? 0 : state.pending.trustDays,
+      switching: state.pending.switching,
     });
   }
 
@@ -87,6 +89,11 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
     load,
     show,
     async proven(ctx, state, proven) {
+      // Every method of the person is forbidden now: the proof shows it is them, then they enrol an allowed one.
+      if (state.pending.switching) {
+        if (!(await flow.enrolNext(state.uid, proven))) throw expiredInteraction();
+        return `/interaction/${state.uid}/enrol`;
+      }
       const methods = await flow.complete(state.uid, proven);
       if (!methods) throw expiredInteraction();
       const trusted = trustField.parse(ctx.request.body).trust === 'on' && !state.pending.reauthentication;

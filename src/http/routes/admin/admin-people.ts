@@ -34,6 +34,7 @@ export const STATUS_TEXT: Record<TfaStatus, string> = {
   own: 'On (their choice)',
   off: 'Off',
   not_enrolled: 'Required, not set up yet',
+  grace: 'Required, in the grace period',
 };
 
 const listQuery = z.object({
@@ -51,6 +52,8 @@ const NOTICES: Record<string, string> = {
   reset:
     'Two-step verification was reset. Every session and token of this person has ended; they set it up again at their next sign-in.',
   off: 'Two-step verification is off for this person.',
+  grace_extended: 'The deadline was changed. They see it at their next sign-in.',
+  grace_ended: 'The grace period has ended. This person sets up two-step verification at their next sign-in.',
 };
 
 /** Console → People: the directory with TFA status, a person's page, reset and turning TFA off. */
