@@ -136,14 +136,8 @@ export function createSignInFlow(deps: {
       const methods = proven
         ? [...pending.methods, { method: proven.method, amr: proven.amr, at: now() }]
         : pending.methods;
-      const next: PendingSignIn = {
-        ...pending,
-        step: 'enrol',
-        mfaRequired: true,
-        switching: false,
-        accepted: [],
-        methods,
-      };
+      // `switching` stays: the enrolment page says why the person is there.
+      const next: PendingSignIn = { ...pending, step: 'enrol', mfaRequired: true, accepted: [], methods };
       await deps.ephemeral.put(key(uid), next, PENDING_TTL_SECONDS);
       return next;
     },

@@ -19,8 +19,9 @@ export function enrolmentDeadline(org: Organization, user: User): number | null 
   return Math.max(start, user.createdAt) + org.tfaGraceDays * DAY_MS;
 }
 
-/** Whole days left before a deadline, counting a part of a day as one ("1 day left" on the last day). */
-export const daysLeft = (until: number, now: number): number => Math.max(1, Math.ceil((until - now) / DAY_MS));
+/** Days left before a deadline, as a calendar counts them (UTC): 0 on its last day. */
+export const daysLeft = (until: number, now: number): number =>
+  Math.max(0, Math.floor(until / DAY_MS) - Math.floor(now / DAY_MS));
 
 /**
  * What sign-in asks of a person once their password is right:

@@ -57,7 +57,7 @@ export function enrolmentGraceRoutes(deps: EnrolmentGraceDeps): Router {
       csrfToken: csrf.tokenFor(ctx),
       until: new Date(until).toISOString(),
       untilText: deadlineText(until),
-      daysLeftText: `${left} day${left === 1 ? '' : 's'} left`,
+      daysLeftText: left === 0 ? 'today is the last day' : `${left} day${left === 1 ? '' : 's'} left`,
       nowAction: `/interaction/${uid}/grace/now`,
       laterAction: `/interaction/${uid}/grace/later`,
     });

@@ -61,10 +61,10 @@ describe('the enrolment deadline', () => {
     expect(enrolmentDeadline({ ...enforcing, enforceTfa: false }, aUser({ tfaGraceUntil: T0 + DAY }))).toBeNull();
   });
 
-  it('says how many days are left, a started day counting as one', () => {
+  it('says how many days are left as a calendar counts them, 0 on the last day', () => {
     expect(daysLeft(T0 + 14 * DAY, T0)).toBe(14);
-    expect(daysLeft(T0 + 13 * DAY + 1, T0)).toBe(14);
-    expect(daysLeft(T0 + 1, T0)).toBe(1);
+    expect(daysLeft(T0 + 14 * DAY - 1, T0 + 10 * 3_600_000)).toBe(13);
+    expect(daysLeft(T0 + DAY - 1, T0)).toBe(0);
   });
 });
 
