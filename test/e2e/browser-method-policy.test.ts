@@ -112,6 +112,22 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
     expect(await page.getByLabel('Text message (SMS)').isChecked()).toBe(true);
     expect(await page.getByLabel('Of administrators').isChecked()).toBe(true);
     await screenshot(page, 'admin-security-methods');
+    await page.goto(`${server.issuer}/admin/security/enforcement?to=on`);
+    await page.getByText('(the enrolment grace period)', { exact: false }).waitFor();
+    await screenshot(page, 'admin-confirm-enforcement-grace');
+  });
+
+  it('says next to the field why a deadline is refused, and marks the methods no longer allowed', async () => {
+    await page.goto(`${server.issuer}/admin/people/${member.id}`);
+    await page.getByLabel('New deadline').fill('2099-01-01');
+    await page.getByRole('button', { name: 'Set the deadline' }).click();
+    await page.getByText('Choose a date from today to 90 days from today.').waitFor();
+    await screenshot(page, 'admin-grace-deadline-refused');
+    expect((await server.app.stores.users.findUserBySubject(member.id))!.user.tfaGraceUntil).toBeNull();
+    // Her authenticator app stays on her account, marked: administrators must use her key.
+    await page.goto(`${server.issuer}/account/two-factor`);
+    await page.getByText('Not allowed by your organization').waitFor();
+    await screenshot(page, 'account-two-factor-not-allowed');
   });
 
   it('and the same pages read well on a phone', async () => {
@@ -119,12 +135,42 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
     for (const [path, name] of [
       ['/admin/security', 'admin-security-methods-phone'],
       [`/admin/people/${member.id}`, 'admin-person-grace-phone'],
+      ['/account/two-factor', 'account-two-factor-not-allowed-phone'],
     ] as const) {
       await page.goto(`${server.issuer}${path}`);
       await screenshot(page, name);
       expect(await fitsTheScreen(page), path).toBe(true);
     }
     await context.close();
+  });
+
+  it('refuses a passkey sign-in once the organization no longer allows security keys and passkeys', async () => {
+    const keys = await server.app.services.organizations.createOrganization({
+      slug: 'keys',
+      name: 'Keys Inc',
+      enforceTfa: true,
+    });
+    const pat = await seedUser(server.app, { slug: 'keys', email: 'pat@keys.example' });
+    const patContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const patPage = await patContext.newPage();
+    patPage.setDefaultTimeout(15_000);
+    await addSecurityKey(patContext, patPage);
+    await patPage.goto(`${server.issuer}/account`);
+    await patPage.getByLabel('Email').fill(pat.user.email);
+    await patPage.getByLabel('Password').fill(PASSWORD);
+    await patPage.getByRole('button', { name: 'Continue' }).click();
+    await patPage.getByLabel('Also sign in with it without a password (passkey)').check();
+    await patPage.getByRole('button', { name: 'Add a security key or passkey' }).click();
+    await patPage.getByRole('button', { name: 'I have saved my codes, continue' }).click();
+    await patPage.waitForURL((url) => url.pathname === '/account');
+
+    await server.app.services.organizations.updatePolicy(keys, { allowedMethods: ['totp'] }, POLICY_CHANGER);
+    await patContext.clearCookies();
+    await patPage.goto(`${server.issuer}/account`);
+    await patPage.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await patPage.getByText('Keys Inc does not allow signing in with a security key or passkey.').waitFor();
+    expect(new URL(patPage.url()).pathname).toMatch(/^\/interaction\//);
+    await patContext.close();
   });
 
   for (const [viewport, name] of [

@@ -31,6 +31,8 @@ describe('the twofold CLI', () => {
         '0004-account-api-clients',
         '0005-app-passwords',
         '0006-emails-compared-nfkc',
+        '0007-admin-console',
+        '0012-enforcement-start',
       ],
     });
     expect((await twofold(['migrate', '--json'])).json()).toEqual({ applied: [] });
