@@ -28,11 +28,13 @@ export interface EnrolmentGrace {
   end(org: Organization, userId: string, by: GraceActor): Promise<void>;
 }
 
+/** A calendar date (YYYY-MM-DD) as the end of that day in UTC; a day that does not exist (2031-02-30) is refused. */
 const dateSchema = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/)
-  .transform((text) => Date.parse(`${text}T23:59:59.999Z`))
-  .refine((at) => Number.isFinite(at));
+  .transform((text) => ({ text, at: Date.parse(`${text}T23:59:59.999Z`) }))
+  .refine(({ text, at }) => Number.isFinite(at) && new Date(at).toISOString().startsWith(text))
+  .transform(({ at }) => at);
 
 const dayOf = (at: number) => Math.floor(at / DAY_MS);
 

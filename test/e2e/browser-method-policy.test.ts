@@ -2,6 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { User } from '../../src/ports/stores.ts';
+import { audit } from '../helpers/axe.ts';
 import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { enrolTotp, PASSWORD, seedUser, type Seeded } from '../helpers/seed.ts';
@@ -30,7 +31,8 @@ async function addSecurityKey(context: BrowserContext, page: Page) {
 const fitsTheScreen = (page: Page) => page.evaluate('document.documentElement.scrollWidth <= window.innerWidth');
 
 /**
- * The method policy and the enrolment grace in real Chromium: where administrators must use
+ * The method policy and the enrolment grace in real Chromium (each new or changed page also
+ * audited by axe-core, WCAG 2.1 AA): where administrators must use
  * phishing-resistant methods, an administrator with an authenticator app alone proves it once
  * more and registers a security key (Chromium's virtual authenticator) before the console opens;
  * a member sees their enrolment deadline and goes on with the password alone. Screenshots of the
@@ -84,6 +86,7 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByText('no longer allows the methods you have set up').waitFor();
     await screenshot(page, 'sign-in-method-not-allowed');
+    expect(await audit(page)).toEqual([]);
     await page.getByLabel('6-digit code from your authenticator app').fill(totpAt(secret, clock.now() / 1000));
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('heading', { name: 'Set up two-step verification' }).waitFor();
@@ -92,6 +95,7 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
   it('then add a security key, with no other kind offered, before the console opens', async () => {
     expect(await page.getByRole('button', { name: 'Set up an authenticator app' }).count()).toBe(0);
     await screenshot(page, 'enrol-allowed-method');
+    expect(await audit(page)).toEqual([]);
     await page.getByLabel('Name for this key').fill('Desk key');
     await page.getByRole('button', { name: 'Add a security key or passkey' }).click();
     // She keeps her recovery codes, so the sign-in ends here and the console opens.
@@ -107,11 +111,13 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
     await page.getByRole('link', { name: 'Ada Lovelace' }).click();
     await page.getByRole('heading', { name: 'Deadline to set up two-step verification' }).waitFor();
     await screenshot(page, 'admin-person-grace');
+    expect(await audit(page)).toEqual([]);
     await page.getByRole('link', { name: 'Security' }).click();
     await page.getByRole('heading', { name: 'Methods people may use' }).waitFor();
     expect(await page.getByLabel('Text message (SMS)').isChecked()).toBe(true);
     expect(await page.getByLabel('Of administrators').isChecked()).toBe(true);
     await screenshot(page, 'admin-security-methods');
+    expect(await audit(page)).toEqual([]);
     await page.goto(`${server.issuer}/admin/security/enforcement?to=on`);
     await page.getByText('(the enrolment grace period)', { exact: false }).waitFor();
     await screenshot(page, 'admin-confirm-enforcement-grace');
@@ -123,11 +129,13 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
     await page.getByRole('button', { name: 'Set the deadline' }).click();
     await page.getByText('Choose a date from today to 90 days from today.').waitFor();
     await screenshot(page, 'admin-grace-deadline-refused');
+    expect(await audit(page)).toEqual([]);
     expect((await server.app.stores.users.findUserBySubject(member.id))!.user.tfaGraceUntil).toBeNull();
     // Her authenticator app stays on her account, marked: administrators must use her key.
     await page.goto(`${server.issuer}/account/two-factor`);
     await page.getByText('Not allowed by your organization').waitFor();
     await screenshot(page, 'account-two-factor-not-allowed');
+    expect(await audit(page)).toEqual([]);
   });
 
   it('and the same pages read well on a phone', async () => {
@@ -187,6 +195,7 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
       await memberPage.getByRole('button', { name: 'Continue' }).click();
       await memberPage.getByText('(14 days left)').waitFor();
       await screenshot(memberPage, name);
+      expect(await audit(memberPage)).toEqual([]);
       expect(await fitsTheScreen(memberPage)).toBe(true);
       await memberPage.getByRole('button', { name: /^Not now/ }).click();
       await memberPage.waitForURL((url) => url.pathname === '/account');

@@ -44,7 +44,8 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
   async function load(ctx: Context): Promise<SecondStep> {
     const details = await loadLoginInteraction(provider, ctx);
     const pending = await flow.pending(details.uid);
-    if (!pending || pending.step !== 'second-factor') throw expiredInteraction();
+    // A sign-in begun before the accepted kinds were recorded starts again rather than guess them.
+    if (!pending || pending.step !== 'second-factor' || !Array.isArray(pending.accepted)) throw expiredInteraction();
     const base = `/interaction/${details.uid}/verify`;
     return {
       uid: details.uid,
