@@ -98,15 +98,9 @@ export function adminMethodRoutes(deps: AdminMethodsDeps): Router {
   router.post('/methods', ...change, async (ctx) => {
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const parsed = methodsForm.safeParse(body);
-    await save(
-      ctx,
-      parsed.success ? { ok: true, changes: parsed.data } : refused(parsed.error.issues),
-      {
-        ...body,
-        section: 'methods',
-      },
-      'methods',
-    );
+    const read: Read = parsed.success ? { ok: true, changes: parsed.data } : refused(parsed.error.issues);
+    // The boxes are shown again as they were sent, none ticked included.
+    await save(ctx, read, { ...body, section: 'methods' }, 'methods');
   });
 
   router.post('/grace', ...change, async (ctx) => {
