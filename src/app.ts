@@ -50,6 +50,8 @@ import { createSqlFactorStore } from './storage/sql/factor-store.ts';
 import { createSqlRecoveryCodeStore } from './storage/sql/recovery-code-store.ts';
 import { createFinishSignIn } from './http/routes/sign-in-completion.ts';
 import { createSignInFlow } from './domain/sign-in-flow.ts';
+import { createTfaRequirement } from './domain/tfa-requirement.ts';
+import { createEnrolmentGrace } from './domain/enrolment-grace.ts';
 import { createTrustedBrowsers } from './domain/trusted-browsers.ts';
 import { createSqlTrustedBrowserStore } from './storage/sql/trusted-browser-store.ts';
 import { createSqlAuditStore } from './storage/sql/audit-store.ts';
@@ -150,7 +152,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     random,
     defaults: config.passwords,
   });
-  const organizations = createOrganizations({ store: stores.organizations, audit, clock, random });
+  const organizations = createOrganizations({
+    store: stores.organizations,
+    audit,
+    clock,
+    random,
+    // The registry is built below, before any request or command can change a policy.
+    methods: { all: () => registry.all(), enrollableFor: (org, role) => registry.enrollableFor(org, role) },
+  });
   const setup = createSetup({
     setupStore: createSqlSetupStore(db),
     organizationStore: stores.organizations,
@@ -184,8 +193,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     isIntrospector: async (clientId) => (await stores.clients.findClient(clientId))?.introspection ?? false,
     needsEnrolment: async (accountId) => {
       const found = await stores.users.findUserBySubject(accountId);
-      if (!found?.organization.enforceTfa) return false;
-      return !(await factorStore.hasActiveFactor(found.organization.id, found.user.id));
+      return found !== undefined && (await requirement.mustEnrol(found));
     },
   });
   const clients = createClients({
@@ -226,11 +234,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const factors = { store: factorStore, registry, recovery };
   const methods = createMethods({ store: factorStore, registry });
   const trustedBrowsers = createTrustedBrowsers({ store: createSqlTrustedBrowserStore(db), keyedHash, clock, random });
+  const requirement = createTfaRequirement({ factors: factorStore, registry, clock });
   const flow = createSignInFlow({
     factors: factorStore,
-    registry,
     ephemeral: storage.ephemeral,
     trustedBrowsers,
+    requirement,
+    registry,
     clock,
   });
   const secondFactorThrottle = createThrottle({
@@ -246,6 +256,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const signIn = {
     provider,
     flow,
+    requirement,
     methods,
     registry,
     audit,
@@ -274,6 +285,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     registry,
     auditStore,
     appPasswords: legacy.appPasswords,
+    clock,
   });
   const security = createAccountSecurity({
     factors: factorStore,
@@ -343,6 +355,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       mailer,
       personStatus,
       signInThrottles,
+      enrolmentGrace: createEnrolmentGrace({ users: stores.users, factors: factorStore, audit, clock }),
       keyedHash,
       random,
       clock,

@@ -18,9 +18,10 @@ Usage: twofold <command> [options] [--json]
   org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>]
              [--password-min-length <8-64>] [--app-passwords tfa|everyone|none] [--legacy-password-access]
   org update <slug> [--enforce-tfa | --no-enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>]
+             [--tfa-grace-days <0-90>] [--allowed-methods <kind,…>|all] [--phishing-resistant none|admins|everyone]
   org show <slug>
   user create --org <slug> --email <email> [--name <n>] [--phone <E.164>] [--role member|admin] --password-stdin
-  user list --org <slug> [--search <text>] [--tfa enforced|own|off|not_enrolled]
+  user list --org <slug> [--search <text>] [--tfa enforced|own|off|grace|not_enrolled]
   user show --email <email>
   user reset-tfa --email <email> [--keep-app-passwords]
   user disable --email <email>  stop a person signing in and end their sessions and tokens

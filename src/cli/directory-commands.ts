@@ -1,7 +1,7 @@
 import { TFA_STATUSES, type TfaStatus } from '../domain/people.ts';
-import type { Organization } from '../ports/stores.ts';
+import { PHISHING_RESISTANT_POLICIES, type Organization } from '../ports/stores.ts';
 import { UsageError } from './usage-error.ts';
-import { pick, required, str, type Command } from './values.ts';
+import { pick, required, str, type Command, type Values } from './values.ts';
 
 /** An organization as --json prints it (org create, show and update alike). */
 export const orgJson = (org: Organization) => ({
@@ -13,6 +13,9 @@ export const orgJson = (org: Organization) => ({
   passwordMinLength: org.passwordMinLength,
   appPasswords: org.appPasswords,
   legacyPasswordAccess: org.legacyPasswordAccess,
+  tfaGraceDays: org.tfaGraceDays,
+  allowedMethods: org.allowedMethods,
+  phishingResistant: org.phishingResistant,
 });
 
 const orgText = (org: Organization) =>
@@ -22,6 +25,7 @@ const orgText = (org: Organization) =>
     `trusted browsers: ${org.trustedBrowserDays === 0 ? 'off' : `${org.trustedBrowserDays} days`}`,
     `minimum password length: ${org.passwordMinLength ?? 'default'}`,
     `app passwords: ${org.appPasswords}; account password for mail servers: ${org.legacyPasswordAccess ? 'allowed without TFA' : 'never'}`,
+    `enrolment grace: ${org.tfaGraceDays} days; allowed methods: ${org.allowedMethods?.join(', ') ?? 'all'}; phishing-resistant methods required of: ${org.phishingResistant}`,
   ].join('\n');
 
 /** A whole number flag, checked against its range; undefined when absent. */
@@ -30,6 +34,19 @@ function wholeNumber(value: string | undefined, flag: string, min: number, max: 
   if (!/^\d{1,4}$/.test(value) || Number(value) < min || Number(value) > max)
     throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}`);
   return Number(value);
+}
+
+/** --tfa-grace-days, --allowed-methods (kinds, comma-separated, or "all") and --phishing-resistant. */
+function methodOptions(values: Values) {
+  const allowed = str(values, 'allowed-methods');
+  const resistant = str(values, 'phishing-resistant');
+  return {
+    tfaGraceDays: wholeNumber(str(values, 'tfa-grace-days'), 'tfa-grace-days', 0, 90),
+    allowedMethods:
+      allowed === undefined ? undefined : allowed === 'all' ? null : allowed.split(',').map((k) => k.trim()),
+    phishingResistant:
+      resistant === undefined ? undefined : pick(resistant, PHISHING_RESISTANT_POLICIES, 'phishing-resistant'),
+  };
 }
 
 const orgShow: Command = {
@@ -46,8 +63,16 @@ const orgShow: Command = {
 const orgUpdate: Command = {
   name: 'org update',
   usage:
-    'twofold org update <slug> [--enforce-tfa | --no-enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>]',
-  options: ['enforce-tfa', 'no-enforce-tfa', 'trusted-browser-days', 'password-min-length'],
+    'twofold org update <slug> [--enforce-tfa | --no-enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>] [--tfa-grace-days <0-90>] [--allowed-methods <kind,…>|all] [--phishing-resistant none|admins|everyone]',
+  options: [
+    'enforce-tfa',
+    'no-enforce-tfa',
+    'trusted-browser-days',
+    'password-min-length',
+    'tfa-grace-days',
+    'allowed-methods',
+    'phishing-resistant',
+  ],
   async run({ values, args, openApp }) {
     if (args.length !== 1) throw new UsageError('org update takes exactly one <slug>');
     if (values['enforce-tfa'] === true && values['no-enforce-tfa'] === true)
@@ -55,11 +80,12 @@ const orgUpdate: Command = {
     const trustedBrowserDays = wholeNumber(str(values, 'trusted-browser-days'), 'trusted-browser-days', 0, 365);
     const passwordMinLength = wholeNumber(str(values, 'password-min-length'), 'password-min-length', 8, 64);
     const enforceTfa = values['enforce-tfa'] === true ? true : values['no-enforce-tfa'] === true ? false : undefined;
+    const methods = methodOptions(values);
     const app = await openApp();
     const org = await app.services.organizations.requireOrganization(args[0]!);
     const updated = await app.services.organizations.updatePolicy(
       org,
-      { enforceTfa, trustedBrowserDays, passwordMinLength },
+      { enforceTfa, trustedBrowserDays, passwordMinLength, ...methods },
       { userId: 'cli', ip: 'cli' },
     );
     return { text: orgText(updated), json: orgJson(updated) };
@@ -68,7 +94,7 @@ const orgUpdate: Command = {
 
 const userList: Command = {
   name: 'user list',
-  usage: 'twofold user list --org <slug> [--search <text>] [--tfa enforced|own|off|not_enrolled]',
+  usage: 'twofold user list --org <slug> [--search <text>] [--tfa enforced|own|off|grace|not_enrolled]',
   options: ['org', 'search', 'tfa'],
   async run({ values, openApp }) {
     const slug = required(values, 'org');

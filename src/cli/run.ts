@@ -76,6 +76,9 @@ const OPTIONS = {
   'legacy-password-access': { type: 'boolean' },
   'keep-app-passwords': { type: 'boolean' },
   'application-type': { type: 'string' },
+  'tfa-grace-days': { type: 'string' },
+  'allowed-methods': { type: 'string' },
+  'phishing-resistant': { type: 'string' },
 } as const;
 
 function parse(argv: string[]) {

@@ -31,8 +31,13 @@ import type { AccessCodes } from '../domain/access-codes.ts';
 import { adminPersonStatusRoutes, createPersonStatusSection } from '../http/routes/admin/admin-person-status.ts';
 import type { PersonStatus } from '../domain/person-status.ts';
 import type { SignInThrottles } from '../domain/sign-in-throttles.ts';
-import { adminSecurityRoutes } from '../http/routes/admin/admin-security.ts';
 import { personLinkRouters } from './person-links.ts';
+import type { EnrolmentGrace } from '../domain/enrolment-grace.ts';
+import type { TfaRequirement } from '../domain/tfa-requirement.ts';
+import { adminGraceRoutes } from '../http/routes/admin/admin-grace.ts';
+import { adminMethodRoutes, methodPolicyView } from '../http/routes/admin/admin-methods.ts';
+import { enrolmentGraceRoutes } from '../http/routes/enrolment-grace.ts';
+import { adminSecurityRoutes, createSecurityPage } from '../http/routes/admin/admin-security.ts';
 import { adminHomeRoutes, requireAdmin } from '../http/routes/admin/admin-context.ts';
 import { accountAuthRoutes, requireAccount, requireFreshAuth } from '../http/routes/account-auth.ts';
 import { accountPageRoutes } from '../http/routes/account-pages.ts';
@@ -58,6 +63,7 @@ import type { Storage } from '../storage/open.ts';
 export interface SignInParts {
   provider: Provider;
   flow: SignInFlow;
+  requirement: TfaRequirement;
   methods: Methods;
   registry: FactorRegistry;
   audit: Audit;
@@ -93,6 +99,7 @@ export function createRouters(deps: {
   mailer: Mailer;
   personStatus: PersonStatus;
   signInThrottles: SignInThrottles;
+  enrolmentGrace: EnrolmentGrace;
   keyedHash: KeyedHash;
   random: Random;
   clock: Clock;
@@ -119,6 +126,15 @@ export function createRouters(deps: {
   const signedIn = requireAccount(accountAuth);
   const fresh = requireFreshAuth(accountAuth);
   const adminGuards = [signedIn, requireAdmin(accounts)];
+  const securityPage = {
+    organizations: deps.organizations,
+    views,
+    csrf,
+    guards: adminGuards,
+    requireFreshAuth: fresh,
+    maxAgeSeconds: config.stepUp.maxAgeSeconds,
+    methodPolicy: methodPolicyView(registry),
+  };
   return [
     assetRoutes({ root: path.join(deps.root, 'public') }),
     healthRoutes({ checks: storage.checks, timeoutMs: 2000 }),
@@ -137,6 +153,7 @@ export function createRouters(deps: {
       maxPasswordLength: config.passwords.maxLength,
     }),
     secondFactorRoutes({ ...signIn, views }),
+    enrolmentGraceRoutes({ ...signIn, accounts, views, clock }),
     ...enrolmentRoutes({ ...signIn, accounts, views, recovery, clock }),
     passwordlessRoutes({
       provider,
@@ -178,13 +195,15 @@ export function createRouters(deps: {
       guards: adminGuards,
       requireFreshAuth: fresh,
     }),
-    adminSecurityRoutes({
-      organizations: deps.organizations,
+    adminSecurityRoutes(securityPage),
+    adminMethodRoutes({ ...securityPage, showSecurityPage: createSecurityPage(securityPage) }),
+    adminGraceRoutes({
+      grace: deps.enrolmentGrace,
+      people: deps.people,
       views,
       csrf,
       guards: adminGuards,
       requireFreshAuth: fresh,
-      maxAgeSeconds: config.stepUp.maxAgeSeconds,
     }),
     ...personLinkRouters({
       ...deps,

@@ -35,4 +35,6 @@ export const domainErrors = errorCatalogue({
     message: 'This is the only administrator who can sign in. Make someone else an administrator first.',
   },
   self_lockout: { status: 409, message: 'You cannot lock yourself out. Another administrator can make this change.' },
+  grace_not_applicable: { status: 409, message: 'This person has no enrolment deadline to change.' },
+  invalid_deadline: { status: 400, message: 'Some details need fixing.' },
 });

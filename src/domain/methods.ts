@@ -8,10 +8,11 @@ export interface Methods {
   active(person: Person): Promise<FactorRecord[]>;
   hasAny(person: Pick<Person, 'orgId' | 'userId'>): Promise<boolean>;
   /**
-   * What the second step offers: the preferred method first, then the person's other records,
-   * then factors without records (recovery codes) while they are usable.
+   * What the second step offers among the `accepted` kinds (the organization's policy): the
+   * preferred method first, then the person's other records, then factors without records
+   * (recovery codes) while they are usable.
    */
-  choices(person: Person): Promise<MethodChoice[]>;
+  choices(person: Person, accepted: readonly string[]): Promise<MethodChoice[]>;
 }
 
 export function createMethods(deps: { store: FactorStore; registry: FactorRegistry }): Methods {
@@ -22,8 +23,8 @@ export function createMethods(deps: { store: FactorStore; registry: FactorRegist
   return {
     active,
     hasAny: (person) => store.hasActiveFactor(person.orgId, person.userId),
-    async choices(person) {
-      const records = await active(person);
+    async choices(person, accepted) {
+      const records = (await active(person)).filter((r) => accepted.includes(r.kind));
       const preferred = await store.findPreferredFactorId(person.orgId, person.userId);
       const ordered = [...records.filter((r) => r.id === preferred), ...records.filter((r) => r.id !== preferred)];
       const fromRecords = ordered.flatMap((record): MethodChoice[] => {
@@ -32,7 +33,8 @@ export function createMethods(deps: { store: FactorStore; registry: FactorRegist
           ? [{ id: record.id, kind: record.kind, label: record.label, detail: factor.describe(record) }]
           : [];
       });
-      const standalone = await Promise.all(registry.all().map((factor) => factor.available?.(person) ?? null));
+      const offered = registry.all().filter((factor) => accepted.includes(factor.kind));
+      const standalone = await Promise.all(offered.map((factor) => factor.available?.(person) ?? null));
       return [...fromRecords, ...standalone.filter((choice): choice is MethodChoice => choice !== null)];
     },
   };

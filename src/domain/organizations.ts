@@ -2,7 +2,13 @@ import { z } from 'zod';
 
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
-import type { AppPasswordPolicy, Organization, OrganizationStore } from '../ports/stores.ts';
+import type { FactorRegistry } from '../factors/registry.ts';
+import {
+  PHISHING_RESISTANT_POLICIES,
+  type AppPasswordPolicy,
+  type Organization,
+  type OrganizationStore,
+} from '../ports/stores.ts';
 import type { Audit } from './audit.ts';
 import { domainErrors } from './error-codes.ts';
 
@@ -25,6 +31,7 @@ export const DEFAULT_TRUSTED_BROWSER_DAYS = 30;
  */
 export const ORGANIZATION_POLICY_DEFAULTS = {
   tfaGraceDays: 0,
+  tfaEnforcedAt: null,
   allowedMethods: null,
   phishingResistant: 'none',
   passwordMaxAgeDays: null,
@@ -71,6 +78,10 @@ export const policyChangesSchema = z.object({
     .max(64, 'Use 8 to 64 characters (NIST SP 800-63B asks at least 8).')
     .nullable()
     .optional(),
+  tfaGraceDays: z.number().int().min(0, 'Use 0 to 90 days.').max(90, 'Use 0 to 90 days.').optional(),
+  /** Factor kinds people may use; null allows every kind of the deployment (also ones added later). */
+  allowedMethods: z.array(z.string().max(40)).max(40).nullable().optional(),
+  phishingResistant: z.enum(PHISHING_RESISTANT_POLICIES).optional(),
 });
 export type PolicyChanges = z.input<typeof policyChangesSchema>;
 
@@ -79,6 +90,8 @@ export function createOrganizations(deps: {
   audit: Audit;
   clock: Clock;
   random: Random;
+  /** Decides which methods a policy leaves to each role (the registry is the one place that does). */
+  methods: Pick<FactorRegistry, 'all' | 'enrollableFor'>;
 }): Organizations {
   const prepareOrganization = (input: NewOrganizationInput): Organization => {
     const fields: Record<string, string> = {};
@@ -97,6 +110,7 @@ export function createOrganizations(deps: {
       appPasswords: input.appPasswords ?? 'tfa',
       legacyPasswordAccess: input.legacyPasswordAccess ?? false,
       ...ORGANIZATION_POLICY_DEFAULTS,
+      tfaEnforcedAt: input.enforceTfa ? deps.clock.now() : null,
       createdAt: deps.clock.now(),
     };
   };
@@ -114,15 +128,20 @@ export function createOrganizations(deps: {
         const fields = Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message]));
         throw domainErrors.raise('invalid_policy', { fields });
       }
-      const changes = Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined));
-      const updated: Organization = { ...org, ...changes };
+      const given = Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined));
+      const updated = withEnforcementStart(org, { ...org, ...given, ...methodsOf(deps.methods, given) }, deps.clock);
+      const methodProblems = checkMethodPolicy(deps.methods, updated);
+      if (methodProblems) throw domainErrors.raise('invalid_policy', { fields: methodProblems });
+      const changed = changedFields(org, updated, Object.keys(given));
+      if (Object.keys(changed.to).length === 0) return org;
       await deps.store.updateOrganization(updated);
+      // What changed, from what (issue 9): the trail answers "who allowed SMS again, and when".
       await deps.audit.record({
         type: 'org.policy_changed',
         orgId: org.id,
         userId: by.userId,
         ip: by.ip,
-        detail: changes,
+        detail: { ...changed.to, previous: changed.from },
       });
       return updated;
     },
@@ -132,4 +151,68 @@ export function createOrganizations(deps: {
       return org;
     },
   };
+}
+
+/**
+ * Allowed kinds as stored: known enrollable kinds only, in the registry's order, each once; every
+ * kind allowed is stored as null, so a factor this deployment adds later is allowed too.
+ */
+function methodsOf(
+  methods: Pick<FactorRegistry, 'all'>,
+  given: PolicyChanges,
+): Pick<Organization, 'allowedMethods'> | {} {
+  if (given.allowedMethods === undefined || given.allowedMethods === null) return {};
+  const enrollable = methods
+    .all()
+    .filter((f) => f.enrolment !== undefined)
+    .map((f) => f.kind);
+  const kinds = enrollable.filter((kind) => given.allowedMethods!.includes(kind));
+  const unknown = given.allowedMethods.filter((kind) => !enrollable.includes(kind));
+  if (unknown.length > 0)
+    throw domainErrors.raise('invalid_policy', {
+      fields: { allowedMethods: `Unknown method: ${unknown.join(', ')}.` },
+    });
+  return { allowedMethods: kinds.length === enrollable.length ? null : kinds };
+}
+
+/**
+ * Every role must keep at least one method it can enrol, or its people could never sign in again:
+ * the allowed kinds alone, and then with the phishing-resistance requirement.
+ */
+function checkMethodPolicy(
+  methods: Pick<FactorRegistry, 'all' | 'enrollableFor'>,
+  org: Organization,
+): Record<string, string> | null {
+  const roles = ['member', 'admin'] as const;
+  const anyKind = { ...org, phishingResistant: 'none' as const };
+  if (roles.some((role) => methods.enrollableFor(anyKind, role).length === 0))
+    return { allowedMethods: 'Allow at least one method that people can set up.' };
+  if (roles.some((role) => methods.enrollableFor(org, role).length === 0)) {
+    const resistant = methods
+      .all()
+      .filter((f) => f.enrolment !== undefined && f.phishingResistant)
+      .map((f) => f.name.toLowerCase());
+    return {
+      phishingResistant: `None of the allowed methods resists phishing. Allow ${resistant.join(' or ') || 'one that does'}, or do not require it.`,
+    };
+  }
+  return null;
+}
+
+/** Enforcement's start, from which the enrolment grace counts: set when it turns on, cleared when it turns off. */
+function withEnforcementStart(before: Organization, after: Organization, clock: Clock): Organization {
+  if (after.enforceTfa === before.enforceTfa) return after;
+  return { ...after, tfaEnforcedAt: after.enforceTfa ? clock.now() : null };
+}
+
+/** The given fields whose value differs, with their old and new values. */
+function changedFields(before: Organization, after: Organization, keys: string[]) {
+  const from: Record<string, unknown> = {};
+  const to: Record<string, unknown> = {};
+  for (const key of keys as (keyof Organization)[]) {
+    if (JSON.stringify(before[key]) === JSON.stringify(after[key])) continue;
+    from[key] = before[key];
+    to[key] = after[key];
+  }
+  return { from, to };
 }

@@ -1,16 +1,19 @@
 import type { FactorSummary, Person } from '../factors/factor.ts';
 import type { FactorRegistry } from '../factors/registry.ts';
+import type { Clock } from '../ports/clock.ts';
 import type { FactorRecord, FactorStore } from '../ports/factor-stores.ts';
 import type { AuditEvent, AuditStore, Organization, User, UserStore } from '../ports/stores.ts';
 import type { AppPasswords, AppPasswordSummary } from './app-passwords.ts';
 import { domainErrors } from './error-codes.ts';
+import { enrolmentDeadline } from './tfa-requirement.ts';
 
 /**
  * Two-step verification as an administrator sees it: required by the organization and set up, on
- * by the person's choice, off, or required and not set up yet (they enrol at their next sign-in).
+ * by the person's choice, off, required and not set up yet (they enrol at their next sign-in), or
+ * required and not set up while their enrolment deadline is ahead (`graceUntil`).
  */
-export type TfaStatus = 'enforced' | 'own' | 'off' | 'not_enrolled';
-export const TFA_STATUSES: readonly TfaStatus[] = ['enforced', 'own', 'off', 'not_enrolled'];
+export type TfaStatus = 'enforced' | 'own' | 'off' | 'not_enrolled' | 'grace';
+export const TFA_STATUSES: readonly TfaStatus[] = ['enforced', 'own', 'off', 'grace', 'not_enrolled'];
 
 export interface PersonRow {
   id: string;
@@ -18,6 +21,8 @@ export interface PersonRow {
   email: string;
   role: User['role'];
   tfa: TfaStatus;
+  /** While `tfa` is "grace": the deadline by which the person must set up a method. */
+  graceUntil: number | null;
   methods: string[];
   lastSignInAt: number | null;
   /** Set while their invitation is pending: they have not chosen a password yet. */
@@ -42,8 +47,8 @@ const SIGN_IN = 'signin.succeeded';
 /** The directory reads at most this many matches; search narrows a larger organization. */
 const SCAN_LIMIT = 2000;
 
-export const tfaStatusOf = (org: Organization, hasFactor: boolean): TfaStatus =>
-  hasFactor ? (org.enforceTfa ? 'enforced' : 'own') : org.enforceTfa ? 'not_enrolled' : 'off';
+export const tfaStatusOf = (org: Organization, hasFactor: boolean, inGrace: boolean): TfaStatus =>
+  hasFactor ? (org.enforceTfa ? 'enforced' : 'own') : org.enforceTfa ? (inGrace ? 'grace' : 'not_enrolled') : 'off';
 
 /** The organization's people for its administrators: never another organization's, never a secret. */
 export interface People {
@@ -63,15 +68,19 @@ export function createPeople(deps: {
   registry: FactorRegistry;
   auditStore: AuditStore;
   appPasswords: Pick<AppPasswords, 'list'>;
+  clock: Clock;
 }): People {
   /** A person's row from what was read for them: their active factors and their latest sign-in. */
   function rowOf(org: Organization, user: User, active: FactorRecord[], lastSignInAt: number | null): PersonRow {
+    const deadline = active.length === 0 ? enrolmentDeadline(org, user) : null;
+    const graceUntil = deadline !== null && deps.clock.now() < deadline ? deadline : null;
     return {
       id: user.id,
       name: user.name,
       email: user.email,
       role: user.role,
-      tfa: tfaStatusOf(org, active.length > 0),
+      tfa: tfaStatusOf(org, active.length > 0, graceUntil !== null),
+      graceUntil,
       methods: [...new Set(active.map((f) => deps.registry.summarize(f).kindName))],
       lastSignInAt,
       invitedAt: user.invitedAt,

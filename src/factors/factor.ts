@@ -91,6 +91,12 @@ export interface Factor<In = unknown> {
   readonly kind: string;
   /** The person's word for it: "Authenticator app". */
   readonly name: string;
+  /**
+   * Proof that a look-alike site cannot relay: the authenticator signs the origin it talks to
+   * (WebAuthn, NIST SP 800-63B-4 §3.2.5). Codes a person types (TOTP, SMS, voice, recovery codes)
+   * are not. An organization may require such methods of its administrators or of everyone.
+   */
+  readonly phishingResistant: boolean;
   /** Every field the factor's forms or script send, parsed before any method runs. */
   readonly input: z.ZodType<In>;
   /** Absent for factors that come with another one (recovery codes). */

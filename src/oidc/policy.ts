@@ -12,7 +12,11 @@ const { Check } = interactionPolicy;
  * resolved by our interaction routes only after every factor the person needs has been proven.
  */
 export function createPolicy(deps: {
-  /** The account's organization requires TFA and the person has no factor yet: they must enrol first. */
+  /**
+   * The person must enrol an allowed method before any session: their organization requires TFA
+   * (or phishing-resistant methods of them) and their enrolment deadline has passed, or every
+   * method they have is one the organization now forbids.
+   */
   needsEnrolment(accountId: string): Promise<boolean>;
 }): interactionPolicy.Prompt[] {
   const policy = interactionPolicy.base();
@@ -37,16 +41,18 @@ export function createPolicy(deps: {
         ctx.oidc.session?.accountId && !ctx.oidc.account ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT,
     ),
   );
-  // An organization that turns enforcement on catches existing sessions at the next authorization
-  // request: people without a factor sign in again and enrol (prompt=none: interaction_required).
+  // An organization that turns enforcement on, or forbids a method, catches existing sessions at
+  // the next authorization request: people who must enrol an allowed method sign in again and do
+  // (prompt=none: interaction_required). A multi-factor session is no exception: its factor may be
+  // the forbidden one. People inside their enrolment grace keep their sessions.
   login.checks.add(
     new Check(
       'enrolment_required',
-      'The organization requires two-step verification and it is not set up',
+      'The organization requires a two-step verification method that is not set up',
       'interaction_required',
       async (ctx: KoaContextWithOIDC) => {
         const accountId = ctx.oidc.session?.accountId;
-        if (!accountId || ctx.oidc.session?.acr === ACR_MFA) return Check.NO_NEED_TO_PROMPT;
+        if (!accountId) return Check.NO_NEED_TO_PROMPT;
         return (await deps.needsEnrolment(accountId)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
       },
     ),

@@ -18,6 +18,8 @@ export interface Organization {
   legacyPasswordAccess: boolean;
   /** Days a member of an enforcing organization may still sign in before enrolling; 0 enrols at once. */
   tfaGraceDays: number;
+  /** When enforcement last turned on (the enrolment grace counts from it); null while it is off. */
+  tfaEnforcedAt: number | null;
   /** The factor kinds people may use (e.g. no SMS or voice); null allows every kind of this deployment. */
   allowedMethods: string[] | null;
   /** Who must use a phishing-resistant method (security key or passkey). */
@@ -100,6 +102,8 @@ export interface UserStore {
   updatePassword(orgId: string, userId: string, passwordHash: string, changedAt: number): Promise<void>;
   /** The organization's people whose name or email contains `search` (case-insensitive), by email. */
   listUsers(orgId: string, options: { search: string; limit: number }): Promise<User[]>;
+  /** Sets (or with null clears) the person's own enrolment deadline, which an administrator chose. */
+  updateTfaGraceUntil(orgId: string, userId: string, until: number | null): Promise<void>;
 }
 
 /** A first-run organization plus its administrator, written together or not at all. */

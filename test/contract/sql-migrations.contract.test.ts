@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as emailsComparedNfkc from '../../src/storage/sql/migrations/0006-emails-compared-nfkc.ts';
 import { forgetEnrolmentProofs } from '../../src/storage/sql/migrations/0007-admin-console.ts';
 import { createSqlFactorStore } from '../../src/storage/sql/factor-store.ts';
+import * as enforcementStart from '../../src/storage/sql/migrations/0012-enforcement-start.ts';
 import { createSqlOrganizationStore } from '../../src/storage/sql/organization-store.ts';
 import type { Database } from '../../src/storage/sql/tables.ts';
 import { createSqlUserStore, userRow } from '../../src/storage/sql/user-store.ts';
@@ -52,6 +53,32 @@ describeEachBackend(sqlBackends(), (subject) => {
       const before = await organizations.countOrganizations();
       expect(await migrate()).toEqual([]);
       expect(await organizations.countOrganizations()).toBe(before);
+    });
+  });
+
+  // Issue 9: the enrolment grace counts from when enforcement began, which 0012 starts recording.
+  describe('migration 0012 (when enforcement began)', () => {
+    it('takes the creation of an organization that already enforces TFA, and nothing for the others', async () => {
+      const fresh = await subject().openUnmigrated();
+      try {
+        await fresh.migrate();
+        const raw = fresh.db as unknown as Kysely<unknown>;
+        await enforcementStart.down(raw);
+        const columns = { name: 'Acme', password_min_length: null, trusted_browser_days: 30 };
+        await fresh.db
+          .insertInto('organizations')
+          .values([
+            { id: randomUUID(), slug: 'strict', enforce_tfa: 1, created_at: 1_000, ...columns },
+            { id: randomUUID(), slug: 'relaxed', enforce_tfa: 0, created_at: 2_000, ...columns },
+          ] as never)
+          .execute();
+        await enforcementStart.up(raw);
+        const organizations = createSqlOrganizationStore(fresh.db);
+        expect((await organizations.findOrganizationBySlug('strict'))?.tfaEnforcedAt).toBe(1_000);
+        expect((await organizations.findOrganizationBySlug('relaxed'))?.tfaEnforcedAt).toBeNull();
+      } finally {
+        await fresh.close();
+      }
     });
   });
 

@@ -186,6 +186,22 @@ describeEachBackend(backends, (subject) => {
       await users.updatePasswordHash(org.id, user.id, 'new-hash');
       expect((await users.findUserByEmail(user.email))?.passwordHash).toBe('new-hash');
     });
+
+    it("updateTfaGraceUntil sets and clears a person's deadline, only within their organization", async () => {
+      const { organizations, users } = subject();
+      const [org, other] = [anOrganization(), anOrganization()];
+      await organizations.insertOrganization(org);
+      await organizations.insertOrganization(other);
+      const user = aUser(org.id);
+      await users.insertUser(user, 'hash');
+
+      await users.updateTfaGraceUntil(other.id, user.id, 4_102_444_800_000);
+      expect((await users.findUserBySubject(user.id))?.user.tfaGraceUntil).toBeNull();
+      await users.updateTfaGraceUntil(org.id, user.id, 4_102_444_800_000);
+      expect((await users.findUserBySubject(user.id))?.user.tfaGraceUntil).toBe(4_102_444_800_000);
+      await users.updateTfaGraceUntil(org.id, user.id, null);
+      expect((await users.findUserBySubject(user.id))?.user.tfaGraceUntil).toBeNull();
+    });
   });
 
   describe('ClientStore', () => {

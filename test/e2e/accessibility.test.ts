@@ -10,6 +10,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
+
 /** Every page people see, checked by axe-core in real Chromium: labels, contrast, names, landmarks. */
 describe.skipIf(skip)('accessibility of the pages (axe-core, WCAG 2.1 AA)', () => {
   const clock = createTestClock();

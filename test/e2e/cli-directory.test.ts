@@ -31,6 +31,42 @@ describe('the twofold CLI on organizations and people', () => {
     expect([both.code, both.stderr]).toEqual([1, expect.stringContaining('not both')]);
     const days = await twofold(['org', 'update', 'acme', '--trusted-browser-days', '900']);
     expect([days.code, days.stderr]).toEqual([1, expect.stringContaining('--trusted-browser-days')]);
+    // The method policy and the enrolment grace (issue 9).
+    const methods = await twofold([
+      'org',
+      'update',
+      'acme',
+      '--allowed-methods',
+      'webauthn, totp',
+      '--phishing-resistant',
+      'admins',
+      '--tfa-grace-days',
+      '14',
+      '--json',
+    ]);
+    expect(methods.json()).toMatchObject({
+      allowedMethods: ['totp', 'webauthn'],
+      phishingResistant: 'admins',
+      tfaGraceDays: 14,
+    });
+    expect((await twofold(['org', 'show', 'acme'])).stdout).toContain(
+      'enrolment grace: 14 days; allowed methods: totp, webauthn; phishing-resistant methods required of: admins',
+    );
+    const none = await twofold([
+      'org',
+      'update',
+      'acme',
+      '--allowed-methods',
+      'sms',
+      '--phishing-resistant',
+      'everyone',
+    ]);
+    expect([none.code, none.stderr]).toEqual([1, expect.stringContaining('phishingResistant: None of the allowed')]);
+    const grace = await twofold(['org', 'update', 'acme', '--tfa-grace-days', '91']);
+    expect([grace.code, grace.stderr]).toEqual([1, expect.stringContaining('--tfa-grace-days')]);
+    expect((await twofold(['org', 'update', 'acme', '--allowed-methods', 'all', '--json'])).json()).toMatchObject({
+      allowedMethods: null,
+    });
     expect((await twofold(['org', 'show', 'nope'])).code).toBe(1);
     expect((await twofold(['org', 'update'])).code).toBe(1);
   });

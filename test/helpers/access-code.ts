@@ -61,17 +61,21 @@ export function createAccessCodeDriver(deps: {
     const secret = secretFromUri(`otpauth://totp/x?secret=${key.replaceAll(' ', '')}`);
     const confirm = readForm(html, /\/enrol\/method\/totp\/confirm$/);
     const factorId = /name="factorId" value="([^"]+)"/.exec(html)![1]!;
+    const atClient = (next: URL) => next.href.startsWith(deps.rp().redirectUri);
     const codes = await agent.follow(
       await agent.request(url(confirm.action), {
         form: { _csrf: confirm.csrf, factorId, code: totpAt(secret, clock.now() / 1000) },
       }),
       url(confirm.action),
+      atClient,
     );
+    // Someone who still has recovery codes keeps them: no new set to save, the sign-in is done.
+    if (atClient(codes.url)) return codes.url;
     const finish = readForm(await codes.response.text(), /\/enrol\/finish$/);
     const done = await agent.follow(
       await agent.request(url(finish.action), { form: { _csrf: finish.csrf } }),
       url(finish.action),
-      (next) => next.href.startsWith(deps.rp().redirectUri),
+      atClient,
     );
     return done.url;
   }

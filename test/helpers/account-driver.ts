@@ -10,7 +10,7 @@ import { factorDriver } from './factors.ts';
 import { readOutbox, totpAt } from './totp.ts';
 
 export type Page = { response: Response; url: URL };
-export type Form = Record<string, string>;
+export type Form = Record<string, string | string[]>;
 
 /** Someone who signs in; the test knows their password and their authenticator seed. */
 export interface Member {

@@ -42,7 +42,7 @@ export class Agent {
 
   async request(
     target: string | URL,
-    options: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+    options: { method?: string; form?: Record<string, string | string[]>; headers?: Record<string, string> } = {},
   ): Promise<Response> {
     const url = new URL(target);
     const headers: Record<string, string> = { accept: 'text/html', ...options.headers };
@@ -51,7 +51,10 @@ export class Agent {
     let body: string | undefined;
     if (options.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(options.form).toString();
+      // A field given several values (ticked boxes) is sent once per value, as a browser does.
+      body = new URLSearchParams(
+        Object.entries(options.form).flatMap(([name, value]) => [value].flat().map((v): [string, string] => [name, v])),
+      ).toString();
     }
     const response = await fetch(url, {
       method: options.method ?? (body ? 'POST' : 'GET'),

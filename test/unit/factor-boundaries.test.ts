@@ -93,6 +93,19 @@ describe('each factor of the registry', () => {
 
   it('offers every enrollable factor, and only those, for enrolment', async () => {
     const org = await app.services.organizations.createOrganization({ slug: 'boundaries', name: 'Boundaries' });
-    expect(app.factors.registry.allowedFor(org).map((f) => f.kind)).toEqual(['totp', 'sms', 'voice', 'webauthn']);
+    expect(app.factors.registry.enrollableFor(org, 'member').map((f) => f.kind)).toEqual([
+      'totp',
+      'sms',
+      'voice',
+      'webauthn',
+    ]);
+  });
+
+  it('says of each factor whether it resists phishing: only the one whose proof is bound to the origin', () => {
+    const resistant = app.factors.registry
+      .all()
+      .filter((f) => f.phishingResistant)
+      .map((f) => f.kind);
+    expect(resistant).toEqual(['webauthn']);
   });
 });

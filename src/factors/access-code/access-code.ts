@@ -22,6 +22,8 @@ export function createAccessCodeFactor(deps: { codes: AccessCodes }): Factor<z.o
     name: 'Temporary access code',
     input,
     bootstrap: true,
+    // Typed, so it can be relayed; it only opens the enrolment of a (possibly phishing-resistant) method.
+    phishingResistant: false,
     describe: () => null,
     async available(person) {
       const live = await deps.codes.live(person);

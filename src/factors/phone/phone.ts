@@ -161,6 +161,7 @@ export function createPhoneFactor(deps: {
   return {
     kind: channel,
     name: CHANNELS[channel].name,
+    phishingResistant: false,
     input,
     enrolment: {
       async begin(person, fields, context) {

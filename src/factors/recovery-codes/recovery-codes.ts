@@ -51,6 +51,7 @@ export function createRecoveryCodes(deps: {
   return {
     kind: 'recovery',
     name: 'Recovery code',
+    phishingResistant: false,
     input,
     describe: () => null,
     async available(person) {

@@ -86,6 +86,7 @@ export function createTotpFactor(deps: {
   return {
     kind: 'totp',
     name: 'Authenticator app',
+    phishingResistant: false,
     input,
     enrolment: {
       async begin(person, fields) {

@@ -220,6 +220,8 @@ export function createWebauthnFactor(deps: {
   return {
     kind: 'webauthn',
     name: 'Security key or passkey',
+    // The browser binds each signature to the origin (WebAuthn §13.4.9): a relayed challenge fails.
+    phishingResistant: true,
     input,
     enrolment: {
       async begin(person, fields, context) {

@@ -60,7 +60,7 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
 
   async function context(ctx: Context) {
     const { account, found, person } = await loadAccountContext(ctx, deps.accounts);
-    return { account, person, org: found.organization, binding: `account:${account.userId}` };
+    return { account, person, org: found.organization, role: found.user.role, binding: `account:${account.userId}` };
   }
   const render = createAccountRenderer(views, csrf);
 
@@ -74,13 +74,17 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
   const codesKey = (ctx: Context) => `show-codes:${(ctx.state.account as AccountSession).id}`;
 
   const settingsPage = async (ctx: Context, problem: FieldProblem | null = null) => {
-    const { person, org } = await context(ctx);
+    const { person, org, role } = await context(ctx);
     const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
     const overview = await security.overview(person, org);
+    // The organization may forbid a kind the person has: it is shown as such, and never offered to add.
+    const allowed = deps.registry.allowedFor(org, role).map((f) => f.kind);
+    const rows = overview.methods.map((m) => ({ ...methodRow(m), allowed: allowed.includes(m.kind) }));
     await render(ctx, 'account/two-factor', 'Two-step verification', {
       nav: 'two-factor',
-      overview: { ...overview, methods: overview.methods.map(methodRow) },
-      methods: deps.registry.allowedFor(org).map((f) => ({ kind: f.kind })),
+      overview: { ...overview, methods: rows },
+      noneAllowed: rows.length > 0 && rows.every((m) => !m.allowed),
+      methods: deps.registry.enrollableFor(org, role).map((f) => ({ kind: f.kind })),
       problem: problem && { kind: problem.kind, errors: { [problem.field]: problem.message }, values: problem.values },
       orgName: org.name,
       maxAgeText:
@@ -157,8 +161,9 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
       setupExpired: 'This setup has expired. Start again from your two-step verification settings.',
     },
     async load(ctx) {
-      const { person, binding } = await context(ctx);
-      return { person, binding, base: '/account/two-factor' };
+      const { person, binding, org, role } = await context(ctx);
+      const kinds = deps.registry.enrollableFor(org, role).map((f) => f.kind);
+      return { person, binding, base: '/account/two-factor', kinds };
     },
     showMethods: settingsPage,
     async enrolled(ctx, person, proven) {

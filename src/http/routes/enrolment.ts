@@ -5,14 +5,14 @@ import type Provider from 'oidc-provider';
 import type { Accounts } from '../../domain/accounts.ts';
 import type { Audit } from '../../domain/audit.ts';
 import { httpErrors } from '../error-codes.ts';
-import type { Methods } from '../../domain/methods.ts';
 import type { PendingSignIn, SignInFlow } from '../../domain/sign-in-flow.ts';
+import type { TfaRequirement } from '../../domain/tfa-requirement.ts';
+import type { Clock } from '../../ports/clock.ts';
 import type { RecoveryCodes } from '../../factors/recovery-codes/recovery-codes.ts';
 import type { FactorRegistry } from '../../factors/registry.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../../ports/views.ts';
-import type { Clock } from '../../ports/clock.ts';
 import { codesFileName } from './factors/codes-file-name.ts';
 import { enrolmentRoutes as factorEnrolmentRoutes, type FieldProblem } from './factors/enrolment-routes.ts';
 import { expiredInteraction, loadLoginInteraction } from './interaction-support.ts';
@@ -22,20 +22,22 @@ export interface EnrolmentDeps {
   provider: Provider;
   accounts: Accounts;
   flow: SignInFlow;
-  methods: Methods;
+  requirement: TfaRequirement;
+  clock: Clock;
   registry: FactorRegistry;
   recovery: RecoveryCodes;
   audit: Audit;
   views: Views;
   csrf: Csrf;
   finishSignIn: FinishSignIn;
-  clock: Clock;
 }
 
 /**
  * Enrolment inside sign-in, when the organization enforces TFA (or the relying party asks for
- * MFA) and the person has no factor yet. The enrolled factor's own verification is the second
- * factor of this sign-in; the recovery codes are shown once before the person continues.
+ * MFA) and the person has no factor yet, or has only methods the organization forbids now (they
+ * proved one of them first). Only allowed methods are offered. The enrolled factor's own
+ * verification is the second factor of this sign-in; new recovery codes are shown once before
+ * the person continues (someone who still has codes keeps them).
  */
 export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
   const { provider, flow, views, csrf } = deps;
@@ -53,17 +55,24 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
     return { uid: details.uid, pending };
   }
 
+  /** The person and their organization as they are now: its policy decides which methods are offered. */
+  async function accountOf(pending: PendingSignIn) {
+    const account = await deps.accounts.findAccount(pending.person.orgId, pending.person.userId);
+    if (!account) throw expiredInteraction();
+    return { account, kinds: deps.registry.enrollableFor(account.organization, account.user.role).map((f) => f.kind) };
+  }
+
   /**
-   * Starting or confirming an enrolment: none enrolled in this sign-in, and still no active factor
-   * unless a bootstrap (a temporary access code) was proven to enrol a new one beside them.
+   * Starting or confirming an enrolment: none enrolled in this sign-in, and still no allowed active
+   * factor unless a bootstrap (a temporary access code) was proven to enrol a new one beside them.
    */
-  async function requireUnenrolled(ctx: Context): Promise<{ uid: string; pending: PendingSignIn }> {
+  async function requireUnenrolled(ctx: Context) {
     const state = await requirePending(ctx);
-    const { enrolled, bootstrapped, person } = state.pending;
-    if (enrolled || (!bootstrapped && (await deps.methods.hasAny(person)))) {
-      throw httpErrors.raise('already_enrolled');
-    }
-    return state;
+    const { account, kinds } = await accountOf(state.pending);
+    const demand = await deps.requirement.assess(account, { mfaRequested: false });
+    const mayEnrol = demand.step !== 'prove' || state.pending.bootstrapped === true;
+    if (state.pending.enrolled || !mayEnrol) throw httpErrors.raise('already_enrolled');
+    return { ...state, kinds };
   }
 
   async function render(ctx: Context, view: string, model: Record<string, unknown> & { title: string }) {
@@ -73,10 +82,8 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
   }
 
   async function showMethods(ctx: Context, uid: string, pending: PendingSignIn, problem: FieldProblem | null) {
-    // The organization as it is now: its policy decides which methods are offered.
-    const account = await deps.accounts.findAccount(pending.person.orgId, pending.person.userId);
-    if (!account) throw expiredInteraction();
-    const methods = deps.registry.allowedFor(account.organization).map((f) => ({ kind: f.kind }));
+    const { kinds } = await accountOf(pending);
+    const methods = kinds.map((kind) => ({ kind }));
     const shown = problem && {
       kind: problem.kind,
       errors: { [problem.field]: problem.message },
@@ -87,6 +94,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
       base: `/interaction/${uid}/enrol`,
       methods,
       problem: shown,
+      switching: pending.switching,
       bootstrapped: pending.bootstrapped === true,
     });
   }
@@ -133,8 +141,8 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
       setupExpired: 'This setup has expired. Start again.',
     },
     async load(ctx) {
-      const { uid, pending } = await requireUnenrolled(ctx);
-      return { person: pending.person, binding: uid, base: `/interaction/${uid}/enrol` };
+      const { uid, pending, kinds } = await requireUnenrolled(ctx);
+      return { person: pending.person, binding: uid, base: `/interaction/${uid}/enrol`, kinds };
     },
     async showMethods(ctx, problem) {
       const { uid, pending } = await requireUnenrolled(ctx);
@@ -151,7 +159,11 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
         ip: ctx.ip,
         detail: { method: proven.method },
       });
-      return `/interaction/${uid}/enrol/codes`;
+      if ((await deps.recovery.remaining(person)) === 0) return `/interaction/${uid}/enrol/codes`;
+      // A person who replaced a forbidden method keeps the recovery codes they have.
+      const methods = await flow.complete(uid, proven);
+      if (!methods) throw expiredInteraction();
+      return deps.finishSignIn(ctx, { person, methods });
     },
     render: (ctx, view, model) => render(ctx, view, { title: 'Set up two-step verification', ...model }),
   });

@@ -35,4 +35,7 @@ export const EVENT_TEXT: Record<string, string> = {
   'user.role_changed': 'Role changed by an administrator',
   'throttle.cleared': 'Failed sign-in attempts cleared by an administrator',
   'signin.refused_disabled': 'Sign-in refused: the account is disabled',
+  'tfa.enrolment_postponed': 'Two-step verification set-up postponed until the deadline',
+  'tfa.grace_extended': 'Deadline to set up two-step verification changed by an administrator',
+  'tfa.grace_ended': 'Grace period to set up two-step verification ended by an administrator',
 };

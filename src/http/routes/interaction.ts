@@ -69,6 +69,9 @@ const loginForm = (maxPasswordLength: number) =>
       .max(maxPasswordLength * 4, 'That password is too long.'),
   });
 
+/** The page of each second step: proving a factor, enrolling one, or the enrolment deadline. */
+const STEP_PATHS = { 'second-factor': 'verify', enrol: 'enrol', grace: 'grace' } as const;
+
 /** Where the browser goes after the password: the second factor, enrolment, or (nothing more required) the client. */
 async function afterFirstFactor(
   deps: InteractionDeps,
@@ -84,7 +87,7 @@ async function afterFirstFactor(
     userId: account.user.id,
     ip: ctx.ip,
   });
-  return `/interaction/${uid}/${next.step === 'enrol' ? 'enrol' : 'verify'}`;
+  return `/interaction/${uid}/${STEP_PATHS[next.step]}`;
 }
 
 /** Sign-in (email + password), consent and cancel: the oidc-provider interaction pages. */

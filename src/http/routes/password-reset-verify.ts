@@ -44,6 +44,14 @@ const BASE = '/reset-password/verify';
  */
 export function resetVerificationRoutes(deps: ResetVerificationDeps): Router {
   const { states, views, csrf } = deps;
+  // Any method the person has proves it is them, also one their organization no longer allows for
+  // sign-in (they replace it at their next sign-in); an administrator's temporary access code does
+  // not: it opens enrolment at sign-in, not a new password.
+  const proofKinds = () =>
+    deps.registry
+      .all()
+      .filter((factor) => !factor.bootstrap)
+      .map((factor) => factor.kind);
 
   async function load(ctx: Context): Promise<ResetProver> {
     const loaded = await states.load(ctx);
@@ -59,6 +67,7 @@ export function resetVerificationRoutes(deps: ResetVerificationDeps): Router {
       person,
       binding: loaded.binding,
       base: BASE,
+      kinds: proofKinds(),
       records,
       state: loaded.state,
       expiresAt: link.record.expiresAt,
@@ -66,7 +75,7 @@ export function resetVerificationRoutes(deps: ResetVerificationDeps): Router {
   }
 
   async function show(ctx: Context, state: ResetProver, choiceId: string | undefined, notice: VerifyNotice) {
-    const choices = await deps.methods.choices(state.person);
+    const choices = await deps.methods.choices(state.person, state.kinds);
     if (state.state.provenWith !== null || choices.length === 0) return void ctx.redirect('/reset-password');
     const current = choices.find((c) => c.id === choiceId) ?? choices[0]!;
     const kindName = (kind: string) => deps.registry.get(kind)?.name ?? kind;

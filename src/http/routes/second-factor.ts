@@ -44,7 +44,8 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
   async function load(ctx: Context): Promise<SecondStep> {
     const details = await loadLoginInteraction(provider, ctx);
     const pending = await flow.pending(details.uid);
-    if (!pending || pending.step !== 'second-factor') throw expiredInteraction();
+    // A sign-in begun before the accepted kinds were recorded starts again rather than guess them.
+    if (!pending || pending.step !== 'second-factor' || !Array.isArray(pending.accepted)) throw expiredInteraction();
     const base = `/interaction/${details.uid}/verify`;
     return {
       uid: details.uid,
@@ -53,11 +54,12 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
       binding: details.uid,
       base,
       records: await deps.methods.active(pending.person),
+      kinds: pending.accepted,
     };
   }
 
   async function show(ctx: Context, state: SecondStep, choiceId: string | undefined, notice: VerifyNotice) {
-    const choices = await deps.methods.choices(state.person);
+    const choices = await deps.methods.choices(state.person, state.kinds);
     const current = choices.find((c) => c.id === choiceId) ?? choices[0]!;
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
@@ -75,7 +77,8 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
       anotherChosen: current !== choices[0],
       challenged: notice.challenged ?? false,
       error: notice.error ?? null,
-      trustDays: state.pending.reauthentication ? 0 : state.pending.trustDays,
+      trustDays: state.pending.reauthentication || state.pending.switching ? 0 : state.pending.trustDays,
+      switching: state.pending.switching,
     });
   }
 
@@ -87,6 +90,11 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
     load,
     show,
     async proven(ctx, state, proven) {
+      // Every method of the person is forbidden now: the proof shows it is them, then they enrol an allowed one.
+      if (state.pending.switching) {
+        if (!(await flow.enrolNext(state.uid, proven))) throw expiredInteraction();
+        return `/interaction/${state.uid}/enrol`;
+      }
       const next = await flow.afterSecondFactor(state.uid, proven);
       if (!next) throw expiredInteraction();
       // A bootstrap (a temporary access code) opens enrolment of a new method, not a session.

@@ -8,6 +8,7 @@ import * as accountApiClients from './migrations/0004-account-api-clients.ts';
 import * as appPasswords from './migrations/0005-app-passwords.ts';
 import * as emailsComparedNfkc from './migrations/0006-emails-compared-nfkc.ts';
 import * as adminConsole from './migrations/0007-admin-console.ts';
+import * as enforcementStart from './migrations/0012-enforcement-start.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
 import type { Database, Tables } from './tables.ts';
 
@@ -56,6 +57,7 @@ const migrations: Record<string, Migration> = {
   '0005-app-passwords': appPasswords,
   '0006-emails-compared-nfkc': emailsComparedNfkc,
   '0007-admin-console': adminConsole,
+  '0012-enforcement-start': enforcementStart,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

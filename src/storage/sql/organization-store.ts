@@ -24,6 +24,7 @@ export const ORGANIZATION_COLUMNS = [
   'app_passwords',
   'legacy_password_access',
   'tfa_grace_days',
+  'tfa_enforced_at',
   'allowed_methods',
   'phishing_resistant',
   'password_max_age_days',
@@ -43,6 +44,7 @@ const NUMERIC = new Set<string>([
   'trusted_browser_days',
   'legacy_password_access',
   'tfa_grace_days',
+  'tfa_enforced_at',
   'password_max_age_days',
   'session_max_hours',
   'session_idle_minutes',
@@ -78,6 +80,7 @@ export function toOrganization(row: OrganizationRow): Organization {
       : 'tfa',
     legacyPasswordAccess: row.legacy_password_access === 1,
     tfaGraceDays: row.tfa_grace_days,
+    tfaEnforcedAt: row.tfa_enforced_at,
     allowedMethods: parseAllowedMethods(row.allowed_methods),
     phishingResistant: (PHISHING_RESISTANT_POLICIES as readonly string[]).includes(row.phishing_resistant)
       ? (row.phishing_resistant as PhishingResistantPolicy)
@@ -101,6 +104,7 @@ export function organizationRow(org: Organization): Insertable<Tables['organizat
     app_passwords: org.appPasswords,
     legacy_password_access: org.legacyPasswordAccess ? 1 : 0,
     tfa_grace_days: org.tfaGraceDays,
+    tfa_enforced_at: org.tfaEnforcedAt,
     allowed_methods: org.allowedMethods === null ? null : JSON.stringify(org.allowedMethods),
     phishing_resistant: org.phishingResistant,
     password_max_age_days: org.passwordMaxAgeDays,

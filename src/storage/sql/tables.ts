@@ -19,6 +19,8 @@ export interface Tables {
     app_passwords: Defaulted<string>;
     legacy_password_access: Defaulted<number>;
     tfa_grace_days: Defaulted<number>;
+    /** Epoch ms when enforcement last turned on (migration 0012); null while it is off. */
+    tfa_enforced_at: Defaulted<number | null>;
     /** JSON array of factor kinds; null allows every kind. */
     allowed_methods: Defaulted<string | null>;
     phishing_resistant: Defaulted<string>;

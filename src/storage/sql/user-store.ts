@@ -135,6 +135,14 @@ export function createSqlUserStore(db: Database): UserStore {
         .where('id', '=', userId)
         .execute();
     },
+    async updateTfaGraceUntil(orgId, userId, until) {
+      await db
+        .updateTable('users')
+        .set({ tfa_grace_until: until })
+        .where('org_id', '=', orgId)
+        .where('id', '=', userId)
+        .execute();
+    },
     async updatePassword(orgId, userId, passwordHash, changedAt) {
       await db
         .updateTable('users')

@@ -4,6 +4,7 @@ import { createAccessCodes, type AccessCodes } from '../../../src/domain/access-
 import { createAudit } from '../../../src/domain/audit.ts';
 import { createSignInFlow, personOf, type SignInFlow } from '../../../src/domain/sign-in-flow.ts';
 import { createAccessCodeFactor } from '../../../src/factors/access-code/access-code.ts';
+import { createTfaRequirement } from '../../../src/domain/tfa-requirement.ts';
 import { newFactor } from '../../../src/factors/factor.ts';
 import { createFactorRegistry } from '../../../src/factors/registry.ts';
 import { createTrustedBrowsers, type TrustedBrowsers } from '../../../src/domain/trusted-browsers.ts';
@@ -19,6 +20,7 @@ import { createSqlPersonTokenStore } from '../../../src/storage/sql/person-token
 import { createSqlTrustedBrowserStore } from '../../../src/storage/sql/trusted-browser-store.ts';
 import { createTestClock, type TestClock } from '../../helpers/clock.ts';
 import { insertAccount, insertOrganization } from '../../helpers/people.ts';
+import { createUnitRegistry } from '../../helpers/registry.ts';
 
 const T0 = Date.UTC(2031, 0, 1);
 const DAY = 86_400_000;
@@ -61,11 +63,14 @@ beforeEach(async () => {
     random,
     audit: createAudit({ store: createSqlAuditStore(sql.db), clock, random }),
   });
+  const unit = createUnitRegistry(sql.db, clock).registry;
+  const registry = createFactorRegistry([...unit.all(), createAccessCodeFactor({ codes: accessCodes })]);
   flow = createSignInFlow({
     factors,
-    registry: createFactorRegistry([createAccessCodeFactor({ codes: accessCodes })]),
+    registry,
     ephemeral: createSqlEphemeralStore(sql.db, clock),
     trustedBrowsers: trusted,
+    requirement: createTfaRequirement({ factors, registry, clock }),
     clock,
   });
   return () => sql.close();
@@ -121,6 +126,8 @@ describe('sign-in flow with a second factor', () => {
         mfaRequired: false,
         trustDays: 7,
         reauthentication: false,
+        accepted: ['totp', 'webauthn', 'recovery', 'access-code'],
+        switching: false,
       },
     });
     expect(await flow.pending('uid-1')).toEqual(next.step === 'second-factor' ? next.pending : undefined);
@@ -297,5 +304,67 @@ describe('a temporary access code in the sign-in flow', () => {
       methods: [PASSWORD, { method: 'totp', amr: ['otp'], at: T0 / 1000 }],
     });
     expect(await flow.pending('uid-1')).toBeUndefined();
+  });
+});
+
+describe('the enrolment grace in the sign-in flow (issue 9)', () => {
+  const grace = { enforceTfa: true, tfaEnforcedAt: T0, tfaGraceDays: 14 };
+
+  it('offers the deadline instead of enrolment while it is ahead', async () => {
+    const account = await anAccount(grace);
+    const next = await flow.afterPassword('uid-1', account, plain);
+    expect(next).toMatchObject({ step: 'grace', pending: { step: 'grace', graceUntil: T0 + 14 * DAY } });
+  });
+
+  it('"not now" ends the sign-in with the password alone, once', async () => {
+    const account = await anAccount(grace);
+    await flow.afterPassword('uid-1', account, plain);
+    expect(await flow.postpone('uid-1', account)).toEqual({ step: 'done', methods: [PASSWORD] });
+    expect(await flow.postpone('uid-1', account)).toBeUndefined();
+  });
+
+  it('"not now" after the deadline passed on the open page leads to enrolment instead', async () => {
+    // Enforcement began almost 14 days ago: a minute of grace is left.
+    const account = await anAccount({ ...grace, tfaEnforcedAt: T0 - 14 * DAY + 60_000 });
+    expect((await flow.afterPassword('uid-1', account, plain)).step).toBe('grace');
+    clock.advance(120_000);
+    expect(await flow.postpone('uid-1', account)).toMatchObject({ step: 'enrol', pending: { step: 'enrol' } });
+  });
+
+  it('"set up now" moves the sign-in to enrolment, only from the grace step', async () => {
+    const account = await anAccount(grace);
+    await flow.afterPassword('uid-1', account, plain);
+    expect(await flow.enrolNext('uid-1')).toMatchObject({ step: 'enrol', mfaRequired: true });
+    expect(await flow.enrolNext('uid-1')).toBeUndefined();
+    expect(await flow.postpone('uid-1', account)).toBeUndefined();
+  });
+
+  it('gives no grace when the relying party asks for MFA', async () => {
+    const account = await anAccount(grace);
+    expect((await flow.afterPassword('uid-1', account, { ...plain, mfaRequested: true })).step).toBe('enrol');
+  });
+});
+
+describe('a person whose every method is forbidden (issue 9)', () => {
+  it('proves one of them, never skipped by a trusted browser, and then enrols an allowed one', async () => {
+    const account = await anAccount({ allowedMethods: ['webauthn'] });
+    await addFactor(account);
+    const { token } = await trusted.trust(personOf(account), 30, 'Firefox on Linux');
+    const next = await flow.afterPassword('uid-1', account, { ...plain, trustToken: token });
+    expect(next).toMatchObject({
+      step: 'second-factor',
+      pending: { switching: true, accepted: ['totp', 'recovery', 'access-code'] },
+    });
+    clock.advance(5_000);
+    const enrolling = await flow.enrolNext('uid-1', TOTP);
+    expect(enrolling).toMatchObject({ step: 'enrol', mfaRequired: true });
+    expect(enrolling?.methods).toEqual([PASSWORD, { method: 'totp', amr: ['otp'], at: T0 / 1000 + 5 }]);
+  });
+
+  it('a proof that does not switch never leads to enrolment', async () => {
+    const account = await anAccount();
+    await addFactor(account);
+    await flow.afterPassword('uid-1', account, plain);
+    expect(await flow.enrolNext('uid-1', TOTP)).toBeUndefined();
   });
 });

@@ -43,6 +43,7 @@ export const STATUS_TEXT: Record<TfaStatus, string> = {
   own: 'On (their choice)',
   off: 'Off',
   not_enrolled: 'Required, not set up yet',
+  grace: 'Required, in the grace period',
 };
 
 const listQuery = z.object({
@@ -76,6 +77,8 @@ const NOTICES: Record<string, string> = {
   enabled: 'The account is enabled again. The person signs in with the password and methods they had.',
   role: 'The role was saved.',
   throttle: 'The failed sign-in attempts were cleared. The person can try again at once.',
+  grace_extended: 'The deadline was changed. They see it at their next sign-in.',
+  grace_ended: 'The grace period has ended. This person sets up two-step verification at their next sign-in.',
 };
 
 /** Console → People: the directory with TFA status, a person's page, reset and turning TFA off. */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 import { AppError } from '../../../domain/errors.ts';
 import type { Organizations } from '../../../domain/organizations.ts';
+import type { Organization } from '../../../ports/stores.ts';
 import type { Views } from '../../../ports/views.ts';
 import { httpErrors } from '../../error-codes.ts';
 import type { Csrf } from '../../middleware/csrf.ts';
@@ -18,6 +19,14 @@ export interface AdminSecurityDeps {
   guards: Middleware[];
   requireFreshAuth: Middleware;
   maxAgeSeconds: number;
+  /** The model of the page's methods section (its forms post to their own router), with what was sent. */
+  methodPolicy(org: Organization, values: Record<string, unknown>): Record<string, unknown>;
+}
+
+/** What the Security page shows again after a refused form: the messages by field, and what was sent. */
+export interface SecurityForm {
+  errors: Record<string, string>;
+  values: Record<string, unknown>;
 }
 
 const enforcementForm = z.object({ to: z.enum(['on', 'off']) });
@@ -30,15 +39,14 @@ const NOTICES: Record<string, string> = {
   on: 'Two-step verification is now required for everyone. People without a method set one up at their next sign-in.',
   off: 'Two-step verification is no longer required. People keep the methods they have.',
   settings: 'The settings were saved.',
+  methods: 'The allowed methods were saved. People on a method no longer allowed set up another at their next sign-in.',
+  grace: 'The enrolment grace period was saved.',
 };
 
-/** Console → Security: the organization's TFA enforcement (with a confirmation step) and sign-in settings. */
-export function adminSecurityRoutes(deps: AdminSecurityDeps): Router {
-  const router = new Router({ prefix: '/admin/security' });
+/** Renders Console → Security, for this router and for the routers of its other sections. */
+export function createSecurityPage(deps: Omit<AdminSecurityDeps, 'organizations' | 'guards' | 'requireFreshAuth'>) {
   const render = createAccountRenderer(deps.views, deps.csrf);
-  const change = [formBody(), deps.csrf.verify, ...deps.guards, deps.requireFreshAuth];
-
-  const page = async (ctx: Context, form: { errors: Record<string, string>; values: Record<string, string> }) => {
+  return async (ctx: Context, form: SecurityForm) => {
     const { org } = adminOf(ctx);
     await render(ctx, 'admin/security', 'Security', {
       nav: 'security',
@@ -46,9 +54,19 @@ export function adminSecurityRoutes(deps: AdminSecurityDeps): Router {
       org,
       notice: typeof ctx.query.done === 'string' ? (NOTICES[ctx.query.done] ?? null) : null,
       maxAgeMinutes: Math.round(deps.maxAgeSeconds / 60),
+      methodPolicy: deps.methodPolicy(org, form.values),
       ...form,
     });
   };
+}
+
+/** Console → Security: the organization's TFA enforcement (with a confirmation step) and sign-in settings. */
+export function adminSecurityRoutes(deps: AdminSecurityDeps): Router {
+  const router = new Router({ prefix: '/admin/security' });
+  const render = createAccountRenderer(deps.views, deps.csrf);
+  const change = [formBody(), deps.csrf.verify, ...deps.guards, deps.requireFreshAuth];
+
+  const page = createSecurityPage(deps);
 
   router.get('/', ...deps.guards, (ctx) => page(ctx, { errors: {}, values: {} }));
 
@@ -61,6 +79,7 @@ export function adminSecurityRoutes(deps: AdminSecurityDeps): Router {
       nav: 'security',
       orgName: org.name,
       to: parsed.data.to,
+      graceDays: org.tfaGraceDays,
     });
   });
 

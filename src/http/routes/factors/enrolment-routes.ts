@@ -11,6 +11,8 @@ export interface Enroller {
   person: Person;
   binding: string;
   base: string;
+  /** The factor kinds this person may enrol (their organization's allowed methods): any other is refused. */
+  kinds: readonly string[];
 }
 
 /** A field refused when an enrolment begins (a phone number), shown next to it on the list of methods. */
@@ -39,7 +41,8 @@ export interface EnrolmentFlow {
   render(ctx: Context, view: string, model: Record<string, unknown>): Promise<void>;
 }
 
-const canEnrol = (factor: Factor) => factor.enrolment !== undefined;
+const canEnrol = (enroller: Enroller) => (factor: Factor) =>
+  factor.enrolment !== undefined && enroller.kinds.includes(factor.kind);
 
 /** Begin and confirm for every enrollable factor of the registry, in one flow. */
 export function enrolmentRoutes(registry: FactorRegistry, flow: EnrolmentFlow): Router {
@@ -63,8 +66,9 @@ export function enrolmentRoutes(registry: FactorRegistry, flow: EnrolmentFlow): 
     });
 
   router.post('/method/:kind', ...steps, async (ctx) => {
-    const { person, binding, base } = await flow.load(ctx);
-    const factor = requireFactor(registry, ctx, canEnrol);
+    const enroller = await flow.load(ctx);
+    const { person, binding, base } = enroller;
+    const factor = requireFactor(registry, ctx, canEnrol(enroller));
     const input = readInput(factor, ctx, flow.messages.unreadable);
     const step = await factor.enrolment!.begin(person, input, { binding, ip: ctx.ip });
     if (!step.ok && step.field && !fromScript(ctx)) {
@@ -83,8 +87,9 @@ export function enrolmentRoutes(registry: FactorRegistry, flow: EnrolmentFlow): 
   });
 
   router.post('/method/:kind/confirm', ...steps, async (ctx) => {
-    const { person, binding, base } = await flow.load(ctx);
-    const factor = requireFactor(registry, ctx, canEnrol);
+    const enroller = await flow.load(ctx);
+    const { person, binding, base } = enroller;
+    const factor = requireFactor(registry, ctx, canEnrol(enroller));
     const input = readInput(factor, ctx, flow.messages.unreadable);
     const outcome = await factor.enrolment!.confirm(person, input, { binding, ip: ctx.ip });
     if (outcome.ok) return goTo(ctx, await flow.enrolled(ctx, person, outcome.proven));

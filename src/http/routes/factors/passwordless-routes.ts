@@ -65,6 +65,11 @@ export function passwordlessRoutes(deps: PasswordlessDeps): Router {
     if (!outcome.ok) throw refusalError(outcome);
     const account = await deps.accounts.signInAccount(outcome.owner.orgId, outcome.owner.userId);
     if (!account) throw unusable();
+    const { organization, user } = account;
+    if (!deps.registry.allowedFor(organization, user.role).some((allowed) => allowed.kind === factor.kind))
+      throw httpErrors.raise('method_unavailable', {
+        message: `${organization.name} does not allow signing in with a ${factor.name.toLowerCase()}. Sign in with your email and password.`,
+      });
     const methods = [
       { method: outcome.proven.method, amr: outcome.proven.amr, at: Math.floor(deps.clock.now() / 1000) },
     ];

@@ -19,6 +19,8 @@ export interface Prover {
   binding: string;
   base: string;
   records: FactorRecord[];
+  /** The factor kinds this person may prove here (their organization's allowed methods): any other is refused. */
+  kinds: readonly string[];
 }
 
 /** What the flow's page shows besides its choices: a code just sent, or why the last try failed. */
@@ -70,7 +72,7 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
 
   router.post('/:kind/challenge', ...steps, async (ctx) => {
     const state = await flow.load(ctx);
-    const factor = requireFactor(deps.registry, ctx, (f) => f.challenge !== undefined);
+    const factor = requireFactor(deps.registry, ctx, (f) => f.challenge !== undefined && state.kinds.includes(f.kind));
     const input = readInput(factor, ctx, flow.unreadable);
     const step = await factor.challenge!(state.person, recordsOf(state, factor), input, {
       binding: state.binding,
@@ -84,7 +86,7 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
 
   router.post('/:kind', ...steps, async (ctx) => {
     const state = await flow.load(ctx);
-    const factor = requireFactor(deps.registry, ctx);
+    const factor = requireFactor(deps.registry, ctx, (f) => state.kinds.includes(f.kind));
     const input = readInput(factor, ctx, flow.unreadable);
     const { person } = state;
     const keys: AttemptKeys = { account: person.userId, ip: ctx.ip };
