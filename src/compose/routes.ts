@@ -26,8 +26,10 @@ import type { Mailer } from '../ports/mailer.ts';
 import type { DeviceCookies } from '../domain/device-cookies.ts';
 import { adminPeopleRoutes } from '../http/routes/admin/admin-people.ts';
 import { adminSecurityRoutes } from '../http/routes/admin/admin-security.ts';
+import { adminSessionPolicyRoutes } from '../http/routes/admin/admin-session-policy.ts';
 import { adminHomeRoutes, requireAdmin } from '../http/routes/admin/admin-context.ts';
-import { accountAuthRoutes, requireAccount, requireFreshAuth } from '../http/routes/account-auth.ts';
+import { accountAuthRoutes, requireFreshAuth } from '../http/routes/account-auth.ts';
+import { requireAccount } from '../http/routes/require-account.ts';
 import { accountPageRoutes } from '../http/routes/account-pages.ts';
 import { accountTwoFactorRoutes } from '../http/routes/account-two-factor.ts';
 import { assetRoutes } from '../http/routes/assets.ts';
@@ -73,6 +75,8 @@ export function createRouters(deps: {
   audit: Audit;
   setup: Setup;
   signIn: SignInParts;
+  /** The new password a sign-in with an expired one asks for (password-expiry.ts). */
+  passwordExpiryRoutes: Router;
   recovery: RecoveryCodes;
   security: AccountSecurity;
   sessionIndex: SessionIndex;
@@ -126,6 +130,7 @@ export function createRouters(deps: {
       maxPasswordLength: config.passwords.maxLength,
     }),
     secondFactorRoutes({ ...signIn, views }),
+    deps.passwordExpiryRoutes,
     ...enrolmentRoutes({ ...signIn, accounts, views, recovery }),
     passwordlessRoutes({
       provider,
@@ -152,6 +157,14 @@ export function createRouters(deps: {
       clock,
     }),
     adminSecurityRoutes({
+      organizations: deps.organizations,
+      views,
+      csrf,
+      guards: adminGuards,
+      requireFreshAuth: fresh,
+      maxAgeSeconds: config.stepUp.maxAgeSeconds,
+    }),
+    adminSessionPolicyRoutes({
       organizations: deps.organizations,
       views,
       csrf,

@@ -15,6 +15,8 @@ export interface PendingSignIn {
   /** Which second step this sign-in is at: proving an existing factor, or enrolling a first one. */
   step: 'second-factor' | 'enrol';
   person: Person;
+  /** What the pages of this sign-in show of the person's organization (its name and logo). */
+  organization: Pick<Organization, 'name' | 'logoUrl'>;
   methods: CompletedMethod[];
   /** The organization enforces TFA, or the relying party asked for acr mfa: enrol if no factor. */
   mfaRequired: boolean;
@@ -71,6 +73,7 @@ export function createSignInFlow(deps: {
       const mfaRequired = org.enforceTfa || context.mfaRequested;
       const base = {
         person,
+        organization: { name: org.name, logoUrl: org.logoUrl },
         methods,
         mfaRequired,
         trustDays: org.trustedBrowserDays,

@@ -32,13 +32,13 @@ const NOTICES: Record<string, string> = {
   settings: 'The settings were saved.',
 };
 
-/** Console → Security: the organization's TFA enforcement (with a confirmation step) and sign-in settings. */
-export function adminSecurityRoutes(deps: AdminSecurityDeps): Router {
-  const router = new Router({ prefix: '/admin/security' });
+/**
+ * Renders Console → Security, with the errors and typed values of the form that was just refused
+ * (each section's fields have names of their own, so one map serves every section).
+ */
+export function createSecurityPage(deps: Pick<AdminSecurityDeps, 'views' | 'csrf' | 'maxAgeSeconds'>) {
   const render = createAccountRenderer(deps.views, deps.csrf);
-  const change = [formBody(), deps.csrf.verify, ...deps.guards, deps.requireFreshAuth];
-
-  const page = async (ctx: Context, form: { errors: Record<string, string>; values: Record<string, string> }) => {
+  return async (ctx: Context, form: { errors: Record<string, string>; values: Record<string, string> }) => {
     const { org } = adminOf(ctx);
     await render(ctx, 'admin/security', 'Security', {
       nav: 'security',
@@ -49,6 +49,14 @@ export function adminSecurityRoutes(deps: AdminSecurityDeps): Router {
       ...form,
     });
   };
+}
+
+/** Console → Security: the organization's TFA enforcement (with a confirmation step) and sign-in settings. */
+export function adminSecurityRoutes(deps: AdminSecurityDeps): Router {
+  const router = new Router({ prefix: '/admin/security' });
+  const render = createAccountRenderer(deps.views, deps.csrf);
+  const change = [formBody(), deps.csrf.verify, ...deps.guards, deps.requireFreshAuth];
+  const page = createSecurityPage(deps);
 
   router.get('/', ...deps.guards, (ctx) => page(ctx, { errors: {}, values: {} }));
 
