@@ -58,7 +58,11 @@ describe('session, password and logo settings', () => {
       ],
       [{ sessionMaxHours: '721', sessionIdleMinutes: '30', expiresAfterDays: '' }, 'sessionMaxHours', /Use 1 to 720/],
       [{ sessionMaxHours: 'ten', sessionIdleMinutes: '30', expiresAfterDays: '' }, 'sessionMaxHours', /Use 1 to 720/],
-      [{ sessionMaxHours: '12', sessionIdleMinutes: '4', expiresAfterDays: '' }, 'sessionIdleMinutes', /Use at least 5 minutes/],
+      [
+        { sessionMaxHours: '12', sessionIdleMinutes: '4', expiresAfterDays: '' },
+        'sessionIdleMinutes',
+        /Use at least 5 minutes/,
+      ],
       [
         { sessionMaxHours: '1', sessionIdleMinutes: '61', expiresAfterDays: '' },
         'sessionIdleMinutes',
