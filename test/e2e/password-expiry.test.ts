@@ -115,7 +115,7 @@ describe('password expiry', () => {
     expect(change.url.pathname).toMatch(/^\/interaction\/[^/]+\/password$/);
     const html = await change.response.clone().text();
     expect(html).toContain('Choose a new password');
-    expect(html).toContain('every 90 days');
+    expect(html).toContain('Acme Corp asks for a new password every 90 days');
     expect(html).toMatch(/<span class="brand-name">Acme Corp<\/span>/);
     // No session exists while the new password is not chosen.
     const silent = await authorizationRequest(rp, { scope: 'openid', prompt: 'none' });

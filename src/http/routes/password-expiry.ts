@@ -86,6 +86,7 @@ export function createPasswordExpiry(deps: PasswordExpiryDeps): { finishSignIn: 
       brand: brandFor(ctx, organization),
       uid: step.uid,
       email: step.account.user.email,
+      orgName: organization.name,
       maxAgeDays: organization.passwordMaxAgeDays,
       minLength: deps.accounts.passwordRulesFor(organization).minLength,
       errors,
