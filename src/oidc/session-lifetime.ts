@@ -13,7 +13,7 @@ type Session = InstanceType<Provider['Session']>;
  * returns: oidc-provider loads the account of the session on every authorization request anyway,
  * so the limits cost no read of their own.
  */
-export function lifetimeOf(ctx: KoaContextWithOIDC, session: Session): SessionLifetime | undefined {
+function lifetimeOf(ctx: KoaContextWithOIDC, session: Session): SessionLifetime | undefined {
   const account = ctx.oidc?.account as { accountId?: string; sessionLifetime?: SessionLifetime } | undefined;
   return session.accountId !== undefined && account?.accountId === session.accountId
     ? account.sessionLifetime
