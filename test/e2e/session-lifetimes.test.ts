@@ -2,7 +2,6 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Browser, createAccountDriver, type Member, type Page } from '../helpers/account-driver.ts';
-import { readForm } from '../helpers/agent.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { authorizationRequest, discoverRp, exchange, type RelyingParty } from '../helpers/rp.ts';
 import { seedClient } from '../helpers/seed.ts';
@@ -21,6 +20,8 @@ describe('sign-in session lifetimes', () => {
   const clock = createTestClock(Date.now() - 13 * HOUR);
   let server: TestServer;
   let rp: RelyingParty;
+  /** An application of someone else's: the person allows it on the consent page. */
+  let thirdParty: RelyingParty;
   const driver = createAccountDriver({ server: () => server, clock });
   const { member, withFactors, authenticate, url, open, redirect } = driver;
 
@@ -28,6 +29,10 @@ describe('sign-in session lifetimes', () => {
     server = await startTestServer('sqlite', { clock });
     const client = await seedClient(server.app, { firstParty: true, redirectUri: `${server.issuer}/rp-callback` });
     rp = await discoverRp(server.issuer, client);
+    thirdParty = await discoverRp(
+      server.issuer,
+      await seedClient(server.app, { id: 'third-party', redirectUri: `${server.issuer}/third-party-callback` }),
+    );
   });
   afterAll(async () => server?.close());
 
@@ -39,24 +44,18 @@ describe('sign-in session lifetimes', () => {
 
   const openUrl = async (b: Browser, target: URL): Promise<Page> => b.follow(await b.request(target), target);
 
-  /** offline_access is asked for with prompt=consent (OIDC Core §11): the person allows it on the consent page. */
-  async function allow(b: Browser, page: Page): Promise<Page> {
-    const html = await page.response.clone().text();
-    if (!/\/confirm"/.test(html)) return page;
-    const form = readForm(html, /\/confirm$/);
-    const target = new URL(form.action, page.url);
-    return b.follow(await b.request(target, { form: { _csrf: form.csrf } }), target);
-  }
-
-  /** An interactive sign-in at the relying party: the pages it went through and the tokens. */
-  async function signInAtRp(b: Browser, m: Member, scope = 'openid') {
-    const request = await authorizationRequest(rp, {
+  /**
+   * An interactive sign-in at a relying party: the pages it went through and the tokens.
+   * offline_access is asked for with prompt=consent (OIDC Core §11), so the person allows it.
+   */
+  async function signInAtRp(b: Browser, m: Member, scope = 'openid', at = rp) {
+    const request = await authorizationRequest(at, {
       scope,
       ...(scope.includes('offline') ? { prompt: 'consent' } : {}),
     });
-    const { page, steps } = await authenticate(b, m, await allow(b, await openUrl(b, request.url)));
-    expect(page.url.pathname).toBe('/rp-callback');
-    return { steps, tokens: await exchange(rp, page.url, request) };
+    const { page, steps } = await authenticate(b, m, await openUrl(b, request.url));
+    expect(page.url.href.startsWith(at.redirectUri)).toBe(true);
+    return { steps, tokens: await exchange(at, page.url, request) };
   }
 
   /** prompt=none at the relying party (OIDC Core §3.1.2.1): "code" while the session lives, else the error. */
@@ -121,15 +120,27 @@ describe('sign-in session lifetimes', () => {
     const dee = await personWithApp('dee@other.example', 'other');
     const browser = new Browser();
     const { tokens } = await signInAtRp(browser, dee);
+    expect((await signInAtRp(browser, dee, 'openid', thirdParty)).steps).toEqual(['consent']);
     for (let i = 0; i < 4; i++) {
       clock.advance(25 * MINUTE);
       expect(await silently(browser)).toBe('code');
     }
     const org = (await server.app.stores.organizations.findOrganizationById(dee.seeded.org.id))!;
     await server.app.services.organizations.updatePolicy(org, { sessionMaxHours: 1 }, { userId: 'test', ip: '::1' });
-    expect(await silently(browser)).toBe('login_required');
+    // The next request signs the session out: a new sign-in, as a new session (the application is allowed again).
+    expect((await signInAtRp(browser, dee, 'openid', thirdParty)).steps).toEqual([
+      'password',
+      'second-factor',
+      'consent',
+    ]);
     expect(await refreshes(tokens.refresh_token!)).toBe('invalid_grant');
-    expect((await signInAtRp(browser, dee)).steps).toEqual(['password', 'second-factor']);
+    // The new session lasts the new maximum: an hour, however active.
+    clock.advance(25 * MINUTE);
+    expect(await silently(browser)).toBe('code');
+    clock.advance(25 * MINUTE);
+    expect(await silently(browser)).toBe('code');
+    clock.advance(10 * MINUTE);
+    expect(await silently(browser)).toBe('login_required');
   });
 
   describe('the account pages', () => {
