@@ -92,7 +92,9 @@ describe.skipIf(skip)('sessions, password expiry and the logo in real Chromium',
       await page.getByText('The settings were saved.').waitFor();
       const logo = page.getByRole('img', { name: 'Acme Corp logo' });
       await logo.waitFor();
-      expect(await logo.evaluate((img: { complete: boolean; naturalWidth: number }) => img.complete && img.naturalWidth > 0)).toBe(true);
+      expect(
+        await logo.evaluate((img: { complete: boolean; naturalWidth: number }) => img.complete && img.naturalWidth > 0),
+      ).toBe(true);
       expect((await logo.boundingBox())!.height).toBe(32);
       await screenshot(page, 'admin-security-sessions');
       await page.goto(`${server.issuer}/account`);
