@@ -38,7 +38,9 @@ async function loadSignedIn(
   const now = Math.floor(deps.clock.now() / 1000);
   const uid = session.providerSessionUid;
   const signIn = uid === null ? undefined : await deps.provider.Session.findByUid(uid);
-  if (hasEnded(lifetime, session, now) || (uid !== null && signIn?.accountId !== session.userId)) {
+  // A session made before lifetimes were recorded has no activity time: it ends, and the person signs in once more.
+  const ended = typeof session.activeAt !== 'number' || hasEnded(lifetime, session, now);
+  if (ended || (uid !== null && signIn?.accountId !== session.userId)) {
     await deps.sessions.destroy(token);
     return undefined;
   }
