@@ -2,6 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { User } from '../../src/ports/stores.ts';
+import { seriousViolations } from '../helpers/axe.ts';
 import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { enrolTotp, PASSWORD, seedUser, type Seeded } from '../helpers/seed.ts';
@@ -22,7 +23,7 @@ const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true };
 /**
  * Console → Security's session, password and logo settings, the header with the organization's
  * logo, and the new password asked for at sign-in once a password has expired, in real Chromium,
- * desktop and phone. Screenshots go to screenshots/.
+ * desktop and phone, audited by axe-core. Screenshots go to screenshots/.
  */
 describe.skipIf(skip)('sessions, password expiry and the logo in real Chromium', () => {
   const clock = createTestClock(Date.now() - 40 * 86_400_000);
@@ -97,9 +98,11 @@ describe.skipIf(skip)('sessions, password expiry and the logo in real Chromium',
       ).toBe(true);
       expect((await logo.boundingBox())!.height).toBe(32);
       await screenshot(page, 'admin-security-sessions');
+      expect(await seriousViolations(page)).toEqual([]);
       await page.goto(`${server.issuer}/account`);
       await page.getByRole('heading', { name: 'Security of your account' }).waitFor();
       await screenshot(page, 'header-logo-account');
+      expect(await seriousViolations(page)).toEqual([]);
       expect((await server.app.stores.organizations.findOrganizationBySlug('acme'))!.sessionMaxHours).toBe(10);
       await context.close();
     },
@@ -141,6 +144,7 @@ describe.skipIf(skip)('sessions, password expiry and the logo in real Chromium',
         await page.getByRole('button', { name: 'Save the new password and continue' }).click();
         await page.getByText('Use at least 15 characters').waitFor();
         await screenshot(page, `password-expired${suffix}`);
+        expect(await seriousViolations(page)).toEqual([]);
         expect(await fitsTheScreen(page)).toBe(true);
         if (suffix === '') {
           const fresh = 'orchard velvet compass 2291';
