@@ -49,6 +49,7 @@ import type { FactorStore } from './ports/factor-stores.ts';
 import { createSqlFactorStore } from './storage/sql/factor-store.ts';
 import { createSqlRecoveryCodeStore } from './storage/sql/recovery-code-store.ts';
 import { createFinishSignIn } from './http/routes/sign-in-completion.ts';
+import { createPasswordExpiry } from './http/routes/password-expiry.ts';
 import { createSignInFlow } from './domain/sign-in-flow.ts';
 import { createTfaRequirement } from './domain/tfa-requirement.ts';
 import { createEnrolmentGrace } from './domain/enrolment-grace.ts';
@@ -178,6 +179,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const views = createViews({ roots: [path.join(ROOT, 'views'), ...(options.extraViewRoots ?? [])], cache: true });
   const provider = createProvider({
     config,
+    clock,
     cookieKeys: secrets.cookieKeys,
     jwks: secrets.jwks,
     adapter: createAdapterFactory({
@@ -219,6 +221,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     createFactors({
       config,
       store: factorStore,
+      organizations: stores.organizations,
       recovery,
       accessCodes,
       storage,
@@ -252,7 +255,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const secureCookies = config.issuer.startsWith('https:');
   const csrf = createCsrf({ key: secrets.cookieKeys[0]!, random, secureCookies });
   const deviceCookies = createDeviceCookies({ keyedHash, clock, random, secure: secureCookies });
-  const finishSignIn = createFinishSignIn({ provider, trustedBrowsers, audit, secureCookies, deviceCookies });
+  const passwordExpiry = createPasswordExpiry({
+    finish: createFinishSignIn({ provider, trustedBrowsers, audit, secureCookies, deviceCookies }),
+    provider,
+    accounts,
+    ephemeral: storage.ephemeral,
+    views,
+    csrf,
+    clock,
+    maxPasswordLength: config.passwords.maxLength,
+  });
+  const finishSignIn = passwordExpiry.finishSignIn;
   const signIn = {
     provider,
     flow,
@@ -343,6 +356,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       audit,
       setup,
       signIn,
+      passwordExpiryRoutes: passwordExpiry.routes,
       recovery,
       security,
       sessionIndex,

@@ -17,6 +17,7 @@ import type { KeyedHash } from '../ports/keyed-hash.ts';
 import type { MessageSender } from '../ports/message-sender.ts';
 import type { Random } from '../ports/random.ts';
 import type { SecretBox } from '../ports/secret-box.ts';
+import type { OrganizationStore } from '../ports/stores.ts';
 import type { Storage } from '../storage/open.ts';
 
 /** What an added factor may build on. */
@@ -34,6 +35,8 @@ export interface ExtraFactorDeps {
 export function createFactors(deps: {
   config: Config;
   store: FactorStore;
+  /** The TOTP issuer is the person's organization's name. */
+  organizations: Pick<OrganizationStore, 'findOrganizationById'>;
   recovery: RecoveryCodes;
   accessCodes: AccessCodes;
   storage: Storage;
@@ -59,7 +62,13 @@ export function createFactors(deps: {
       limits: config.delivery.limits,
     });
   return [
-    createTotpFactor({ store, box: deps.box, clock, random, issuerName: 'Twofold' }),
+    createTotpFactor({
+      store,
+      box: deps.box,
+      clock,
+      random,
+      issuerFor: async (person) => (await deps.organizations.findOrganizationById(person.orgId))?.name ?? 'Twofold',
+    }),
     phone('sms'),
     phone('voice'),
     createWebauthnFactor({ store, ephemeral: storage.ephemeral, clock, random, issuer: config.issuer }),

@@ -38,8 +38,10 @@ import { adminGraceRoutes } from '../http/routes/admin/admin-grace.ts';
 import { adminMethodRoutes, methodPolicyView } from '../http/routes/admin/admin-methods.ts';
 import { enrolmentGraceRoutes } from '../http/routes/enrolment-grace.ts';
 import { adminSecurityRoutes, createSecurityPage } from '../http/routes/admin/admin-security.ts';
+import { adminSessionPolicyRoutes } from '../http/routes/admin/admin-session-policy.ts';
 import { adminHomeRoutes, requireAdmin } from '../http/routes/admin/admin-context.ts';
-import { accountAuthRoutes, requireAccount, requireFreshAuth } from '../http/routes/account-auth.ts';
+import { accountAuthRoutes, requireFreshAuth } from '../http/routes/account-auth.ts';
+import { requireAccount } from '../http/routes/require-account.ts';
 import { accountPageRoutes } from '../http/routes/account-pages.ts';
 import { accountTwoFactorRoutes } from '../http/routes/account-two-factor.ts';
 import { assetRoutes } from '../http/routes/assets.ts';
@@ -86,6 +88,8 @@ export function createRouters(deps: {
   audit: Audit;
   setup: Setup;
   signIn: SignInParts;
+  /** The new password a sign-in with an expired one asks for (password-expiry.ts). */
+  passwordExpiryRoutes: Router;
   recovery: RecoveryCodes;
   security: AccountSecurity;
   sessionIndex: SessionIndex;
@@ -154,6 +158,7 @@ export function createRouters(deps: {
     }),
     secondFactorRoutes({ ...signIn, views }),
     enrolmentGraceRoutes({ ...signIn, accounts, views, clock }),
+    deps.passwordExpiryRoutes,
     ...enrolmentRoutes({ ...signIn, accounts, views, recovery, clock }),
     passwordlessRoutes({
       provider,
@@ -212,6 +217,7 @@ export function createRouters(deps: {
       adminGuards,
       requireFreshAuth: fresh,
     }),
+    adminSessionPolicyRoutes(securityPage),
     accountAppPasswordRoutes({
       accounts,
       appPasswords: deps.legacy.appPasswords,

@@ -3,6 +3,7 @@ import { ACR_MFA, acrFor, amrFor } from './authentication.ts';
 import type { EphemeralStore } from '../ports/ephemeral-store.ts';
 import type { Random } from '../ports/random.ts';
 import type { KeyedHash } from '../ports/keyed-hash.ts';
+import { secondsLeft, type SessionLifetime } from './session-lifetime.ts';
 
 /**
  * The account pages' own sign-in, made from an authorization code the provider issued to the
@@ -22,12 +23,18 @@ export interface AccountSession {
   /** The provider session this sign-in came from (kept when signing out everywhere else). */
   providerSessionUid: string | null;
   createdAt: number;
+  /** Epoch seconds of the last recorded activity (to the minute: see `touch`). */
+  activeAt: number;
+  /** The organization's session limits when the session was last used (requireAccount checks the current ones). */
+  lifetime: SessionLifetime;
 }
 
 export interface AccountSessions {
   /** Returns the cookie value for a new session. */
-  create(session: Omit<AccountSession, 'createdAt' | 'id'>): Promise<string>;
+  create(session: Omit<AccountSession, 'createdAt' | 'id' | 'activeAt'>): Promise<string>;
   load(token: string | undefined): Promise<AccountSession | undefined>;
+  /** Records activity now: the idle limit starts again (NIST SP 800-63B §4.2.3). */
+  touch(token: string | undefined, session: AccountSession, lifetime: SessionLifetime): Promise<void>;
   /**
    * Records a factor the person just proved in this session (by enrolling it: the code or key
    * answered). With the password of the same fresh sign-in, the session is now multi-factor.
@@ -36,8 +43,6 @@ export interface AccountSessions {
   destroy(token: string | undefined): Promise<void>;
 }
 
-/** Idle lifetime of an account-pages session; re-authentication still follows auth_time. */
-const TTL_SECONDS = 60 * 60;
 const PURPOSE = 'account-session';
 
 export function createAccountSessions(deps: {
@@ -50,25 +55,23 @@ export function createAccountSessions(deps: {
   const wellFormed = (token: string | undefined): token is string =>
     typeof token === 'string' && /^[A-Za-z0-9_-]{43}$/.test(token);
 
-  async function load(token: string | undefined): Promise<AccountSession | undefined> {
-    if (!wellFormed(token)) return undefined;
-    const session = await deps.ephemeral.get<AccountSession>(key(token));
-    // Sliding idle expiry: each visit keeps the session for another hour.
-    if (session) await deps.ephemeral.put(key(token), session, TTL_SECONDS);
-    return session;
-  }
+  const now = () => Math.floor(deps.clock.now() / 1000);
+  const load = async (token: string | undefined) =>
+    wellFormed(token) ? deps.ephemeral.get<AccountSession>(key(token)) : undefined;
+  /** Kept in the store until the session would end unused; requireAccount checks the limits itself. */
+  const store = (token: string, session: AccountSession) =>
+    deps.ephemeral.put(key(token), session, Math.max(1, secondsLeft(session.lifetime, session.authTime, now())));
 
   return {
     async create(session) {
       const token = deps.random.token(32);
-      await deps.ephemeral.put(
-        key(token),
-        { ...session, id: deps.random.uuid(), createdAt: deps.clock.now() } satisfies AccountSession,
-        TTL_SECONDS,
-      );
+      await store(token, { ...session, id: deps.random.uuid(), createdAt: deps.clock.now(), activeAt: now() });
       return token;
     },
     load,
+    async touch(token, session, lifetime) {
+      if (wellFormed(token)) await store(token, { ...session, activeAt: now(), lifetime });
+    },
     async addFactor(token, amr) {
       const session = await load(token);
       if (!session || !wellFormed(token)) return;
@@ -76,11 +79,7 @@ export function createAccountSessions(deps: {
         { method: 'session', amr: session.amr, at: session.authTime },
         { method: 'enrolled', amr, at: session.authTime },
       ];
-      await deps.ephemeral.put(
-        key(token),
-        { ...session, acr: acrFor(methods), amr: amrFor(methods) } satisfies AccountSession,
-        TTL_SECONDS,
-      );
+      await store(token, { ...session, acr: acrFor(methods), amr: amrFor(methods) });
     },
     async destroy(token) {
       if (wellFormed(token)) await deps.ephemeral.delete(key(token));

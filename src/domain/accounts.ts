@@ -96,6 +96,11 @@ export interface Accounts {
     account: UserWithOrganization,
     input: { current: string; password: string; ip: string },
   ): Promise<void>;
+  /**
+   * Sets a new password in place of an expired one, during a sign-in that has just proven the
+   * current password and every other factor; the new one must differ from it.
+   */
+  renewExpiredPassword(account: UserWithOrganization, input: { password: string; ip: string }): Promise<void>;
 }
 
 export function createAccounts(deps: {
@@ -163,6 +168,20 @@ export function createAccounts(deps: {
       passwordHash: await hasher.hash(normalizePassword(input.password)),
     };
   }
+
+  /** The organization's password rules, with the reason for a refusal next to the password field. */
+  function requireAcceptable({ user, organization }: UserWithOrganization, password: string): void {
+    const problems = policy.check(password, passwordRulesFor(organization), {
+      email: user.email,
+      name: user.name,
+      organization: organization.name,
+    });
+    if (problems.length > 0)
+      throw domainErrors.raise('weak_password', { fields: { password: problems.map((p) => p.message).join(' ') } });
+  }
+
+  const samePassword = () =>
+    domainErrors.raise('same_password', { fields: { password: 'The new password must differ from the current one.' } });
 
   async function verifyPassword({
     email,
@@ -237,18 +256,8 @@ export function createAccounts(deps: {
           fields: { current: message },
         });
       }
-      const problems = policy.check(password, passwordRulesFor(organization), {
-        email: user.email,
-        name: user.name,
-        organization: organization.name,
-      });
-      if (problems.length > 0)
-        throw domainErrors.raise('weak_password', { fields: { password: problems.map((p) => p.message).join(' ') } });
-      if (normalizePassword(password) === normalizePassword(current)) {
-        throw domainErrors.raise('same_password', {
-          fields: { password: 'The new password must differ from the current one.' },
-        });
-      }
+      requireAcceptable({ user, organization }, password);
+      if (normalizePassword(password) === normalizePassword(current)) throw samePassword();
       await users.updatePassword(organization.id, user.id, await hasher.hash(normalizePassword(password)), clock.now());
       await audit.record({ type: 'password.changed', orgId: organization.id, userId: user.id, ip });
     },
@@ -267,6 +276,19 @@ export function createAccounts(deps: {
       if (problems.length > 0)
         throw domainErrors.raise('weak_password', { fields: { password: problems.map((p) => p.message).join(' ') } });
       return hasher.hash(normalizePassword(password));
+    },
+    async renewExpiredPassword({ user, organization }, { password, ip }) {
+      requireAcceptable({ user, organization }, password);
+      const stored = await users.findUserByEmail(user.email);
+      if (stored && (await hasher.verify(stored.passwordHash, normalizePassword(password)))) throw samePassword();
+      await users.updatePassword(organization.id, user.id, await hasher.hash(normalizePassword(password)), clock.now());
+      await audit.record({
+        type: 'password.changed',
+        orgId: organization.id,
+        userId: user.id,
+        ip,
+        detail: { reason: 'expired' },
+      });
     },
     async createUser(org, input) {
       const { user, passwordHash } = await prepareUser(org, input);

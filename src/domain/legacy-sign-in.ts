@@ -9,6 +9,7 @@ import type { KeyedHash } from '../ports/keyed-hash.ts';
 import { normalizeEmail, type Organization, type UserWithOrganization } from '../ports/stores.ts';
 import type { Accounts } from './accounts.ts';
 import { looksLikeAppPassword, normalizeAppPassword } from './app-passwords.ts';
+import { isPasswordExpired } from './passwords/expiry.ts';
 import type { Throttle } from './throttle.ts';
 
 /** A legacy client signed in: whose account, with which app password (null: the account password), for what. */
@@ -91,6 +92,8 @@ export function createLegacySignIn(deps: {
     const { account } = checked;
     if (!account.organization.legacyPasswordAccess) return undefined;
     if (tfaApplies(account.organization, await deps.hasTfa(account))) return undefined;
+    // An expired password is renewed at the web sign-in, which a mail server cannot offer (app passwords never expire).
+    if (isPasswordExpired(account, clock.now())) return undefined;
     return { account, appPassword: null, scopes: ['imap', 'pop3', 'smtp', 'dav', 'activesync'] };
   }
 

@@ -68,6 +68,29 @@ export interface Organizations {
   updatePolicy(org: Organization, changes: PolicyChanges, by: { userId: string; ip: string }): Promise<Organization>;
 }
 
+/**
+ * A logo address: https only (an http image could be altered on the way, and an https page would
+ * block it as mixed content), no credentials in it, and a sane length.
+ */
+const logoUrlSchema = z
+  .string()
+  .trim()
+  .max(2048, 'Use an address of at most 2048 characters.')
+  .refine((value) => {
+    const url = URL.parse(value);
+    // A DNS name (or IPv4 address) as its host: the host also goes into the pages' CSP img-src.
+    const dnsName = /^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(url?.hostname ?? '');
+    return url?.protocol === 'https:' && dnsName && url.username === '' && url.password === '';
+  }, 'Enter an address that starts with https://, such as https://example.com/logo.svg.');
+
+/** Settings that must agree with each other once merged: idle time fits inside the session's length. */
+function conflictsOf(org: Organization): Record<string, string> {
+  const maxMinutes = org.sessionMaxHours * 60;
+  return org.sessionIdleMinutes > maxMinutes
+    ? { sessionIdleMinutes: `Use at most ${maxMinutes} minutes, the maximum session length.` }
+    : {};
+}
+
 export const policyChangesSchema = z.object({
   enforceTfa: z.boolean().optional(),
   trustedBrowserDays: z.number().int().min(0, 'Use 0 to 365 days.').max(365, 'Use 0 to 365 days.').optional(),
@@ -82,6 +105,26 @@ export const policyChangesSchema = z.object({
   /** Factor kinds people may use; null allows every kind of the deployment (also ones added later). */
   allowedMethods: z.array(z.string().max(40)).max(40).nullable().optional(),
   phishingResistant: z.enum(PHISHING_RESISTANT_POLICIES).optional(),
+  sessionMaxHours: z
+    .number()
+    .int()
+    .min(1, 'Use 1 to 720 hours (30 days).')
+    .max(720, 'Use 1 to 720 hours (30 days).')
+    .optional(),
+  sessionIdleMinutes: z
+    .number()
+    .int()
+    .min(5, 'Use at least 5 minutes.')
+    .max(720 * 60, 'Use at most the maximum session length.')
+    .optional(),
+  passwordMaxAgeDays: z
+    .number()
+    .int()
+    .min(30, 'Use 30 to 3650 days, or leave it empty so that passwords never expire.')
+    .max(3650, 'Use 30 to 3650 days, or leave it empty so that passwords never expire.')
+    .nullable()
+    .optional(),
+  logoUrl: logoUrlSchema.nullable().optional(),
 });
 export type PolicyChanges = z.input<typeof policyChangesSchema>;
 
@@ -132,6 +175,8 @@ export function createOrganizations(deps: {
       const updated = withEnforcementStart(org, { ...org, ...given, ...methodsOf(deps.methods, given) }, deps.clock);
       const methodProblems = checkMethodPolicy(deps.methods, updated);
       if (methodProblems) throw domainErrors.raise('invalid_policy', { fields: methodProblems });
+      const conflicts = conflictsOf(updated);
+      if (Object.keys(conflicts).length > 0) throw domainErrors.raise('invalid_policy', { fields: conflicts });
       const changed = changedFields(org, updated, Object.keys(given));
       if (Object.keys(changed.to).length === 0) return org;
       await deps.store.updateOrganization(updated);

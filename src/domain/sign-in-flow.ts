@@ -20,6 +20,8 @@ export interface PendingSignIn {
    */
   step: 'second-factor' | 'enrol' | 'grace';
   person: Person;
+  /** What the pages of this sign-in show of the person's organization (its name and logo). */
+  organization: Pick<Organization, 'name' | 'logoUrl'>;
   methods: CompletedMethod[];
   /** The organization enforces TFA, or the relying party asked for acr mfa: enrol if no factor. */
   mfaRequired: boolean;
@@ -115,6 +117,7 @@ export function createSignInFlow(deps: {
       const demand = await deps.requirement.assess(account, { mfaRequested: context.mfaRequested });
       const base = {
         person,
+        organization: { name: org.name, logoUrl: org.logoUrl },
         methods,
         mfaRequired: org.enforceTfa || context.mfaRequested,
         trustDays: org.trustedBrowserDays,

@@ -2,6 +2,8 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { interactionPolicy } from 'oidc-provider';
 
 import { ACR_MFA, mfaRequested } from '../domain/authentication.ts';
+import type { Clock } from '../ports/clock.ts';
+import { sessionMaxAgeCheck } from './session-lifetime.ts';
 
 const { Check } = interactionPolicy;
 
@@ -10,6 +12,7 @@ const { Check } = interactionPolicy;
  * max_age, an unmet essential acr) followed by `consent`. One check is ours: a relying party
  * asking for MFA (acr_values) is never served from a password-only session. The login prompt is
  * resolved by our interaction routes only after every factor the person needs has been proven.
+ * A session past the organization's maximum length asks for a new sign-in (session-lifetime.ts).
  */
 export function createPolicy(deps: {
   /**
@@ -18,6 +21,7 @@ export function createPolicy(deps: {
    * method they have is one the organization now forbids.
    */
   needsEnrolment(accountId: string): Promise<boolean>;
+  clock: Clock;
 }): interactionPolicy.Prompt[] {
   const policy = interactionPolicy.base();
   const login = policy.find((prompt) => prompt.name === 'login')!;
@@ -57,5 +61,6 @@ export function createPolicy(deps: {
       },
     ),
   );
+  login.checks.add(sessionMaxAgeCheck(deps.clock));
   return policy;
 }

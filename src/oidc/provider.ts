@@ -11,10 +11,14 @@ import type { UserStore } from '../ports/stores.ts';
 import type { Views } from '../ports/views.ts';
 import { ACR_VALUES } from '../domain/authentication.ts';
 import { createPolicy } from './policy.ts';
+import { createSessionTtl } from './session-lifetime.ts';
+import { sessionLifetimeOf } from '../domain/session-lifetime.ts';
+import type { Clock } from '../ports/clock.ts';
 import { PROTOCOL_SCOPES } from '../ports/app-password-store.ts';
 
 export interface ProviderDeps {
   config: Config;
+  clock: Clock;
   cookieKeys: string[];
   jwks: { keys: JsonWebKey[] };
   adapter: AdapterFactory;
@@ -49,6 +53,8 @@ function findAccount(users: UserStore): Configuration['findAccount'] {
     const { user } = found;
     return {
       accountId: user.id,
+      // Read here on every authorization request anyway: the session's limits (session-lifetime.ts) come free.
+      sessionLifetime: sessionLifetimeOf(found.organization),
       async claims() {
         return {
           sub: user.id,
@@ -128,6 +134,11 @@ export function createProvider(deps: ProviderDeps): Provider {
     // PKCE with S256 for every client, confidential ones included (RFC 9700 §2.1.1).
     pkce: { required: () => true },
     rotateRefreshToken: true,
+    // A relying party allowed the refresh_token grant gets a refresh token with every code. Without
+    // offline_access it is bound to the sign-in session (oidc-provider's default expiresWithSession)
+    // and stops when the session ends (NIST SP 800-63B §4.2.3 lifetimes); with offline_access it
+    // follows its own lifetime (ttl.refreshToken), as OIDC Core §11 intends.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     // Access tokens (and so introspection) carry the authentication they came from, so that any
     // resource server can make the step-up decision (RFC 9470 §3, RFC 9068 §2.2.1).
     extraTokenClaims: async (ctx, token) => {
@@ -176,7 +187,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: withFirstPartyNativeSignIn(createPolicy({ needsEnrolment: deps.needsEnrolment }), deps.isFirstParty),
+      policy: withFirstPartyNativeSignIn(
+        createPolicy({ needsEnrolment: deps.needsEnrolment, clock: deps.clock }),
+        deps.isFirstParty,
+      ),
     },
     loadExistingGrant: async (ctx) => {
       const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);
@@ -210,7 +224,8 @@ export function createProvider(deps: ProviderDeps): Provider {
         (token as { gty?: string }).gty === 'password' ? config.legacy.accessTokenTtl : ttl.accessToken,
       IdToken: ttl.idToken,
       RefreshToken: ttl.refreshToken,
-      Session: ttl.session,
+      // Signed-in sessions follow their organization's lifetimes; ttl.session is for the others.
+      Session: createSessionTtl({ clock: deps.clock, anonymousSeconds: ttl.session }),
       Interaction: ttl.interaction,
       Grant: ttl.grant,
     },

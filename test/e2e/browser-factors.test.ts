@@ -110,8 +110,8 @@ describe.skipIf(skip)('second factors in real Chromium', () => {
     await page.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
     await screenshot(page, 'enrol-totp');
     const uri = await decodeQr(page);
-    expect(uri).toMatch(/^otpauth:\/\/totp\/Twofold:qr%40strict\.example\?/);
-    expect(new URL(uri).searchParams.get('issuer')).toBe('Twofold');
+    expect(uri).toMatch(/^otpauth:\/\/totp\/Acme%20Corp:qr%40strict\.example\?/);
+    expect(new URL(uri).searchParams.get('issuer')).toBe('Acme Corp');
     const secret = secretFromUri(uri);
     expect(secret.length).toBeGreaterThanOrEqual(20);
 

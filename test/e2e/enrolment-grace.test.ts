@@ -102,8 +102,16 @@ describe('the enrolment grace period', () => {
     expect(redirect(await post(adminBrowser, '/admin/security/enforcement', { to: 'on' }))).toBe(
       '303 /admin/security?done=on',
     );
-    enforcedAt = (await server.app.stores.organizations.findOrganizationBySlug('acme'))!.tfaEnforcedAt!;
+    const acme = (await server.app.stores.organizations.findOrganizationBySlug('acme'))!;
+    enforcedAt = acme.tfaEnforcedAt!;
     expect(enforcedAt).toBe(clock.now());
+    // Sessions here last the longest allowed (30 days, also idle), so that prompt=none answers for
+    // the enrolment policy across the grace weeks, not for a session that timed out.
+    await server.app.services.organizations.updatePolicy(
+      acme,
+      { sessionMaxHours: 720, sessionIdleMinutes: 720 * 60 },
+      { userId: 'test', ip: '127.0.0.1' },
+    );
     const other = (await server.app.stores.organizations.findOrganizationBySlug('other'))!;
     await server.app.services.organizations.updatePolicy(
       other,

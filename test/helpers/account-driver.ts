@@ -95,14 +95,18 @@ export function createAccountDriver(deps: { server: () => TestServer; clock: Pic
     for (let i = 0; i < 4 && current.response.ok && current.url.pathname.startsWith('/interaction/'); i++) {
       const html = await current.response.text();
       const login = /\/login"/.test(html);
-      steps.push(login ? 'password' : 'second-factor');
+      // A relying party that is not first-party asks the person to allow it.
+      const consent = !login && /\/confirm"/.test(html);
+      steps.push(login ? 'password' : consent ? 'consent' : 'second-factor');
       // The second step may open on another method: the authenticator app is always at verify/totp.
-      const form = readForm(html, login ? /\/login$/ : /\/verify\/[a-z]+(\/challenge)?$/);
-      if (!login) form.action = `${current.url.pathname}/totp`;
+      const form = readForm(html, login ? /\/login$/ : consent ? /\/confirm$/ : /\/verify\/[a-z]+(\/challenge)?$/);
+      if (!login && !consent) form.action = `${current.url.pathname}/totp`;
       const totpId = (await factorsOf(m)).find((f) => f.active && f.kind === 'totp')?.id ?? '';
       const fields: Form = login
         ? { email: m.seeded.user.email, password: m.password }
-        : { factorId: totpId, code: nextCode(m), ...(trust ? { trust: 'on' } : {}) };
+        : consent
+          ? {}
+          : { factorId: totpId, code: nextCode(m), ...(trust ? { trust: 'on' } : {}) };
       const target = new URL(form.action, current.url);
       current = await b.follow(await b.request(target, { form: { _csrf: form.csrf, ...fields } }), target);
     }

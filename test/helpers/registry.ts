@@ -29,7 +29,13 @@ export function createUnitRegistry(db: Database, clock: Clock): { registry: Fact
     audit: createAudit({ store: createSqlAuditStore(db), clock, random }),
   });
   const registry = createFactorRegistry([
-    createTotpFactor({ store, box: createSecretBox(Buffer.alloc(32, 7)), clock, random, issuerName: 'Twofold' }),
+    createTotpFactor({
+      store,
+      box: createSecretBox(Buffer.alloc(32, 7)),
+      clock,
+      random,
+      issuerFor: async () => 'Twofold',
+    }),
     createWebauthnFactor({
       store,
       ephemeral: createSqlEphemeralStore(db, clock),

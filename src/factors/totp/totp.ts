@@ -30,6 +30,12 @@ export function toBase32(bytes: Uint8Array): string {
   return out;
 }
 
+/**
+ * The Key URI format's issuer is also the label's prefix, separated by a colon, so neither may hold
+ * one ("Neither issuer nor account name may themselves contain a colon"): colons become spaces.
+ */
+const issuerText = (name: string) => name.replace(/:/g, ' ').replace(/\s+/g, ' ').trim() || 'Twofold';
+
 const input = z.object({
   factorId: z.string().max(64).default(''),
   code: z.string().max(64, 'That code is too long.').default(''),
@@ -42,14 +48,16 @@ export function createTotpFactor(deps: {
   box: SecretBox;
   clock: Clock;
   random: Random;
-  issuerName: string;
+  /** The name the authenticator app lists the account under: the person's organization. */
+  issuerFor(person: Person): Promise<string>;
 }) {
   const { store, box, clock } = deps;
 
   /** The enrolment page's model: the QR code and the same secret grouped in fours for typing. */
   async function enrolmentModel(person: Person, factorId: string, secret: string) {
+    const issuer = issuerText(await deps.issuerFor(person));
     const uri = generateURI({
-      issuer: deps.issuerName,
+      issuer,
       label: person.email,
       secret,
       algorithm: 'sha1',
@@ -59,6 +67,8 @@ export function createTotpFactor(deps: {
     const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
     return {
       title: 'Set up your authenticator app',
+      issuer,
+      account: person.email,
       factorId,
       manualKey: secret.match(/.{1,4}/g)!.join(' '),
       uri,

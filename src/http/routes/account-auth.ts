@@ -15,18 +15,14 @@ import type { Csrf } from '../middleware/csrf.ts';
 import type { Views } from '../../ports/views.ts';
 import { ACCOUNT_CLIENT_ID } from '../../oidc/account-client.ts';
 import { formBody } from '../middleware/form-body.ts';
+import { sessionLifetimeOf } from '../../domain/session-lifetime.ts';
+import { ACCOUNT_COOKIE, cookieName, cookieOptions } from './account-cookies.ts';
+import { requireAccount } from './require-account.ts';
+import { brandFor } from './brand.ts';
+import type { UserWithOrganization } from '../../ports/stores.ts';
 
-export const ACCOUNT_COOKIE = 'twofold.account';
 const LOGIN_COOKIE = 'twofold.account-login';
 const RESUME_COOKIE = 'twofold.resume';
-
-/**
- * Short-lived binding cookies. Over https they take the __Host- prefix (RFC 6265bis §4.1.3.2):
- * host-only, path /, secure, so a sibling subdomain cannot plant one (cookie tossing).
- */
-const cookieName = (name: string, secure: boolean) => (secure ? `__Host-${name}` : name);
-const cookieOptions = (secure: boolean, maxAge: number) =>
-  ({ httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge, overwrite: true }) as const;
 
 interface LoginState {
   verifier: string;
@@ -97,7 +93,7 @@ export interface AccountAuthDeps {
   hasSecondFactor(orgId: string, userId: string): Promise<boolean>;
   sessions: AccountSessions;
   ephemeral: EphemeralStore;
-  accounts: Pick<Accounts, 'findBySubject'>;
+  accounts: Pick<Accounts, 'findBySubject' | 'findAccount'>;
   random: Random;
   clock: Clock;
   views: Views;
@@ -105,29 +101,6 @@ export interface AccountAuthDeps {
   issuer: string;
   secureCookies: boolean;
   maxAgeSeconds: number;
-}
-
-/**
- * Loads the account session; without one, the person signs in through the provider first. The
- * session lives only as long as the provider session it came from: signing out there (or being
- * signed out from another browser) ends it here too.
- */
-export function requireAccount(deps: Pick<AccountAuthDeps, 'sessions' | 'provider' | 'secureCookies'>): Middleware {
-  return async (ctx, next) => {
-    const token = ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies));
-    let session = await deps.sessions.load(token);
-    if (session?.providerSessionUid && !(await deps.provider.Session.findByUid(session.providerSessionUid))) {
-      await deps.sessions.destroy(token);
-      session = undefined;
-    }
-    if (!session) {
-      ctx.status = 303;
-      return ctx.redirect(`/account/login?return_to=${encodeURIComponent(ctx.path)}`);
-    }
-    ctx.state.account = session;
-    ctx.state.accountToken = token;
-    await next();
-  };
 }
 
 /**
@@ -251,6 +224,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
       acr: code.acr ?? '',
       amr: code.amr ?? [],
       providerSessionUid: code.sessionUid ?? null,
+      lifetime: sessionLifetimeOf(found.organization),
     });
     await deps.sessions.destroy(ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies)));
     ctx.cookies.set(cookieName(ACCOUNT_COOKIE, deps.secureCookies), token, {
@@ -286,6 +260,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     ctx.set('cache-control', 'no-store');
     ctx.body = await deps.views.render('account/resume', {
       title: 'Finishing your change',
+      brand: brandFor(ctx, (ctx.state.accountFound as UserWithOrganization).organization),
       action: change.path,
       fields: Object.entries(change.fields),
       csrfToken: deps.csrf.tokenFor(ctx),

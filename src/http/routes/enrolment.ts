@@ -17,6 +17,7 @@ import { codesFileName } from './factors/codes-file-name.ts';
 import { enrolmentRoutes as factorEnrolmentRoutes, type FieldProblem } from './factors/enrolment-routes.ts';
 import { expiredInteraction, loadLoginInteraction } from './interaction-support.ts';
 import type { FinishSignIn } from './sign-in-completion.ts';
+import { brandFor } from './brand.ts';
 
 export interface EnrolmentDeps {
   provider: Provider;
@@ -75,10 +76,19 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
     return { ...state, kinds };
   }
 
-  async function render(ctx: Context, view: string, model: Record<string, unknown> & { title: string }) {
+  async function render(
+    ctx: Context,
+    pending: PendingSignIn,
+    view: string,
+    model: Record<string, unknown> & { title: string },
+  ) {
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
-    ctx.body = await views.render(view, { csrfToken: csrf.tokenFor(ctx), ...model });
+    ctx.body = await views.render(view, {
+      csrfToken: csrf.tokenFor(ctx),
+      brand: brandFor(ctx, pending.organization),
+      ...model,
+    });
   }
 
   async function showMethods(ctx: Context, uid: string, pending: PendingSignIn, problem: FieldProblem | null) {
@@ -89,7 +99,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
       errors: { [problem.field]: problem.message },
       values: problem.values,
     };
-    await render(ctx, 'interaction/enrol', {
+    await render(ctx, pending, 'interaction/enrol', {
       title: 'Set up two-step verification',
       base: `/interaction/${uid}/enrol`,
       methods,
@@ -112,7 +122,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
     const codes = pending.codesShown ? null : await deps.recovery.regenerate(pending.person);
     if (codes) await flow.save(uid, { ...pending, codesShown: true });
     const found = await deps.accounts.findAccount(pending.person.orgId, pending.person.userId);
-    await render(ctx, 'interaction/recovery-codes', {
+    await render(ctx, pending, 'interaction/recovery-codes', {
       title: 'Save your recovery codes',
       codes,
       download: codes ? codes.join('\n') : '',
@@ -165,7 +175,8 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
       if (!methods) throw expiredInteraction();
       return deps.finishSignIn(ctx, { person, methods });
     },
-    render: (ctx, view, model) => render(ctx, view, { title: 'Set up two-step verification', ...model }),
+    render: async (ctx, view, model) =>
+      render(ctx, (await requirePending(ctx)).pending, view, { title: 'Set up two-step verification', ...model }),
   });
 
   return [router, factorRoutes];

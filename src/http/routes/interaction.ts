@@ -23,6 +23,7 @@ import {
 import { secondsText } from '../../domain/duration-text.ts';
 import { domainErrors } from '../../domain/error-codes.ts';
 import type { FinishSignIn } from './sign-in-completion.ts';
+import { brandFor, type Brand } from './brand.ts';
 
 export interface InteractionDeps {
   provider: Provider;
@@ -57,6 +58,8 @@ interface LoginModel {
   alert: string | null;
   /** Re-authentication of the session's account: its email is shown, never asked for. */
   stepUp: boolean;
+  /** The organization's name and logo, once the account is known (a step-up). */
+  brand?: Brand;
 }
 
 const loginForm = (maxPasswordLength: number) =>
@@ -113,6 +116,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     ctx.body = await views.render('interaction/login', {
       title: model.stepUp ? "Confirm it's you" : 'Sign in',
       stepUp: model.stepUp,
+      brand: model.brand,
       uid: model.uid,
       clientName: await clientNameOf(model.clientId),
       email: model.email,
@@ -145,6 +149,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         errors: {},
         alert: null,
         stepUp: !!stepUp,
+        ...(stepUp ? { brand: brandFor(ctx, stepUp.organization) } : {}),
       });
     }
     if (prompt.name === 'consent') {
@@ -172,7 +177,13 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const raw = stepUp ? { ...body, email: stepUp.user.email } : body;
     const parsed = schema.safeParse(raw);
     const email = typeof raw.email === 'string' ? raw.email.slice(0, 254) : '';
-    const page = { uid: details.uid, clientId: details.params.client_id, email, stepUp: !!stepUp };
+    const page = {
+      uid: details.uid,
+      clientId: details.params.client_id,
+      email,
+      stepUp: !!stepUp,
+      ...(stepUp ? { brand: brandFor(ctx, stepUp.organization) } : {}),
+    };
     if (!parsed.success) {
       const errors = Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message]));
       ctx.status = 400;

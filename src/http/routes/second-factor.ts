@@ -14,6 +14,7 @@ import { verificationRoutes, type Prover, type VerifyNotice } from './factors/ve
 import { expiredInteraction, loadLoginInteraction } from './interaction-support.ts';
 import type { FinishSignIn } from './sign-in-completion.ts';
 import { distinctLabel } from './factors/method-label.ts';
+import { brandFor } from './brand.ts';
 
 export interface SecondFactorDeps {
   provider: Provider;
@@ -65,6 +66,7 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
     ctx.set('cache-control', 'no-store');
     ctx.body = await views.render('interaction/second-factor', {
       title: 'Two-step verification',
+      brand: brandFor(ctx, state.pending.organization),
       csrfToken: csrf.tokenFor(ctx),
       base: state.base,
       current: { ...current, kindName: deps.registry.get(current.kind)?.name ?? current.kind },

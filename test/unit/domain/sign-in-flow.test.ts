@@ -122,6 +122,8 @@ describe('sign-in flow with a second factor', () => {
       pending: {
         step: 'second-factor',
         person: personOf(account),
+        // The pages of the second step show the organization (its name and logo).
+        organization: { name: account.organization.name, logoUrl: null },
         methods: [PASSWORD],
         mfaRequired: false,
         trustDays: 7,

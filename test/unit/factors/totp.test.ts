@@ -75,7 +75,13 @@ beforeEach(async () => {
   await sql.migrate();
   store = createSqlFactorStore(sql.db);
   clock = createTestClock(T0);
-  totpFactor = createTotpFactor({ store, box, clock, random: createCryptoRandom(), issuerName: 'Twofold' });
+  totpFactor = createTotpFactor({
+    store,
+    box,
+    clock,
+    random: createCryptoRandom(),
+    issuerFor: async (person) => (person.orgId === alice.orgId ? 'Acme: Labs' : 'Someone else'),
+  });
   alice = await insertPerson(sql.db);
   return () => sql.close();
 });
@@ -117,8 +123,10 @@ describe('TOTP enrolment', () => {
     const enrolment = await begin(alice, '  Work   phone ');
     const uri = new URL(enrolment.uri);
     expect(enrolment.uri.startsWith('otpauth://totp/')).toBe(true);
-    expect(decodeURIComponent(uri.pathname)).toBe(`/Twofold:${alice.email}`);
-    expect(uri.searchParams.get('issuer')).toBe('Twofold');
+    // The issuer is the person's organization, without the colon the label uses as its separator.
+    expect(decodeURIComponent(uri.pathname)).toBe(`/Acme Labs:${alice.email}`);
+    expect(uri.searchParams.get('issuer')).toBe('Acme Labs');
+    expect(enrolment).toMatchObject({ issuer: 'Acme Labs', account: alice.email });
     const secret = uri.searchParams.get('secret')!;
     expect(secret).toMatch(/^[A-Z2-7]{32,}$/);
     expect(fromBase32(secret).length).toBeGreaterThanOrEqual(20);
