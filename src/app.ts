@@ -38,6 +38,7 @@ import { createRouters } from './compose/routes.ts';
 import { createLegacyAccess } from './compose/legacy.ts';
 import { createOutboxMailer } from './delivery/outbox.ts';
 import { createPeople, type People } from './domain/people.ts';
+import { createActivity } from './domain/activity.ts';
 import { createDeviceCookies } from './domain/device-cookies.ts';
 import type { Factor } from './factors/factor.ts';
 import { createRecoveryCodes, type RecoveryCodes } from './factors/recovery-codes/recovery-codes.ts';
@@ -57,6 +58,10 @@ import { createSqlSetupStore } from './storage/sql/setup-store.ts';
 import { createSqlUserStore } from './storage/sql/user-store.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The Activity pages show this many events a page; an export reads at most this many, so many at a time. */
+const ACTIVITY_PAGE_SIZE = 50;
+const ACTIVITY_EXPORT_LIMIT = 100_000;
+const ACTIVITY_EXPORT_PAGE_SIZE = 500;
 
 export interface AppOptions {
   clock?: Clock;
@@ -267,6 +272,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     audit,
     access: sessionIndex,
   });
+  const activity = createActivity({
+    store: auditStore,
+    users: stores.users,
+    audit,
+    pageSize: ACTIVITY_PAGE_SIZE,
+    exportLimit: ACTIVITY_EXPORT_LIMIT,
+    exportPageSize: ACTIVITY_EXPORT_PAGE_SIZE,
+  });
   const koa = createHttpApp({
     provider,
     requestContext,
@@ -297,6 +310,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       organizations,
       people,
       tfaReset,
+      activity,
+      trustedBrowsers,
       keyedHash,
       random,
       clock,

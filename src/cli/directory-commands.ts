@@ -60,7 +60,7 @@ const orgUpdate: Command = {
     const updated = await app.services.organizations.updatePolicy(
       org,
       { enforceTfa, trustedBrowserDays, passwordMinLength },
-      { userId: 'cli', ip: 'cli' },
+      { userId: null, actor: 'cli' },
     );
     return { text: orgText(updated), json: orgJson(updated) };
   },

@@ -25,6 +25,12 @@ import type { TfaReset } from '../domain/tfa-reset.ts';
 import type { Mailer } from '../ports/mailer.ts';
 import type { DeviceCookies } from '../domain/device-cookies.ts';
 import { adminPeopleRoutes } from '../http/routes/admin/admin-people.ts';
+import type { Activity } from '../domain/activity.ts';
+import type { TrustedBrowsers } from '../domain/trusted-browsers.ts';
+import { accountActivityRoutes } from '../http/routes/account-activity.ts';
+import { createActivityRows } from '../http/routes/activity-rows.ts';
+import { adminActivityRoutes } from '../http/routes/admin/admin-activity.ts';
+import { createPersonSessions } from '../http/routes/admin/person-sessions.ts';
 import { adminSecurityRoutes } from '../http/routes/admin/admin-security.ts';
 import { adminHomeRoutes, requireAdmin } from '../http/routes/admin/admin-context.ts';
 import { accountAuthRoutes, requireAccount, requireFreshAuth } from '../http/routes/account-auth.ts';
@@ -82,6 +88,8 @@ export function createRouters(deps: {
   organizations: Organizations;
   people: People;
   tfaReset: TfaReset;
+  activity: Activity;
+  trustedBrowsers: TrustedBrowsers;
   keyedHash: KeyedHash;
   random: Random;
   clock: Clock;
@@ -97,6 +105,7 @@ export function createRouters(deps: {
     sessions: createAccountSessions({ ephemeral: storage.ephemeral, keyedHash, random, clock }),
     ephemeral: storage.ephemeral,
     accounts,
+    audit,
     random,
     clock,
     views,
@@ -108,6 +117,7 @@ export function createRouters(deps: {
   const signedIn = requireAccount(accountAuth);
   const fresh = requireFreshAuth(accountAuth);
   const adminGuards = [signedIn, requireAdmin(accounts)];
+  const toRow = createActivityRows(registry);
   return [
     assetRoutes({ root: path.join(deps.root, 'public') }),
     healthRoutes({ checks: storage.checks, timeoutMs: 2000 }),
@@ -150,7 +160,14 @@ export function createRouters(deps: {
       requireFreshAuth: fresh,
       accountUrl: `${config.issuer}/account`,
       clock,
+      personSessions: createPersonSessions({
+        sessionIndex,
+        trustedBrowsers: deps.trustedBrowsers,
+        clientName: async (id) => (await provider.Client.find(id))?.clientName ?? id,
+      }),
     }),
+    adminActivityRoutes({ activity: deps.activity, toRow, views, csrf, guards: adminGuards, clock }),
+    accountActivityRoutes({ accounts, activity: deps.activity, toRow, views, csrf, requireAccount: signedIn }),
     adminSecurityRoutes({
       organizations: deps.organizations,
       views,

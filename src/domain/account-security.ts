@@ -25,8 +25,11 @@ export interface AccountSecurity {
   /** Removes a method; the last one turns TFA off (and deletes the recovery codes), unless the organization forbids it. */
   removeMethod(person: Person, org: Organization, factorId: string, ip: string): Promise<void>;
   setPreferred(person: Person, factorId: string): Promise<void>;
-  /** Turns TFA off: every method, recovery code and trusted browser goes. Refused while the organization enforces TFA. */
-  disableTfa(person: Person, org: Organization, ip: string): Promise<void>;
+  /**
+   * Turns TFA off: every method, recovery code and trusted browser goes. Refused while the
+   * organization enforces TFA. `actor` names the administrator when it is not the person's doing.
+   */
+  disableTfa(person: Person, org: Organization, ip: string, actor?: string): Promise<void>;
   regenerateRecoveryCodes(person: Person, ip: string): Promise<string[]>;
   /** After a method is added: the first one also creates the recovery codes (returned to show once). */
   methodAdded(person: Person, method: string, ip: string): Promise<string[] | null>;
@@ -46,8 +49,8 @@ export function createAccountSecurity(deps: {
   const { factors, recovery, audit } = deps;
   const active = async (person: Person) =>
     (await factors.findFactors(person.orgId, person.userId)).filter((f) => f.active);
-  const record = (person: Person, type: string, ip: string, detail: Record<string, unknown> = {}) =>
-    audit.record({ type, orgId: person.orgId, userId: person.userId, ip, detail });
+  const record = (person: Person, type: string, ip: string, detail: Record<string, unknown> = {}, actor?: string) =>
+    audit.record({ type, orgId: person.orgId, userId: person.userId, ip, detail, actor });
 
   return {
     async overview(person, org) {
@@ -87,13 +90,13 @@ export function createAccountSecurity(deps: {
       if (!(await active(person)).some((m) => m.id === factorId)) throw domainErrors.raise('unknown_method');
       await factors.setPreferredFactorId(person.orgId, person.userId, factorId);
     },
-    async disableTfa(person, org, ip) {
+    async disableTfa(person, org, ip, actor) {
       if (org.enforceTfa)
         throw domainErrors.raise('tfa_required', {
           message: `${org.name} requires two-step verification for everyone, so it cannot be turned off.`,
         });
       await factors.deleteAllFactors(person.orgId, person.userId);
-      await record(person, 'tfa.disabled', ip);
+      await record(person, 'tfa.disabled', ip, {}, actor);
     },
     async regenerateRecoveryCodes(person, ip) {
       if ((await active(person)).length === 0) throw domainErrors.raise('tfa_off');

@@ -41,6 +41,9 @@ export type PasswordSignIn =
   | { ok: false; reason: 'invalid_credentials' }
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
+/** Where a password came from, when not the sign-in page: a mail or calendar app (the legacy grant). */
+export type SignInChannel = 'mail_app';
+
 export interface Accounts {
   /** The password rules that apply to members of `org`. */
   passwordRulesFor(org: Organization): PasswordRules;
@@ -58,7 +61,12 @@ export interface Accounts {
    * Checks email + password without a throttle of its own: for callers that guard it with their
    * own attempt budget (the legacy grant), so that its failures never slow the web sign-in.
    */
-  checkPassword(input: { email: string; password: string; ip: string }): Promise<PasswordSignIn>;
+  checkPassword(input: { email: string; password: string; ip: string; via?: SignInChannel }): Promise<PasswordSignIn>;
+  /**
+   * Records that the brute-force throttle refused an attempt on this email's account, with how the
+   * attempt came (`detail`: method, channel, wait); nothing for an email no one has.
+   */
+  recordThrottled(email: string, detail: Record<string, unknown>): Promise<void>;
   /** Resolves an issued subject identifier (the user id) to the person and their organization. */
   findBySubject(subject: string): Promise<UserWithOrganization | undefined>;
   /** A person by id, only inside their own organization. */
@@ -138,16 +146,35 @@ export function createAccounts(deps: {
     const attempt = await throttle.attempt(keys, () => checkPassword(email, password, ip));
     if (attempt.status === 'checked') return attempt.outcome;
     // A delay runs, or another attempt for this account is being checked right now: wait a turn.
-    return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.status === 'wait' ? attempt.seconds : 1 };
+    const retryAfterSeconds = attempt.status === 'wait' ? attempt.seconds : 1;
+    await recordThrottled(email, { method: 'password', retryAfterSeconds, concurrent: attempt.status === 'busy' });
+    return { ok: false, reason: 'throttled', retryAfterSeconds };
   }
 
-  async function checkPassword(email: string, password: string, ip: string): Promise<PasswordSignIn> {
+  async function recordThrottled(email: string, detail: Record<string, unknown>): Promise<void> {
+    const found = await users.findUserByEmail(email);
+    if (found)
+      await audit.record({ type: 'signin.throttled', orgId: found.organization.id, userId: found.user.id, detail });
+  }
+
+  async function checkPassword(
+    email: string,
+    password: string,
+    ip: string,
+    via?: SignInChannel,
+  ): Promise<PasswordSignIn> {
     const found = await users.findUserByEmail(email);
     const candidate = normalizePassword(password);
     const valid = await hasher.verify(found?.passwordHash ?? (await getDummyHash()), candidate);
     if (!found || !valid) {
       if (found) {
-        await audit.record({ type: 'signin.password_failed', orgId: found.organization.id, userId: found.user.id, ip });
+        await audit.record({
+          type: 'signin.password_failed',
+          orgId: found.organization.id,
+          userId: found.user.id,
+          ip,
+          detail: { method: 'password', ...(via ? { via } : {}) },
+        });
       }
       return { ok: false, reason: 'invalid_credentials' };
     }
@@ -161,7 +188,8 @@ export function createAccounts(deps: {
     passwordRulesFor,
     prepareUser,
     findBySubject: (subject) => users.findUserBySubject(subject),
-    checkPassword: ({ email, password, ip }) => checkPassword(email, password, ip),
+    checkPassword: ({ email, password, ip, via }) => checkPassword(email, password, ip, via),
+    recordThrottled,
     async findAccount(orgId, userId) {
       const found = await users.findUserBySubject(userId);
       return found?.organization.id === orgId ? found : undefined;

@@ -58,7 +58,14 @@ export interface Organizations {
    * concern); records who changed what. Turning enforcement on makes everyone without a second
    * factor enrol at their next sign-in.
    */
-  updatePolicy(org: Organization, changes: PolicyChanges, by: { userId: string; ip: string }): Promise<Organization>;
+  updatePolicy(org: Organization, changes: PolicyChanges, by: PolicyChangedBy): Promise<Organization>;
+}
+
+/** Who changed the policy: an administrator (their id), or an operator (`actor: "cli"`, no person). */
+export interface PolicyChangedBy {
+  userId: string | null;
+  actor?: string;
+  ip?: string;
 }
 
 export const policyChangesSchema = z.object({
@@ -100,6 +107,22 @@ export function createOrganizations(deps: {
       createdAt: deps.clock.now(),
     };
   };
+  /**
+   * What changed, from what to what: enforcement on its own event (the one administrators look for
+   * first), every other setting together; nothing when the values stayed the same.
+   */
+  async function recordPolicyChanges(before: Organization, after: Organization, by: PolicyChangedBy) {
+    const who = { orgId: before.id, userId: by.userId, actor: by.actor ?? null, ip: by.ip };
+    if (before.enforceTfa !== after.enforceTfa)
+      await deps.audit.record({ ...who, type: after.enforceTfa ? 'org.tfa_enforced' : 'org.tfa_relaxed' });
+    const changed = (Object.keys(after) as (keyof Organization)[]).filter(
+      (key) => key !== 'enforceTfa' && JSON.stringify(before[key]) !== JSON.stringify(after[key]),
+    );
+    if (changed.length === 0) return;
+    const changes = Object.fromEntries(changed.map((key) => [key, { from: before[key], to: after[key] }]));
+    await deps.audit.record({ ...who, type: 'org.policy_changed', detail: { changes } });
+  }
+
   return {
     prepareOrganization,
     async createOrganization(input) {
@@ -117,13 +140,7 @@ export function createOrganizations(deps: {
       const changes = Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined));
       const updated: Organization = { ...org, ...changes };
       await deps.store.updateOrganization(updated);
-      await deps.audit.record({
-        type: 'org.policy_changed',
-        orgId: org.id,
-        userId: by.userId,
-        ip: by.ip,
-        detail: changes,
-      });
+      await recordPolicyChanges(org, updated, by);
       return updated;
     },
     async requireOrganization(slug) {

@@ -37,10 +37,11 @@ export function createTfaReset(deps: {
         type: 'tfa.reset',
         orgId: person.orgId,
         userId: person.userId,
+        actor: by.actor,
         ip: by.ip,
         detail: { by: by.actor, removed, sessions: ended.sessions, grants: ended.grants },
       });
-      if (!options.keepAppPasswords) await deps.appPasswords.revokeAll(person, by.ip ?? '');
+      if (!options.keepAppPasswords) await deps.appPasswords.revokeAll(person, by.ip ?? '', by.actor);
       return removed;
     },
   };

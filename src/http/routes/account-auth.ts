@@ -11,6 +11,7 @@ import type { Clock } from '../../ports/clock.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Random } from '../../ports/random.ts';
 import type { Accounts } from '../../domain/accounts.ts';
+import type { Audit } from '../../domain/audit.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import type { Views } from '../../ports/views.ts';
 import { ACCOUNT_CLIENT_ID } from '../../oidc/account-client.ts';
@@ -32,6 +33,8 @@ interface LoginState {
   verifier: string;
   returnTo: string;
   resume: string | null;
+  /** A re-authentication for a sensitive change (step-up): recorded in the audit trail once it succeeds. */
+  fresh: boolean;
 }
 
 /** What is stored while the person re-authenticates: the change itself only sealed. */
@@ -98,6 +101,7 @@ export interface AccountAuthDeps {
   sessions: AccountSessions;
   ephemeral: EphemeralStore;
   accounts: Pick<Accounts, 'findBySubject'>;
+  audit: Audit;
   random: Random;
   clock: Clock;
   views: Views;
@@ -170,7 +174,7 @@ export function requireFreshAuth(
     await deps.ephemeral.put(`resume:${id}`, { userId: account.userId, sealed } satisfies PendingAction, 600);
     const binding = key.toString('base64url');
     ctx.cookies.set(cookieName(RESUME_COOKIE, deps.secureCookies), binding, cookieOptions(deps.secureCookies, 600_000));
-    ctx.redirect(`/account/login?fresh=1&resume=${id}`);
+    ctx.redirect(`/account/login?fresh=1&resume=${id}&return_to=${encodeURIComponent(ctx.path)}`);
   };
 }
 
@@ -187,7 +191,12 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
       typeof ctx.query.resume === 'string' && /^[A-Za-z0-9_-]{22}$/.test(ctx.query.resume) ? ctx.query.resume : null;
     await deps.ephemeral.put(
       `account-login:${state}`,
-      { verifier, returnTo: safeReturnTo(ctx.query.return_to), resume } satisfies LoginState,
+      {
+        verifier,
+        returnTo: safeReturnTo(ctx.query.return_to),
+        resume,
+        fresh: ctx.query.fresh === '1',
+      } satisfies LoginState,
       600,
     );
     // The state is bound to this browser: a callback link made in another browser (login CSRF,
@@ -253,6 +262,14 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
       providerSessionUid: code.sessionUid ?? null,
     });
     await deps.sessions.destroy(ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies)));
+    if (login.fresh) {
+      await deps.audit.record({
+        type: 'stepup.succeeded',
+        orgId: found.organization.id,
+        userId: found.user.id,
+        detail: { action: login.returnTo, acr: code.acr ?? null, amr: code.amr ?? [] },
+      });
+    }
     ctx.cookies.set(cookieName(ACCOUNT_COOKIE, deps.secureCookies), token, {
       httpOnly: true,
       sameSite: 'lax',

@@ -18,4 +18,9 @@ export const EVENT_TEXT: Record<string, string> = {
   'app_password.created': 'App password created',
   'app_password.revoked': 'App password revoked',
   'org.policy_changed': 'Organization security settings changed',
+  'org.tfa_enforced': 'Two-step verification required for everyone',
+  'org.tfa_relaxed': 'Two-step verification no longer required for everyone',
+  'signin.throttled': 'Sign-in attempt held back after too many failures',
+  'stepup.succeeded': 'Identity confirmed again for a sensitive change',
+  'audit.exported': 'Activity exported',
 };

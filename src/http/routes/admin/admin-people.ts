@@ -3,6 +3,7 @@ import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 
 import type { AccountSecurity } from '../../../domain/account-security.ts';
+import type { Person } from '../../../factors/factor.ts';
 import { TFA_STATUSES, type People, type TfaStatus } from '../../../domain/people.ts';
 import type { TfaReset } from '../../../domain/tfa-reset.ts';
 import type { Clock } from '../../../ports/clock.ts';
@@ -14,6 +15,7 @@ import { formBody } from '../../middleware/form-body.ts';
 import { createAccountRenderer } from '../account-context.ts';
 import { EVENT_TEXT } from '../event-text.ts';
 import { adminOf } from './admin-context.ts';
+import type { PersonSessionsView } from './person-sessions.ts';
 
 export interface AdminPeopleDeps {
   people: People;
@@ -27,6 +29,8 @@ export interface AdminPeopleDeps {
   requireFreshAuth: Middleware;
   accountUrl: string;
   clock: Clock;
+  /** The person's sessions and trusted browsers (views/admin/person-sessions.ejs). */
+  personSessions(person: Person): Promise<PersonSessionsView>;
 }
 
 export const STATUS_TEXT: Record<TfaStatus, string> = {
@@ -88,6 +92,7 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
         events: detail.events.map((e) => ({ ...e, text: EVENT_TEXT[e.type] ?? e.type })),
       },
       notice,
+      sessions: await deps.personSessions(detail.person),
     });
   };
 
@@ -118,10 +123,10 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
   });
 
   router.post('/:id/turn-off-tfa', ...change, async (ctx) => {
-    const { org } = adminOf(ctx);
+    const { org, admin } = adminOf(ctx);
     const person = await deps.people.find(org, String(ctx.params.id));
     // Refused with the reason (409) while the organization enforces TFA.
-    await deps.security.disableTfa(person, org, ctx.ip);
+    await deps.security.disableTfa(person, org, ctx.ip, admin.user.email);
     ctx.status = 303;
     ctx.redirect(`/admin/people/${person.userId}?done=off`);
   });
