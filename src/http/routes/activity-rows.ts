@@ -1,5 +1,6 @@
 import { UAParser } from 'ua-parser-js';
 
+import type { ActivityKind } from '../../domain/activity.ts';
 import { secondsText } from '../../domain/duration-text.ts';
 import type { FactorRegistry } from '../../factors/registry.ts';
 import type { AuditEntry, AuditEvent } from '../../ports/stores.ts';
@@ -27,6 +28,16 @@ export interface ActivityRow {
   requestId: string | null;
   detail: Record<string, unknown>;
 }
+
+/** The kinds of event as administrators name them (the console's filter, the export's record). */
+export const KIND_TEXT: Record<ActivityKind, string> = {
+  signins: 'Sign-ins',
+  failures: 'Failed sign-ins',
+  two_step: 'Two-step verification changes',
+  app_passwords: 'App passwords',
+  passwords: 'Password changes',
+  administration: 'Administration and policy',
+};
 
 const METHOD_WORDS: Record<string, string> = { password: 'password', passkey: 'passkey' };
 const CHANNEL_WORDS: Record<string, string> = { mail_app: 'mail or calendar app' };
@@ -60,26 +71,46 @@ function changesText(changes: unknown): string[] {
   );
 }
 
+/** What an export held: "CSV; failed sign-ins; person “ada”; from 2031-01-01". */
+function exportText(detail: Record<string, unknown>): string[] {
+  const day = (value: unknown) => (typeof value === 'string' ? value.slice(0, 10) : null);
+  // The filter's end is exclusive (the start of the next day): the last day it holds is the one before.
+  const lastDay = typeof detail.to === 'string' ? day(new Date(Date.parse(detail.to) - 1).toISOString()) : null;
+  const kind = typeof detail.kind === 'string' ? KIND_TEXT[detail.kind as ActivityKind] : undefined;
+  return [
+    String(detail.format).toUpperCase(),
+    kind ? kind.toLowerCase() : 'every kind',
+    typeof detail.person === 'string' ? `person “${detail.person}”` : null,
+    day(detail.from) ? `from ${day(detail.from)}` : null,
+    lastDay ? `to ${lastDay}` : null,
+  ].filter((part): part is string => part !== null);
+}
+
+/** The method an event names, in the person's words: a factor's name, "password", "passkey". */
+function methodText(detail: Record<string, unknown>, registry: Pick<FactorRegistry, 'get'>): string | null {
+  if (typeof detail.method === 'string')
+    return registry.get(detail.method)?.name ?? METHOD_WORDS[detail.method] ?? detail.method;
+  return typeof detail.kind === 'string' ? (registry.get(detail.kind)?.name ?? null) : null;
+}
+
 /** The event in words, with what its detail adds: the method, the channel, the wait, what changed. */
 export function describeEvent(
   event: Pick<AuditEvent, 'type' | 'detail'>,
   registry: Pick<FactorRegistry, 'get'>,
 ): string {
   const { detail } = event;
-  const method =
-    typeof detail.method === 'string' ? detail.method : typeof detail.kind === 'string' ? detail.kind : null;
+  const text = EVENT_TEXT[event.type] ?? event.type;
+  if (event.type === 'audit.exported') return `${text} (${exportText(detail).join('; ')})`;
   const parts = [
-    method ? (registry.get(method)?.name ?? METHOD_WORDS[method] ?? method) : null,
+    methodText(detail, registry),
     typeof detail.via === 'string' ? (CHANNEL_WORDS[detail.via] ?? detail.via) : null,
     typeof detail.name === 'string' ? `“${detail.name}”` : null,
     detail.concurrent === true ? 'another attempt was being checked' : null,
     detail.concurrent === false && typeof detail.retryAfterSeconds === 'number'
       ? `next try in ${secondsText(detail.retryAfterSeconds)}`
       : null,
-    typeof detail.format === 'string' ? detail.format.toUpperCase() : null,
     ...changesText(detail.changes),
   ].filter((part): part is string => part !== null);
-  const text = EVENT_TEXT[event.type] ?? event.type;
   return parts.length > 0 ? `${text} (${parts.join('; ')})` : text;
 }
 

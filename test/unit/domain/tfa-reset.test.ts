@@ -104,6 +104,7 @@ describe("resetting a person's second factors", () => {
         userId: alice.userId,
         at: T0,
         ip: '192.0.2.1',
+        actor: 'cli',
         detail: { by: 'cli', removed: 1, sessions: 2, grants: 3 },
       }),
     ]);

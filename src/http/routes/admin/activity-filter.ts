@@ -1,15 +1,5 @@
 import { ACTIVITY_KINDS, type ActivityFilter, type ActivityKind } from '../../../domain/activity.ts';
 
-/** The kinds of event as administrators name them (the console's filter). */
-export const KIND_TEXT: Record<ActivityKind, string> = {
-  signins: 'Sign-ins',
-  failures: 'Failed sign-ins',
-  two_step: 'Two-step verification changes',
-  app_passwords: 'App passwords',
-  passwords: 'Password changes',
-  administration: 'Administration and policy',
-};
-
 export type FilterField = 'person' | 'kind' | 'from' | 'to';
 
 /** The filter form as read: what was typed (to show it again), what is wrong, and the filter itself. */

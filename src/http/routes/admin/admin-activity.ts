@@ -9,9 +9,9 @@ import { httpErrors } from '../../error-codes.ts';
 import type { Csrf } from '../../middleware/csrf.ts';
 import { createAccountRenderer } from '../account-context.ts';
 import { filterSearch, pageLinks, readCursor } from '../activity-paging.ts';
-import type { ActivityRow } from '../activity-rows.ts';
+import { KIND_TEXT, type ActivityRow } from '../activity-rows.ts';
 import { EXPORT_TYPES, exportStream } from './activity-export.ts';
-import { KIND_TEXT, readFilter, type FilterForm } from './activity-filter.ts';
+import { readFilter, type FilterForm } from './activity-filter.ts';
 import { adminOf } from './admin-context.ts';
 
 export interface AdminActivityDeps {
