@@ -75,7 +75,7 @@ describe("the export of an organization's activity", () => {
       'signin.password_failed',
     ]);
     expect(records[0]).toMatchObject({
-      description: 'Wrong password entered (password)',
+      description: 'Wrong password entered',
       person_email: 'grace@acme.example',
       person_name: 'Grace Hopper',
       by: '',
@@ -117,7 +117,7 @@ describe("the export of an organization's activity", () => {
     const mallorys = lines.find((l) => (l.person as { email: string }).email === '-mallory@acme.example')!;
     expect(mallorys).toMatchObject({
       event: 'signin.password_failed',
-      description: 'Wrong password entered (password)',
+      description: 'Wrong password entered',
       person: { id: expect.any(String), name: FORMULA_NAME },
       by: null,
       userAgent: '@SUM(1+1)',

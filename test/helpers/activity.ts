@@ -53,7 +53,7 @@ export function activityRows(html: string): ActivityCells[] {
   const body = /<tbody>([^]*?)<\/tbody>/.exec(html)?.[1] ?? '';
   return [...body.matchAll(/<tr>([^]*?)<\/tr>/g)].map((row) =>
     Object.fromEntries(
-      [...row[1]!.matchAll(/<td data-label="([^"]+)">([^]*?)<\/td>/g)].map((cell) => [cell[1]!, textOf(cell[2]!)]),
+      [...row[1]!.matchAll(/<td data-label="([^"]+)"[^>]*>([^]*?)<\/td>/g)].map((cell) => [cell[1]!, textOf(cell[2]!)]),
     ),
   );
 }

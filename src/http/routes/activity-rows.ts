@@ -26,6 +26,8 @@ export interface ActivityRow {
   browser: string | null;
   userAgent: string | null;
   requestId: string | null;
+  /** The request id cut to fit a table cell (a client may send one of up to 128 characters). */
+  requestIdShort: string | null;
   detail: Record<string, unknown>;
 }
 
@@ -101,8 +103,10 @@ export function describeEvent(
   const { detail } = event;
   const text = EVENT_TEXT[event.type] ?? event.type;
   if (event.type === 'audit.exported') return `${text} (${exportText(detail).join('; ')})`;
+  const method = methodText(detail, registry);
   const parts = [
-    methodText(detail, registry),
+    // "Wrong password entered" needs no "(password)".
+    method && !text.toLowerCase().includes(method.toLowerCase()) ? method : null,
     typeof detail.via === 'string' ? (CHANNEL_WORDS[detail.via] ?? detail.via) : null,
     typeof detail.name === 'string' ? `“${detail.name}”` : null,
     detail.concurrent === true ? 'another attempt was being checked' : null,
@@ -132,6 +136,8 @@ export function createActivityRows(registry: Pick<FactorRegistry, 'get'>): (entr
       browser: shortBrowser(entry.userAgent),
       userAgent: entry.userAgent,
       requestId: entry.requestId,
+      requestIdShort:
+        entry.requestId && entry.requestId.length > 20 ? `${entry.requestId.slice(0, 19)}…` : entry.requestId,
       detail: entry.detail,
     };
   };
