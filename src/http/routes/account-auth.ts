@@ -174,7 +174,7 @@ export function requireFreshAuth(
     await deps.ephemeral.put(`resume:${id}`, { userId: account.userId, sealed } satisfies PendingAction, 600);
     const binding = key.toString('base64url');
     ctx.cookies.set(cookieName(RESUME_COOKIE, deps.secureCookies), binding, cookieOptions(deps.secureCookies, 600_000));
-    ctx.redirect(`/account/login?fresh=1&resume=${id}&return_to=${encodeURIComponent(ctx.path)}`);
+    ctx.redirect(`/account/login?fresh=1&resume=${id}`);
   };
 }
 
@@ -222,6 +222,17 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     ctx.redirect(url.href);
   });
 
+  /**
+   * What a step-up was for: the page asked for, or the path of the change waiting for it (read
+   * with this browser's own key, as the resume page will; never its fields).
+   */
+  async function stepUpAction(ctx: Context, login: LoginState, userId: string): Promise<string | null> {
+    if (!login.resume) return login.returnTo;
+    const pending = await deps.ephemeral.get<PendingAction>(`resume:${login.resume}`);
+    if (pending?.userId !== userId) return null;
+    return openPending(pending.sealed, ctx.cookies.get(cookieName(RESUME_COOKIE, deps.secureCookies)))?.path ?? null;
+  }
+
   router.get('/callback', async (ctx) => {
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
     const bound = ctx.cookies.get(cookieName(LOGIN_COOKIE, deps.secureCookies)) === state;
@@ -267,7 +278,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
         type: 'stepup.succeeded',
         orgId: found.organization.id,
         userId: found.user.id,
-        detail: { action: login.returnTo, acr: code.acr ?? null, amr: code.amr ?? [] },
+        detail: { action: await stepUpAction(ctx, login, found.user.id), acr: code.acr ?? null, amr: code.amr ?? [] },
       });
     }
     ctx.cookies.set(cookieName(ACCOUNT_COOKIE, deps.secureCookies), token, {
