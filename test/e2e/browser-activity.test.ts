@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { audit } from '../helpers/axe.ts';
 import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { enrolTotp, PASSWORD, seedUser, type Seeded } from '../helpers/seed.ts';
@@ -11,7 +12,8 @@ const skip = browserSkipReason() !== null;
 
 /**
  * The Activity pages and the admin's person page in real Chromium, on a desktop and a phone:
- * filtering by kind of event from the form, and screenshots of each page to look at.
+ * filtering by kind of event from the form, an axe-core audit (WCAG 2.1 AA) of each page, and
+ * screenshots of each to look at.
  */
 describe.skipIf(skip)('the activity pages in real Chromium', () => {
   const clock = createTestClock(Date.now() - 1_200_000);
@@ -83,6 +85,7 @@ describe.skipIf(skip)('the activity pages in real Chromium', () => {
     await adminPage.goto(`${server.issuer}/admin/activity`);
     await adminPage.getByRole('heading', { name: 'Activity' }).waitFor();
     await screenshot(adminPage, 'admin-activity');
+    expect(await audit(adminPage)).toEqual([]);
     await adminPage.getByLabel('Kind of event').selectOption({ label: 'Failed sign-ins' });
     await adminPage.getByLabel('Person').fill('lovelace');
     await adminPage.getByRole('button', { name: 'Show events' }).click();
@@ -94,6 +97,7 @@ describe.skipIf(skip)('the activity pages in real Chromium', () => {
     await adminPage.getByRole('button', { name: 'Show events' }).click();
     await adminPage.getByText('The end date is before the start date.').waitFor();
     await screenshot(adminPage, 'admin-activity-error');
+    expect(await audit(adminPage)).toEqual([]);
   });
 
   it("shows a person's sessions and trusted browsers, and leads to their activity", async () => {
@@ -101,6 +105,7 @@ describe.skipIf(skip)('the activity pages in real Chromium', () => {
     await adminPage.getByRole('heading', { name: 'Where they are signed in' }).waitFor();
     expect(await adminPage.getByText('Safari on iOS').count()).toBe(2);
     await screenshot(adminPage, 'admin-person-sessions');
+    expect(await audit(adminPage)).toEqual([]);
     await adminPage.getByRole('link', { name: 'See all of their activity' }).click();
     await adminPage.getByRole('heading', { name: 'Activity' }).waitFor();
     expect(await adminPage.getByLabel('Person').inputValue()).toBe('ada@acme.example');
@@ -115,12 +120,14 @@ describe.skipIf(skip)('the activity pages in real Chromium', () => {
       await adminPage.goto(`${server.issuer}${path}`);
       await screenshot(adminPage, name);
       expect(await fitsTheScreen(adminPage), path).toBe(true);
+      expect(await audit(adminPage), path).toEqual([]);
     }
     await adaPage.goto(`${server.issuer}/account/activity`);
     await adaPage.getByRole('heading', { name: 'Your activity' }).waitFor();
     expect(await adaPage.getByRole('cell', { name: 'Wrong password entered' }).count()).toBe(2);
     await screenshot(adaPage, 'account-activity-phone');
     expect(await fitsTheScreen(adaPage)).toBe(true);
+    expect(await audit(adaPage)).toEqual([]);
     await adaPage.setViewportSize({ width: 1280, height: 900 });
     await screenshot(adaPage, 'account-activity');
   });
