@@ -147,7 +147,8 @@ export function createAccounts(deps: {
     if (attempt.status === 'checked') return attempt.outcome;
     // A delay runs, or another attempt for this account is being checked right now: wait a turn.
     const retryAfterSeconds = attempt.status === 'wait' ? attempt.seconds : 1;
-    await recordThrottled(email, { method: 'password', retryAfterSeconds, concurrent: attempt.status === 'busy' });
+    if (attempt.report)
+      await recordThrottled(email, { method: 'password', retryAfterSeconds, concurrent: attempt.status === 'busy' });
     return { ok: false, reason: 'throttled', retryAfterSeconds };
   }
 

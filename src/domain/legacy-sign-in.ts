@@ -106,12 +106,13 @@ export function createLegacySignIn(deps: {
         });
         if (attempt.status !== 'checked') {
           const wait = attempt.status === 'wait' ? attempt.seconds : 1;
-          await deps.accounts.recordThrottled(username, {
-            method: 'password',
-            via: 'mail_app',
-            retryAfterSeconds: wait,
-            concurrent: attempt.status === 'busy',
-          });
+          if (attempt.report)
+            await deps.accounts.recordThrottled(username, {
+              method: 'password',
+              via: 'mail_app',
+              retryAfterSeconds: wait,
+              concurrent: attempt.status === 'busy',
+            });
           return { ok: false, reason: 'throttled' };
         }
         if (!attempt.outcome.ok) return { ok: false, reason: 'invalid' };

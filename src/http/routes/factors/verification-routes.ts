@@ -67,17 +67,18 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
     ctx: Context,
     state: S,
     kind: string,
-    attempt: { status: 'wait' | 'busy'; seconds?: number },
+    attempt: { status: 'wait' | 'busy'; seconds?: number; report: boolean },
   ) {
     const seconds = attempt.seconds ?? 1;
     ctx.set('Retry-After', String(seconds));
     const { person } = state;
-    await deps.audit.record({
-      type: 'signin.throttled',
-      orgId: person.orgId,
-      userId: person.userId,
-      detail: { method: kind, retryAfterSeconds: seconds, concurrent: attempt.status === 'busy' },
-    });
+    if (attempt.report)
+      await deps.audit.record({
+        type: 'signin.throttled',
+        orgId: person.orgId,
+        userId: person.userId,
+        detail: { method: kind, retryAfterSeconds: seconds, concurrent: attempt.status === 'busy' },
+      });
     const error =
       attempt.status === 'wait'
         ? domainErrors.raise('throttled', {
