@@ -195,3 +195,32 @@ describe('the audit trail of attacks and changes', () => {
     });
   });
 });
+
+/**
+ * With the provider's clock and ours agreeing (real time), a sign-in younger than max_age is
+ * answered without authenticating again: that is no step-up, and none is recorded.
+ */
+describe('a step-up that needed no new sign-in', () => {
+  const clock = createTestClock();
+  let server: TestServer;
+  const driver = createAccountDriver({ server: () => server, clock });
+  afterAll(async () => server?.close());
+
+  it('is not recorded as one', async () => {
+    server = await startTestServer('sqlite', { clock });
+    const grace = await personOf(server.app, {
+      slug: 'acme',
+      email: 'grace@acme.example',
+      name: 'Grace',
+      role: 'admin',
+    });
+    await driver.withFactors(grace);
+    const b = new Browser();
+    await driver.signIn(b, grace);
+    const again = await driver.open(b, '/account/login?fresh=1&return_to=/admin/activity');
+    expect(again.url.pathname).toBe('/admin/activity');
+    expect(activityRows(await again.response.text()).map((r) => r['What happened'])).not.toContain(
+      'Identity confirmed again for a sensitive change',
+    );
+  });
+});

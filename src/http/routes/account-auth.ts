@@ -11,6 +11,7 @@ import type { Clock } from '../../ports/clock.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Random } from '../../ports/random.ts';
 import type { Accounts } from '../../domain/accounts.ts';
+import type { UserWithOrganization } from '../../ports/stores.ts';
 import type { Audit } from '../../domain/audit.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import type { Views } from '../../ports/views.ts';
@@ -35,6 +36,8 @@ interface LoginState {
   resume: string | null;
   /** A re-authentication for a sensitive change (step-up): recorded in the audit trail once it succeeds. */
   fresh: boolean;
+  /** The auth_time of the account session this sign-in renews, if any. */
+  previousAuthTime: number | null;
 }
 
 /** What is stored while the person re-authenticates: the change itself only sealed. */
@@ -189,6 +192,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     const verifier = deps.random.token(32);
     const resume =
       typeof ctx.query.resume === 'string' && /^[A-Za-z0-9_-]{22}$/.test(ctx.query.resume) ? ctx.query.resume : null;
+    const current = await deps.sessions.load(ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies)));
     await deps.ephemeral.put(
       `account-login:${state}`,
       {
@@ -196,6 +200,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
         returnTo: safeReturnTo(ctx.query.return_to),
         resume,
         fresh: ctx.query.fresh === '1',
+        previousAuthTime: current?.authTime ?? null,
       } satisfies LoginState,
       600,
     );
@@ -203,7 +208,6 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     // RFC 6749 §10.12) finds no matching cookie here.
     ctx.cookies.set(cookieName(LOGIN_COOKIE, deps.secureCookies), state, cookieOptions(deps.secureCookies, 600_000));
     const url = new URL(`${deps.issuer}/auth`);
-    const current = await deps.sessions.load(ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies)));
     url.search = new URLSearchParams({
       client_id: ACCOUNT_CLIENT_ID,
       response_type: 'code',
@@ -231,6 +235,25 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     const pending = await deps.ephemeral.get<PendingAction>(`resume:${login.resume}`);
     if (pending?.userId !== userId) return null;
     return openPending(pending.sealed, ctx.cookies.get(cookieName(RESUME_COOKIE, deps.secureCookies)))?.path ?? null;
+  }
+
+  /**
+   * A step-up is recorded once the person has authenticated again during it (a later auth_time
+   * than the session had): a sign-in still fresh enough is answered without one, and is none.
+   */
+  async function recordStepUp(
+    ctx: Context,
+    login: LoginState,
+    found: UserWithOrganization,
+    code: { authTime?: number; acr?: string; amr?: string[] },
+  ): Promise<void> {
+    if (!login.fresh || (code.authTime ?? 0) <= (login.previousAuthTime ?? 0)) return;
+    await deps.audit.record({
+      type: 'stepup.succeeded',
+      orgId: found.organization.id,
+      userId: found.user.id,
+      detail: { action: await stepUpAction(ctx, login, found.user.id), acr: code.acr ?? null, amr: code.amr ?? [] },
+    });
   }
 
   router.get('/callback', async (ctx) => {
@@ -273,14 +296,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
       providerSessionUid: code.sessionUid ?? null,
     });
     await deps.sessions.destroy(ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies)));
-    if (login.fresh) {
-      await deps.audit.record({
-        type: 'stepup.succeeded',
-        orgId: found.organization.id,
-        userId: found.user.id,
-        detail: { action: await stepUpAction(ctx, login, found.user.id), acr: code.acr ?? null, amr: code.amr ?? [] },
-      });
-    }
+    await recordStepUp(ctx, login, found, code);
     ctx.cookies.set(cookieName(ACCOUNT_COOKIE, deps.secureCookies), token, {
       httpOnly: true,
       sameSite: 'lax',
