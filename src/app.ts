@@ -40,6 +40,7 @@ import { createLegacyAccess } from './compose/legacy.ts';
 import { createMailer } from './compose/mail.ts';
 import { createSecurityNotices, type SecurityNotices } from './domain/security-notices.ts';
 import { createPeople, type People } from './domain/people.ts';
+import { createActivity } from './domain/activity.ts';
 import { createDeviceCookies } from './domain/device-cookies.ts';
 import type { Factor } from './factors/factor.ts';
 import { createRecoveryCodes, type RecoveryCodes } from './factors/recovery-codes/recovery-codes.ts';
@@ -66,6 +67,10 @@ import { createSignInThrottles } from './domain/sign-in-throttles.ts';
 import { createSqlPersonStatusStore } from './storage/sql/person-status-store.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The Activity pages show this many events a page; an export reads at most this many, so many at a time. */
+const ACTIVITY_PAGE_SIZE = 50;
+const ACTIVITY_EXPORT_LIMIT = 100_000;
+const ACTIVITY_EXPORT_PAGE_SIZE = 500;
 
 export interface AppOptions {
   clock?: Clock;
@@ -335,6 +340,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     appPassword: legacy.throttle,
     audit,
   });
+  const activity = createActivity({
+    store: auditStore,
+    users: stores.users,
+    audit,
+    pageSize: ACTIVITY_PAGE_SIZE,
+    exportLimit: ACTIVITY_EXPORT_LIMIT,
+    exportPageSize: ACTIVITY_EXPORT_PAGE_SIZE,
+  });
   const koa = createHttpApp({
     provider,
     requestContext,
@@ -370,6 +383,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       personStatus,
       signInThrottles,
       enrolmentGrace: createEnrolmentGrace({ users: stores.users, factors: factorStore, audit, clock }),
+      activity,
+      trustedBrowsers,
       keyedHash,
       random,
       clock,

@@ -86,7 +86,7 @@ const orgUpdate: Command = {
     const updated = await app.services.organizations.updatePolicy(
       org,
       { enforceTfa, trustedBrowserDays, passwordMinLength, ...methods },
-      { userId: 'cli', ip: 'cli' },
+      { userId: null, actor: 'cli' },
     );
     return { text: orgText(updated), json: orgJson(updated) };
   },

@@ -39,6 +39,12 @@ import { adminMethodRoutes, methodPolicyView } from '../http/routes/admin/admin-
 import { enrolmentGraceRoutes } from '../http/routes/enrolment-grace.ts';
 import { adminSecurityRoutes, createSecurityPage } from '../http/routes/admin/admin-security.ts';
 import { adminSessionPolicyRoutes } from '../http/routes/admin/admin-session-policy.ts';
+import type { Activity } from '../domain/activity.ts';
+import type { TrustedBrowsers } from '../domain/trusted-browsers.ts';
+import { accountActivityRoutes } from '../http/routes/account-activity.ts';
+import { createActivityRows } from '../http/routes/activity-rows.ts';
+import { adminActivityRoutes } from '../http/routes/admin/admin-activity.ts';
+import { createPersonSessions } from '../http/routes/admin/person-sessions.ts';
 import { adminHomeRoutes, requireAdmin } from '../http/routes/admin/admin-context.ts';
 import { accountAuthRoutes, requireFreshAuth } from '../http/routes/account-auth.ts';
 import { requireAccount } from '../http/routes/require-account.ts';
@@ -104,6 +110,8 @@ export function createRouters(deps: {
   personStatus: PersonStatus;
   signInThrottles: SignInThrottles;
   enrolmentGrace: EnrolmentGrace;
+  activity: Activity;
+  trustedBrowsers: TrustedBrowsers;
   keyedHash: KeyedHash;
   random: Random;
   clock: Clock;
@@ -119,6 +127,7 @@ export function createRouters(deps: {
     sessions: createAccountSessions({ ephemeral: storage.ephemeral, keyedHash, random, clock }),
     ephemeral: storage.ephemeral,
     accounts,
+    audit,
     random,
     clock,
     views,
@@ -139,6 +148,7 @@ export function createRouters(deps: {
     maxAgeSeconds: config.stepUp.maxAgeSeconds,
     methodPolicy: methodPolicyView(registry),
   };
+  const toRow = createActivityRows(registry);
   return [
     assetRoutes({ root: path.join(deps.root, 'public') }),
     healthRoutes({ checks: storage.checks, timeoutMs: 2000 }),
@@ -182,6 +192,11 @@ export function createRouters(deps: {
       requireFreshAuth: fresh,
       accessCodeSection: createAccessCodeSection(deps.accessCodes),
       statusSection: createPersonStatusSection({ personStatus: deps.personStatus, throttles: deps.signInThrottles }),
+      personSessions: createPersonSessions({
+        sessionIndex,
+        trustedBrowsers: deps.trustedBrowsers,
+        clientName: async (id) => (await provider.Client.find(id))?.clientName ?? id,
+      }),
     }),
     adminAccessCodeRoutes({
       people: deps.people,
@@ -192,6 +207,8 @@ export function createRouters(deps: {
       guards: adminGuards,
       requireFreshAuth: fresh,
     }),
+    adminActivityRoutes({ activity: deps.activity, toRow, views, csrf, guards: adminGuards, clock }),
+    accountActivityRoutes({ accounts, activity: deps.activity, toRow, views, csrf, requireAccount: signedIn }),
     adminPersonStatusRoutes({
       people: deps.people,
       personStatus: deps.personStatus,

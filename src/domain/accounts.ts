@@ -50,6 +50,9 @@ export type PasswordSignIn =
   | { ok: false; reason: 'disabled' }
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
+/** Where a password came from, when not the sign-in page: a mail or calendar app (the legacy grant). */
+export type SignInChannel = 'mail_app';
+
 export interface Accounts {
   /** The password rules that apply to members of `org`. */
   passwordRulesFor(org: Organization): PasswordRules;
@@ -78,7 +81,12 @@ export interface Accounts {
    * Checks email + password without a throttle of its own: for callers that guard it with their
    * own attempt budget (the legacy grant), so that its failures never slow the web sign-in.
    */
-  checkPassword(input: { email: string; password: string; ip: string }): Promise<PasswordSignIn>;
+  checkPassword(input: { email: string; password: string; ip: string; via?: SignInChannel }): Promise<PasswordSignIn>;
+  /**
+   * Records that the brute-force throttle refused an attempt on this email's account, with how the
+   * attempt came (`detail`: method, channel, wait); nothing for an email no one has.
+   */
+  recordThrottled(email: string, detail: Record<string, unknown>): Promise<void>;
   /**
    * Resolves an issued subject identifier (the user id) to the person and their organization. A
    * disabled person is not found: nothing signed in as them works while they are disabled.
@@ -202,16 +210,36 @@ export function createAccounts(deps: {
     });
     if (attempt.status === 'checked') return attempt.outcome.outcome;
     // A delay runs, or another attempt for this account is being checked right now: wait a turn.
-    return { ok: false, reason: 'throttled', retryAfterSeconds: attempt.status === 'wait' ? attempt.seconds : 1 };
+    const retryAfterSeconds = attempt.status === 'wait' ? attempt.seconds : 1;
+    if (attempt.report)
+      await recordThrottled(email, { method: 'password', retryAfterSeconds, concurrent: attempt.status === 'busy' });
+    return { ok: false, reason: 'throttled', retryAfterSeconds };
   }
 
-  async function checkPassword(email: string, password: string, ip: string): Promise<PasswordSignIn> {
+  async function recordThrottled(email: string, detail: Record<string, unknown>): Promise<void> {
+    const found = await users.findUserByEmail(email);
+    if (found)
+      await audit.record({ type: 'signin.throttled', orgId: found.organization.id, userId: found.user.id, detail });
+  }
+
+  async function checkPassword(
+    email: string,
+    password: string,
+    ip: string,
+    via?: SignInChannel,
+  ): Promise<PasswordSignIn> {
     const found = await users.findUserByEmail(email);
     const candidate = normalizePassword(password);
     const valid = await hasher.verify(found?.passwordHash ?? (await getDummyHash()), candidate);
     if (!found || !valid) {
       if (found) {
-        await audit.record({ type: 'signin.password_failed', orgId: found.organization.id, userId: found.user.id, ip });
+        await audit.record({
+          type: 'signin.password_failed',
+          orgId: found.organization.id,
+          userId: found.user.id,
+          ip,
+          detail: { method: 'password', ...(via ? { via } : {}) },
+        });
       }
       return { ok: false, reason: 'invalid_credentials' };
     }
@@ -232,7 +260,8 @@ export function createAccounts(deps: {
       const found = await users.findUserBySubject(subject);
       return found?.user.disabledAt === null ? found : undefined;
     },
-    checkPassword: ({ email, password, ip }) => checkPassword(email, password, ip),
+    checkPassword: ({ email, password, ip, via }) => checkPassword(email, password, ip, via),
+    recordThrottled,
     async findAccount(orgId, userId) {
       const found = await users.findUserBySubject(userId);
       return found?.organization.id === orgId && found.user.disabledAt === null ? found : undefined;

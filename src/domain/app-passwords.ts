@@ -62,7 +62,8 @@ export interface AppPasswords {
   ): Promise<{ summary: AppPasswordSummary; password: string }>;
   list(person: Person): Promise<AppPasswordSummary[]>;
   revoke(person: Person, id: string, ip: string): Promise<void>;
-  revokeAll(person: Person, ip: string): Promise<number>;
+  /** Revokes every app password of the person; `actor` names who did it when not the person (an administrator, "cli"). */
+  revokeAll(person: Person, ip: string, actor?: string): Promise<number>;
 }
 
 export function createAppPasswords(deps: {
@@ -74,8 +75,8 @@ export function createAppPasswords(deps: {
   random: Random;
 }): AppPasswords {
   const { store, keyedHash, audit, clock, random } = deps;
-  const record = (person: Person, type: string, ip: string, detail: Record<string, unknown> = {}) =>
-    audit.record({ type, orgId: person.orgId, userId: person.userId, ip, detail });
+  const record = (person: Person, type: string, ip: string, detail: Record<string, unknown> = {}, actor?: string) =>
+    audit.record({ type, orgId: person.orgId, userId: person.userId, ip, detail, actor });
 
   function newPassword(): string {
     // Rejection sampling keeps every symbol equally likely (256 is not a multiple of 31).
@@ -136,10 +137,10 @@ export function createAppPasswords(deps: {
       await deps.tokens.revokeTokensOf(id);
       await record(person, 'app_password.revoked', ip, { id });
     },
-    async revokeAll(person, ip) {
+    async revokeAll(person, ip, actor) {
       const ids = await store.deleteAllAppPasswords(person.orgId, person.userId);
       for (const id of ids) await deps.tokens.revokeTokensOf(id);
-      if (ids.length > 0) await record(person, 'app_password.revoked', ip, { all: true, count: ids.length });
+      if (ids.length > 0) await record(person, 'app_password.revoked', ip, { all: true, count: ids.length }, actor);
       return ids.length;
     },
   };

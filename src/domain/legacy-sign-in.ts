@@ -61,7 +61,7 @@ const tfaApplies = (org: Organization, hasTfa: boolean) => hasTfa || org.enforce
 
 export function createLegacySignIn(deps: {
   store: AppPasswordStore;
-  accounts: Pick<Accounts, 'checkPassword'>;
+  accounts: Pick<Accounts, 'checkPassword' | 'recordThrottled'>;
   hasTfa(account: UserWithOrganization): Promise<boolean>;
   keyedHash: KeyedHash;
   throttle: Throttle;
@@ -87,7 +87,7 @@ export function createLegacySignIn(deps: {
 
   /** The account password itself, only where the organization allows it and no TFA applies. */
   async function byAccountPassword(username: string, password: string, ip: string): Promise<LegacyGrant | undefined> {
-    const checked = await deps.accounts.checkPassword({ email: username, password, ip });
+    const checked = await deps.accounts.checkPassword({ email: username, password, ip, via: 'mail_app' });
     if (!checked.ok) return undefined;
     const { account } = checked;
     if (!account.organization.legacyPasswordAccess) return undefined;
@@ -109,7 +109,17 @@ export function createLegacySignIn(deps: {
           const found = await byAccountPassword(username, password, ip);
           return found ? { ok: true as const, found } : { ok: false as const };
         });
-        if (attempt.status !== 'checked') return { ok: false, reason: 'throttled' };
+        if (attempt.status !== 'checked') {
+          const wait = attempt.status === 'wait' ? attempt.seconds : 1;
+          if (attempt.report)
+            await deps.accounts.recordThrottled(username, {
+              method: 'password',
+              via: 'mail_app',
+              retryAfterSeconds: wait,
+              concurrent: attempt.status === 'busy',
+            });
+          return { ok: false, reason: 'throttled' };
+        }
         if (!attempt.outcome.ok) return { ok: false, reason: 'invalid' };
         grant = attempt.outcome.found;
       }

@@ -65,7 +65,14 @@ export interface Organizations {
    * concern); records who changed what. Turning enforcement on makes everyone without a second
    * factor enrol at their next sign-in.
    */
-  updatePolicy(org: Organization, changes: PolicyChanges, by: { userId: string; ip: string }): Promise<Organization>;
+  updatePolicy(org: Organization, changes: PolicyChanges, by: PolicyChangedBy): Promise<Organization>;
+}
+
+/** Who changed the policy: an administrator (their id), or an operator (`actor: "cli"`, no person). */
+export interface PolicyChangedBy {
+  userId: string | null;
+  actor?: string;
+  ip?: string;
 }
 
 /**
@@ -157,6 +164,24 @@ export function createOrganizations(deps: {
       createdAt: deps.clock.now(),
     };
   };
+  /**
+   * What changed, from what to what: enforcement on its own event (the one administrators look for
+   * first), every other setting together; nothing when the values stayed the same.
+   */
+  const DERIVED = new Set<keyof Organization>(['enforceTfa', 'tfaEnforcedAt']);
+  async function recordPolicyChanges(before: Organization, after: Organization, by: PolicyChangedBy) {
+    const who = { orgId: before.id, userId: by.userId, actor: by.actor ?? null, ip: by.ip };
+    if (before.enforceTfa !== after.enforceTfa)
+      await deps.audit.record({ ...who, type: after.enforceTfa ? 'org.tfa_enforced' : 'org.tfa_relaxed' });
+    const changed = (Object.keys(after) as (keyof Organization)[]).filter(
+      // When enforcement began follows from enforcement itself (its own events say so).
+      (key) => !DERIVED.has(key) && JSON.stringify(before[key]) !== JSON.stringify(after[key]),
+    );
+    if (changed.length === 0) return;
+    const changes = Object.fromEntries(changed.map((key) => [key, { from: before[key], to: after[key] }]));
+    await deps.audit.record({ ...who, type: 'org.policy_changed', detail: { changes } });
+  }
+
   return {
     prepareOrganization,
     async createOrganization(input) {
@@ -180,14 +205,7 @@ export function createOrganizations(deps: {
       const changed = changedFields(org, updated, Object.keys(given));
       if (Object.keys(changed.to).length === 0) return org;
       await deps.store.updateOrganization(updated);
-      // What changed, from what (issue 9): the trail answers "who allowed SMS again, and when".
-      await deps.audit.record({
-        type: 'org.policy_changed',
-        orgId: org.id,
-        userId: by.userId,
-        ip: by.ip,
-        detail: { ...changed.to, previous: changed.from },
-      });
+      await recordPolicyChanges(org, updated, by);
       return updated;
     },
     async requireOrganization(slug) {

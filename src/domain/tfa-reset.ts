@@ -38,11 +38,11 @@ export function createTfaReset(deps: {
         type: 'tfa.reset',
         orgId: person.orgId,
         userId: person.userId,
-        ip: by.ip,
         actor: by.actor,
+        ip: by.ip,
         detail: { by: by.actor, removed, sessions: ended.sessions, grants: ended.grants, appPasswordsRevoked },
       });
-      if (appPasswordsRevoked) await deps.appPasswords.revokeAll(person, by.ip ?? '');
+      if (appPasswordsRevoked) await deps.appPasswords.revokeAll(person, by.ip ?? '', by.actor);
       return removed;
     },
   };

@@ -64,10 +64,18 @@ export interface AccountThrottleState {
   lapsesInSeconds: number;
 }
 
-/** How a guarded attempt went: checked, refused for a delay still running, or refused while another runs. */
-export type Attempt<T> = { status: 'checked'; outcome: T } | { status: 'wait'; seconds: number } | { status: 'busy' };
+/**
+ * How a guarded attempt went: checked, refused for a delay still running, or refused while another
+ * runs. A refusal says whether to `report` it (to the audit trail): the first of a minute for the
+ * account is, the rest are not, so that a flood of refused attempts cannot flood the trail too.
+ */
+export type Attempt<T> =
+  | { status: 'checked'; outcome: T }
+  | { status: 'wait'; seconds: number; report: boolean }
+  | { status: 'busy'; report: boolean };
 
 const IN_FLIGHT_WINDOW_MS = 10_000;
+const REFUSAL_REPORT_WINDOW_MS = 60_000;
 
 export function delayAfter(failures: number, rule: ThrottleRule): number {
   if (failures < rule.freeAttempts) return 0;
@@ -162,7 +170,14 @@ export function createThrottle(deps: {
         await (outcome.ok ? throttle.recordSuccess(keys) : throttle.recordFailure(keys));
         return { status: 'checked' as const, outcome };
       });
-      return result ?? { status: 'busy' };
+      if (result?.status === 'checked') return result;
+      // Counted per minute of the clock (the counter's own window slides): a flood is reported once a minute.
+      const minute = Math.floor(clock.now() / REFUSAL_REPORT_WINDOW_MS);
+      const refusals = await counter.increment(
+        `${purpose}:refused:${keys.account}:${minute}`,
+        REFUSAL_REPORT_WINDOW_MS,
+      );
+      return { ...(result ?? { status: 'busy' as const }), report: refusals.count === 1 };
     },
   };
   return throttle;

@@ -16,6 +16,8 @@ export interface SessionEntry {
   ip: string | null;
   createdAt: number;
   lastSeen: number;
+  /** The clients (apps) this session has signed in to. */
+  clientIds: string[];
 }
 
 /** The person's browser sessions, for the sessions page, and the end of all their access (AccountAccess). */
@@ -131,6 +133,7 @@ export function createSessionIndex(deps: {
             ip: info?.ip ?? null,
             createdAt: info?.createdAt ?? started,
             lastSeen: info?.lastSeen ?? started,
+            clientIds: Object.keys(s.authorizations ?? {}),
           };
         }),
       );

@@ -163,9 +163,40 @@ export interface AuditEvent {
   requestId: string | null;
 }
 
+/** Where an event sits in the trail, newest first: its time, then its id to break ties. */
+export interface AuditPosition {
+  at: number;
+  id: string;
+}
+
+/** A filtered slice of one organization's trail; every filter but the organization is optional. */
+export interface AuditQuery {
+  orgId: string;
+  /** The events of this person only. */
+  userId?: string;
+  /** The events of the organization's people whose email or name contains this (case-insensitive). */
+  personSearch?: string;
+  /** Event types; one ending in `.*` stands for every type with that prefix (`tfa.*`). */
+  types?: readonly string[];
+  /** From this time (inclusive) and until that time (exclusive), epoch milliseconds. */
+  from?: number;
+  to?: number;
+  /** Keyset paging: the events just older than `before`, or just newer than `after`; newest first either way. */
+  before?: AuditPosition;
+  after?: AuditPosition;
+  limit: number;
+}
+
+/** An event with its subject as the organization knows them now (null: no person, or one since removed). */
+export interface AuditEntry extends AuditEvent {
+  subject: { email: string; name: string | null } | null;
+}
+
 export interface AuditStore {
   insertAuditEvent(event: AuditEvent): Promise<void>;
   listAuditEvents(orgId: string, userId: string, limit: number): Promise<AuditEvent[]>;
+  /** One page of the organization's trail, newest first; never another organization's event. */
+  findAuditEvents(query: AuditQuery): Promise<AuditEntry[]>;
   /**
    * The time of each person's latest event of `type` in the organization, by user id (one read for
    * a directory page), or of one person's only.

@@ -173,8 +173,7 @@ describe('the methods an organization allows', () => {
     expect(html).toMatch(/id="allow-sms" name="allowedMethods" value="sms">/);
     const events = (await server.app.services.people.describe(admin.seeded.org, admin.seeded.user.id)).events;
     expect(events.find((e) => e.type === 'org.policy_changed')?.detail).toEqual({
-      allowedMethods: allowed,
-      previous: { allowedMethods: null },
+      changes: { allowedMethods: { from: null, to: allowed } },
     });
   });
 

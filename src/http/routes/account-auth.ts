@@ -11,6 +11,8 @@ import type { Clock } from '../../ports/clock.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Random } from '../../ports/random.ts';
 import type { Accounts } from '../../domain/accounts.ts';
+import type { UserWithOrganization } from '../../ports/stores.ts';
+import type { Audit } from '../../domain/audit.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import type { Views } from '../../ports/views.ts';
 import { ACCOUNT_CLIENT_ID } from '../../oidc/account-client.ts';
@@ -19,7 +21,6 @@ import { sessionLifetimeOf } from '../../domain/session-lifetime.ts';
 import { ACCOUNT_COOKIE, cookieName, cookieOptions } from './account-cookies.ts';
 import { requireAccount } from './require-account.ts';
 import { brandFor } from './brand.ts';
-import type { UserWithOrganization } from '../../ports/stores.ts';
 
 const LOGIN_COOKIE = 'twofold.account-login';
 const RESUME_COOKIE = 'twofold.resume';
@@ -28,6 +29,10 @@ interface LoginState {
   verifier: string;
   returnTo: string;
   resume: string | null;
+  /** A re-authentication for a sensitive change (step-up): recorded in the audit trail once it succeeds. */
+  fresh: boolean;
+  /** The auth_time of the account session this sign-in renews, if any. */
+  previousAuthTime: number | null;
 }
 
 /** What is stored while the person re-authenticates: the change itself only sealed. */
@@ -94,6 +99,7 @@ export interface AccountAuthDeps {
   sessions: AccountSessions;
   ephemeral: EphemeralStore;
   accounts: Pick<Accounts, 'findBySubject' | 'findAccount'>;
+  audit: Audit;
   random: Random;
   clock: Clock;
   views: Views;
@@ -158,16 +164,22 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     const verifier = deps.random.token(32);
     const resume =
       typeof ctx.query.resume === 'string' && /^[A-Za-z0-9_-]{22}$/.test(ctx.query.resume) ? ctx.query.resume : null;
+    const current = await deps.sessions.load(ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies)));
     await deps.ephemeral.put(
       `account-login:${state}`,
-      { verifier, returnTo: safeReturnTo(ctx.query.return_to), resume } satisfies LoginState,
+      {
+        verifier,
+        returnTo: safeReturnTo(ctx.query.return_to),
+        resume,
+        fresh: ctx.query.fresh === '1',
+        previousAuthTime: current?.authTime ?? null,
+      } satisfies LoginState,
       600,
     );
     // The state is bound to this browser: a callback link made in another browser (login CSRF,
     // RFC 6749 §10.12) finds no matching cookie here.
     ctx.cookies.set(cookieName(LOGIN_COOKIE, deps.secureCookies), state, cookieOptions(deps.secureCookies, 600_000));
     const url = new URL(`${deps.issuer}/auth`);
-    const current = await deps.sessions.load(ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies)));
     url.search = new URLSearchParams({
       client_id: ACCOUNT_CLIENT_ID,
       response_type: 'code',
@@ -185,6 +197,36 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     ctx.status = 303;
     ctx.redirect(url.href);
   });
+
+  /**
+   * What a step-up was for: the page asked for, or the path of the change waiting for it (read
+   * with this browser's own key, as the resume page will; never its fields).
+   */
+  async function stepUpAction(ctx: Context, login: LoginState, userId: string): Promise<string | null> {
+    if (!login.resume) return login.returnTo;
+    const pending = await deps.ephemeral.get<PendingAction>(`resume:${login.resume}`);
+    if (pending?.userId !== userId) return null;
+    return openPending(pending.sealed, ctx.cookies.get(cookieName(RESUME_COOKIE, deps.secureCookies)))?.path ?? null;
+  }
+
+  /**
+   * A step-up is recorded once the person has authenticated again during it (a later auth_time
+   * than the session had): a sign-in still fresh enough is answered without one, and is none.
+   */
+  async function recordStepUp(
+    ctx: Context,
+    login: LoginState,
+    found: UserWithOrganization,
+    code: { authTime?: number; acr?: string; amr?: string[] },
+  ): Promise<void> {
+    if (!login.fresh || (code.authTime ?? 0) <= (login.previousAuthTime ?? 0)) return;
+    await deps.audit.record({
+      type: 'stepup.succeeded',
+      orgId: found.organization.id,
+      userId: found.user.id,
+      detail: { action: await stepUpAction(ctx, login, found.user.id), acr: code.acr ?? null, amr: code.amr ?? [] },
+    });
+  }
 
   router.get('/callback', async (ctx) => {
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
@@ -227,6 +269,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
       lifetime: sessionLifetimeOf(found.organization),
     });
     await deps.sessions.destroy(ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies)));
+    await recordStepUp(ctx, login, found, code);
     ctx.cookies.set(cookieName(ACCOUNT_COOKIE, deps.secureCookies), token, {
       httpOnly: true,
       sameSite: 'lax',

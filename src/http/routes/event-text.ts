@@ -38,4 +38,9 @@ export const EVENT_TEXT: Record<string, string> = {
   'tfa.enrolment_postponed': 'Two-step verification set-up postponed until the deadline',
   'tfa.grace_extended': 'Deadline to set up two-step verification changed by an administrator',
   'tfa.grace_ended': 'Grace period to set up two-step verification ended by an administrator',
+  'org.tfa_enforced': 'Two-step verification required for everyone',
+  'org.tfa_relaxed': 'Two-step verification no longer required for everyone',
+  'signin.throttled': 'Sign-in attempt held back after too many failures',
+  'stepup.succeeded': 'Identity confirmed again for a sensitive change',
+  'audit.exported': 'Activity exported',
 };

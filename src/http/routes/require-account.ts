@@ -3,11 +3,9 @@ import type Provider from 'oidc-provider';
 
 import type { AccountSession, AccountSessions } from '../../domain/account-sessions.ts';
 import type { Accounts } from '../../domain/accounts.ts';
-import { assertThat } from '../../domain/errors.ts';
 import { hasEnded, secondsLeft, sessionLifetimeOf } from '../../domain/session-lifetime.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { UserWithOrganization } from '../../ports/stores.ts';
-import { httpErrors } from '../error-codes.ts';
 import { ACCOUNT_COOKIE, cookieName } from './account-cookies.ts';
 
 export interface RequireAccountDeps {
@@ -33,7 +31,11 @@ async function loadSignedIn(
   const session = await deps.sessions.load(token);
   if (!session) return undefined;
   const found = await deps.accounts.findAccount(session.orgId, session.userId);
-  assertThat(found, () => httpErrors.raise('account_gone'));
+  if (!found) {
+    // Disabled (or gone) since: the person signs in again, where a disabled account hears why.
+    await deps.sessions.destroy(token);
+    return undefined;
+  }
   const lifetime = sessionLifetimeOf(found.organization);
   const now = Math.floor(deps.clock.now() / 1000);
   const uid = session.providerSessionUid;

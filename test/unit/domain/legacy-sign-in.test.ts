@@ -272,6 +272,21 @@ describe('brute force (security)', () => {
     expect(hasher.calls).toEqual(before);
   });
 
+  it("a mail app's wrong passwords and the throttle's refusal are recorded against the account, as from a mail app", async () => {
+    const ada = await member({ legacyPasswordAccess: true });
+    for (let i = 0; i <= RULE.freeAttempts + 2; i++) {
+      // A millisecond apart, so that the events have an order; the throttle's delay is a second.
+      clock.advance(1);
+      await signIn(ada.user.email, `not it ${i}`);
+    }
+    const events = await createSqlAuditStore(sql.db).listAuditEvents(ada.organization.id, ada.user.id, 10);
+    expect(events.map((e) => [e.type, e.detail])).toEqual([
+      ['signin.throttled', { method: 'password', via: 'mail_app', retryAfterSeconds: 1, concurrent: false }],
+      ...Array(RULE.freeAttempts).fill(['signin.password_failed', { method: 'password', via: 'mail_app' }]),
+      ['user.created', { role: 'member' }],
+    ]);
+  });
+
   it('wrong guesses shaped like an app password are throttled like any other', async () => {
     const ada = await member({ legacyPasswordAccess: true });
     for (let i = 0; i < RULE.freeAttempts; i++) expect(await signIn(ada.user.email, aGuess())).toEqual(INVALID);

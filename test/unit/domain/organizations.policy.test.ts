@@ -121,7 +121,12 @@ describe('the audit trail of policy changes', () => {
     );
     await organizations.updatePolicy(changed, { allowedMethods: ['webauthn'], tfaGraceDays: 14 }, ADMIN);
     expect(await policyEvents(org)).toEqual([
-      { allowedMethods: ['webauthn'], tfaGraceDays: 14, previous: { allowedMethods: null, tfaGraceDays: 0 } },
+      {
+        changes: {
+          allowedMethods: { from: null, to: ['webauthn'] },
+          tfaGraceDays: { from: 0, to: 14 },
+        },
+      },
     ]);
   });
 });

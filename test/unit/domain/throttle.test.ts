@@ -140,6 +140,24 @@ describe('throttle', () => {
     expect(await throttle.retryAfter(keys)).toBe(1024);
   });
 
+  it('reports the first refused attempt of each minute only: a flood of refusals cannot flood the audit trail', async () => {
+    const throttle = throttleWith({ account: { ...ACCOUNT, maxDelaySeconds: 900 }, ip: IP });
+    await fail(throttle, ACCOUNT.freeAttempts + 8);
+    const refused = async () => {
+      const attempt = await throttle.attempt(keys, async () => ({ ok: false }));
+      return attempt.status === 'checked' ? 'checked' : attempt.report;
+    };
+    const flood = [];
+    for (let i = 0; i < 5; i++) flood.push(await refused());
+    expect(flood).toEqual([true, false, false, false, false]);
+    clock.advanceSeconds(60);
+    expect([await refused(), await refused()]).toEqual([true, false]);
+    expect(await throttle.attempt({ ...keys, account: 'bob@example.com' }, async () => ({ ok: false }))).toEqual({
+      status: 'checked',
+      outcome: { ok: false },
+    });
+  });
+
   it('keeps purposes apart on a shared counter', async () => {
     const password = throttleWith(undefined, 'password');
     const totp = throttleWith(undefined, 'totp');

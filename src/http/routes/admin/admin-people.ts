@@ -3,6 +3,7 @@ import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 
 import type { AccountSecurity } from '../../../domain/account-security.ts';
+import type { Person } from '../../../factors/factor.ts';
 import {
   ACCOUNT_STATES,
   TFA_STATUSES,
@@ -12,7 +13,6 @@ import {
   type TfaStatus,
 } from '../../../domain/people.ts';
 import type { TfaReset } from '../../../domain/tfa-reset.ts';
-import type { Person } from '../../../factors/factor.ts';
 import type { Views } from '../../../ports/views.ts';
 import { httpErrors } from '../../error-codes.ts';
 import type { Csrf } from '../../middleware/csrf.ts';
@@ -22,6 +22,7 @@ import { EVENT_TEXT } from '../event-text.ts';
 import { adminOf } from './admin-context.ts';
 import type { PersonStatusSection } from './admin-person-status.ts';
 import type { Organization } from '../../../ports/stores.ts';
+import type { PersonSessionsView } from './person-sessions.ts';
 
 export interface AdminPeopleDeps {
   people: People;
@@ -36,6 +37,8 @@ export interface AdminPeopleDeps {
   accessCodeSection: (person: Person) => Promise<Record<string, unknown>>;
   /** The account section of a person's page: disabled or not, role, failed sign-in attempts. */
   statusSection(ctx: Context, org: Organization, detail: PersonDetail): Promise<PersonStatusSection>;
+  /** The person's sessions and trusted browsers (views/admin/person-sessions.ejs). */
+  personSessions(person: Person): Promise<PersonSessionsView>;
 }
 
 export const STATUS_TEXT: Record<TfaStatus, string> = {
@@ -125,6 +128,7 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
       notice,
       accessCode: await deps.accessCodeSection(detail.person),
       status: await deps.statusSection(ctx, org, detail),
+      sessions: await deps.personSessions(detail.person),
     });
   };
 

@@ -64,6 +64,32 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
     await flow.show(ctx, state, choiceNamed(ctx, kind), { error: error.message });
   }
 
+  /** Refused by the attempt guard: a delay still runs, or (busy) another attempt for this account is being checked. */
+  async function refuseThrottled(
+    ctx: Context,
+    state: S,
+    kind: string,
+    attempt: { status: 'wait' | 'busy'; seconds?: number; report: boolean },
+  ) {
+    const seconds = attempt.seconds ?? 1;
+    ctx.set('Retry-After', String(seconds));
+    const { person } = state;
+    if (attempt.report)
+      await deps.audit.record({
+        type: 'signin.throttled',
+        orgId: person.orgId,
+        userId: person.userId,
+        detail: { method: kind, retryAfterSeconds: seconds, concurrent: attempt.status === 'busy' },
+      });
+    const error =
+      attempt.status === 'wait'
+        ? domainErrors.raise('throttled', {
+            message: `Too many wrong codes. Wait ${secondsText(seconds)}, then try again.`,
+          })
+        : httpErrors.raise('busy');
+    return refuse(ctx, state, kind, error);
+  }
+
   router.get('/', async (ctx) => {
     const state = await flow.load(ctx);
     const method = typeof ctx.query.method === 'string' ? ctx.query.method : undefined;
@@ -93,17 +119,7 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
     const attempt = await deps.throttle.attempt(keys, () =>
       factor.verify(person, recordsOf(state, factor), input, { binding: state.binding, ip: ctx.ip }),
     );
-    if (attempt.status !== 'checked') {
-      ctx.set('Retry-After', String(attempt.status === 'wait' ? attempt.seconds : 1));
-      // Busy: another attempt for this account (or too many from this address) is being checked.
-      const error =
-        attempt.status === 'wait'
-          ? domainErrors.raise('throttled', {
-              message: `Too many wrong codes. Wait ${secondsText(attempt.seconds)}, then try again.`,
-            })
-          : httpErrors.raise('busy');
-      return refuse(ctx, state, factor.kind, error);
-    }
+    if (attempt.status !== 'checked') return refuseThrottled(ctx, state, factor.kind, attempt);
     const { outcome } = attempt;
     if (!outcome.ok) {
       // A right code that was already used (RFC 6238 §5.2) is no typo: someone may have seen it.
