@@ -26,7 +26,7 @@ import { createLogger } from './logger.ts';
 import { createAdapterFactory } from './oidc/adapter.ts';
 import { createProvider } from './oidc/provider.ts';
 import { ACCOUNT_CLIENT_ID, accountClientMetadata } from './oidc/account-client.ts';
-import { createSystemClock, type Clock } from './ports/clock.ts';
+import { createSystemClock, systemPause, type Clock } from './ports/clock.ts';
 import { createCryptoRandom, type Random } from './ports/random.ts';
 import type { ClientStore, OrganizationStore, UserStore } from './ports/stores.ts';
 import { createArgon2Hasher } from './security/argon2-hasher.ts';
@@ -104,6 +104,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const storage = await openStorage(config, clock, {
     postgresSchema: options.postgresSchema,
     sqliteFilename: options.sqliteFilename ?? path.join(config.dataDir, 'twofold.db'),
+    onOutage: (store, error) => logger.warn({ err: error, store }, 'store connection failed; reconnecting'),
   });
   const { db } = storage.sql;
 
@@ -121,7 +122,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     users: stores.users,
     hasher: createArgon2Hasher(config.passwords.argon2),
     policy: createPasswordPolicy(),
-    throttle: createThrottle({ counter: storage.counter, clock, purpose: 'password', rules: config.throttle }),
+    throttle: createThrottle({
+      counter: storage.counter,
+      clock,
+      pause: systemPause,
+      purpose: 'password',
+      rules: config.throttle,
+    }),
     audit,
     clock,
     random,
@@ -204,6 +211,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const secondFactorThrottle = createThrottle({
     counter: storage.counter,
     clock,
+    pause: systemPause,
     purpose: 'second-factor',
     rules: config.throttle,
   });

@@ -16,7 +16,7 @@ import { createThrottle } from '../domain/throttle.ts';
 import type { Mailer } from '../ports/mailer.ts';
 import { registerPasswordGrant } from '../oidc/password-grant.ts';
 import type { AttemptCounter } from '../ports/attempt-counter.ts';
-import type { Clock } from '../ports/clock.ts';
+import { systemPause, type Clock } from '../ports/clock.ts';
 import type { KeyedHash } from '../ports/keyed-hash.ts';
 import type { Random } from '../ports/random.ts';
 import type { ClientStore } from '../ports/stores.ts';
@@ -58,7 +58,13 @@ export function createLegacyAccess(deps: {
     hasTfa: (account) => deps.methods.hasAny({ orgId: account.organization.id, userId: account.user.id }),
     keyedHash,
     // A budget of its own: a mail server's failures never slow its people's web sign-in.
-    throttle: createThrottle({ counter: deps.counter, clock, purpose: 'legacy', rules: config.throttle }),
+    throttle: createThrottle({
+      counter: deps.counter,
+      clock,
+      pause: systemPause,
+      purpose: 'legacy',
+      rules: config.throttle,
+    }),
     uses,
     clock,
   });

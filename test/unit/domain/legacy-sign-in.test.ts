@@ -14,6 +14,7 @@ import { createThrottle } from '../../../src/domain/throttle.ts';
 import { newFactor } from '../../../src/factors/factor.ts';
 import { PROTOCOL_SCOPES, type AppPasswordStore, type ProtocolScope } from '../../../src/ports/app-password-store.ts';
 import type { FactorStore } from '../../../src/ports/factor-stores.ts';
+import { systemPause } from '../../../src/ports/clock.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
 import type { Organization, UserWithOrganization } from '../../../src/ports/stores.ts';
 import { createKeyedHash } from '../../../src/security/keyed-hash.ts';
@@ -75,7 +76,7 @@ beforeEach(async () => {
     users: createSqlUserStore(sql.db),
     hasher,
     policy: createPasswordPolicy(),
-    throttle: createThrottle({ counter, clock, purpose: 'password', rules: RULES }),
+    throttle: createThrottle({ counter, clock, pause: systemPause, purpose: 'password', rules: RULES }),
     audit,
     clock,
     random,
@@ -90,7 +91,7 @@ beforeEach(async () => {
     accounts,
     hasTfa: (account) => factors.hasActiveFactor(account.organization.id, account.user.id),
     keyedHash,
-    throttle: createThrottle({ counter, clock, purpose: 'legacy', rules: RULES }),
+    throttle: createThrottle({ counter, clock, pause: systemPause, purpose: 'legacy', rules: RULES }),
     uses,
     clock,
   });
