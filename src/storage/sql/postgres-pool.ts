@@ -32,15 +32,22 @@ const UNAVAILABLE_CLASSES = /^(08|53|57)/;
 
 /**
  * Whether an error of the pool or of a query means the database is unavailable. An answer of the
- * server's own (a constraint, a syntax error: a five-character SQLSTATE outside those classes) is
- * the caller's to handle; no answer at all (refused, reset, timed out, terminated) is an outage.
+ * server's own (a constraint, a syntax error: any SQLSTATE outside those classes) is the caller's
+ * to handle; no answer at all (refused, reset, timed out, terminated) is an outage.
  */
-export function isOutage(error: unknown): boolean {
+function isOutage(error: unknown): boolean {
   if (error instanceof pg.DatabaseError) return UNAVAILABLE_CLASSES.test(error.code ?? '');
   return error instanceof Error && !(error instanceof TypeError) && !(error instanceof RangeError);
 }
 
-const unavailable = (error: unknown) => (isOutage(error) ? new StoreUnavailableError('database', error) : error);
+/** The message and SQLSTATE of a pool error, without the client pg-pool attaches to it. */
+function describe(error: Error): Error {
+  const code = (error as { code?: unknown }).code;
+  return Object.assign(new Error(error.message), typeof code === 'string' ? { code } : {});
+}
+
+const unavailable = (error: unknown) =>
+  isOutage(error) ? new StoreUnavailableError('database', describe(error as Error)) : error;
 
 /**
  * A client lent to Kysely. After an outage on it (its connection failed or a statement got no
@@ -50,7 +57,7 @@ const unavailable = (error: unknown) => (isOutage(error) ? new StoreUnavailableE
 function lend(client: pg.PoolClient): PostgresPoolClient {
   let broken: StoreUnavailableError | undefined;
   // A connection that dies while lent emits 'error' on its client: unheard, it would end the process.
-  const onError = (error: Error) => void (broken ??= new StoreUnavailableError('database', error));
+  const onError = (error: Error) => void (broken ??= new StoreUnavailableError('database', describe(error)));
   client.on('error', onError);
   const query = async (sql: string, parameters: readonly unknown[]) => {
     if (broken) throw broken;
@@ -96,7 +103,8 @@ export function createPostgresPool(settings: PostgresSettings): PostgresPool {
     ...timeouts,
     ...(settings.schema ? { options: `-c search_path=${settings.schema}` } : {}),
   });
-  pool.on('error', (error) => settings.onIdleError(error));
+  // pg-pool hangs the whole client (its connection settings included) on the error: pass on only what it says.
+  pool.on('error', (error) => settings.onIdleError(describe(error)));
   return {
     async connect() {
       try {
