@@ -1,5 +1,6 @@
 import type { AttemptCounter } from '../ports/attempt-counter.ts';
 import type { Clock, Pause } from '../ports/clock.ts';
+import { createAddressTurns, PLACE_WINDOW_MS } from './address-turns.ts';
 
 export interface ThrottleRule {
   freeAttempts: number;
@@ -38,9 +39,9 @@ export interface Throttle {
    * Runs one attempt for the account at a time, across every node: a concurrent burst cannot
    * all pass the check before the first failure is counted. From one address, no more attempts run
    * at once than its failure budget has room for; the others wait their turn (a busy address is not
-   * a failing one: an office behind one NAT signs in one after the other). Resolves to undefined
-   * (and runs nothing) while another attempt for the same account is in flight, or when no turn
-   * came within ADDRESS_TURN_POLLS.
+   * a failing one: an office behind one NAT signs in one after the other; see address-turns.ts).
+   * Resolves to undefined (and runs nothing) while another attempt for the same account is in
+   * flight, or when the address's turn did not come in time.
    */
   exclusive<T>(keys: AttemptKeys, attempt: () => Promise<T>): Promise<T | undefined>;
   /**
@@ -52,17 +53,6 @@ export interface Throttle {
 
 /** How a guarded attempt went: checked, refused for a delay still running, or refused while another runs. */
 export type Attempt<T> = { status: 'checked'; outcome: T } | { status: 'wait'; seconds: number } | { status: 'busy' };
-
-/** A slot held while an attempt runs lapses after this, should its holder crash. */
-const IN_FLIGHT_WINDOW_MS = 10_000;
-
-/**
- * An attempt from a busy address asks for its turn every ADDRESS_TURN_MS, at most
- * ADDRESS_TURN_POLLS times (about 5 s, well inside the slot's window and a browser's patience),
- * then is refused as busy: the queue is bounded in time, so also in length.
- */
-const ADDRESS_TURN_MS = 25;
-const ADDRESS_TURN_POLLS = 200;
 
 export function delayAfter(failures: number, rule: ThrottleRule): number {
   if (failures < rule.freeAttempts) return 0;
@@ -76,7 +66,8 @@ export function createThrottle(deps: {
   purpose: string;
   rules: { account: ThrottleRule; ip: ThrottleRule };
 }): Throttle {
-  const { counter, clock, pause, purpose, rules } = deps;
+  const { counter, clock, purpose, rules } = deps;
+  const addressTurns = createAddressTurns({ counter, pause: deps.pause, purpose, freeAttempts: rules.ip.freeAttempts });
   const entries = (keys: AttemptKeys): (readonly [string, ThrottleRule])[] =>
     keys.device !== undefined
       ? [[`${purpose}:device:${keys.device}`, rules.account]]
@@ -84,21 +75,6 @@ export function createThrottle(deps: {
           [`${purpose}:account:${keys.account}`, rules.account],
           [`${purpose}:ip:${keys.ip}`, rules.ip],
         ];
-
-  /**
-   * Waits for one of the address's places: as many as its failure budget has room for (at least
-   * one), so that a burst across many accounts cannot overshoot the per-address limit either, even
-   * if every attempt in it fails. Only failures shrink the room; correct sign-ins just take turns.
-   */
-  async function takeAddressTurn(ip: string, addressSlot: string): Promise<boolean> {
-    for (let poll = 0; ; poll++) {
-      const failures = (await counter.peek(`${purpose}:ip:${ip}`))?.count ?? 0;
-      const room = Math.max(1, rules.ip.freeAttempts - failures);
-      if (await counter.acquire(addressSlot, room, IN_FLIGHT_WINDOW_MS)) return true;
-      if (poll === ADDRESS_TURN_POLLS) return false;
-      await pause(ADDRESS_TURN_MS);
-    }
-  }
 
   const throttle: Throttle = {
     async retryAfter(keys) {
@@ -124,15 +100,15 @@ export function createThrottle(deps: {
         keys.device !== undefined
           ? `${purpose}:in-flight-device:${keys.device}`
           : `${purpose}:in-flight:${keys.account}`;
-      if (!(await counter.acquire(slot, 1, IN_FLIGHT_WINDOW_MS))) return undefined;
-      const addressSlot = `${purpose}:in-flight-ip:${keys.ip}`;
+      // Taken atomically; a crashed holder's slot lapses after the window.
+      if (!(await counter.acquire(slot, 1, PLACE_WINDOW_MS))) return undefined;
       const usesAddress = keys.device === undefined;
       try {
-        if (usesAddress && !(await takeAddressTurn(keys.ip, addressSlot))) return undefined;
+        if (usesAddress && !(await addressTurns.take(keys.ip))) return undefined;
         try {
           return await attempt();
         } finally {
-          if (usesAddress) await counter.release(addressSlot);
+          if (usesAddress) await addressTurns.give(keys.ip);
         }
       } finally {
         await counter.clear(slot);

@@ -14,4 +14,5 @@ export function createSystemClock(): Clock {
  */
 export type Pause = (ms: number) => Promise<void>;
 
-export const systemPause: Pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A pause never keeps the process alive by itself (a stopping server does not wait for one). */
+export const systemPause: Pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());

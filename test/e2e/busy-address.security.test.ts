@@ -62,7 +62,7 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('a busy address on %s', (ba
     async () => {
       const free = server.app.config.throttle.ip.freeAttempts;
       const people: Seeded[] = [];
-      for (let i = 0; i < 16; i++)
+      for (let i = 0; i < 8; i++)
         people.push(await seedUser(server.app, { email: `office-${backend}-${i}@example.com` }));
       // One failure short of the address's free attempts: room for one check at a time.
       const failing = await failFromThisAddress(free - 1, backend);
