@@ -10,6 +10,7 @@ import { normalizeEmail, type Organization, type UserWithOrganization } from '..
 import type { Accounts } from './accounts.ts';
 import { looksLikeAppPassword, normalizeAppPassword } from './app-passwords.ts';
 import type { Throttle } from './throttle.ts';
+import { StoreUnavailableError } from '../ports/store-unavailable.ts';
 
 /** A legacy client signed in: whose account, with which app password (null: the account password), for what. */
 export interface LegacyGrant {
@@ -51,7 +52,14 @@ export function createUseRecorder(deps: { store: AppPasswordStore; onError(error
       if (pending.size === 0) return;
       const batch = [...pending.values()];
       pending = new Map();
-      await deps.store.recordAppPasswordUses(batch).catch(deps.onError);
+      try {
+        await deps.store.recordAppPasswordUses(batch);
+      } catch (error) {
+        // The database is away: the uses wait for the next flush (a use recorded since is newer and wins).
+        if (error instanceof StoreUnavailableError)
+          for (const use of batch) if (!pending.has(use.id)) pending.set(use.id, use);
+        deps.onError(error);
+      }
     },
   };
 }

@@ -12,11 +12,17 @@ import {
 import { createPasswordPolicy } from '../../../src/domain/passwords/policy.ts';
 import { createThrottle } from '../../../src/domain/throttle.ts';
 import { newFactor } from '../../../src/factors/factor.ts';
-import { PROTOCOL_SCOPES, type AppPasswordStore, type ProtocolScope } from '../../../src/ports/app-password-store.ts';
+import {
+  PROTOCOL_SCOPES,
+  type AppPasswordStore,
+  type AppPasswordUse,
+  type ProtocolScope,
+} from '../../../src/ports/app-password-store.ts';
 import type { FactorStore } from '../../../src/ports/factor-stores.ts';
 import { systemPause } from '../../../src/ports/clock.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
 import type { Organization, UserWithOrganization } from '../../../src/ports/stores.ts';
+import { StoreUnavailableError } from '../../../src/ports/store-unavailable.ts';
 import { createKeyedHash } from '../../../src/security/keyed-hash.ts';
 import { createSqlAppPasswordStore } from '../../../src/storage/sql/app-password-store.ts';
 import { createSqlAttemptCounter } from '../../../src/storage/sql/attempt-counter.ts';
@@ -364,5 +370,30 @@ describe('last uses', () => {
     recorder.add({ id: 'some-id', at: T0, ip: IP, protocol: 'imap' });
     await expect(recorder.flush()).resolves.toBeUndefined();
     expect(reported).toEqual([failure]);
+  });
+
+  it('uses that could not be written while the database was away are written at the next flush', async () => {
+    const outage = new StoreUnavailableError('database', new Error('connection refused'));
+    let down = true;
+    const written: AppPasswordUse[][] = [];
+    const flaky: AppPasswordStore = {
+      ...store,
+      recordAppPasswordUses: async (batch) => {
+        if (down) throw outage;
+        written.push(batch);
+      },
+    };
+    const recorder = createUseRecorder({ store: flaky, onError: () => {} });
+    recorder.add({ id: 'laptop', at: T0, ip: IP, protocol: 'imap' });
+    recorder.add({ id: 'phone', at: T0, ip: IP, protocol: 'dav' });
+    await recorder.flush();
+    recorder.add({ id: 'laptop', at: T0 + 1000, ip: IP, protocol: 'smtp' });
+    down = false;
+    await recorder.flush();
+    expect(written).toHaveLength(1);
+    expect(Object.fromEntries(written[0]!.map((use) => [use.id, use.protocol]))).toEqual({
+      laptop: 'smtp',
+      phone: 'dav',
+    });
   });
 });
