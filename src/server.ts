@@ -65,9 +65,9 @@ const DRAIN_SWEEP_MS = 50;
 
 /**
  * Stops accepting connections and lets the requests in flight finish. A kept-alive connection is
- * closed as soon as it is idle: at once, or right after the response it was serving (which says
- * `Connection: close`, as does any request still arriving on it), so the server closes when its
- * last response is out instead of when a client's keep-alive runs out.
+ * closed as soon as it is idle: at once, or within a moment of the response it was serving (a
+ * request still arriving on it is answered with `Connection: close`), so the server closes when
+ * its last response is out instead of when a client's keep-alive runs out.
  */
 async function drain(server: Server): Promise<void> {
   server.on('request', (_request: IncomingMessage, response: ServerResponse) => {

@@ -57,7 +57,7 @@ const wantsJson = (ctx: Context) =>
   (!ctx.accepts('html') && Boolean(ctx.accepts('json')));
 
 /** The heading of an error page: a 503 is a moment to wait, not a fault. */
-export function errorTitle(status: number): string {
+function errorTitle(status: number): string {
   if (status === 503) return 'Briefly unavailable';
   return status >= 500 ? 'Something went wrong' : 'This request cannot be completed';
 }
