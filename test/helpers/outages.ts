@@ -15,9 +15,9 @@ export interface ServerBehindProxies {
 }
 
 /**
- * Store timeouts a little shorter than the defaults keep the suites quick, yet long enough that a
- * busy test machine does not look like an outage; the bound the tests assert is a generous multiple
- * of them (no test measures speed).
+ * Store timeouts at or below the defaults keep the suites quick, yet long enough that a busy test
+ * machine does not look like an outage; the bound the tests assert is a generous multiple of them
+ * (no test measures speed).
  */
 const STORE_TIMEOUTS = {
   database: { connectTimeoutMs: 2000, queryTimeoutMs: 2000 },
@@ -35,7 +35,7 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function asAdministrator(statement: string, values: unknown[] = []): Promise<pg.QueryResult> {
+async function runAsAdministrator(statement: string, values: unknown[] = []): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: DATABASE_URL });
   await client.connect();
   try {
@@ -51,19 +51,19 @@ async function asAdministrator(statement: string, values: unknown[] = []): Promi
  */
 export async function createDatabase(): Promise<TestDatabase> {
   const name = uniqueName('twofold_outage');
-  await asAdministrator(`create database ${name}`);
+  await runAsAdministrator(`create database ${name}`);
   const url = new URL(DATABASE_URL);
   url.pathname = `/${name}`;
   return {
     url: url.href,
     async terminateConnections() {
-      const { rowCount } = await asAdministrator(
+      const { rowCount } = await runAsAdministrator(
         'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1',
         [name],
       );
       return rowCount ?? 0;
     },
-    drop: async () => void (await asAdministrator(`drop database if exists ${name} with (force)`)),
+    drop: async () => void (await runAsAdministrator(`drop database if exists ${name} with (force)`)),
   };
 }
 
