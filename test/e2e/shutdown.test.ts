@@ -28,7 +28,8 @@ describe('stopping the server with SIGTERM (node src/main.ts)', () => {
   it('closes an idle kept-alive connection at once, lets the request in flight finish, and exits 0', async () => {
     const server = await startTwofoldProcess({ LOG_LEVEL: 'warn' });
     const { hostname, port } = new URL(server.url);
-    const agent = new http.Agent({ keepAlive: true });
+    // Two kept-alive connections: one idle at the signal, one with a request in flight.
+    const [agent, busyAgent] = [new http.Agent({ keepAlive: true }), new http.Agent({ keepAlive: true })];
     try {
       // A browser's kept-alive connection, idle after its first request.
       const idleRequest = http.get({ host: hostname, port, path: '/healthz', agent });
@@ -44,8 +45,8 @@ describe('stopping the server with SIGTERM (node src/main.ts)', () => {
         port,
         path: '/token',
         method: 'POST',
-        // A kept-alive connection of its own: once answered, it must not hold the server open either.
-        agent: new http.Agent({ keepAlive: true }),
+        // Once answered, this kept-alive connection must not hold the server open either.
+        agent: busyAgent,
         headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length },
       });
       const answered = collect(inFlight);
@@ -68,6 +69,7 @@ describe('stopping the server with SIGTERM (node src/main.ts)', () => {
       expect(server.output()).not.toMatch(/"level":50/);
     } finally {
       agent.destroy();
+      busyAgent.destroy();
       await server.stop();
     }
   });
