@@ -11,11 +11,14 @@ import { createAccessCodes } from './domain/access-codes.ts';
 import { createAccounts, type Accounts } from './domain/accounts.ts';
 import { createAudit, type Audit } from './domain/audit.ts';
 import { createRequestContext } from './http/request-context.ts';
+import { createAdministration } from './compose/administration.ts';
+import type { TfaReset } from './domain/tfa-reset.ts';
+import type { People } from './domain/people.ts';
+import type { PersonStatus } from './domain/person-status.ts';
 import { createClients, type Clients } from './domain/clients.ts';
 import { createOrganizations, type Organizations } from './domain/organizations.ts';
 import { createPasswordPolicy } from './domain/passwords/policy.ts';
 import { createSetup, type Setup } from './domain/setup.ts';
-import { createTfaReset, type TfaReset } from './domain/tfa-reset.ts';
 import type { AppPasswords } from './domain/app-passwords.ts';
 import { createThrottle } from './domain/throttle.ts';
 import { createHttpApp } from './http/app.ts';
@@ -27,7 +30,7 @@ import { createLogger } from './logger.ts';
 import { createAdapterFactory } from './oidc/adapter.ts';
 import { createProvider } from './oidc/provider.ts';
 import { ACCOUNT_CLIENT_ID, accountClientMetadata } from './oidc/account-client.ts';
-import { createSystemClock, type Clock } from './ports/clock.ts';
+import { createSystemClock, systemPause, type Clock } from './ports/clock.ts';
 import { createCryptoRandom, type Random } from './ports/random.ts';
 import type { AuditStore, ClientStore, OrganizationStore, UserStore } from './ports/stores.ts';
 import { createArgon2Hasher } from './security/argon2-hasher.ts';
@@ -39,8 +42,6 @@ import { createRouters } from './compose/routes.ts';
 import { createLegacyAccess } from './compose/legacy.ts';
 import { createMailer } from './compose/mail.ts';
 import { createSecurityNotices, type SecurityNotices } from './domain/security-notices.ts';
-import { createPeople, type People } from './domain/people.ts';
-import { createActivity } from './domain/activity.ts';
 import { createDeviceCookies } from './domain/device-cookies.ts';
 import type { Factor } from './factors/factor.ts';
 import { createRecoveryCodes, type RecoveryCodes } from './factors/recovery-codes/recovery-codes.ts';
@@ -53,7 +54,6 @@ import { createFinishSignIn } from './http/routes/sign-in-completion.ts';
 import { createPasswordExpiry } from './http/routes/password-expiry.ts';
 import { createSignInFlow } from './domain/sign-in-flow.ts';
 import { createTfaRequirement } from './domain/tfa-requirement.ts';
-import { createEnrolmentGrace } from './domain/enrolment-grace.ts';
 import { createTrustedBrowsers } from './domain/trusted-browsers.ts';
 import { createSqlTrustedBrowserStore } from './storage/sql/trusted-browser-store.ts';
 import { createSqlAuditStore } from './storage/sql/audit-store.ts';
@@ -62,15 +62,8 @@ import { createSqlOrganizationStore } from './storage/sql/organization-store.ts'
 import { createSqlPersonTokenStore } from './storage/sql/person-token-store.ts';
 import { createSqlSetupStore } from './storage/sql/setup-store.ts';
 import { createSqlUserStore } from './storage/sql/user-store.ts';
-import { createPersonStatus, type PersonStatus } from './domain/person-status.ts';
-import { createSignInThrottles } from './domain/sign-in-throttles.ts';
-import { createSqlPersonStatusStore } from './storage/sql/person-status-store.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** The Activity pages show this many events a page; an export reads at most this many, so many at a time. */
-const ACTIVITY_PAGE_SIZE = 50;
-const ACTIVITY_EXPORT_LIMIT = 100_000;
-const ACTIVITY_EXPORT_PAGE_SIZE = 500;
 
 export interface AppOptions {
   clock?: Clock;
@@ -120,6 +113,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const storage = await openStorage(config, clock, {
     postgresSchema: options.postgresSchema,
     sqliteFilename: options.sqliteFilename ?? path.join(config.dataDir, 'twofold.db'),
+    onOutage: (store, error) => logger.warn({ err: error, store }, 'store connection failed; reconnecting'),
   });
   const { db } = storage.sql;
 
@@ -142,12 +136,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     onError: (error) => logger.error({ err: error }, 'could not prepare a security email'),
   });
   const audit = createAudit({ store: auditStore, clock, random, context: requestContext, onRecorded: notices.notify });
-  const passwordThrottle = createThrottle({
-    counter: storage.counter,
-    clock,
-    purpose: 'password',
-    rules: config.throttle,
-  });
+  // Each purpose counts on its own: codes never slow down passwords, nor the other way round.
+  const throttleFor = (purpose: string) =>
+    createThrottle({ counter: storage.counter, clock, pause: systemPause, purpose, rules: config.throttle });
+  const passwordThrottle = throttleFor('password');
   const accounts = createAccounts({
     users: stores.users,
     hasher: createArgon2Hasher(config.passwords.argon2),
@@ -251,12 +243,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     registry,
     clock,
   });
-  const secondFactorThrottle = createThrottle({
-    counter: storage.counter,
-    clock,
-    purpose: 'second-factor',
-    rules: config.throttle,
-  });
+  const secondFactorThrottle = throttleFor('second-factor');
   const secureCookies = config.issuer.startsWith('https:');
   const csrf = createCsrf({ key: secrets.cookieKeys[0]!, random, secureCookies });
   const deviceCookies = createDeviceCookies({ keyedHash, clock, random, secure: secureCookies });
@@ -297,14 +284,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     random,
     logger,
   });
-  const people = createPeople({
-    users: stores.users,
-    factors: factorStore,
-    registry,
-    auditStore,
-    appPasswords: legacy.appPasswords,
-    clock,
-  });
   const security = createAccountSecurity({
     factors: factorStore,
     registry,
@@ -321,33 +300,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     sessionTtlSeconds: config.ttl.session,
     logger,
   });
-  const tfaReset = createTfaReset({
+  const administration = createAdministration({
+    db,
+    users: stores.users,
+    auditStore,
     factors: factorStore,
+    registry,
+    personTokens,
     appPasswords: legacy.appPasswords,
-    audit,
     access: sessionIndex,
-  });
-  const personStatus = createPersonStatus({
-    store: createSqlPersonStatusStore(db),
-    tokens: personTokens,
-    access: sessionIndex,
+    throttles: { password: passwordThrottle, secondFactor: secondFactorThrottle, appPassword: legacy.throttle },
     audit,
     clock,
   });
-  const signInThrottles = createSignInThrottles({
-    password: passwordThrottle,
-    secondFactor: secondFactorThrottle,
-    appPassword: legacy.throttle,
-    audit,
-  });
-  const activity = createActivity({
-    store: auditStore,
-    users: stores.users,
-    audit,
-    pageSize: ACTIVITY_PAGE_SIZE,
-    exportLimit: ACTIVITY_EXPORT_LIMIT,
-    exportPageSize: ACTIVITY_EXPORT_PAGE_SIZE,
-  });
+  const { people, tfaReset, personStatus } = administration;
   const koa = createHttpApp({
     provider,
     requestContext,
@@ -376,14 +342,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       clients,
       legacy,
       organizations,
-      people,
-      tfaReset,
+      ...administration,
       accessCodes,
       mailer,
-      personStatus,
-      signInThrottles,
-      enrolmentGrace: createEnrolmentGrace({ users: stores.users, factors: factorStore, audit, clock }),
-      activity,
       trustedBrowsers,
       keyedHash,
       random,

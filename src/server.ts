@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { createApp, type AppOptions, type TwofoldApp } from './app.ts';
@@ -54,11 +54,32 @@ export async function startServer(config: Config, options: AppOptions = {}): Pro
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await drain(server);
       await app.close();
     })());
   return { app, server, url, setupLink, stop };
+}
+
+/** How often, while draining, connections whose last response has gone out are closed. */
+const DRAIN_SWEEP_MS = 50;
+
+/**
+ * Stops accepting connections and lets the requests in flight finish. A kept-alive connection is
+ * closed as soon as it is idle: at once, or within a moment of the response it was serving (a
+ * request still arriving on it is answered with `Connection: close`), so the server closes when
+ * its last response is out instead of when a client's keep-alive runs out.
+ */
+async function drain(server: Server): Promise<void> {
+  server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+    if (!response.headersSent) response.setHeader('connection', 'close');
+  });
+  const sweep = setInterval(() => server.closeIdleConnections(), DRAIN_SWEEP_MS);
+  try {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+  } finally {
+    clearInterval(sweep);
+  }
 }

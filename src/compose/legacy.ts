@@ -15,7 +15,7 @@ import type { Methods } from '../domain/methods.ts';
 import { createThrottle, type Throttle } from '../domain/throttle.ts';
 import { registerPasswordGrant } from '../oidc/password-grant.ts';
 import type { AttemptCounter } from '../ports/attempt-counter.ts';
-import type { Clock } from '../ports/clock.ts';
+import { systemPause, type Clock } from '../ports/clock.ts';
 import type { KeyedHash } from '../ports/keyed-hash.ts';
 import type { Random } from '../ports/random.ts';
 import type { ClientStore } from '../ports/stores.ts';
@@ -52,7 +52,14 @@ export function createLegacyAccess(deps: {
     onError: (error) => deps.logger.warn({ err: error }, 'recording app password uses failed'),
   });
   // A budget of its own: a mail server's failures never slow its people's web sign-in.
-  const throttle = createThrottle({ counter: deps.counter, clock, purpose: 'legacy', rules: config.throttle });
+  // A budget of its own: a mail server's failures never slow its people's web sign-in.
+  const throttle = createThrottle({
+    counter: deps.counter,
+    clock,
+    pause: systemPause,
+    purpose: 'legacy',
+    rules: config.throttle,
+  });
   const legacy = createLegacySignIn({
     store,
     accounts: deps.accounts,

@@ -21,7 +21,7 @@ import { createLinkStates } from '../http/routes/link-state.ts';
 import { passwordResetRoutes, type ResetState } from '../http/routes/password-reset.ts';
 import { resetVerificationRoutes } from '../http/routes/password-reset-verify.ts';
 import type { AccountAccess } from '../ports/account-access.ts';
-import type { Clock } from '../ports/clock.ts';
+import { systemPause, type Clock } from '../ports/clock.ts';
 import type { KeyedHash } from '../ports/keyed-hash.ts';
 import type { Mailer } from '../ports/mailer.ts';
 import type { Random } from '../ports/random.ts';
@@ -107,6 +107,7 @@ export function personLinkRouters(deps: {
       requestThrottle: createThrottle({
         counter: storage.counter,
         clock,
+        pause: systemPause,
         purpose: 'reset-link',
         rules: LINK_REQUESTS,
       }),

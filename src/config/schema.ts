@@ -5,6 +5,8 @@ import { z } from 'zod';
  * `config/default.json`; this schema is the single source of truth for types and ranges.
  */
 const seconds = (max: number) => z.number().int().min(1).max(max);
+/** A time limit on a store or a mail server: long enough for a slow answer, short enough to give up. */
+const milliseconds = z.number().int().min(100).max(120_000);
 
 const throttleRule = z.strictObject({
   freeAttempts: z.number().int().min(1).max(10_000),
@@ -36,8 +38,6 @@ const fromAddress = z
     'must be "Name <address@example.com>" or an address',
   );
 
-const milliseconds = z.number().int().min(100).max(120_000);
-
 export const configSchema = z.strictObject({
   environment: z.enum(['development', 'production']),
   port: z.number().int().min(0).max(65_535),
@@ -48,8 +48,18 @@ export const configSchema = z.strictObject({
   dataDir: z.string().min(1),
   trustProxy: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-  database: z.strictObject({ url: urlString(['postgres:', 'postgresql:']).nullable() }),
-  redis: z.strictObject({ url: urlString(['redis:', 'rediss:']).nullable(), keyPrefix: z.string().max(64) }),
+  database: z.strictObject({
+    url: urlString(['postgres:', 'postgresql:']).nullable(),
+    poolSize: z.number().int().min(1).max(1000),
+    connectTimeoutMs: milliseconds,
+    queryTimeoutMs: milliseconds,
+  }),
+  redis: z.strictObject({
+    url: urlString(['redis:', 'rediss:']).nullable(),
+    keyPrefix: z.string().max(64),
+    connectTimeoutMs: milliseconds,
+    commandTimeoutMs: milliseconds,
+  }),
   secrets: z.strictObject({
     cookieKeys: z.array(z.string().min(32)).nullable(),
     jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).nullable(),

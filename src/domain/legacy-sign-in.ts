@@ -11,6 +11,7 @@ import type { Accounts } from './accounts.ts';
 import { looksLikeAppPassword, normalizeAppPassword } from './app-passwords.ts';
 import { isPasswordExpired } from './passwords/expiry.ts';
 import type { Throttle } from './throttle.ts';
+import { StoreUnavailableError } from '../ports/store-unavailable.ts';
 
 /** A legacy client signed in: whose account, with which app password (null: the account password), for what. */
 export interface LegacyGrant {
@@ -43,7 +44,10 @@ export interface UseRecorder {
   flush(): Promise<void>;
 }
 
-export function createUseRecorder(deps: { store: AppPasswordStore; onError(error: unknown): void }): UseRecorder {
+export function createUseRecorder(deps: {
+  store: Pick<AppPasswordStore, 'recordAppPasswordUses'>;
+  onError(error: unknown): void;
+}): UseRecorder {
   // The latest use per app password since the last flush: a busy IMAP server writes once per flush.
   let pending = new Map<string, AppPasswordUse>();
   return {
@@ -52,7 +56,14 @@ export function createUseRecorder(deps: { store: AppPasswordStore; onError(error
       if (pending.size === 0) return;
       const batch = [...pending.values()];
       pending = new Map();
-      await deps.store.recordAppPasswordUses(batch).catch(deps.onError);
+      try {
+        await deps.store.recordAppPasswordUses(batch);
+      } catch (error) {
+        // The database is away: the uses wait for the next flush (a use recorded since is newer and wins).
+        if (error instanceof StoreUnavailableError)
+          for (const use of batch) if (!pending.has(use.id)) pending.set(use.id, use);
+        deps.onError(error);
+      }
     },
   };
 }

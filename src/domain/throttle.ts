@@ -1,5 +1,6 @@
 import type { AttemptCounter, AttemptState } from '../ports/attempt-counter.ts';
-import type { Clock } from '../ports/clock.ts';
+import type { Clock, Pause } from '../ports/clock.ts';
+import { createAddressTurns, PLACE_WINDOW_MS } from './address-turns.ts';
 
 export interface ThrottleRule {
   freeAttempts: number;
@@ -36,9 +37,11 @@ export interface Throttle {
   recordSuccess(keys: AttemptKeys): Promise<void>;
   /**
    * Runs one attempt for the account at a time, across every node: a concurrent burst cannot
-   * all pass the check before the first failure is counted. Resolves to undefined (and runs
-   * nothing) while another attempt for the same account is in flight, or while as many attempts
-   * from the address are in flight as its failure budget has room for.
+   * all pass the check before the first failure is counted. From one address, no more attempts run
+   * at once than its failure budget has room for; the others wait their turn (a busy address is not
+   * a failing one: an office behind one NAT signs in one after the other; see address-turns.ts).
+   * Resolves to undefined (and runs nothing) while another attempt for the same account is in
+   * flight, or when the address's turn did not come in time.
    */
   exclusive<T>(keys: AttemptKeys, attempt: () => Promise<T>): Promise<T | undefined>;
   /**
@@ -74,9 +77,7 @@ export type Attempt<T> =
   | { status: 'wait'; seconds: number; report: boolean }
   | { status: 'busy'; report: boolean };
 
-const IN_FLIGHT_WINDOW_MS = 10_000;
 const REFUSAL_REPORT_WINDOW_MS = 60_000;
-
 export function delayAfter(failures: number, rule: ThrottleRule): number {
   if (failures < rule.freeAttempts) return 0;
   return Math.min(2 ** (failures - rule.freeAttempts), rule.maxDelaySeconds);
@@ -85,11 +86,13 @@ export function delayAfter(failures: number, rule: ThrottleRule): number {
 export function createThrottle(deps: {
   counter: AttemptCounter;
   clock: Clock;
+  pause: Pause;
   purpose: string;
   rules: { account: ThrottleRule; ip: ThrottleRule };
 }): Throttle {
   const { counter, clock, purpose, rules } = deps;
   const accountKey = (account: string) => `${purpose}:account:${account}`;
+  const addressTurns = createAddressTurns({ counter, pause: deps.pause, purpose, freeAttempts: rules.ip.freeAttempts });
   const entries = (keys: AttemptKeys): (readonly [string, ThrottleRule])[] =>
     keys.device !== undefined
       ? [[`${purpose}:device:${keys.device}`, rules.account]]
@@ -138,27 +141,17 @@ export function createThrottle(deps: {
         keys.device !== undefined
           ? `${purpose}:in-flight-device:${keys.device}`
           : `${purpose}:in-flight:${keys.account}`;
-      // The increment is atomic; a crashed holder's slot lapses after the window.
-      const { count } = await counter.increment(slot, IN_FLIGHT_WINDOW_MS);
-      if (count > 1) return undefined;
-      if (keys.device !== undefined) {
+      // Taken atomically; a crashed holder's slot lapses after the window.
+      if (!(await counter.acquire(slot, 1, PLACE_WINDOW_MS))) return undefined;
+      const usesAddress = keys.device === undefined;
+      try {
+        if (usesAddress && !(await addressTurns.take(keys.ip))) return undefined;
         try {
           return await attempt();
         } finally {
-          await counter.clear(slot);
+          if (usesAddress) await addressTurns.give(keys.ip);
         }
-      }
-      // From one address, no more attempts run at once than its failure budget has room for:
-      // a burst across many accounts cannot overshoot the per-address limit either.
-      const ipSlot = `${purpose}:in-flight-ip:${keys.ip}`;
-      const failures = (await counter.peek(`${purpose}:ip:${keys.ip}`))?.count ?? 0;
-      const room = Math.max(1, rules.ip.freeAttempts - failures);
-      const running = await counter.increment(ipSlot, IN_FLIGHT_WINDOW_MS);
-      try {
-        if (running.count > room) return undefined;
-        return await attempt();
       } finally {
-        await counter.release(ipSlot);
         await counter.clear(slot);
       }
     },

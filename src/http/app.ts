@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import type { Random } from '../ports/random.ts';
 import { errorPages } from './middleware/errors.ts';
 import { requestLog } from './middleware/request-log.ts';
+import { retryAfterUnavailable } from './middleware/retry-after.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import type { RequestContext } from '../ports/request-context.ts';
 import type { Views } from '../ports/views.ts';
@@ -66,6 +67,7 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   const headers = securityHeaders({ authorizationPath: '/auth', issuer: deps.issuer });
   app.use(requestLog({ logger: deps.logger, random: deps.random, context: deps.requestContext }));
   app.use(headers);
+  app.use(retryAfterUnavailable());
   app.silent = true;
 
   const ourStack = compose([

@@ -207,13 +207,18 @@ export function createProvider(deps: ProviderDeps): Provider {
       return grant;
     },
     renderError: async (ctx, out, error) => {
-      const status = (error as { status?: number }).status ?? 500;
+      const { status = 500, expose = false } = error as { status?: number; expose?: boolean };
       await render(ctx, 'errors/error', {
-        title: status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
+        title:
+          status === 503
+            ? 'Briefly unavailable'
+            : status >= 500
+              ? 'Something went wrong'
+              : 'This request cannot be completed',
         status,
         error: out.error,
-        description:
-          status >= 500 ? 'The server could not finish this request. Please try again.' : out.error_description,
+        // Exposed errors (4xx, and a store outage: StoreUnavailableError) are written for people.
+        description: expose ? out.error_description : 'The server could not finish this request. Please try again.',
       });
     },
     ttl: {

@@ -6,8 +6,10 @@ import type { AttemptCounter } from '../ports/attempt-counter.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EphemeralStore } from '../ports/ephemeral-store.ts';
 import type { OidcModelStore } from '../ports/oidc-model-store.ts';
+import type { StoreName } from '../ports/store-unavailable.ts';
 import { createRedisAttemptCounter } from './redis/attempt-counter.ts';
-import { connectRedis, type RedisClient } from './redis/client.ts';
+import { closeRedis, connectRedis, type RedisClient } from './redis/client.ts';
+import { guardRedisStore } from './redis/guard.ts';
 import { createRedisEphemeralStore } from './redis/ephemeral-store.ts';
 import { createRedisOidcModelStore } from './redis/oidc-model-store.ts';
 import { createSqlAttemptCounter } from './sql/attempt-counter.ts';
@@ -27,13 +29,25 @@ export interface Storage {
   close(): Promise<void>;
 }
 
+/** What the node is told about connection failures it recovers from by itself (for its log). */
+export type OutageListener = (store: StoreName, error: Error) => void;
+
 export async function openStorage(
   config: Config,
   clock: Clock,
-  options: { postgresSchema?: string; sqliteFilename: string },
+  options: { postgresSchema?: string; sqliteFilename: string; onOutage: OutageListener },
 ): Promise<Storage> {
+  const { poolSize, connectTimeoutMs, queryTimeoutMs } = config.database;
   const sqlDb = config.database.url
-    ? openSqlDatabase({ kind: 'postgres', url: config.database.url, schema: options.postgresSchema })
+    ? openSqlDatabase({
+        kind: 'postgres',
+        url: config.database.url,
+        schema: options.postgresSchema,
+        poolSize,
+        connectTimeoutMs,
+        queryTimeoutMs,
+        onIdleError: (error) => options.onOutage('database', error),
+      })
     : openSqlDatabase({ kind: 'sqlite', filename: options.sqliteFilename });
   const checks: ReadinessCheck[] = [
     { name: 'database', check: async () => void (await sql`select 1`.execute(sqlDb.db)) },
@@ -48,22 +62,30 @@ export async function openStorage(
   }
   let redis: RedisClient;
   try {
-    redis = await connectRedis(config.redis.url);
+    redis = await connectRedis(config.redis.url, {
+      connectTimeoutMs: config.redis.connectTimeoutMs,
+      commandTimeoutMs: config.redis.commandTimeoutMs,
+      onError: (error) => options.onOutage('redis', error),
+    });
   } catch (error) {
     await sqlDb.close();
     throw new Error(`cannot connect to Redis at REDIS_URL: ${(error as Error).message}`);
   }
   const prefix = config.redis.keyPrefix;
+  const guard = <T extends object>(store: T) => guardRedisStore(store, config.redis.commandTimeoutMs);
   checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  // An artifact saved without expiry (none is, with this configuration) keeps the longest configured
+  // lifetime instead: no key lives for ever.
+  const longestTtl = Math.max(...Object.values(config.ttl));
   return {
     sql: sqlDb,
-    models: createRedisOidcModelStore(redis, prefix, () => Math.floor(clock.now() / 1000)),
-    counter: createRedisAttemptCounter(redis, prefix, clock),
-    ephemeral: createRedisEphemeralStore(redis, prefix),
+    models: guard(createRedisOidcModelStore(redis, prefix, () => Math.floor(clock.now() / 1000), longestTtl)),
+    counter: guard(createRedisAttemptCounter(redis, prefix, clock)),
+    ephemeral: guard(createRedisEphemeralStore(redis, prefix)),
     checks,
     sweep: async () => {},
     async close() {
-      await redis.close();
+      await closeRedis(redis, config.redis.commandTimeoutMs);
       await sqlDb.close();
     },
   };

@@ -73,6 +73,28 @@ describeEachBackend(backends, (subject) => {
       expect((await counter.increment(k, HOUR)).count).toBe(1);
     });
 
+    it('acquire takes a place only below the limit: a concurrent burst gets exactly that many', async () => {
+      const { counter } = subject();
+      const k = key();
+      const taken = await Promise.all(Array.from({ length: 20 }, () => counter.acquire(k, 3, HOUR)));
+      expect(taken.filter(Boolean)).toHaveLength(3);
+      expect((await counter.peek(k))?.count).toBe(3);
+      await counter.release(k);
+      expect(await counter.acquire(k, 3, HOUR)).toBe(true);
+      expect(await counter.acquire(k, 3, HOUR)).toBe(false);
+    });
+
+    it('a refused acquire leaves the window alone, so places a crashed holder left lapse under load', async () => {
+      const { counter, elapse } = subject();
+      const k = key();
+      expect(await counter.acquire(k, 1, 300)).toBe(true);
+      await elapse(200);
+      expect(await counter.acquire(k, 1, 300)).toBe(false);
+      await elapse(150);
+      expect(await counter.acquire(k, 1, 300)).toBe(true);
+      expect((await counter.peek(k))?.count).toBe(1);
+    });
+
     it('keys are independent', async () => {
       const { counter } = subject();
       const [a, b] = [key(), key()];

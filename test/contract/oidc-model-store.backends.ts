@@ -10,6 +10,9 @@ export interface Subject extends Timeline {
   dump(): Promise<string>;
 }
 
+/** What the Redis store gives an artifact saved without expiry (every key expires). */
+export const FALLBACK_TTL_SECONDS = 86_400;
+
 /** Call at module top level, as the backends it maps. */
 export function oidcModelStoreBackends(): Backend<Subject>[] {
   return [
@@ -22,7 +25,7 @@ export function oidcModelStoreBackends(): Backend<Subject>[] {
       })),
     ),
     mapBackend(redisBackend(), ({ client, prefix, clock, elapse }) => ({
-      store: createRedisOidcModelStore(client, prefix, () => Math.floor(clock.now() / 1000)),
+      store: createRedisOidcModelStore(client, prefix, () => Math.floor(clock.now() / 1000), FALLBACK_TTL_SECONDS),
       async dump() {
         const entries: unknown[] = [];
         for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {

@@ -2,6 +2,7 @@ import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 
 import { AppError } from '../../domain/errors.ts';
+import { StoreUnavailableError } from '../../ports/store-unavailable.ts';
 import type { Views } from '../../ports/views.ts';
 
 interface HttpLikeError {
@@ -11,13 +12,19 @@ interface HttpLikeError {
   message?: string;
 }
 
-/** Turns what a route throws into a response: an AppError or a 4xx HTTP error as given, anything else as a 500 without internals. */
+/**
+ * Turns what a route throws into a response: an AppError or a 4xx HTTP error as given, a store
+ * outage as 503 temporarily_unavailable (RFC 6749 §4.1.2.1), anything else as a 500 without internals.
+ */
 export function toErrorResponse(error: unknown): {
   status: number;
   code: string;
   message: string;
   fields: Record<string, string>;
 } {
+  if (error instanceof StoreUnavailableError) {
+    return { status: 503, code: error.message, message: error.error_description, fields: {} };
+  }
   if (error instanceof AppError) {
     return {
       status: error.status,
@@ -49,6 +56,12 @@ const wantsJson = (ctx: Context) =>
   Boolean(ctx.is('application/json')) ||
   (!ctx.accepts('html') && Boolean(ctx.accepts('json')));
 
+/** The heading of an error page: a 503 is a moment to wait, not a fault. */
+function errorTitle(status: number): string {
+  if (status === 503) return 'Briefly unavailable';
+  return status >= 500 ? 'Something went wrong' : 'This request cannot be completed';
+}
+
 /** The one error boundary for our routes: human pages for people, RFC 6749-style JSON for APIs. */
 export function errorPages(deps: { views: Views; logger: Logger }): Middleware {
   return async (ctx, next) => {
@@ -56,8 +69,9 @@ export function errorPages(deps: { views: Views; logger: Logger }): Middleware {
       await next();
     } catch (error) {
       const response = toErrorResponse(error);
-      if (response.status >= 500)
-        ((ctx.state.log as Logger | undefined) ?? deps.logger).error({ err: error }, 'unhandled error');
+      const log = (ctx.state.log as Logger | undefined) ?? deps.logger;
+      if (error instanceof StoreUnavailableError) log.warn({ err: error, store: error.store }, 'store unavailable');
+      else if (response.status >= 500) log.error({ err: error }, 'unhandled error');
       ctx.status = response.status;
       ctx.set('cache-control', 'no-store');
       if (wantsJson(ctx)) {
@@ -66,7 +80,7 @@ export function errorPages(deps: { views: Views; logger: Logger }): Middleware {
       }
       ctx.type = 'html';
       ctx.body = await deps.views.render('errors/error', {
-        title: response.status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
+        title: errorTitle(response.status),
         status: response.status,
         error: null,
         description: response.message,

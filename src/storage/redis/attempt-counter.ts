@@ -9,6 +9,15 @@ redis.call('HSET', KEYS[1], 'lastAt', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return count`;
 
+/** Counts one only below the limit; a refusal leaves the count and its expiry as they were. */
+const ACQUIRE = `
+local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
+if count >= tonumber(ARGV[3]) then return 0 end
+redis.call('HINCRBY', KEYS[1], 'count', 1)
+redis.call('HSET', KEYS[1], 'lastAt', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
 /** Decrements only an existing, positive counter (a lapsed key is not brought back). */
 const RELEASE = `
 local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
@@ -27,6 +36,13 @@ export function createRedisAttemptCounter(redis: RedisClient, prefix: string, cl
       const hash = await redis.hGetAll(keyOf(key));
       if (!hash.count) return null;
       return { count: Number(hash.count), lastAt: Number(hash.lastAt) };
+    },
+    async acquire(key, limit, windowMs) {
+      const taken = await redis.eval(ACQUIRE, {
+        keys: [keyOf(key)],
+        arguments: [String(clock.now()), String(windowMs), String(limit)],
+      });
+      return Number(taken) === 1;
     },
     async release(key) {
       await redis.eval(RELEASE, { keys: [keyOf(key)] });

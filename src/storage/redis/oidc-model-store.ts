@@ -7,20 +7,12 @@ import {
 import type { RedisClient } from './client.ts';
 
 /**
- * Adds a member to an index set (a grant's artifacts, a person's sessions). The set must outlive every member: a member without expiry
- * makes the set persistent, otherwise its TTL only ever grows (a new set takes the member's).
+ * Adds a member to an index set (a grant's artifacts, a person's sessions) and lets the set live at
+ * least as long as the member: its TTL only ever grows, so it outlives every member.
  */
 const ADD_TO_INDEX = `
-local existed = redis.call('EXISTS', KEYS[1])
 redis.call('SADD', KEYS[1], ARGV[1])
-if ARGV[2] == '' then
-  redis.call('PERSIST', KEYS[1])
-elseif existed == 0 then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-else
-  local ttl = redis.call('TTL', KEYS[1])
-  if ttl ~= -1 and ttl < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-end
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 1`;
 
 /** Marks consumed only if the artifact still exists; HSETNX makes a second consume a no-op. */
@@ -32,11 +24,16 @@ const CONSUME = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('H
  * a person keeps a set of session ids and one of grant ids, and uid / userCode lookups go
  * through index keys with the same TTL. An index set may name members that are gone: readers
  * skip and remove them.
+ *
+ * Every key expires: an artifact saved without expiry keeps `fallbackTtlSeconds`. Every command and
+ * script names one key, so the keys may live in different Redis Cluster hash slots: the artifact is
+ * written in one transaction on its own key, then its lookups.
  */
 export function createRedisOidcModelStore(
   redis: RedisClient,
   prefix: string,
   nowSeconds: () => number,
+  fallbackTtlSeconds: number,
 ): OidcModelStore {
   const keyOf = (model: string, id: string) => `${prefix}oidc:${model}:${id}`;
   const grantKey = (grantId: string) => `${prefix}oidc:grant:${grantId}`;
@@ -70,37 +67,48 @@ export function createRedisOidcModelStore(
     return live;
   }
 
+  /** Points the lookups (grant, uid, user code, person) at a saved artifact and away from what it replaced. */
+  async function reindex(
+    model: string,
+    id: string,
+    payload: ModelPayload,
+    previous: ModelPayload | undefined,
+    ttl: number,
+  ) {
+    const key = keyOf(model, id);
+    const grantId = GRANTABLE_MODELS.has(model) ? payload.grantId : undefined;
+    const accountId = ACCOUNT_INDEXED_MODELS.has(model) ? payload.accountId : undefined;
+    const changed = (field: 'grantId' | 'uid' | 'userCode' | 'accountId', now: string | undefined) =>
+      previous?.[field] !== undefined && previous[field] !== now ? previous[field] : undefined;
+    const [oldGrant, oldUid, oldUserCode] = [
+      changed('grantId', grantId),
+      changed('uid', payload.uid),
+      changed('userCode', payload.userCode),
+    ];
+    const oldAccount = ACCOUNT_INDEXED_MODELS.has(model) ? changed('accountId', accountId) : undefined;
+    const index = (set: string, member: string) =>
+      redis.eval(ADD_TO_INDEX, { keys: [set], arguments: [member, String(ttl)] });
+    await Promise.all([
+      oldGrant && redis.sRem(grantKey(oldGrant), key),
+      oldUid && redis.del(uidKey(model, oldUid)),
+      oldUserCode && redis.del(userCodeKey(model, oldUserCode)),
+      oldAccount && redis.sRem(accountKey(model, oldAccount), id),
+      payload.uid && redis.set(uidKey(model, payload.uid), id, { EX: ttl }),
+      payload.userCode && redis.set(userCodeKey(model, payload.userCode), id, { EX: ttl }),
+      grantId && index(grantKey(grantId), key),
+      // Sessions and grants are also indexed by person (sets that outlive their members, like grants).
+      accountId && index(accountKey(model, accountId), id),
+    ]);
+  }
+
   return {
     async upsert(model, id, payload, expiresIn) {
       const key = keyOf(model, id);
-      // A re-issued artifact may change grant, uid or user code: drop the lookups of the old one.
+      const ttl = expiresIn ?? fallbackTtlSeconds;
+      // A re-issued artifact may change grant, uid or user code: the lookups of the old one go.
       const previous = await load(key);
-      const multi = redis.multi().del(key).hSet(key, 'payload', JSON.stringify(payload));
-      if (expiresIn) multi.expire(key, expiresIn);
-      const grantId = GRANTABLE_MODELS.has(model) ? payload.grantId : undefined;
-      if (previous?.grantId && previous.grantId !== grantId) multi.sRem(grantKey(previous.grantId), key);
-      if (previous?.uid && previous.uid !== payload.uid) multi.del(uidKey(model, previous.uid));
-      if (previous?.userCode && previous.userCode !== payload.userCode)
-        multi.del(userCodeKey(model, previous.userCode));
-      if (payload.uid) multi.set(uidKey(model, payload.uid), id, expiresIn ? { EX: expiresIn } : {});
-      if (payload.userCode) multi.set(userCodeKey(model, payload.userCode), id, expiresIn ? { EX: expiresIn } : {});
-      await multi.exec();
-      if (grantId) {
-        await redis.eval(ADD_TO_INDEX, {
-          keys: [grantKey(grantId)],
-          arguments: [key, expiresIn ? String(expiresIn) : ''],
-        });
-      }
-      // Sessions and grants are also indexed by person (sets that outlive their members, like grants).
-      if (!ACCOUNT_INDEXED_MODELS.has(model)) return;
-      const { accountId } = payload;
-      if (previous?.accountId && previous.accountId !== accountId)
-        await redis.sRem(accountKey(model, previous.accountId), id);
-      if (accountId)
-        await redis.eval(ADD_TO_INDEX, {
-          keys: [accountKey(model, accountId)],
-          arguments: [id, expiresIn ? String(expiresIn) : ''],
-        });
+      await redis.multi().del(key).hSet(key, 'payload', JSON.stringify(payload)).expire(key, ttl).exec();
+      await reindex(model, id, payload, previous, ttl);
     },
     find: (model, id) => load(keyOf(model, id)),
     findByUid: (model, uid) => loadByIndex(model, uidKey(model, uid)),
@@ -120,7 +128,9 @@ export function createRedisOidcModelStore(
     async revokeByGrantId(grantId) {
       const gk = grantKey(grantId);
       const keys = await redis.sMembers(gk);
-      await redis.del([...keys, gk]);
+      // One key per command (Redis Cluster); node-redis sends them in one round trip.
+      await Promise.all(keys.map((key) => redis.del(key)));
+      await redis.del(gk);
     },
   };
 }

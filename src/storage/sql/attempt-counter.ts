@@ -30,6 +30,19 @@ export function createSqlAttemptCounter(
       const row = rows[0];
       return row ? { count: Number(row.count), lastAt: Number(row.last_at) } : null;
     },
+    async acquire(key, limit, windowMs) {
+      const now = clock.now();
+      // The conditional upsert returns no row when every place is taken (and then changes nothing).
+      const { rows } = await sql<{ count: number | string }>`
+        insert into attempt_counters ("key", count, last_at, expires_at) values (${key}, 1, ${now}, ${now + windowMs})
+        on conflict ("key") do update set
+          count = case when attempt_counters.expires_at <= ${now} then 1 else attempt_counters.count + 1 end,
+          last_at = ${now},
+          expires_at = ${now + windowMs}
+        where attempt_counters.expires_at <= ${now} or attempt_counters.count < ${limit}
+        returning count`.execute(db);
+      return rows.length > 0;
+    },
     async release(key) {
       await sql`update attempt_counters set count = count - 1 where "key" = ${key} and count > 0`.execute(db);
     },

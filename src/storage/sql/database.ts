@@ -1,5 +1,4 @@
 import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider } from 'kysely';
-import pg from 'pg';
 
 import * as initial from './migrations/0001-initial.ts';
 import * as secondFactors from './migrations/0002-second-factors.ts';
@@ -10,9 +9,15 @@ import * as emailsComparedNfkc from './migrations/0006-emails-compared-nfkc.ts';
 import * as adminConsole from './migrations/0007-admin-console.ts';
 import * as enforcementStart from './migrations/0012-enforcement-start.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
+import { createPostgresPool, type PostgresSettings } from './postgres-pool.ts';
 import type { Database, Tables } from './tables.ts';
 
-export type SqlTarget = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; url: string; schema?: string };
+export type SqlTarget = { kind: 'sqlite'; filename: string } | ({ kind: 'postgres' } & PostgresTarget);
+
+/** PostgreSQL's address and limits; the pool's size and timeouts default to config/default.json's. */
+export type PostgresTarget = { url: string; schema?: string } & Partial<
+  Pick<PostgresSettings, 'poolSize' | 'connectTimeoutMs' | 'queryTimeoutMs' | 'onIdleError'>
+>;
 
 export interface SqlDatabase {
   db: Database;
@@ -22,31 +27,29 @@ export interface SqlDatabase {
   close(): Promise<void>;
 }
 
-/** BIGINT (oid 20) holds epoch milliseconds, well inside Number's exact range. */
-const INT8_OID = 20;
-const pgTypes = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-};
+const POSTGRES_DEFAULTS = { poolSize: 10, connectTimeoutMs: 3000, queryTimeoutMs: 5000, onIdleError: () => {} };
 
-function postgresDialect(url: string, schema: string | undefined): PostgresDialect {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: 10,
-    connectionTimeoutMillis: 5000,
-    types: pgTypes,
-    // A schema per test file (or per tenant of a shared server) keeps data apart.
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
-  });
-  return new PostgresDialect({ pool });
+function openPostgres(target: PostgresTarget): SqlDatabase {
+  const settings = { ...POSTGRES_DEFAULTS, ...target };
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: createPostgresPool(settings) }) });
+  // Migrations take a lock the other nodes wait on and may build indexes on large tables: they run
+  // on a connection of their own, without the statement timeout that bounds a request.
+  const migrate = async () => {
+    const pool = createPostgresPool({ ...settings, poolSize: 1, queryTimeoutMs: null });
+    const migrator = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      return await migrateToLatest(migrator, target.schema);
+    } finally {
+      await migrator.destroy();
+    }
+  };
+  return { db, kind: 'postgres', migrate, close: () => db.destroy() };
 }
 
 export function openSqlDatabase(target: SqlTarget): SqlDatabase {
-  const dialect =
-    target.kind === 'sqlite' ? createNodeSqliteDialect(target.filename) : postgresDialect(target.url, target.schema);
-  const db = new Kysely<Tables>({ dialect });
-  const schema = target.kind === 'postgres' ? target.schema : undefined;
-  return { db, kind: target.kind, migrate: () => migrateToLatest(db, schema), close: () => db.destroy() };
+  if (target.kind === 'postgres') return openPostgres(target);
+  const db = new Kysely<Tables>({ dialect: createNodeSqliteDialect(target.filename) });
+  return { db, kind: 'sqlite', migrate: () => migrateToLatest(db), close: () => db.destroy() };
 }
 
 const migrations: Record<string, Migration> = {

@@ -176,6 +176,19 @@ describe('loadConfig refuses bad values, naming the key', () => {
     expect(configErrorOf(() => load({ REDIS_URL: 'http://cache' })).message).toContain('redis.url');
   });
 
+  it('a pool size or a store timeout out of range (an outage must still answer within seconds)', () => {
+    const extra = (contents: unknown) => load({ TWOFOLD_CONFIG: configFile(contents) });
+    expect(configErrorOf(() => extra({ database: { poolSize: 0 } })).message).toContain('database.poolSize');
+    expect(configErrorOf(() => extra({ database: { queryTimeoutMs: 600_000 } })).message).toContain(
+      'database.queryTimeoutMs',
+    );
+    expect(configErrorOf(() => extra({ redis: { commandTimeoutMs: 0 } })).message).toContain('redis.commandTimeoutMs');
+    const tuned = extra({ database: { poolSize: 40 }, redis: { commandTimeoutMs: 1500 } });
+    expect([tuned.database.poolSize, tuned.database.queryTimeoutMs, tuned.redis.commandTimeoutMs]).toEqual([
+      40, 5000, 1500,
+    ]);
+  });
+
   it('an unknown LOG_LEVEL or TWOFOLD_DELIVERY', () => {
     expect(configErrorOf(() => load({ LOG_LEVEL: 'loud' })).message).toContain('logLevel');
     expect(configErrorOf(() => load({ TWOFOLD_DELIVERY: 'pigeon' })).message).toContain('delivery.driver');

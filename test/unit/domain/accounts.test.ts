@@ -6,6 +6,7 @@ import { AppError } from '../../../src/domain/errors.ts';
 import { createPasswordPolicy } from '../../../src/domain/passwords/policy.ts';
 import { createThrottle } from '../../../src/domain/throttle.ts';
 import type { PasswordHasher } from '../../../src/ports/password-hasher.ts';
+import { systemPause } from '../../../src/ports/clock.ts';
 import { createCryptoRandom } from '../../../src/ports/random.ts';
 import { EmailTakenError, type AuditStore, type Organization, type UserStore } from '../../../src/ports/stores.ts';
 import { createSqlAttemptCounter } from '../../../src/storage/sql/attempt-counter.ts';
@@ -69,6 +70,7 @@ beforeEach(async () => {
     throttle: createThrottle({
       counter: createSqlAttemptCounter(sql.db, clock),
       clock,
+      pause: systemPause,
       purpose: 'password',
       rules: { account: rule, ip: { ...rule, freeAttempts: 50 } },
     }),

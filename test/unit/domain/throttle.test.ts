@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { createThrottle, delayAfter, type AttemptKeys, type ThrottleRule } from '../../../src/domain/throttle.ts';
 import type { AttemptCounter } from '../../../src/ports/attempt-counter.ts';
+import { systemPause } from '../../../src/ports/clock.ts';
 import { createSqlAttemptCounter } from '../../../src/storage/sql/attempt-counter.ts';
 import { migrateToLatest, openSqlDatabase, type SqlDatabase } from '../../../src/storage/sql/database.ts';
 import { createTestClock, type TestClock } from '../../helpers/clock.ts';
@@ -23,7 +24,7 @@ beforeEach(async () => {
 afterEach(() => sql.close());
 
 const throttleWith = (rules = { account: ACCOUNT, ip: IP }, purpose = 'password') =>
-  createThrottle({ counter, clock, purpose, rules });
+  createThrottle({ counter, clock, pause: systemPause, purpose, rules });
 
 async function fail(throttle: ReturnType<typeof throttleWith>, times: number, at: AttemptKeys = keys) {
   for (let i = 0; i < times; i++) await throttle.recordFailure(at);
