@@ -11,8 +11,8 @@ import type { Methods } from '../domain/methods.ts';
 import type { Throttle } from '../domain/throttle.ts';
 import type { FactorRegistry } from '../factors/registry.ts';
 import type { Csrf } from '../http/middleware/csrf.ts';
-import { createInvitations } from '../domain/invitations.ts';
-import { createPasswordResets } from '../domain/password-resets.ts';
+import { createInvitations, type Invitations } from '../domain/invitations.ts';
+import { createPasswordResets, type PasswordResets } from '../domain/password-resets.ts';
 import { createPersonLinks } from '../domain/person-links.ts';
 import { createThrottle } from '../domain/throttle.ts';
 import { adminPersonLinkRoutes } from '../http/routes/admin/admin-person-links.ts';
@@ -41,6 +41,13 @@ const LINK_REQUESTS = {
   ip: { freeAttempts: 20, windowSeconds: 3600, maxDelaySeconds: 3600 },
 };
 
+/** The emailed-link flows' routers, and the services the admin API uses too. */
+export interface PersonLinkParts {
+  routers: Router[];
+  resets: PasswordResets;
+  invitations: Invitations;
+}
+
 /** Emailed one-time links: forgotten passwords, the administrator's reset link, and invitations. */
 export function personLinkRouters(deps: {
   config: Config;
@@ -66,7 +73,7 @@ export function personLinkRouters(deps: {
   secureCookies: boolean;
   adminGuards: Middleware[];
   requireFreshAuth: Middleware;
-}): Router[] {
+}): PersonLinkParts {
   const { config, storage, accounts, signIn, views, keyedHash, random, clock, secureCookies } = deps;
   const { db } = storage.sql;
   const users = createSqlUserStore(db);
@@ -96,7 +103,7 @@ export function personLinkRouters(deps: {
   const stateDeps = { ephemeral: storage.ephemeral, keyedHash, random, secureCookies };
   const resetStates = createLinkStates<ResetState>({ name: 'password-reset', ...stateDeps });
   const maxPasswordLength = config.passwords.maxLength;
-  return [
+  const routers = [
     // First: /reset-password/verify would otherwise be read as a link's secret.
     resetVerificationRoutes({ ...signIn, resets, states: resetStates, views, clock }),
     passwordResetRoutes({
@@ -136,4 +143,5 @@ export function personLinkRouters(deps: {
       requireFreshAuth: deps.requireFreshAuth,
     }),
   ];
+  return { routers, resets, invitations };
 }

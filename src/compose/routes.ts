@@ -16,6 +16,7 @@ import type { FactorRegistry } from '../factors/registry.ts';
 import type { Csrf } from '../http/middleware/csrf.ts';
 import { accountApiRoutes } from '../http/routes/account-api.ts';
 import { adminApiRoutes } from '../http/routes/admin/admin-api.ts';
+import { adminApiActionRoutes } from '../http/routes/admin/admin-api-actions.ts';
 import { accountAppPasswordRoutes } from '../http/routes/account-app-passwords.ts';
 import { forwardAuthRoutes } from '../http/routes/forward-auth.ts';
 import type { Clients } from '../domain/clients.ts';
@@ -149,6 +150,24 @@ export function createRouters(deps: {
     methodPolicy: methodPolicyView(registry),
   };
   const toRow = createActivityRows(registry);
+  const personLinks = personLinkRouters({
+    ...deps,
+    access: sessionIndex,
+    appPasswords: deps.legacy.appPasswords,
+    adminGuards,
+    requireFreshAuth: fresh,
+  });
+  const adminApi = {
+    provider,
+    accounts,
+    methods,
+    clock,
+    maxAgeSeconds: config.stepUp.maxAgeSeconds,
+    mayUseAdminApi: async (clientId: string) => (await deps.clientStore.findClient(clientId))?.adminApi ?? false,
+    people: deps.people,
+    accessCodes: deps.accessCodes,
+    enrolmentGrace: deps.enrolmentGrace,
+  };
   return [
     assetRoutes({ root: path.join(deps.root, 'public') }),
     healthRoutes({ checks: storage.checks, timeoutMs: 2000 }),
@@ -227,13 +246,7 @@ export function createRouters(deps: {
       guards: adminGuards,
       requireFreshAuth: fresh,
     }),
-    ...personLinkRouters({
-      ...deps,
-      access: sessionIndex,
-      appPasswords: deps.legacy.appPasswords,
-      adminGuards,
-      requireFreshAuth: fresh,
-    }),
+    ...personLinks.routers,
     adminSessionPolicyRoutes(securityPage),
     accountAppPasswordRoutes({
       accounts,
@@ -266,18 +279,8 @@ export function createRouters(deps: {
       mayUseAccountApi: async (clientId) =>
         clientId === ACCOUNT_CLIENT_ID || ((await deps.clientStore.findClient(clientId))?.accountApi ?? false),
     }),
-    adminApiRoutes({
-      provider,
-      accounts,
-      people: deps.people,
-      organizations: deps.organizations,
-      tfaReset: deps.tfaReset,
-      security,
-      methods,
-      clock,
-      maxAgeSeconds: config.stepUp.maxAgeSeconds,
-      mayUseAdminApi: async (clientId) => (await deps.clientStore.findClient(clientId))?.adminApi ?? false,
-    }),
+    adminApiRoutes({ ...adminApi, organizations: deps.organizations, tfaReset: deps.tfaReset, security }),
+    adminApiActionRoutes({ ...adminApi, ...personLinks, personStatus: deps.personStatus, activity: deps.activity }),
     ...accountTwoFactorRoutes({
       accounts,
       security,

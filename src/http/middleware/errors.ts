@@ -75,7 +75,9 @@ export function errorPages(deps: { views: Views; logger: Logger }): Middleware {
       ctx.status = response.status;
       ctx.set('cache-control', 'no-store');
       if (wantsJson(ctx)) {
-        ctx.body = { error: response.code, error_description: response.message };
+        // A script cannot see the page's messages by the fields: they follow the summary, named.
+        const fields = Object.entries(response.fields).map(([field, message]) => `${field}: ${message}`);
+        ctx.body = { error: response.code, error_description: [response.message, ...fields].join(' ') };
         return;
       }
       ctx.type = 'html';

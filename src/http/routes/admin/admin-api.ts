@@ -77,6 +77,27 @@ function readPolicyChanges(body: unknown): Record<string, unknown> {
 }
 
 /**
+ * Who may call the admin API: `read` for an administrator's bearer token of a client registered
+ * for it (members 403), `change` also for a JSON body and an authentication no older than max_age
+ * (RFC 9470 challenge otherwise).
+ */
+export function adminApiGuards(
+  deps: Pick<AdminApiDeps, 'provider' | 'accounts' | 'methods' | 'clock' | 'maxAgeSeconds' | 'mayUseAdminApi'>,
+): { read: Middleware[]; change: Middleware[] } {
+  const requireAdminCaller: Middleware = async (ctx, next) => {
+    if (callerOf(ctx).account.user.role !== 'admin') throw httpErrors.raise('not_admin_api');
+    ctx.set('cache-control', 'no-store');
+    await next();
+  };
+  const read = [authenticateBearer({ ...deps, mayUse: deps.mayUseAdminApi }), requireAdminCaller];
+  return { read, change: [jsonBody(), ...read, requireFreshBearer(deps)] };
+}
+
+/** The organization the calling administrator acts in, and who they are for the audit trail. */
+export const callerOrg = (ctx: Context) => callerOf(ctx).account.organization;
+export const callerActor = (ctx: Context) => ({ actor: callerOf(ctx).account.user.email, ip: ctx.ip });
+
+/**
  * The admin console's operations as JSON for an organization's own tools, with bearer tokens of
  * clients registered for it. The caller must be an administrator (403 otherwise) and acts only in
  * their organization (another's people are 404). Changes need an authentication no older than
@@ -84,15 +105,9 @@ function readPolicyChanges(body: unknown): Record<string, unknown> {
  */
 export function adminApiRoutes(deps: AdminApiDeps): Router {
   const router = new Router({ prefix: '/api/admin' });
-  const requireAdminCaller: Middleware = async (ctx, next) => {
-    if (callerOf(ctx).account.user.role !== 'admin') throw httpErrors.raise('not_admin_api');
-    ctx.set('cache-control', 'no-store');
-    await next();
-  };
-  const read = [authenticateBearer({ ...deps, mayUse: deps.mayUseAdminApi }), requireAdminCaller];
-  const change = [jsonBody(), ...read, requireFreshBearer(deps)];
-  const orgOf = (ctx: Context) => callerOf(ctx).account.organization;
-  const by = (ctx: Context) => ({ actor: callerOf(ctx).account.user.email, ip: ctx.ip });
+  const { read, change } = adminApiGuards(deps);
+  const orgOf = callerOrg;
+  const by = callerActor;
 
   router.get('/people', ...read, async (ctx) => {
     const query = listQuery.safeParse(ctx.query);
