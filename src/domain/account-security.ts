@@ -23,7 +23,11 @@ export interface SecurityOverview {
 export interface AccountSecurity {
   overview(person: Person, org: Organization): Promise<SecurityOverview>;
   /** Removes a method; the last one turns TFA off (and deletes the recovery codes), unless the organization forbids it. */
-  removeMethod(person: Person, org: Organization, factorId: string, ip: string): Promise<void>;
+  /**
+   * Removes one method; the only one turns TFA off, refused while the organization enforces it.
+   * `actor` names the administrator who removed it for the person (after a lost device, say).
+   */
+  removeMethod(person: Person, org: Organization, factorId: string, ip: string, actor?: string): Promise<void>;
   setPreferred(person: Person, factorId: string): Promise<void>;
   /**
    * Turns TFA off: every method, recovery code and trusted browser goes. Refused while the
@@ -67,24 +71,26 @@ export function createAccountSecurity(deps: {
         events: await deps.auditStore.listAuditEvents(person.orgId, person.userId, 10),
       };
     },
-    async removeMethod(person, org, factorId, ip) {
+    async removeMethod(person, org, factorId, ip, actor) {
       const methods = await active(person);
       const target = methods.find((m) => m.id === factorId);
       if (!target) throw domainErrors.raise('unknown_method');
       if (methods.length === 1) {
         if (org.enforceTfa) {
           throw domainErrors.raise('tfa_required', {
-            message: `${org.name} requires two-step verification, so you cannot remove your only method. Add another method first.`,
+            message: actor
+              ? `${org.name} requires two-step verification, so their only method cannot be removed. After a lost device, reset their two-step verification instead.`
+              : `${org.name} requires two-step verification, so you cannot remove your only method. Add another method first.`,
           });
         }
         await factors.deleteAllFactors(person.orgId, person.userId);
-        await record(person, 'tfa.disabled', ip, { via: 'last_method_removed' });
+        await record(person, 'tfa.disabled', ip, { via: 'last_method_removed' }, actor);
         return;
       }
       await factors.deleteFactor(person.orgId, person.userId, factorId);
       if ((await factors.findPreferredFactorId(person.orgId, person.userId)) === factorId)
         await factors.setPreferredFactorId(person.orgId, person.userId, null);
-      await record(person, 'tfa.method_removed', ip, { kind: target.kind });
+      await record(person, 'tfa.method_removed', ip, { kind: target.kind }, actor);
     },
     async setPreferred(person, factorId) {
       if (!(await active(person)).some((m) => m.id === factorId)) throw domainErrors.raise('unknown_method');

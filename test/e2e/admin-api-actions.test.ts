@@ -76,6 +76,15 @@ describe('the admin API acting on people', () => {
     expect((await server.app.stores.users.findUserBySubject(admin.user.id))?.user.role).toBe('admin');
   });
 
+  it("removes one of a person's methods, but not the only one while the organization requires TFA", async () => {
+    const { factorId: laptop } = await enrolTotp(server.app, viewer, clock.now(), 'Laptop');
+    expect((await call('DELETE', `${person(viewer)}/methods/${laptop}`)).status).toBe(204);
+    const [phone] = (await server.app.factors.store.findFactors(viewer.org.id, viewer.user.id)).filter((f) => f.active);
+    const only = await call('DELETE', `${person(viewer)}/methods/${phone!.id}`);
+    expect(only).toMatchObject({ status: 409, json: { error: 'tfa_required' } });
+    expect((await call('DELETE', `${person(viewer)}/methods/not-a-method`)).status).toBe(404);
+  });
+
   it('changes roles, refusing a body it cannot read', async () => {
     expect((await call('PUT', `${person(member)}/role`, { role: 'admin' })).status).toBe(204);
     expect((await call('GET', person(member))).json).toMatchObject({ role: 'admin' });

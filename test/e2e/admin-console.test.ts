@@ -99,6 +99,35 @@ describe('the admin console', () => {
     );
   });
 
+  it("removes one of a person's methods, keeps the others and names the administrator in the email", async () => {
+    const cy = await member('cy@acme.example');
+    await withFactors(cy, '+447700900123');
+    const methods = (await factorsOf(cy)).filter((f) => f.active);
+    const phone = methods.find((f) => f.kind === 'sms')!;
+    expect(await page(adminBrowser, `/admin/people/${cy.seeded.user.id}`)).toContain(
+      `action="/admin/people/${cy.seeded.user.id}/methods/${phone.id}/remove"`,
+    );
+    const removed = await post(adminBrowser, `/admin/people/${cy.seeded.user.id}/methods/${phone.id}/remove`);
+    expect(redirect(removed)).toBe(`303 /admin/people/${cy.seeded.user.id}?done=method-removed`);
+    expect((await factorsOf(cy)).filter((f) => f.active).map((f) => f.kind)).toEqual(['totp']);
+    await server.app.services.notices.settled();
+    expect(readOutboxEmails(server.environment.config.dataDir)).toContainEqual(
+      expect.objectContaining({
+        to: 'cy@acme.example',
+        subject: 'A two-step verification method was removed from your account',
+        text: expect.stringContaining('An administrator (grace@acme.example) removed this method'),
+      }),
+    );
+    // Another organization's person, or a method that is not the person's: not found, nothing removed.
+    const [theirs] = (await factorsOf(outsider)).filter((f) => f.active);
+    const elsewhere = await post(adminBrowser, `/admin/people/${outsider.seeded.user.id}/methods/${theirs!.id}/remove`);
+    expect(elsewhere.status).toBe(404);
+    expect((await post(adminBrowser, `/admin/people/${cy.seeded.user.id}/methods/${theirs!.id}/remove`)).status).toBe(
+      404,
+    );
+    expect((await factorsOf(outsider)).filter((f) => f.active)).toHaveLength(1);
+  });
+
   it("turns off a person's own TFA, but not while the organization requires it", async () => {
     await withFactors(bob);
     expect(redirect(await post(adminBrowser, `/admin/people/${bob.seeded.user.id}/turn-off-tfa`))).toBe(

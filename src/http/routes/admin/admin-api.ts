@@ -22,7 +22,7 @@ export interface AdminApiDeps {
   people: People;
   organizations: Pick<Organizations, 'updatePolicy'>;
   tfaReset: TfaReset;
-  security: Pick<AccountSecurity, 'disableTfa'>;
+  security: Pick<AccountSecurity, 'disableTfa' | 'removeMethod'>;
   methods: Methods;
   clock: Clock;
   maxAgeSeconds: number;
@@ -137,6 +137,13 @@ export function adminApiRoutes(deps: AdminApiDeps): Router {
   router.post('/people/:id/tfa/disable', ...change, async (ctx) => {
     const person = await deps.people.find(orgOf(ctx), String(ctx.params.id));
     await deps.security.disableTfa(person, orgOf(ctx), ctx.ip);
+    ctx.status = 204;
+  });
+
+  router.delete('/people/:id/methods/:methodId', ...change, async (ctx) => {
+    const person = await deps.people.find(orgOf(ctx), String(ctx.params.id));
+    const methodId = String(ctx.params.methodId).slice(0, 64);
+    await deps.security.removeMethod(person, orgOf(ctx), methodId, ctx.ip, by(ctx).actor);
     ctx.status = 204;
   });
 

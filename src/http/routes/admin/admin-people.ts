@@ -27,7 +27,7 @@ import type { PersonSessionsView } from './person-sessions.ts';
 export interface AdminPeopleDeps {
   people: People;
   tfaReset: TfaReset;
-  security: Pick<AccountSecurity, 'disableTfa'>;
+  security: Pick<AccountSecurity, 'disableTfa' | 'removeMethod'>;
   views: Views;
   csrf: Csrf;
   /** requireAccount, then requireAdmin. */
@@ -69,6 +69,7 @@ const NOTICES: Record<string, string> = {
   reset:
     'Two-step verification was reset. Every session and token of this person has ended; they set it up again at their next sign-in.',
   off: 'Two-step verification is off for this person.',
+  'method-removed': 'The method was removed. It no longer signs in as this person; they were told by email.',
   'access-code-revoked': 'The temporary access code was revoked. It no longer works.',
   'access-code-none': 'There was no temporary access code waiting.',
   'reset-link': 'A password reset link was emailed. It works once, for 30 minutes.',
@@ -146,6 +147,15 @@ export function adminPeopleRoutes(deps: AdminPeopleDeps): Router {
     await deps.tfaReset.resetTfa(person, { actor: admin.user.email, ip: ctx.ip }, { keepAppPasswords });
     ctx.status = 303;
     ctx.redirect(`/admin/people/${person.userId}?done=reset`);
+  });
+
+  router.post('/:id/methods/:methodId/remove', ...change, async (ctx) => {
+    const { org, admin } = adminOf(ctx);
+    const person = await deps.people.find(org, String(ctx.params.id));
+    const methodId = String(ctx.params.methodId).slice(0, 64);
+    await deps.security.removeMethod(person, org, methodId, ctx.ip, admin.user.email);
+    ctx.status = 303;
+    ctx.redirect(`/admin/people/${person.userId}?done=method-removed`);
   });
 
   router.post('/:id/turn-off-tfa', ...change, async (ctx) => {
