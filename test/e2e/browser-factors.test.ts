@@ -2,12 +2,12 @@ import { factorDriver } from '../helpers/factors.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as jsqrModule from 'jsqr';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ACR_MFA } from '../../src/domain/authentication.ts';
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { addVirtualPasskey, browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
 import { authorizationRequest, discoverRp, exchange, type RelyingParty } from '../helpers/rp.ts';
 import { enrolTotp, seedClient, seedUser } from '../helpers/seed.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -37,22 +37,6 @@ async function decodeQr(page: Page): Promise<string> {
   const found = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
   if (!found) throw new Error('no QR code could be read from the page');
   return found.data;
-}
-
-/** Chromium's virtual authenticator (CDP WebAuthn domain): a security key that also does user verification. */
-async function addSecurityKey(context: BrowserContext, page: Page) {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'usb',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
 }
 
 describe.skipIf(skip)('second factors in real Chromium', () => {
@@ -131,7 +115,7 @@ describe.skipIf(skip)('second factors in real Chromium', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     page.setDefaultTimeout(8000);
-    await addSecurityKey(context, page);
+    await addVirtualPasskey(context, page);
 
     const enrolRequest = await signInWithPassword(page, seeded.user.email, seeded.password);
     await page.getByLabel('Name for this key').fill('Virtual key');

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { User } from '../../src/ports/stores.ts';
 import { audit } from '../helpers/axe.ts';
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { addVirtualPasskey, browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { enrolTotp, PASSWORD, seedUser, type Seeded } from '../helpers/seed.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -11,22 +11,6 @@ import { totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
 const POLICY_CHANGER = { userId: 'test', ip: '127.0.0.1' };
-
-/** Chromium's virtual authenticator (CDP WebAuthn domain): a security key that verifies its user. */
-async function addSecurityKey(context: BrowserContext, page: Page) {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'usb',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-}
 
 const fitsTheScreen = (page: Page) => page.evaluate('document.documentElement.scrollWidth <= window.innerWidth');
 
@@ -79,7 +63,7 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
-    await addSecurityKey(context, page);
+    await addVirtualPasskey(context, page);
     await page.goto(`${server.issuer}/admin`);
     await page.getByLabel('Email').fill(admin.user.email);
     await page.getByLabel('Password').fill(PASSWORD);
@@ -162,7 +146,7 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
     const patContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const patPage = await patContext.newPage();
     patPage.setDefaultTimeout(15_000);
-    await addSecurityKey(patContext, patPage);
+    await addVirtualPasskey(patContext, patPage);
     await patPage.goto(`${server.issuer}/account`);
     await patPage.getByLabel('Email').fill(pat.user.email);
     await patPage.getByLabel('Password').fill(PASSWORD);

@@ -1,8 +1,8 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { audit } from '../helpers/axe.ts';
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { addVirtualPasskey, browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { linkDriver } from '../helpers/links.ts';
 import { enrolTotp, PASSWORD, seedUser, type Seeded } from '../helpers/seed.ts';
@@ -60,22 +60,6 @@ describe.skipIf(skip)('forgotten passwords and invitations in real Chromium', ()
     clock.advance(30_000);
     await page.getByLabel('6-digit code from your authenticator app').fill(totpAt(secret, clock.now() / 1000));
     await page.getByRole('button', { name: 'Verify' }).click();
-  }
-
-  /** Chromium's virtual authenticator (CDP WebAuthn domain), as in browser-factors.test.ts. */
-  async function addSecurityKey(context: BrowserContext, page: Page) {
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'usb',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
   }
 
   async function newPage(size: keyof typeof VIEWPORTS) {
@@ -193,7 +177,7 @@ describe.skipIf(skip)('forgotten passwords and invitations in real Chromium', ()
     async () => {
       const seeded = await seedUser(server.app, { slug: 'strict', email: 'key@strict.example', enforceTfa: true });
       const page = await newPage('desktop');
-      await addSecurityKey(page.context(), page);
+      await addVirtualPasskey(page.context(), page);
       await page.goto(`${server.issuer}/account`);
       await page.getByLabel('Email').fill(seeded.user.email);
       await page.getByLabel('Password').fill(PASSWORD);
