@@ -1,7 +1,7 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Agent, readForm } from '../helpers/agent.ts';
+import { Agent } from '../helpers/agent.ts';
 import { skipReason } from '../helpers/backends.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import {
@@ -9,16 +9,14 @@ import {
   discoverRp,
   exchange,
   open,
-  submitLogin,
   type AuthorizationRequest,
   type RelyingParty,
 } from '../helpers/rp.ts';
 import { enrolTotp, seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
 import { startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
-import { totpAt } from '../helpers/totp.ts';
+import { oidcSessions } from '../helpers/oidc-session.ts';
 
 const scaleOutSkip = skipReason('postgres') ?? skipReason('redis');
-type Page = { response: Response; url: URL };
 
 /**
  * Issues 8 and 9: a TFA reset removed the factors but left the person signed in everywhere, with
@@ -46,36 +44,13 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('a TFA reset ends every acc
     return { seeded, secret };
   }
 
-  async function submit(agent: Agent, page: Page, action: RegExp, fields: Record<string, string>) {
-    const form = readForm(await page.response.text(), action);
-    const target = new URL(form.action, page.url);
-    const response = await agent.request(target, { form: { _csrf: form.csrf, ...fields } });
-    return agent.follow(response, target, (next) => next.href.startsWith(rp.redirectUri));
-  }
-
-  /** Password, authenticator code, consent: the tokens of a multi-factor sign-in with offline access. */
-  async function signInWithTotp(agent: Agent, seeded: Seeded, secret: Buffer) {
-    const request = await authorizationRequest(rp, { scope: 'openid offline_access', prompt: 'consent' });
-    const login = await open(agent, request.url, rp.redirectUri);
-    const verify = await submitLogin(agent, login, seeded.user.email, seeded.password, rp.redirectUri);
-    const factorId = /name="factorId" value="([^"]+)"/.exec(await verify.response.clone().text())![1]!;
-    clock.advance(30_000);
-    const code = totpAt(secret, clock.now() / 1000);
-    const consent = await submit(agent, verify, /\/verify\/[a-z]+$/, { factorId, code });
-    const callback = await submit(agent, consent, /\/confirm$/, {});
-    const tokens = await exchange(rp, callback.url, request);
-    expect(tokens.claims()!.amr).toContain('mfa');
-    expect(tokens.refresh_token).toBeTruthy();
-    return tokens;
-  }
-
   /** A silent authorization request on the browser's session (OIDC Core §3.1.2.1 prompt=none). */
   async function silently(agent: Agent): Promise<{ url: URL; request: AuthorizationRequest }> {
     const request = await authorizationRequest(rp, { scope: 'openid', prompt: 'none' });
     return { url: (await open(agent, request.url, rp.redirectUri)).url, request };
   }
 
-  const isActive = async (accessToken: string) => (await oidc.tokenIntrospection(rp.config, accessToken)).active;
+  const { signInWithTotp, isActive } = oidcSessions({ rp: () => rp, clock });
 
   it.skipIf(skip)(
     'the access token introspects inactive, the refresh token is invalid_grant and prompt=none needs a sign-in',
