@@ -12,6 +12,7 @@ import { createAccounts, type Accounts } from './domain/accounts.ts';
 import { createAudit, type Audit } from './domain/audit.ts';
 import { createRequestContext } from './http/request-context.ts';
 import { createAdministration } from './compose/administration.ts';
+import { startHousekeeping } from './compose/housekeeping.ts';
 import type { TfaReset } from './domain/tfa-reset.ts';
 import type { People } from './domain/people.ts';
 import type { PersonStatus } from './domain/person-status.ts';
@@ -22,6 +23,7 @@ import { createSetup, type Setup } from './domain/setup.ts';
 import type { AppPasswords } from './domain/app-passwords.ts';
 import { createThrottle } from './domain/throttle.ts';
 import { createHttpApp } from './http/app.ts';
+import { createMetrics } from './http/metrics.ts';
 import { createCsrf } from './http/middleware/csrf.ts';
 import { createAccountSecurity } from './domain/account-security.ts';
 import { createSessionIndex } from './oidc/session-index.ts';
@@ -32,7 +34,7 @@ import { createProvider } from './oidc/provider.ts';
 import { ACCOUNT_CLIENT_ID, accountClientMetadata } from './oidc/account-client.ts';
 import { createSystemClock, systemPause, type Clock } from './ports/clock.ts';
 import { createCryptoRandom, type Random } from './ports/random.ts';
-import type { AuditStore, ClientStore, OrganizationStore, UserStore } from './ports/stores.ts';
+import type { AuditEvent, AuditStore, ClientStore, OrganizationStore, UserStore } from './ports/stores.ts';
 import { createArgon2Hasher } from './security/argon2-hasher.ts';
 import { createKeyedHash } from './security/keyed-hash.ts';
 import { createSecretBox } from './security/secret-box.ts';
@@ -40,8 +42,8 @@ import { openStorage } from './storage/open.ts';
 import { createFactors, createSender, type ExtraFactorDeps } from './compose/factors.ts';
 import { createRouters } from './compose/routes.ts';
 import { createLegacyAccess } from './compose/legacy.ts';
-import { createMailer } from './compose/mail.ts';
-import { createSecurityNotices, type SecurityNotices } from './domain/security-notices.ts';
+import { createMailer, createNotices } from './compose/mail.ts';
+import type { SecurityNotices } from './domain/security-notices.ts';
 import { createDeviceCookies } from './domain/device-cookies.ts';
 import type { Factor } from './factors/factor.ts';
 import { createRecoveryCodes, type RecoveryCodes } from './factors/recovery-codes/recovery-codes.ts';
@@ -110,10 +112,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const secrets = loadSecrets(config);
+  const metrics = config.metrics.token ? createMetrics({ token: config.metrics.token }) : undefined;
   const storage = await openStorage(config, clock, {
     postgresSchema: options.postgresSchema,
     sqliteFilename: options.sqliteFilename ?? path.join(config.dataDir, 'twofold.db'),
-    onOutage: (store, error) => logger.warn({ err: error, store }, 'store connection failed; reconnecting'),
+    onOutage: (store, error) => {
+      metrics?.recordOutage(store);
+      logger.warn({ err: error, store }, 'store connection failed; reconnecting');
+    },
   });
   const { db } = storage.sql;
 
@@ -127,15 +133,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const auditStore = createSqlAuditStore(db);
   const requestContext = createRequestContext();
   const mailer = createMailer(config, clock, logger);
-  const notices = createSecurityNotices({
-    users: stores.users,
-    mailer,
-    accountUrl: `${config.issuer}/account`,
-    // The registry is built below (its factors record events); notices are sent only after start-up.
-    methodName: (kind) => registry.get(kind)?.name ?? kind,
-    onError: (error) => logger.error({ err: error }, 'could not prepare a security email'),
-  });
-  const audit = createAudit({ store: auditStore, clock, random, context: requestContext, onRecorded: notices.notify });
+  // The registry is built below (its factors record events); notices are sent only after start-up.
+  const methodName = (kind: string) => registry.get(kind)?.name ?? kind;
+  const notices = createNotices({ config, users: stores.users, mailer, logger, methodName });
+  const onRecorded = (event: AuditEvent) => {
+    notices.notify(event);
+    metrics?.recordEvent(event);
+  };
+  const audit = createAudit({ store: auditStore, clock, random, context: requestContext, onRecorded });
   // Each purpose counts on its own: codes never slow down passwords, nor the other way round.
   const throttleFor = (purpose: string) =>
     createThrottle({ counter: storage.counter, clock, pause: systemPause, purpose, rules: config.throttle });
@@ -316,6 +321,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const { people, tfaReset, personStatus } = administration;
   const koa = createHttpApp({
     provider,
+    metrics,
     requestContext,
     views,
     logger,
@@ -353,14 +359,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }),
   });
 
-  // Embedded mode keeps ephemeral rows in SQL; sweep the expired ones once a minute.
-  const sweeper = setInterval(() => {
-    storage.sweep().catch((error: unknown) => logger.warn({ err: error }, 'sweeping expired rows failed'));
-  }, 60_000);
-  sweeper.unref();
-  // App password uses are written in batches, off the grant's path.
-  const useFlusher = setInterval(() => void legacy.uses.flush(), config.legacy.useFlushSeconds * 1000);
-  useFlusher.unref();
+  const housekeeping = startHousekeeping({
+    sweep: () => storage.sweep(),
+    flushUses: () => legacy.uses.flush(),
+    flushSeconds: config.legacy.useFlushSeconds,
+    logger,
+  });
 
   return {
     config,
@@ -383,8 +387,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     stores: { ...stores, audit: auditStore },
     migrate: () => storage.sql.migrate(),
     async close() {
-      clearInterval(sweeper);
-      clearInterval(useFlusher);
+      housekeeping.stop();
       await legacy.uses.flush();
       // Notices still being prepared read the database: let them finish (the SMTP timeouts bound it).
       await notices.settled();

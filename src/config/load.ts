@@ -86,6 +86,7 @@ function overridesFromEnv(env: Env): JsonObject {
     [['delivery', 'webhook', 'url'], set(env.TWOFOLD_WEBHOOK_URL)],
     [['delivery', 'webhook', 'secret'], set(env.TWOFOLD_WEBHOOK_SECRET)],
     [['mail', 'driver'], set(env.TWOFOLD_MAIL)],
+    [['metrics', 'token'], set(env.TWOFOLD_METRICS_TOKEN)],
     [['mail', 'from'], set(env.TWOFOLD_MAIL_FROM)],
     [['mail', 'smtp', 'url'], set(env.SMTP_URL)],
     [['logLevel'], set(env.LOG_LEVEL)],

@@ -106,6 +106,7 @@ export const configSchema = z.strictObject({
       retries: z.number().int().min(0).max(10),
     }),
   }),
+  metrics: z.strictObject({ token: z.string().min(32, 'must be at least 32 characters').nullable() }),
   mail: z.strictObject({
     driver: z.enum(['outbox', 'smtp']),
     from: fromAddress.nullable(),
