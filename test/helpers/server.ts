@@ -97,3 +97,20 @@ export async function startTestServer(
     },
   };
 }
+
+/**
+ * Another node of `first`'s deployment (scale-out, issue 11): the same PostgreSQL schema, Redis
+ * prefix, data directory (so the same secrets) and public issuer, on a port of its own, as a
+ * second replica behind a load balancer would be. Closing it leaves the shared stores to `first`.
+ */
+export async function startSecondNode(first: TestServer, options: { clock?: Clock } = {}): Promise<TestServer> {
+  const port = await freePort();
+  const config: Config = { ...first.environment.config, port };
+  const running = await startServer(config, { ...first.environment.options, clock: options.clock });
+  return {
+    ...running,
+    issuer: first.issuer,
+    environment: { ...first.environment, config, cleanup: async () => {} },
+    close: () => running.stop(),
+  };
+}
