@@ -4,7 +4,14 @@ import { Agent, readForm } from '../helpers/agent.ts';
 import { skipReason } from '../helpers/backends.ts';
 import { authorizationRequest, discoverRp, exchange, open, type RelyingParty } from '../helpers/rp.ts';
 import { enrolTotp, seedClient, seedUser } from '../helpers/seed.ts';
-import { startSecondNode, startTestServer, type TestServer } from '../helpers/server.ts';
+import {
+  createTestEnvironment,
+  freePort,
+  startSecondNode,
+  startTestServer,
+  type TestServer,
+} from '../helpers/server.ts';
+import { startServer } from '../../src/server.ts';
 import { totpAt } from '../helpers/totp.ts';
 
 const skip = (skipReason('postgres') ?? skipReason('redis')) !== null;
@@ -108,5 +115,24 @@ describe.skipIf(skip)('two nodes on one PostgreSQL and Redis', () => {
     }
     expect(statuses.slice(0, 4)).toEqual([401, 401, 401, 401]);
     expect(statuses.slice(4)).toEqual([429, 429]);
+  });
+});
+
+describe.skipIf(skip)('nodes starting together on a new database', () => {
+  it('one applies the migrations while the other waits, and both serve', async () => {
+    const environment = await createTestEnvironment('postgres+redis', {}, await freePort());
+    const { config, options } = environment;
+    const nodes = await Promise.all([
+      startServer(config, options),
+      startServer({ ...config, port: await freePort() }, options),
+    ]);
+    try {
+      for (const node of nodes) expect((await fetch(`${node.url}/readyz`)).status).toBe(200);
+      // Nothing is left to apply: the first node's migrations were the second's too.
+      expect(await nodes[1]!.app.migrate()).toEqual([]);
+    } finally {
+      for (const node of nodes) await node.stop();
+      await environment.cleanup();
+    }
   });
 });
