@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { audit } from '../helpers/axe.ts';
 import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
 import { USER_AGENTS } from '../helpers/account-driver.ts';
 import { factorDriver } from '../helpers/factors.ts';
@@ -85,6 +86,7 @@ describe.skipIf(skip)('recovery-code notice and sessions in real Chromium', () =
     expect(await page.getByRole('link', { name: 'Make new recovery codes' }).getAttribute('href')).toBe(
       '/account/two-factor#recovery-codes',
     );
+    expect(await audit(page)).toEqual([]);
     await screenshot(page, 'recovery-code-used');
     expect((await continueToApp(page, request)).amr).toEqual(['pwd', 'otp', 'mfa']);
     await desktop.close();
@@ -96,6 +98,7 @@ describe.skipIf(skip)('recovery-code notice and sessions in real Chromium', () =
     await signInWithRecoveryCode(small, seeded, codes[8]!);
     expect(await small.getByRole('alert').innerText()).toContain('You have only 1 recovery code left.');
     expect(await small.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    expect(await audit(small)).toEqual([]);
     await screenshot(small, 'recovery-code-used-few-phone');
     await phone.close();
   });
@@ -130,6 +133,7 @@ describe.skipIf(skip)('recovery-code notice and sessions in real Chromium', () =
     expect(await times.first().innerText()).toMatch(/GMT\+9|JST/);
     expect(await times.first().getAttribute('title')).toMatch(/ UTC$/);
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    expect(await audit(page)).toEqual([]);
     await screenshot(page, shot);
     await Promise.all([windows.close(), here.close()]);
   });
