@@ -268,6 +268,7 @@ export function createRouters(deps: {
       requireAccount: signedIn,
       requireFreshAuth: fresh,
       maxPasswordLength: config.passwords.maxLength,
+      clientName: async (id) => (await provider.Client.find(id))?.clientName ?? id,
     }),
     accountApiRoutes({
       provider,

@@ -41,7 +41,11 @@ export interface Refusal {
   model?: Record<string, unknown>;
 }
 
-export type VerifyOutcome = { ok: true; proven: ProvenMethod } | Refusal;
+/**
+ * `notice` is a view model the flow shows once the proof is done, in the factor's own `proven`
+ * view, before the person goes on (how many recovery codes are left).
+ */
+export type VerifyOutcome = { ok: true; proven: ProvenMethod; notice?: Record<string, unknown> } | Refusal;
 
 /**
  * What the browser is shown next: the factor's page (a QR code, "we sent a code") as a view

@@ -111,27 +111,31 @@ describe('account page actions, end to end', () => {
       for (const b of [windows, mac, browser]) await signIn(b, sam);
     });
 
-    it('lists every signed-in browser with its device, address and last activity, and marks this one', async () => {
+    it('lists every browser with its version and system, apps, sign-in and activity times, and marks this one', async () => {
       const html = await page(browser, '/account/sessions');
-      expect(listed(html)).toEqual(['Chrome on Windows', 'Firefox on Linux', 'Safari on macOS']);
+      expect(listed(html)).toEqual(['Chrome 128 on Windows 10', 'Firefox 130 on Linux', 'Safari 17 on macOS 14.6']);
       expect(html).toMatch(
-        /<strong>Firefox on Linux<\/strong> <span class="badge">This browser<\/span><br>\s*<span class="muted">[^<]+ · last seen <time datetime="/,
+        /<strong>Firefox 130 on Linux<\/strong> <span class="badge">This browser<\/span>\s*<dl class="facts">\s*<dt>Apps<\/dt><dd>Your Twofold account<\/dd>\s*<dt>Signed in<\/dt><dd><time datetime="[^"]+" class="local">[^<]+ UTC<\/time><\/dd>\s*<dt>Last active<\/dt><dd><time datetime="[^"]+" class="local">/,
       );
-      expect(html).toMatch(
-        /<strong>Chrome on Windows<\/strong><br>\s*<span class="muted">[\d.:a-f]+ · last seen <time datetime="/,
-      );
-      expect([uidOf(html, 'Firefox on Linux'), typeof uidOf(html, 'Safari on macOS')]).toEqual([undefined, 'string']);
+      expect(html).toContain('<script src="/assets/local-time.js" defer></script>');
+      // Each button says which browser it signs out (WCAG 2.4.6): not five buttons all named "Sign out".
+      expect(html).toContain('aria-label="Sign out Chrome 128 on Windows 10">Sign out</button>');
+      expect(html).toContain('aria-label="Sign out Safari 17 on macOS 14.6">Sign out</button>');
+      expect([uidOf(html, 'Firefox 130 on Linux'), typeof uidOf(html, 'Safari 17 on macOS 14.6')]).toEqual([
+        undefined,
+        'string',
+      ]);
       expect(await page(browser, '/account')).toContain('Signed in on 3 browsers.');
     });
 
     it('signs out one other browser', async () => {
-      const uid = uidOf(await page(browser, '/account/sessions'), 'Chrome on Windows')!;
+      const uid = uidOf(await page(browser, '/account/sessions'), 'Chrome 128 on Windows 10')!;
       expect(redirect(await post(browser, '/account/sessions/revoke', { uid }))).toBe('303 /account/sessions?done=one');
       expect((await silentSignIn(windows)).get('error')).toBe('login_required');
       expect((await silentSignIn(mac)).get('code')).toBeTruthy();
       const html = await page(browser, '/account/sessions?done=one');
       expect(html).toContain('Signed out.');
-      expect(listed(html)).toEqual(['Firefox on Linux', 'Safari on macOS']);
+      expect(listed(html)).toEqual(['Firefox 130 on Linux', 'Safari 17 on macOS 14.6']);
     });
 
     it('signs out every other browser and keeps this one', async () => {
@@ -139,7 +143,7 @@ describe('account page actions, end to end', () => {
       expect((await silentSignIn(mac)).get('error')).toBe('login_required');
       expect((await silentSignIn(browser)).get('code')).toBeTruthy();
       const html = await page(browser, '/account/sessions');
-      expect(listed(html)).toEqual(['Firefox on Linux']);
+      expect(listed(html)).toEqual(['Firefox 130 on Linux']);
       expect(html).toContain('<span class="badge">This browser</span>');
     });
   });

@@ -159,7 +159,7 @@ describe('the activity pages', () => {
   it("shows on the admin's person page where the person is signed in and which browsers they trust", async () => {
     const html = await page(graceBrowser, `/admin/people/${ada.seeded.user.id}`);
     expect(html).toMatch(
-      /<h2>Where they are signed in<\/h2>\s*<ul class="items">\s*<li><div><strong>Chrome on Windows<\/strong> <span class="muted">· Your Twofold account<\/span>/,
+      /<h2>Where they are signed in<\/h2>\s*<ul class="items">\s*<li><div><strong>Chrome 128 on Windows 10<\/strong> <span class="muted">· Your Twofold account<\/span>/,
     );
     expect(html).toMatch(/127\.0\.0\.1 · signed in <time datetime="[^"]+">[^<]+ UTC<\/time>, last active <time/);
     expect(html).toMatch(/<h2>Trusted browsers<\/h2>[^]*<strong>Chrome on Windows<\/strong>[^]*Trusted <time/);

@@ -141,24 +141,48 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
     },
   );
 
-  it.skipIf(skip)('accepts a recovery code once, and says how many are left', async () => {
-    const seeded = await seedUser(server.app, { email: `recovery-${backend}@example.com` });
-    await enrolTotp(server.app, seeded, clock.now());
-    const codes = await server.app.factors.recovery.regenerate(person(seeded));
+  /** Signs in with a recovery code: the page after the code, and the relying party's claims once continued. */
+  async function signInWithRecoveryCode(seeded: Seeded, code: string) {
     const agent = new Agent();
     const { request } = await passwordStep(agent, seeded.user.email, seeded.password);
     const uid = agent.cookies.find((c) => c.name === '_interaction')!.value;
     const stepUrl = new URL(`/interaction/${uid}/verify?method=recovery`, server.issuer);
     const step = { response: await agent.request(stepUrl), url: stepUrl };
-    const { html, result } = await submitCode(agent, step, {
-      factorId: 'recovery',
-      code: codes[3]!.toUpperCase().replaceAll('-', ' '),
-    });
+    const { html, result } = await submitCode(agent, step, { factorId: 'recovery', code });
+    expect(result.response.status).toBe(200);
+    const notice = await result.response.text();
+    const next = new URL(/<a class="button primary" href="([^"]+)">Continue<\/a>/.exec(notice)![1]!, result.url);
+    const done = await agent.follow(await agent.request(next), next, (u) => u.href.startsWith(rp.redirectUri));
+    return { html, notice, claims: (await exchange(rp, done.url, request)).claims()! };
+  }
+
+  it.skipIf(skip)('accepts a recovery code once, then says how many are left and offers new ones', async () => {
+    const seeded = await seedUser(server.app, { email: `recovery-${backend}@example.com` });
+    await enrolTotp(server.app, seeded, clock.now());
+    const codes = await server.app.factors.recovery.regenerate(person(seeded));
+    const { html, notice, claims } = await signInWithRecoveryCode(seeded, codes[3]!.toUpperCase().replaceAll('-', ' '));
     expect(html).toContain('you have 10 left');
-    const claims = (await exchange(rp, result.url, request)).claims()!;
+    expect(notice).toContain('You have 9 recovery codes left.');
+    expect(notice).toContain('href="/account/two-factor#recovery-codes">Make new recovery codes</a>');
+    expect(notice).not.toContain('role="alert"');
     expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
     expect(await server.app.factors.recovery.remaining(person(seeded))).toBe(9);
     expect((await factorDriver(server.app).verifyRecoveryCode(person(seeded), codes[3]!)).ok).toBe(false);
+  });
+
+  it.skipIf(skip)('says firmly to make new recovery codes when two or none are left', async () => {
+    const seeded = await seedUser(server.app, { email: `recovery-few-${backend}@example.com` });
+    await enrolTotp(server.app, seeded, clock.now());
+    const codes = await server.app.factors.recovery.regenerate(person(seeded));
+    for (const code of codes.slice(0, 7)) await factorDriver(server.app).verifyRecoveryCode(person(seeded), code);
+    const few = await signInWithRecoveryCode(seeded, codes[7]!);
+    expect(few.notice).toContain(
+      '<div class="alert" role="alert"><p><strong>You have only 2 recovery codes left.</strong>',
+    );
+    await factorDriver(server.app).verifyRecoveryCode(person(seeded), codes[8]!);
+    const none = await signInWithRecoveryCode(seeded, codes[9]!);
+    expect(none.notice).toContain('<strong>You have no recovery codes left.</strong>');
+    expect(none.claims.amr).toEqual(['pwd', 'otp', 'mfa']);
   });
 
   it.skipIf(skip)(

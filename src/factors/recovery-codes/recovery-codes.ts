@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import type { Audit } from '../../domain/audit.ts';
+import { FEW_RECOVERY_CODES } from '../../domain/security-notice-texts.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { RecoveryCodeStore } from '../../ports/factor-stores.ts';
 import type { Random } from '../../ports/random.ts';
@@ -76,15 +77,17 @@ export function createRecoveryCodes(deps: {
         deps.clock.now(),
       );
       if (!used) return fail('invalid', 'That recovery code is not right or was already used.');
+      const left = await remaining(person);
       // How many are left goes into the event: the person is emailed, and told to make more when few remain.
       await deps.audit.record({
         type: 'recovery_code.used',
         orgId: person.orgId,
         userId: person.userId,
         ip: context.ip,
-        detail: { remaining: await remaining(person) },
+        detail: { remaining: left },
       });
-      return { ok: true, proven: { method: 'recovery', amr: ['otp'], factorId: null } };
+      const notice = { left, few: left <= FEW_RECOVERY_CODES };
+      return { ok: true, proven: { method: 'recovery', amr: ['otp'], factorId: null }, notice };
     },
     remaining,
   };

@@ -12,6 +12,7 @@ import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../../ports/views.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
 import { EVENT_TEXT } from './event-text.ts';
+import { sessionRows } from './account-session-rows.ts';
 import { httpErrors } from '../error-codes.ts';
 
 export interface AccountPagesDeps {
@@ -24,6 +25,8 @@ export interface AccountPagesDeps {
   requireAccount: Middleware;
   requireFreshAuth: Middleware;
   maxPasswordLength: number;
+  /** The app's name as people know it (its client_name), for the sessions page. */
+  clientName(clientId: string): Promise<string>;
 }
 
 const passwordForm = (max: number) =>
@@ -116,10 +119,11 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
     const { account, person, found } = await current(ctx);
     await render(ctx, 'account/sessions', 'Where you are signed in', {
       nav: 'sessions',
-      sessions: (await deps.sessionIndex.list(account.userId)).map((s) => ({
-        ...s,
-        current: s.uid === account.providerSessionUid,
-      })),
+      sessions: await sessionRows(
+        await deps.sessionIndex.list(account.userId),
+        account.providerSessionUid,
+        deps.clientName,
+      ),
       trustedBrowsers: (await deps.security.overview(person, found.organization)).trustedBrowsers,
       notice: typeof ctx.query.done === 'string' ? 'Signed out.' : null,
     });

@@ -91,6 +91,16 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
     failureEvent: 'signin.second_factor_failed',
     load,
     show,
+    async showNotice(ctx, state, notice, next) {
+      ctx.type = 'html';
+      ctx.set('cache-control', 'no-store');
+      ctx.body = await views.render('interaction/proven', {
+        title: 'Signed in',
+        brand: brandFor(ctx, state.pending.organization),
+        notice,
+        next,
+      });
+    },
     async proven(ctx, state, proven) {
       // Every method of the person is forbidden now: the proof shows it is them, then they enrol an allowed one.
       if (state.pending.switching) {

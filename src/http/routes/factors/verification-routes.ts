@@ -43,6 +43,17 @@ export interface VerificationFlow<S extends Prover = Prover> {
   load(ctx: Context): Promise<S>;
   show(ctx: Context, state: S, choice: string | undefined, notice: VerifyNotice): Promise<void>;
   proven(ctx: Context, state: S, proven: ProvenMethod): Promise<string>;
+  /**
+   * Shows what the factor had to say once proven (its `proven` view with `notice`) and a way on to
+   * `next`; without it the browser goes straight on.
+   */
+  showNotice?(ctx: Context, state: S, notice: FactorNotice, next: string): Promise<void>;
+}
+
+/** A factor's word after a proof: the factor's kind names its view, the model fills it. */
+export interface FactorNotice {
+  kind: string;
+  model: Record<string, unknown>;
 }
 
 export interface VerificationDeps {
@@ -132,7 +143,10 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
       });
       return refuse(ctx, state, factor.kind, refusalError(outcome));
     }
-    goTo(ctx, await flow.proven(ctx, state, outcome.proven));
+    const next = await flow.proven(ctx, state, outcome.proven);
+    if (outcome.notice && flow.showNotice && !fromScript(ctx))
+      return flow.showNotice(ctx, state, { kind: factor.kind, model: outcome.notice }, next);
+    goTo(ctx, next);
   });
 
   return router;
