@@ -127,7 +127,9 @@ describe('sign-in page', () => {
     const blocked = await attempt(seeded.password);
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(await blocked.text()).toMatch(/Too many failed attempts\. Wait \d+ seconds?,/);
+    expect(await blocked.text()).toMatch(
+      /Too many failed attempts\. Your password was not checked: wait \d+ seconds?, then enter it again\./,
+    );
 
     clock.advance(Number(blocked.headers.get('retry-after')) * 1000);
     const owner = await attempt(seeded.password);

@@ -152,10 +152,12 @@ export function createPhoneFactor(deps: {
     return { ok: true, proven: { method: channel, amr: [CHANNELS[channel].amr], factorId: factor.id } };
   }
 
+  /** The confirmation page; the number goes back with "Send a new code", which begins the enrolment again. */
   const confirmModel = (factor: FactorRecord) => ({
     title: 'Confirm your phone number',
     factorId: factor.id,
     hint: factor.phone!.slice(-2),
+    phone: factor.phone!,
   });
 
   return {

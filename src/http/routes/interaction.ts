@@ -56,6 +56,8 @@ interface LoginModel {
   email: string;
   errors: Record<string, string>;
   alert: string | null;
+  /** A throttle's delay still running: the page counts it down. */
+  waitSeconds?: number;
   /** Re-authentication of the session's account: its email is shown, never asked for. */
   stepUp: boolean;
   /** The organization's name and logo, once the account is known (a step-up). */
@@ -122,6 +124,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       email: model.email,
       errors: model.errors,
       alert: model.alert,
+      waitSeconds: model.waitSeconds ?? 0,
       csrfToken: csrf.tokenFor(ctx),
       passwordless: deps.registry
         .all()
@@ -197,11 +200,12 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       if (result.reason === 'throttled') ctx.set('Retry-After', String(result.retryAfterSeconds));
       const alert =
         result.reason === 'throttled'
-          ? `Too many failed attempts. Wait ${secondsText(result.retryAfterSeconds)}, then try again.`
+          ? `Too many failed attempts. Your password was not checked: wait ${secondsText(result.retryAfterSeconds)}, then enter it again.`
           : result.reason === 'disabled'
             ? domainErrors.specs.account_disabled.message
             : 'The email or password is incorrect.';
-      return renderLogin(ctx, { ...page, errors: {}, alert });
+      const waitSeconds = result.reason === 'throttled' ? result.retryAfterSeconds : 0;
+      return renderLogin(ctx, { ...page, errors: {}, alert, waitSeconds });
     }
     const next = await flow.afterPassword(details.uid, result.account, {
       mfaRequested: mfaRequested(details.params),

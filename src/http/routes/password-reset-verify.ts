@@ -89,9 +89,11 @@ export function resetVerificationRoutes(deps: ResetVerificationDeps): Router {
       others: choices
         .filter((c) => c !== current)
         .map((c) => ({ ...c, kindName: kindName(c.kind), label: distinctLabel(c.label, kindName(c.kind)) })),
-      anotherChosen: current !== choices[0],
+      anotherChosen: current !== choices[0] || notice.sendLimited === true,
       challenged: notice.challenged ?? false,
       error: notice.error ?? null,
+      waitSeconds: notice.waitSeconds ?? 0,
+      sendLimited: notice.sendLimited ?? false,
       // Trusting this browser is a sign-in's business: nothing here is remembered.
       trustDays: 0,
     });

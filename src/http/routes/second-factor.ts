@@ -76,9 +76,11 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
           const kindName = deps.registry.get(c.kind)?.name ?? c.kind;
           return { ...c, kindName, label: distinctLabel(c.label, kindName) };
         }),
-      anotherChosen: current !== choices[0],
+      anotherChosen: current !== choices[0] || notice.sendLimited === true,
       challenged: notice.challenged ?? false,
       error: notice.error ?? null,
+      waitSeconds: notice.waitSeconds ?? 0,
+      sendLimited: notice.sendLimited ?? false,
       trustDays: state.pending.reauthentication || state.pending.switching ? 0 : state.pending.trustDays,
       switching: state.pending.switching,
     });

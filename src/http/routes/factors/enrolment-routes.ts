@@ -61,6 +61,8 @@ export function enrolmentRoutes(registry: FactorRegistry, flow: EnrolmentFlow): 
       ...model,
       kind: factor.kind,
       confirmAction: `${base}/method/${factor.kind}/confirm`,
+      // A new code begins the enrolment again with the same fields (the factor has no challenge of its own here).
+      beginAction: `${base}/method/${factor.kind}`,
       backHref: base,
       error,
     });

@@ -27,6 +27,10 @@ export interface Prover {
 export interface VerifyNotice {
   challenged?: boolean;
   error?: string;
+  /** A delay still runs (the throttle): the page counts it down. */
+  waitSeconds?: number;
+  /** The method's send budget is used up: sending is no longer the page's way on. */
+  sendLimited?: boolean;
 }
 
 /**
@@ -69,10 +73,10 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
   const recordsOf = (state: S, factor: Factor) => state.records.filter((r) => r.kind === factor.kind);
 
   /** Refused: JSON for a script, else the flow's page again with the message and the same choice. */
-  async function refuse(ctx: Context, state: S, kind: string, error: AppError) {
+  async function refuse(ctx: Context, state: S, kind: string, error: AppError, notice: VerifyNotice = {}) {
     if (fromScript(ctx)) throw error;
     ctx.status = error.status;
-    await flow.show(ctx, state, choiceNamed(ctx, kind), { error: error.message });
+    await flow.show(ctx, state, choiceNamed(ctx, kind), { ...notice, error: error.message });
   }
 
   /** Refused by the attempt guard: a delay still runs, or (busy) another attempt for this account is being checked. */
@@ -92,13 +96,13 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
         userId: person.userId,
         detail: { method: kind, retryAfterSeconds: seconds, concurrent: attempt.status === 'busy' },
       });
-    const error =
-      attempt.status === 'wait'
-        ? domainErrors.raise('throttled', {
-            message: `Too many wrong codes. Wait ${secondsText(seconds)}, then try again.`,
-          })
-        : httpErrors.raise('busy');
-    return refuse(ctx, state, kind, error);
+    if (attempt.status === 'busy') return refuse(ctx, state, kind, httpErrors.raise('busy'));
+    // Nothing is checked while a delay runs, a right code included: saying so spares people
+    // from doubting a code that may well be right (NIST SP 800-63B §5.2.2 rate limiting).
+    const error = domainErrors.raise('throttled', {
+      message: `Too many wrong tries. Your code was not checked: wait ${secondsText(seconds)}, then enter it again.`,
+    });
+    return refuse(ctx, state, kind, error, { waitSeconds: seconds });
   }
 
   router.get('/', async (ctx) => {
@@ -116,7 +120,8 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
       ip: ctx.ip,
     });
     if (!step.ok && step.reason === 'malformed') throw refusalError(step);
-    if (!step.ok) return refuse(ctx, state, factor.kind, refusalError(step));
+    if (!step.ok)
+      return refuse(ctx, state, factor.kind, refusalError(step), { sendLimited: step.reason === 'rate_limited' });
     if (fromScript(ctx)) return void (ctx.body = step.model);
     goTo(ctx, `${state.base}?method=${encodeURIComponent(choiceNamed(ctx, factor.kind))}&sent=1`);
   });
