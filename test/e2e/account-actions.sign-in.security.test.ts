@@ -96,11 +96,11 @@ describe('account page actions refuse what they must', () => {
         'This sign-in has expired.',
       );
     }
-    await expectRefusal(
-      await stranger.request(url(`/account/callback?state=${await loginState()}&error=access_denied`)),
-      403,
-      'Sign-in was cancelled.',
-    );
+    // A cancelled sign-in is told calmly (issue 8), and signs nobody in either.
+    const cancelled = await stranger.request(url(`/account/callback?state=${await loginState()}&error=access_denied`));
+    expect(cancelled.status).toBe(200);
+    expect(await cancelled.text()).toContain('Sign-in was cancelled. Nothing was changed.');
+    expect(cancelled.headers.get('set-cookie') ?? '').not.toMatch(/twofold\.account=[^;]/);
 
     // A real code carried to another browser's state fails PKCE (RFC 7636 §4.6): no session there.
     const start = url('/account/login');
