@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { pageOfAction } from '../../src/http/routes/account-sign-in-cancel.ts';
+import { pageOfAction } from '../../../../src/http/routes/account-sign-in-cancel.ts';
 
 /** Where a cancelled step-up goes back to: the page the change was made on, never one that asks again. */
 describe('pageOfAction', () => {
