@@ -47,12 +47,24 @@ describe('cancelling the account sign-in (issue 8)', () => {
     const browser = new Browser();
     const landed = await cancel(browser, await open(browser, '/account/two-factor'));
     expect(landed.response.status).toBe(200);
-    expect(landed.url.pathname).toBe('/account/callback');
+    expect(`${landed.url.pathname}${landed.url.search}`).toBe(
+      '/account/sign-in-cancelled?return_to=%2Faccount%2Ftwo-factor',
+    );
     const html = await landed.response.text();
     expect(html).toContain(NOTICE);
     expect(html).toContain('href="/account/login?return_to=%2Faccount%2Ftwo-factor"');
     expect(html).not.toContain('status 403');
     expect(redirect(await browser.request(url('/account')))).toBe('303 /account/login?return_to=%2Faccount');
+  });
+
+  it('the cancelled page links only to our own pages, whatever return_to it is given (open redirect)', async () => {
+    for (const hostile of ['https://evil.example/', '//evil.example', '/account/../../x', '/elsewhere']) {
+      const html = await (
+        await fetch(url(`/account/sign-in-cancelled?return_to=${encodeURIComponent(hostile)}`))
+      ).text();
+      expect(html).toContain('href="/account/login?return_to=%2Faccount"');
+      expect(html).not.toContain('evil.example');
+    }
   });
 
   it('a step-up for a page that asks for it, cancelled, goes back to My Account with the notice', async () => {

@@ -228,7 +228,8 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     });
   }
 
-  const cancelSignIn = createSignInCancel({ ...deps, stepUpAction });
+  const cancelled = createSignInCancel({ ...deps, safeReturnTo, stepUpAction });
+  router.get('/sign-in-cancelled', cancelled.page);
 
   router.get('/callback', async (ctx) => {
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
@@ -243,7 +244,7 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     });
     assertThat(login, () => httpErrors.raise('login_expired'));
     // Cancelled at the provider's sign-in page (OIDC Core §3.1.2.6): back to the page, not an error.
-    if (ctx.query.error === 'access_denied') return cancelSignIn(ctx, login);
+    if (ctx.query.error === 'access_denied') return cancelled.cancel(ctx, login);
     if (typeof ctx.query.error === 'string') throw httpErrors.raise('login_failed');
     const code =
       typeof ctx.query.code === 'string' && ctx.query.code.length < 256

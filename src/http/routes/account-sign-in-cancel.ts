@@ -44,6 +44,8 @@ export interface SignInCancelDeps {
   ephemeral: Pick<EphemeralStore, 'take'>;
   views: Views;
   secureCookies: boolean;
+  /** Our own account pages only: anything else is My Account. */
+  safeReturnTo(value: unknown): string;
   /** The path of the change a step-up was for, read with this browser's own key (null if none is its). */
   stepUpAction(ctx: Context, login: CancelledSignIn, userId: string): Promise<string | null>;
 }
@@ -51,20 +53,14 @@ export interface SignInCancelDeps {
 /**
  * Back to the page the person was on, with a calm notice. A change that waited for the step-up is
  * dropped (nothing was changed, nor will be). Someone without an account session has no page to go
- * back to (each would ask them to sign in again): they are told, with a way to sign in.
+ * back to (each would ask them to sign in again): a page of its own says so, with a way to sign in
+ * (a redirect, so that reloading it does not replay the spent callback).
  */
 export function createSignInCancel(deps: SignInCancelDeps) {
-  return async (ctx: Context, login: CancelledSignIn): Promise<void> => {
+  const cancel = async (ctx: Context, login: CancelledSignIn): Promise<void> => {
     const account = await deps.sessions.load(ctx.cookies.get(cookieName(ACCOUNT_COOKIE, deps.secureCookies)));
-    ctx.set('cache-control', 'no-store');
-    if (!account) {
-      ctx.type = 'html';
-      ctx.body = await deps.views.render('account/sign-in-cancelled', {
-        title: 'Sign-in cancelled',
-        signIn: `/account/login?return_to=${encodeURIComponent(login.returnTo)}`,
-      });
-      return;
-    }
+    ctx.status = 303;
+    if (!account) return ctx.redirect(`/account/sign-in-cancelled?return_to=${encodeURIComponent(login.returnTo)}`);
     const action = login.fresh ? await deps.stepUpAction(ctx, login, account.userId) : null;
     if (login.resume && action) {
       await deps.ephemeral.take(`resume:${login.resume}`);
@@ -73,8 +69,15 @@ export function createSignInCancel(deps: SignInCancelDeps) {
         maxAge: 0,
       });
     }
-    ctx.status = 303;
     const page = login.fresh ? pageOfAction(action ?? login.returnTo, !login.resume) : login.returnTo;
     ctx.redirect(withCancelledNotice(page));
   };
+  const page = async (ctx: Context): Promise<void> => {
+    ctx.type = 'html';
+    ctx.body = await deps.views.render('account/sign-in-cancelled', {
+      title: 'Sign-in cancelled',
+      signIn: `/account/login?return_to=${encodeURIComponent(deps.safeReturnTo(ctx.query.return_to))}`,
+    });
+  };
+  return { cancel, page };
 }
