@@ -17,7 +17,7 @@ export const CANCELLED_NOTICE = 'Sign-in was cancelled. Nothing was changed.';
 
 /**
  * The page a step-up's action belongs to: a person's admin page for any change to that person,
- * otherwise its section (`/account/two-factor/method/totp` → `/account/two-factor`). A page that
+ * otherwise its section (`/account/two-factor/remove` → `/account/two-factor`). A page that
  * itself asks for the step-up (`/account/password`) would only ask again: then one level up.
  */
 export function pageOfAction(path: string, pageAsksToo: boolean): string {
