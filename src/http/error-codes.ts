@@ -18,7 +18,6 @@ export const httpErrors = errorCatalogue({
   },
   login_expired: { status: 400, message: 'This sign-in has expired. Open your account page again.' },
   login_failed: { status: 400, message: 'Sign-in did not complete. Open your account page again.' },
-  login_cancelled: { status: 403, message: 'Sign-in was cancelled.' },
   account_gone: { status: 404, message: 'This account no longer exists.' },
   unknown_session: { status: 404, message: 'That session has already ended.' },
   method_unavailable: { status: 400, message: 'That method is not available. Choose another one.' },

@@ -96,11 +96,10 @@ describe('account page actions refuse what they must', () => {
         'This sign-in has expired.',
       );
     }
-    await expectRefusal(
-      await stranger.request(url(`/account/callback?state=${await loginState()}&error=access_denied`)),
-      403,
-      'Sign-in was cancelled.',
-    );
+    // A cancelled sign-in is told calmly (issue 8), and signs nobody in either.
+    const cancelled = await stranger.request(url(`/account/callback?state=${await loginState()}&error=access_denied`));
+    expect(redirect(cancelled)).toBe('303 /account/sign-in-cancelled?return_to=%2Faccount');
+    expect(cancelled.headers.get('set-cookie') ?? '').not.toMatch(/twofold\.account=[^;]/);
 
     // A real code carried to another browser's state fails PKCE (RFC 7636 §4.6): no session there.
     const start = url('/account/login');

@@ -227,7 +227,11 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])('the second step of sign-in
       const seeded = await seedUser(server.app, { email: `nofactor-${backend}@example.com` });
       const { page } = await passwordStep(new Agent(), seeded.user.email, seeded.password, { acr_values: ACR_MFA });
       expect(page.url.pathname).toMatch(/\/enrol$/);
-      expect(await page.response.text()).toContain('Set up two-step verification');
+      const html = await page.response.text();
+      expect(html).toContain('Set up two-step verification');
+      // The organization does not enforce TFA here: the page names the application that asked (issue 8).
+      expect(html).toContain('<strong>Example App</strong> asks you to confirm sign-ins with a second step.');
+      expect(html).not.toContain('Your organization asks everyone');
     },
   );
 
@@ -268,7 +272,9 @@ describe('forced enrolment when the organization enforces TFA', () => {
     const login = await open(agent, request.url, rp.redirectUri);
     const enrol = await submitLogin(agent, login, seeded.user.email, seeded.password, rp.redirectUri);
     expect(enrol.url.pathname).toMatch(/\/enrol$/);
-    const choose = readForm(await enrol.response.text(), /\/enrol\/method\/totp$/);
+    const enrolHtml = await enrol.response.text();
+    expect(enrolHtml).toContain('Your organization asks everyone to confirm sign-ins with a second step.');
+    const choose = readForm(enrolHtml, /\/enrol\/method\/totp$/);
     const totpPage = await agent.request(new URL(choose.action, enrol.url), { form: { _csrf: choose.csrf } });
     const html = await totpPage.text();
     expect(html).toContain('<svg');

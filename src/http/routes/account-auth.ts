@@ -18,12 +18,12 @@ import type { Views } from '../../ports/views.ts';
 import { ACCOUNT_CLIENT_ID } from '../../oidc/account-client.ts';
 import { formBody } from '../middleware/form-body.ts';
 import { sessionLifetimeOf } from '../../domain/session-lifetime.ts';
-import { ACCOUNT_COOKIE, cookieName, cookieOptions } from './account-cookies.ts';
+import { ACCOUNT_COOKIE, RESUME_COOKIE, cookieName, cookieOptions } from './account-cookies.ts';
+import { createSignInCancel } from './account-sign-in-cancel.ts';
 import { requireAccount } from './require-account.ts';
 import { brandFor } from './brand.ts';
 
 const LOGIN_COOKIE = 'twofold.account-login';
-const RESUME_COOKIE = 'twofold.resume';
 
 interface LoginState {
   verifier: string;
@@ -228,6 +228,9 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
     });
   }
 
+  const cancelled = createSignInCancel({ ...deps, safeReturnTo, stepUpAction });
+  router.get('/sign-in-cancelled', cancelled.page);
+
   router.get('/callback', async (ctx) => {
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
     const bound = ctx.cookies.get(cookieName(LOGIN_COOKIE, deps.secureCookies)) === state;
@@ -240,9 +243,9 @@ export function accountAuthRoutes(deps: AccountAuthDeps): Router {
       maxAge: 0,
     });
     assertThat(login, () => httpErrors.raise('login_expired'));
-    if (typeof ctx.query.error === 'string') {
-      throw httpErrors.raise(ctx.query.error === 'access_denied' ? 'login_cancelled' : 'login_failed');
-    }
+    // Cancelled at the provider's sign-in page (OIDC Core §3.1.2.6): back to the page, not an error.
+    if (ctx.query.error === 'access_denied') return cancelled.cancel(ctx, login);
+    if (typeof ctx.query.error === 'string') throw httpErrors.raise('login_failed');
     const code =
       typeof ctx.query.code === 'string' && ctx.query.code.length < 256
         ? await deps.provider.AuthorizationCode.find(ctx.query.code)

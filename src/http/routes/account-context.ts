@@ -10,6 +10,7 @@ import type { UserWithOrganization } from '../../ports/stores.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import type { Views } from '../../ports/views.ts';
 import { brandFor } from './brand.ts';
+import { CANCELLED_NOTICE, CANCELLED_QUERY } from './account-sign-in-cancel.ts';
 
 export interface AccountContext {
   account: AccountSession;
@@ -43,6 +44,7 @@ export function createAccountRenderer(views: Views, csrf: Csrf) {
       title,
       wide: true,
       csrfToken: csrf.tokenFor(ctx),
+      flash: ctx.querystring === CANCELLED_QUERY ? CANCELLED_NOTICE : null,
       ...(found ? { brand: brandFor(ctx, found.organization) } : {}),
       ...model,
     });

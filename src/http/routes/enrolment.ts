@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
 import type { Accounts } from '../../domain/accounts.ts';
+import type { UserWithOrganization } from '../../ports/stores.ts';
 import type { Audit } from '../../domain/audit.ts';
 import { httpErrors } from '../error-codes.ts';
 import type { PendingSignIn, SignInFlow } from '../../domain/sign-in-flow.ts';
@@ -49,11 +50,21 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
    * whose organization (or relying party) requires one. Anyone who already has a factor proves it
    * at /verify; letting them enrol here would turn a stolen password into an MFA session.
    */
-  async function requirePending(ctx: Context): Promise<{ uid: string; pending: PendingSignIn }> {
+  async function requirePending(ctx: Context): Promise<{ uid: string; pending: PendingSignIn; clientId: unknown }> {
     const details = await loadLoginInteraction(provider, ctx);
     const pending = await flow.pending(details.uid);
     if (!pending || pending.step !== 'enrol' || !pending.mfaRequired) throw expiredInteraction();
-    return { uid: details.uid, pending };
+    return { uid: details.uid, pending, clientId: details.params.client_id };
+  }
+
+  /**
+   * The application that asked for MFA (acr_values) when the organization itself does not require
+   * a second step of this person: the page names it rather than the organization.
+   */
+  async function askingApplication(account: UserWithOrganization, clientId: unknown): Promise<string | null> {
+    if ((await deps.requirement.assess(account, { mfaRequested: false })).step !== 'none') return null;
+    const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
+    return client?.clientName ?? client?.clientId ?? 'The application';
   }
 
   /** The person and their organization as they are now: its policy decides which methods are offered. */
@@ -91,8 +102,12 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
     });
   }
 
-  async function showMethods(ctx: Context, uid: string, pending: PendingSignIn, problem: FieldProblem | null) {
-    const { kinds } = await accountOf(pending);
+  async function showMethods(
+    ctx: Context,
+    { uid, pending, clientId }: { uid: string; pending: PendingSignIn; clientId: unknown },
+    problem: FieldProblem | null,
+  ) {
+    const { account, kinds } = await accountOf(pending);
     const methods = kinds.map((kind) => ({ kind }));
     const shown = problem && {
       kind: problem.kind,
@@ -106,13 +121,14 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
       problem: shown,
       switching: pending.switching,
       bootstrapped: pending.bootstrapped === true,
+      askedBy: await askingApplication(account, clientId),
     });
   }
 
   router.get('/', async (ctx) => {
-    const { uid, pending } = await requirePending(ctx);
-    if (pending.enrolled) return void ctx.redirect(`/interaction/${uid}/enrol/codes`);
-    await showMethods(ctx, uid, pending, null);
+    const state = await requirePending(ctx);
+    if (state.pending.enrolled) return void ctx.redirect(`/interaction/${state.uid}/enrol/codes`);
+    await showMethods(ctx, state, null);
   });
 
   router.get('/codes', async (ctx) => {
@@ -155,8 +171,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
       return { person: pending.person, binding: uid, base: `/interaction/${uid}/enrol`, kinds };
     },
     async showMethods(ctx, problem) {
-      const { uid, pending } = await requireUnenrolled(ctx);
-      await showMethods(ctx, uid, pending, problem);
+      await showMethods(ctx, await requireUnenrolled(ctx), problem);
     },
     async enrolled(ctx, person, proven) {
       // The factor is active now: only the pending sign-in is needed, not "still unenrolled".
