@@ -195,10 +195,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     views,
     isFirstParty,
     isIntrospector: async (clientId) => (await stores.clients.findClient(clientId))?.introspection ?? false,
-    needsEnrolment: async (accountId) => {
-      const found = await stores.users.findUserBySubject(accountId);
-      return found !== undefined && (await requirement.mustEnrol(found));
-    },
+    needsEnrolment: (account) => requirement.mustEnrol(account),
   });
   const clients = createClients({
     reservedIds: [ACCOUNT_CLIENT_ID],
@@ -351,6 +348,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       ...administration,
       accessCodes,
       mailer,
+      users: stores.users,
+      personTokens,
       trustedBrowsers,
       keyedHash,
       random,

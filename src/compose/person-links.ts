@@ -24,12 +24,12 @@ import type { AccountAccess } from '../ports/account-access.ts';
 import { systemPause, type Clock } from '../ports/clock.ts';
 import type { KeyedHash } from '../ports/keyed-hash.ts';
 import type { Mailer } from '../ports/mailer.ts';
+import type { PersonTokenStore } from '../ports/person-token-store.ts';
+import type { UserStore } from '../ports/stores.ts';
 import type { Random } from '../ports/random.ts';
 import type { Views } from '../ports/views.ts';
 import type { Storage } from '../storage/open.ts';
 import { createSqlPersonLinkStore } from '../storage/sql/person-link-store.ts';
-import { createSqlPersonTokenStore } from '../storage/sql/person-token-store.ts';
-import { createSqlUserStore } from '../storage/sql/user-store.ts';
 
 /**
  * Reset-link requests, per address and per client address, each request counted whether or not the
@@ -66,6 +66,9 @@ export function personLinkRouters(deps: {
   access: AccountAccess;
   appPasswords: Pick<AppPasswords, 'revokeAll'>;
   mailer: Mailer;
+  /** The app's own stores: links read people and keep their tokens there. */
+  users: UserStore;
+  personTokens: PersonTokenStore;
   views: Views;
   keyedHash: KeyedHash;
   random: Random;
@@ -76,10 +79,10 @@ export function personLinkRouters(deps: {
 }): PersonLinkParts {
   const { config, storage, accounts, signIn, views, keyedHash, random, clock, secureCookies } = deps;
   const { db } = storage.sql;
-  const users = createSqlUserStore(db);
+  const { users } = deps;
   const store = createSqlPersonLinkStore(db);
   const links = createPersonLinks({
-    tokens: createSqlPersonTokenStore(db),
+    tokens: deps.personTokens,
     users,
     keyedHash,
     random,

@@ -26,6 +26,7 @@ import type { People } from '../domain/people.ts';
 import type { TfaReset } from '../domain/tfa-reset.ts';
 import type { DeviceCookies } from '../domain/device-cookies.ts';
 import type { Mailer } from '../ports/mailer.ts';
+import type { PersonTokenStore } from '../ports/person-token-store.ts';
 import { adminPeopleRoutes } from '../http/routes/admin/admin-people.ts';
 import { adminAccessCodeRoutes, createAccessCodeSection } from '../http/routes/admin/admin-access-codes.ts';
 import type { AccessCodes } from '../domain/access-codes.ts';
@@ -64,7 +65,7 @@ import type { SessionIndex } from '../oidc/session-index.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { KeyedHash } from '../ports/keyed-hash.ts';
 import type { Random } from '../ports/random.ts';
-import type { ClientStore } from '../ports/stores.ts';
+import type { ClientStore, UserStore } from '../ports/stores.ts';
 import type { Views } from '../ports/views.ts';
 import type { Storage } from '../storage/open.ts';
 
@@ -108,6 +109,8 @@ export function createRouters(deps: {
   accessCodes: AccessCodes;
   /** Emails that are the point of a request (reset links, invitations); security notices go through the audit trail. */
   mailer: Mailer;
+  users: UserStore;
+  personTokens: PersonTokenStore;
   personStatus: PersonStatus;
   signInThrottles: SignInThrottles;
   enrolmentGrace: EnrolmentGrace;

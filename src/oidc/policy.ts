@@ -3,6 +3,7 @@ import { interactionPolicy } from 'oidc-provider';
 
 import { ACR_MFA, mfaRequested } from '../domain/authentication.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { UserWithOrganization } from '../ports/stores.ts';
 import { sessionMaxAgeCheck } from './session-lifetime.ts';
 
 const { Check } = interactionPolicy;
@@ -20,7 +21,7 @@ export function createPolicy(deps: {
    * (or phishing-resistant methods of them) and their enrolment deadline has passed, or every
    * method they have is one the organization now forbids.
    */
-  needsEnrolment(accountId: string): Promise<boolean>;
+  needsEnrolment(account: UserWithOrganization): Promise<boolean>;
   clock: Clock;
 }): interactionPolicy.Prompt[] {
   const policy = interactionPolicy.base();
@@ -55,9 +56,10 @@ export function createPolicy(deps: {
       'The organization requires a two-step verification method that is not set up',
       'interaction_required',
       async (ctx: KoaContextWithOIDC) => {
-        const accountId = ctx.oidc.session?.accountId;
-        if (!accountId) return Check.NO_NEED_TO_PROMPT;
-        return (await deps.needsEnrolment(accountId)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+        // The person findAccount already read for this request (provider.ts): no second read.
+        const person = (ctx.oidc.account as { person?: UserWithOrganization } | undefined)?.person;
+        if (!ctx.oidc.session?.accountId || !person) return Check.NO_NEED_TO_PROMPT;
+        return (await deps.needsEnrolment(person)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
       },
     ),
   );

@@ -7,7 +7,7 @@ import Provider, {
 } from 'oidc-provider';
 
 import type { Config } from '../config/load.ts';
-import type { UserStore } from '../ports/stores.ts';
+import type { UserStore, UserWithOrganization } from '../ports/stores.ts';
 import type { Views } from '../ports/views.ts';
 import { ACR_VALUES } from '../domain/authentication.ts';
 import { createPolicy } from './policy.ts';
@@ -29,7 +29,7 @@ export interface ProviderDeps {
   /** Resource servers registered to introspect other clients' tokens (client add --introspection). */
   isIntrospector(clientId: string): Promise<boolean>;
   /** The person must enrol a second factor before any session of theirs is used again. */
-  needsEnrolment(accountId: string): Promise<boolean>;
+  needsEnrolment(account: UserWithOrganization): Promise<boolean>;
 }
 
 /**
@@ -53,6 +53,8 @@ function findAccount(users: UserStore): Configuration['findAccount'] {
     const { user } = found;
     return {
       accountId: user.id,
+      // The person and organization, for the interaction policy's checks of this same request.
+      person: found,
       // Read here on every authorization request anyway: the session's limits (session-lifetime.ts) come free.
       sessionLifetime: sessionLifetimeOf(found.organization),
       async claims() {
