@@ -1,8 +1,11 @@
 import pg from 'pg';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 import type { Clock } from '../../src/ports/clock.ts';
+import { Agent, readForm } from './agent.ts';
 import { DATABASE_URL, REDIS_URL, uniqueName } from './backends.ts';
+import { authorizationRequest, discoverRp, open, submitLogin, type RelyingParty } from './rp.ts';
+import { seedClient } from './seed.ts';
 import { startTestServer, type TestServer } from './server.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
@@ -129,4 +132,73 @@ export async function waitUntilReady(issuer: string, timeoutMs = 15_000): Promis
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`/readyz did not recover within ${timeoutMs} ms`);
+}
+
+/**
+ * One outage suite's set-up: a server behind failing proxies, started before the suite and closed
+ * after it, with a first-party relying party and the requests every outage suite makes.
+ */
+export function useServerBehindProxies(clock: Clock) {
+  let env: ServerBehindProxies;
+  let rp: RelyingParty;
+  let client: { clientId: string; clientSecret: string | null; redirectUri: string };
+  beforeAll(async () => {
+    env = await startServerBehindProxies({ clock });
+    client = await seedClient(env.server.app, { firstParty: true });
+    rp = await discoverRp(env.server.issuer, client);
+  });
+  afterAll(async () => env?.close());
+
+  const issuer = () => env.server.issuer;
+  /** A token request naming a code nobody was given: the client and the code are looked up in the stores. */
+  const tokenRequest = () =>
+    fetch(`${issuer()}/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: 'a-code-nobody-was-given',
+        redirect_uri: client.redirectUri,
+        code_verifier: 'v'.repeat(43),
+      }),
+    });
+
+  return {
+    env: () => env,
+    rp: () => rp,
+    issuer,
+    tokenRequest,
+    authorizationPage: async () => fetch((await authorizationRequest(rp)).url, { headers: { accept: 'text/html' } }),
+    /** Once ready again, the sign-in page and the token endpoint answer as usual. */
+    async expectServed() {
+      await waitUntilReady(issuer());
+      const login = await open(new Agent(), (await authorizationRequest(rp)).url, rp.redirectUri);
+      expect(login.response.status).toBe(200);
+      expect(await login.response.text()).toContain('/login"');
+      const token = await tokenRequest();
+      expect([token.status, ((await token.json()) as { error: string }).error]).toEqual([400, 'invalid_grant']);
+    },
+    /** A sign-in brought to its second step; `submit` sends a code there. */
+    async codeStep(email: string, password: string) {
+      const agent = new Agent();
+      const request = await authorizationRequest(rp);
+      const page = await submitLogin(
+        agent,
+        await open(agent, request.url, rp.redirectUri),
+        email,
+        password,
+        rp.redirectUri,
+      );
+      expect(page.url.pathname).toMatch(/\/verify$/);
+      const html = await page.response.text();
+      const factorId = /name="factorId" value="([^"]+)"/.exec(html)![1]!;
+      const form = readForm(html, /\/verify\/[a-z]+$/);
+      const target = new URL(form.action, page.url);
+      const submit = (code: string) => agent.request(target, { form: { _csrf: form.csrf, factorId, code } });
+      return { agent, request, target, submit };
+    },
+  };
 }
