@@ -28,6 +28,13 @@ export interface RedisCluster {
   /** `redis://127.0.0.1:<port>` of every master. */
   urls: string[];
   ports: number[];
+  /**
+   * Freezes one master (SIGSTOP: its connections stay open and nothing is answered, as in a stall)
+   * and waits until the other masters declare the cluster failed.
+   */
+  pause(index: number): Promise<void>;
+  /** Lets a paused master run again (SIGCONT) and waits until the cluster says ok. */
+  resume(index: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,15 +95,15 @@ async function clusterState(port: number): Promise<string> {
   return /cluster_state:(\w+)/.exec(stdout)?.[1] ?? 'unknown';
 }
 
-/** Every node reports `cluster_state:ok` (all 16384 slots served), within `timeoutMs`. */
-async function waitUntilOk(ports: number[], timeoutMs: number): Promise<void> {
+/** Every node of `ports` reports `cluster_state:<state>` ("ok": all 16384 slots served), within `timeoutMs`. */
+async function waitForState(ports: number[], state: 'ok' | 'fail', timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const states = await Promise.all(ports.map((port) => clusterState(port).catch(() => 'down')));
-    if (states.every((state) => state === 'ok')) return;
+    if (states.every((seen) => seen === state)) return;
     await sleep(100);
   }
-  throw new Error(`Redis Cluster on ports ${ports.join(', ')} is not ok after ${timeoutMs} ms`);
+  throw new Error(`Redis Cluster on ports ${ports.join(', ')} is not ${state} after ${timeoutMs} ms`);
 }
 
 export async function startRedisCluster(): Promise<RedisCluster> {
@@ -104,6 +111,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const taken = new Set<number>();
   const nodes: Node[] = [];
   const stop = async () => {
+    for (const node of nodes) node.child.kill('SIGCONT');
     await Promise.all(nodes.map((node) => stopChild(node.child, node.exited)));
     await rm(dir, { recursive: true, force: true });
   };
@@ -117,8 +125,25 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     const ports = nodes.map((node) => node.port);
     const addresses = ports.map((port) => `127.0.0.1:${port}`);
     await run(CLI, ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
-    await waitUntilOk(ports, 20_000);
-    return { urls: ports.map((port) => `redis://127.0.0.1:${port}`), ports, stop };
+    await waitForState(ports, 'ok', 20_000);
+    return {
+      urls: ports.map((port) => `redis://127.0.0.1:${port}`),
+      ports,
+      async pause(index) {
+        nodes[index]!.child.kill('SIGSTOP');
+        // The other masters mark it failed after cluster-node-timeout, and refuse with CLUSTERDOWN.
+        await waitForState(
+          ports.filter((_, i) => i !== index),
+          'fail',
+          20_000,
+        );
+      },
+      async resume(index) {
+        nodes[index]!.child.kill('SIGCONT');
+        await waitForState(ports, 'ok', 20_000);
+      },
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
