@@ -80,7 +80,17 @@ function listFromEnv(raw: string | undefined, wrap: (items: string[]) => Json): 
 }
 
 /**
- * The environment variables that override common keys (DESIGN §4, plus HOST, REDIS_CLUSTER_NODES, the webhook's URL and
+ * OTLP exporter configuration: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the URL as is; the base
+ * OTEL_EXPORTER_OTLP_ENDPOINT gets the signal's path `v1/traces` appended.
+ */
+function tracesEndpointOf(base: string | undefined): string | undefined {
+  if (base === undefined || base === '') return undefined;
+  return `${base.replace(/\/+$/, '')}/v1/traces`;
+}
+
+/**
+ * The environment variables that override common keys (DESIGN §4, plus HOST, REDIS_CLUSTER_NODES, the
+ * OpenTelemetry exporter's standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT and OTEL_SERVICE_NAME, the webhook's URL and
  * secret, and the mail driver and from-address for containers).
  */
 function overridesFromEnv(env: Env): JsonObject {
@@ -99,6 +109,11 @@ function overridesFromEnv(env: Env): JsonObject {
     [['delivery', 'webhook', 'secret'], set(env.TWOFOLD_WEBHOOK_SECRET)],
     [['mail', 'driver'], set(env.TWOFOLD_MAIL)],
     [['metrics', 'token'], set(env.TWOFOLD_METRICS_TOKEN)],
+    [
+      ['tracing', 'otlpUrl'],
+      set(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) ?? tracesEndpointOf(env.OTEL_EXPORTER_OTLP_ENDPOINT),
+    ],
+    [['tracing', 'serviceName'], set(env.OTEL_SERVICE_NAME)],
     [['mail', 'from'], set(env.TWOFOLD_MAIL_FROM)],
     [['mail', 'smtp', 'url'], set(env.SMTP_URL)],
     [['logLevel'], set(env.LOG_LEVEL)],

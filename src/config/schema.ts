@@ -119,6 +119,10 @@ export const configSchema = z.strictObject({
     }),
   }),
   metrics: z.strictObject({ token: z.string().min(32, 'must be at least 32 characters').nullable() }),
+  tracing: z.strictObject({
+    otlpUrl: urlString(['http:', 'https:']).nullable(),
+    serviceName: z.string().min(1).max(100),
+  }),
   mail: z.strictObject({
     driver: z.enum(['outbox', 'smtp']),
     from: fromAddress.nullable(),
