@@ -1,5 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 import {
   ROOT_CONTEXT,
   SpanKind,
@@ -9,6 +7,7 @@ import {
   type Context as TraceContext,
   type Span,
 } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
@@ -49,8 +48,8 @@ function remoteParent(header: string): TraceContext {
 
 /**
  * Spans go to an OTLP/HTTP collector as JSON, in batches. No global OpenTelemetry state is
- * registered: the request's span is carried in an AsyncLocalStorage of this app's own and children
- * name it as their parent explicitly.
+ * registered: the request's context is carried by a context manager of this app's own (over
+ * AsyncLocalStorage) and children name it as their parent explicitly.
  */
 export function createTracing(options: { otlpUrl: string; serviceName: string; version: string }): Tracing {
   const provider = new TracerProvider({
@@ -60,7 +59,7 @@ export function createTracing(options: { otlpUrl: string; serviceName: string; v
     ],
   });
   const tracer = provider.getTracer('twofold', options.version);
-  const current = new AsyncLocalStorage<Span>();
+  const contexts = new AsyncLocalStorageContextManager().enable();
 
   return {
     async middleware(ctx, next) {
@@ -71,7 +70,7 @@ export function createTracing(options: { otlpUrl: string; serviceName: string; v
         parent,
       );
       try {
-        await current.run(span, next);
+        await contexts.with(trace.setSpan(parent, span), next);
       } finally {
         // The route template, never the raw path: ids and codes stay out of traces (OTel HTTP semconv).
         const route = routeOf(ctx);
@@ -82,10 +81,13 @@ export function createTracing(options: { otlpUrl: string; serviceName: string; v
       }
     },
     startChild(name, attributes) {
-      const parent = current.getStore();
-      if (!parent) return undefined;
-      return tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes }, trace.setSpan(ROOT_CONTEXT, parent));
+      const parent = contexts.active();
+      if (trace.getSpan(parent) === undefined) return undefined;
+      return tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes }, parent);
     },
-    close: () => provider.shutdown(),
+    async close() {
+      await provider.shutdown();
+      contexts.disable();
+    },
   };
 }
