@@ -75,6 +75,8 @@ export type RedisClusterClient = ReturnType<typeof newCluster>;
  * The commands the scale-out stores use, each naming exactly one key: a single Redis and a Redis
  * Cluster both answer them, and no command can span two hash slots (CROSSSLOT). An operation that
  * needs several keys at once would have to put one hash tag (`{…}`) in all of them; none does today.
+ * (node-redis would split some multi-key commands such as MGET per slot on a cluster, silently no
+ * longer atomic; scripts and MULTI it cannot split, and Redis refuses them.)
  */
 export interface RedisCommands {
   get(key: string): Promise<string | null>;
