@@ -33,10 +33,22 @@ type Operation = (...args: unknown[]) => unknown;
 const isPromise = (value: unknown): value is Promise<unknown> =>
   typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 
+type Series = ReturnType<Metrics['storeOperation']> | undefined;
+type TraceSpan = ReturnType<Tracing['startChild']>;
+
+function settle(series: Series, span: TraceSpan, started: number, ok: boolean): void {
+  const seconds = (performance.now() - started) / 1000;
+  if (ok) series?.ok(seconds);
+  else series?.failed(seconds);
+  if (!span) return;
+  if (!ok) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
+
 /**
  * Times one operation and traces it under the request's span. Everything per operation (its series,
  * its span attributes) is made once here; a call costs a clock read, a span when tracing, and the
- * promise callbacks that see it settle.
+ * two callbacks that see its promise settle.
  */
 function measure(name: string, operation: Operation, metrics?: Metrics, tracing?: Tracing): Operation {
   const [kind, method] = name.split('.') as [string, string];
@@ -45,29 +57,24 @@ function measure(name: string, operation: Operation, metrics?: Metrics, tracing?
   return (...args) => {
     const started = performance.now();
     const span = tracing?.startChild(name, attributes);
-    const settle = (ok: boolean) => {
-      const seconds = (performance.now() - started) / 1000;
-      if (ok) series?.ok(seconds);
-      else series?.failed(seconds);
-      if (!span) return;
-      if (!ok) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
-    };
     let result: unknown;
     try {
       result = operation(...args);
     } catch (error) {
-      settle(false);
+      settle(series, span, started, false);
       throw error;
     }
     if (!isPromise(result)) {
-      settle(true);
+      settle(series, span, started, true);
       return result;
     }
     return result.then(
-      (value) => (settle(true), value),
+      (value) => {
+        settle(series, span, started, true);
+        return value;
+      },
       (error: unknown) => {
-        settle(false);
+        settle(series, span, started, false);
         throw error;
       },
     );

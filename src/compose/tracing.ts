@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import {
   ROOT_CONTEXT,
   SpanKind,
@@ -24,6 +26,9 @@ export interface Tracing {
   /** Sends what is still buffered and stops. */
   close(): Promise<void>;
 }
+
+/** How long shutdown waits for the last batch of spans to be sent. */
+const SHUTDOWN_BOUND_MS = 3000;
 
 /**
  * W3C Trace Context §3.2: `version-traceid-parentid-flags`. Version ff is invalid, as are all-zero
@@ -86,7 +91,8 @@ export function createTracing(options: { otlpUrl: string; serviceName: string; v
       return tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes }, parent);
     },
     async close() {
-      await provider.shutdown();
+      // A collector that does not answer must not hold the node's shutdown (SIGTERM exits within 10 s).
+      await Promise.race([provider.shutdown(), sleep(SHUTDOWN_BOUND_MS, undefined, { ref: false })]);
       contexts.disable();
     },
   };

@@ -133,3 +133,18 @@ describe('OpenTelemetry traces', () => {
     expect(JSON.stringify(collector.spans)).not.toContain('traced@example.com');
   });
 });
+
+describe('OpenTelemetry traces with the collector away', () => {
+  it('serves requests as usual and shuts down within its bound', async () => {
+    const gone = await startCollector();
+    await gone.close();
+    const server = await startTestServer('sqlite', { overrides: { tracing: { otlpUrl: gone.url, serviceName: 'x' } } });
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () => fetch(`${server.issuer}/.well-known/openid-configuration`)),
+    );
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200]);
+    const started = Date.now();
+    await server.close();
+    expect(Date.now() - started).toBeLessThan(8000);
+  });
+});
