@@ -23,7 +23,7 @@ import { createSetup, type Setup } from './domain/setup.ts';
 import type { AppPasswords } from './domain/app-passwords.ts';
 import { createThrottle } from './domain/throttle.ts';
 import { createHttpApp } from './http/app.ts';
-import { createMetrics } from './http/metrics.ts';
+import { createInstrumentation } from './compose/instrumentation.ts';
 import { createCsrf } from './http/middleware/csrf.ts';
 import { createAccountSecurity } from './domain/account-security.ts';
 import { createSessionIndex } from './oidc/session-index.ts';
@@ -112,25 +112,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const secrets = loadSecrets(config);
-  const metrics = config.metrics.token ? createMetrics({ token: config.metrics.token }) : undefined;
-  const storage = await openStorage(config, clock, {
-    postgresSchema: options.postgresSchema,
-    sqliteFilename: options.sqliteFilename ?? path.join(config.dataDir, 'twofold.db'),
-    onOutage: (store, error) => {
-      metrics?.recordOutage(store);
-      logger.warn({ err: error, store }, 'store connection failed; reconnecting');
-    },
-  });
+  const instruments = createInstrumentation(config);
+  const storage = instruments.storage(
+    await openStorage(config, clock, {
+      postgresSchema: options.postgresSchema,
+      sqliteFilename: options.sqliteFilename ?? path.join(config.dataDir, 'twofold.db'),
+      onOutage: (store, error) => {
+        instruments.recordOutage(store);
+        logger.warn({ err: error, store }, 'store connection failed; reconnecting');
+      },
+    }),
+  );
   const { db } = storage.sql;
 
   const box = createSecretBox(secrets.encryptionKey);
   const keyedHash = createKeyedHash(secrets.hmacPepper);
-  const stores = {
+  const stores = instruments.stores({
     users: createSqlUserStore(db),
     organizations: createSqlOrganizationStore(db),
     clients: createSqlClientStore(db),
-  };
-  const auditStore = createSqlAuditStore(db);
+  });
+  const auditStore = instruments.store('audit', createSqlAuditStore(db));
   const requestContext = createRequestContext();
   const mailer = createMailer(config, clock, logger);
   // The registry is built below (its factors record events); notices are sent only after start-up.
@@ -138,7 +140,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const notices = createNotices({ config, users: stores.users, mailer, logger, methodName });
   const onRecorded = (event: AuditEvent) => {
     notices.notify(event);
-    metrics?.recordEvent(event);
+    instruments.recordEvent(event);
   };
   const audit = createAudit({ store: auditStore, clock, random, context: requestContext, onRecorded });
   // Each purpose counts on its own: codes never slow down passwords, nor the other way round.
@@ -147,7 +149,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const passwordThrottle = throttleFor('password');
   const accounts = createAccounts({
     users: stores.users,
-    hasher: createArgon2Hasher(config.passwords.argon2),
+    hasher: instruments.hasher(createArgon2Hasher(config.passwords.argon2)),
     policy: createPasswordPolicy(),
     throttle: passwordThrottle,
     audit,
@@ -318,7 +320,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const { people, tfaReset, personStatus } = administration;
   const koa = createHttpApp({
     provider,
-    metrics,
+    instruments: instruments.http,
     requestContext,
     views,
     logger,
@@ -390,7 +392,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await legacy.uses.flush();
       // Notices still being prepared read the database: let them finish (the SMTP timeouts bound it).
       await notices.settled();
-      await storage.close();
+      await Promise.all([storage.close(), instruments.close()]);
     },
   };
 }

@@ -40,7 +40,7 @@ export async function startServer(config: Config, options: AppOptions = {}): Pro
       url,
       issuer: config.issuer,
       storage: config.database.url ? 'postgres' : 'sqlite',
-      ephemeral: config.redis.url ? 'redis' : 'sql',
+      ephemeral: config.redis.url || config.redis.cluster ? 'redis' : 'sql',
     },
     'twofold is listening',
   );

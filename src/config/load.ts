@@ -68,8 +68,29 @@ function integerFromEnv(env: Env, name: string): number | undefined {
   return Number(raw);
 }
 
+/** A comma-separated list (`REDIS_CLUSTER_NODES=redis://a:7000,redis://b:7001`), wrapped by `wrap`. */
+function listFromEnv(raw: string | undefined, wrap: (items: string[]) => Json): Json | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return wrap(
+    raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  );
+}
+
 /**
- * The environment variables that override common keys (DESIGN §4, plus HOST, the webhook's URL and
+ * OTLP exporter configuration: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the URL as is; the base
+ * OTEL_EXPORTER_OTLP_ENDPOINT gets the signal's path `v1/traces` appended.
+ */
+function tracesEndpointOf(base: string | undefined): string | undefined {
+  if (base === undefined || base === '') return undefined;
+  return `${base.replace(/\/+$/, '')}/v1/traces`;
+}
+
+/**
+ * The environment variables that override common keys (DESIGN §4, plus HOST, REDIS_CLUSTER_NODES, the
+ * OpenTelemetry exporter's standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT and OTEL_SERVICE_NAME, the webhook's URL and
  * secret, and the mail driver and from-address for containers).
  */
 function overridesFromEnv(env: Env): JsonObject {
@@ -82,11 +103,17 @@ function overridesFromEnv(env: Env): JsonObject {
     [['dataDir'], set(env.TWOFOLD_DATA_DIR)],
     [['database', 'url'], set(env.DATABASE_URL)],
     [['redis', 'url'], set(env.REDIS_URL)],
+    [['redis', 'cluster'], listFromEnv(env.REDIS_CLUSTER_NODES, (nodes) => ({ nodes }))],
     [['delivery', 'driver'], set(env.TWOFOLD_DELIVERY)],
     [['delivery', 'webhook', 'url'], set(env.TWOFOLD_WEBHOOK_URL)],
     [['delivery', 'webhook', 'secret'], set(env.TWOFOLD_WEBHOOK_SECRET)],
     [['mail', 'driver'], set(env.TWOFOLD_MAIL)],
     [['metrics', 'token'], set(env.TWOFOLD_METRICS_TOKEN)],
+    [
+      ['tracing', 'otlpUrl'],
+      set(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) ?? tracesEndpointOf(env.OTEL_EXPORTER_OTLP_ENDPOINT),
+    ],
+    [['tracing', 'serviceName'], set(env.OTEL_SERVICE_NAME)],
     [['mail', 'from'], set(env.TWOFOLD_MAIL_FROM)],
     [['mail', 'smtp', 'url'], set(env.SMTP_URL)],
     [['logLevel'], set(env.LOG_LEVEL)],
@@ -106,6 +133,21 @@ function describeIssues(error: z.ZodError): string {
 
 const isLoopback = (hostname: string) =>
   hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+
+function assertRedisMode(config: Config): void {
+  const { url, cluster, keyPrefix } = config.redis;
+  if (url && cluster) {
+    throw new ConfigError(
+      'redis.cluster: set either redis.url (REDIS_URL) or redis.cluster (REDIS_CLUSTER_NODES), not both',
+    );
+  }
+  // A hash tag in the prefix would put every key of the deployment in one slot, on one node.
+  if (cluster && /[{}]/.test(keyPrefix)) {
+    throw new ConfigError(
+      'redis.keyPrefix: must not hold "{" or "}" with redis.cluster (all keys would share one node)',
+    );
+  }
+}
 
 function assertProductionSafe(config: Config): void {
   if (config.environment !== 'production') return;
@@ -151,6 +193,7 @@ export function loadConfig(options: { env: Env; cwd: string; overrides?: JsonObj
   if (config.mail.driver === 'smtp' && (!config.mail.smtp.url || !config.mail.from)) {
     throw new ConfigError('mail: the smtp driver needs both smtp.url (SMTP_URL) and from');
   }
+  assertRedisMode(config);
   assertProductionSafe(config);
   return config;
 }

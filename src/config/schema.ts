@@ -56,6 +56,18 @@ export const configSchema = z.strictObject({
   }),
   redis: z.strictObject({
     url: urlString(['redis:', 'rediss:']).nullable(),
+    cluster: z
+      .strictObject({
+        nodes: z
+          .array(urlString(['redis:', 'rediss:']))
+          .min(1, 'must name at least one node of the cluster')
+          .max(64)
+          .refine(
+            (urls) => new Set(urls.map((url) => URL.canParse(url) && new URL(url).protocol)).size === 1,
+            'must all use the same scheme (redis:// or rediss://)',
+          ),
+      })
+      .nullable(),
     keyPrefix: z.string().max(64),
     connectTimeoutMs: milliseconds,
     commandTimeoutMs: milliseconds,
@@ -107,6 +119,10 @@ export const configSchema = z.strictObject({
     }),
   }),
   metrics: z.strictObject({ token: z.string().min(32, 'must be at least 32 characters').nullable() }),
+  tracing: z.strictObject({
+    otlpUrl: urlString(['http:', 'https:']).nullable(),
+    serviceName: z.string().min(1).max(100),
+  }),
   mail: z.strictObject({
     driver: z.enum(['outbox', 'smtp']),
     from: fromAddress.nullable(),

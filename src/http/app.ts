@@ -10,15 +10,24 @@ import { requestLog } from './middleware/request-log.ts';
 import { retryAfterUnavailable } from './middleware/retry-after.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import type { RequestContext } from '../ports/request-context.ts';
-import type { Metrics } from './metrics.ts';
 import type { Views } from '../ports/views.ts';
+
+/** What the app mounts for metrics and traces (src/compose/instrumentation.ts): nothing when both are off. */
+export interface HttpInstruments {
+  /** Wrap every request: a trace span, a timing. */
+  middleware: Koa.Middleware[];
+  /** GET /metrics. */
+  routes: Router[];
+  /** Listens to the provider's own events (token grants). */
+  observeProvider(provider: Provider): void;
+}
 
 export interface HttpAppDeps {
   provider: Provider;
   /** Each request runs inside it, so the audit trail knows the request an event came from. */
   requestContext: RequestContext;
-  /** Prometheus metrics, when configured (a token): every request is timed and /metrics answers. */
-  metrics?: Metrics;
+  /** Metrics and traces, when configured: every request is timed and traced, and /metrics answers. */
+  instruments: HttpInstruments;
   routers: Router[];
   views: Views;
   logger: Logger;
@@ -69,18 +78,18 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   app.keys = deps.provider.keys;
   const headers = securityHeaders({ authorizationPath: '/auth', issuer: deps.issuer });
   app.use(requestLog({ logger: deps.logger, random: deps.random, context: deps.requestContext }));
-  if (deps.metrics) app.use(deps.metrics.middleware);
+  for (const middleware of deps.instruments.middleware) app.use(middleware);
+  deps.instruments.observeProvider(deps.provider);
   app.use(headers);
   app.use(retryAfterUnavailable());
   app.silent = true;
 
   const ourStack = compose([
     errorPages({ views: deps.views, logger: deps.logger }),
-    ...[
-      ...deps.routers,
-      ...(deps.metrics ? [deps.metrics.routes] : []),
-      homeRoutes(deps.views, deps.setupPending),
-    ].flatMap((router) => [router.routes(), router.allowedMethods()]),
+    ...[...deps.routers, ...deps.instruments.routes, homeRoutes(deps.views, deps.setupPending)].flatMap((router) => [
+      router.routes(),
+      router.allowedMethods(),
+    ]),
   ] as Koa.Middleware[]);
   const providerStack = compose(deps.provider.middleware);
   const unmatched = notFound(deps.views);

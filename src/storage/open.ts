@@ -8,7 +8,7 @@ import type { EphemeralStore } from '../ports/ephemeral-store.ts';
 import type { OidcModelStore } from '../ports/oidc-model-store.ts';
 import type { StoreName } from '../ports/store-unavailable.ts';
 import { createRedisAttemptCounter } from './redis/attempt-counter.ts';
-import { closeRedis, connectRedis, type RedisClient } from './redis/client.ts';
+import { closeRedis, connectRedis, connectRedisCluster, pingRedis } from './redis/client.ts';
 import { guardRedisStore } from './redis/guard.ts';
 import { createRedisEphemeralStore } from './redis/ephemeral-store.ts';
 import { createRedisOidcModelStore } from './redis/oidc-model-store.ts';
@@ -52,7 +52,7 @@ export async function openStorage(
   const checks: ReadinessCheck[] = [
     { name: 'database', check: async () => void (await sql`select 1`.execute(sqlDb.db)) },
   ];
-  if (!config.redis.url) {
+  if (!config.redis.url && !config.redis.cluster) {
     const models = createSqlOidcModelStore(sqlDb.db, clock);
     const counter = createSqlAttemptCounter(sqlDb.db, clock);
     const ephemeral = createSqlEphemeralStore(sqlDb.db, clock);
@@ -60,20 +60,23 @@ export async function openStorage(
       void (await Promise.all([models.sweepExpired(), counter.sweepExpired(), ephemeral.sweepExpired()]));
     return { sql: sqlDb, models, counter, ephemeral, checks, sweep, close: () => sqlDb.close() };
   }
-  let redis: RedisClient;
+  const settings = {
+    connectTimeoutMs: config.redis.connectTimeoutMs,
+    commandTimeoutMs: config.redis.commandTimeoutMs,
+    onError: (error: Error) => options.onOutage('redis', error),
+  };
+  const { url, cluster } = config.redis;
+  let redis;
   try {
-    redis = await connectRedis(config.redis.url, {
-      connectTimeoutMs: config.redis.connectTimeoutMs,
-      commandTimeoutMs: config.redis.commandTimeoutMs,
-      onError: (error) => options.onOutage('redis', error),
-    });
+    redis = cluster ? await connectRedisCluster(cluster.nodes, settings) : await connectRedis(url!, settings);
   } catch (error) {
     await sqlDb.close();
-    throw new Error(`cannot connect to Redis at REDIS_URL: ${(error as Error).message}`);
+    const where = cluster ? 'the Redis Cluster at REDIS_CLUSTER_NODES' : 'Redis at REDIS_URL';
+    throw new Error(`cannot connect to ${where}: ${(error as Error).message}`);
   }
   const prefix = config.redis.keyPrefix;
   const guard = <T extends object>(store: T) => guardRedisStore(store, config.redis.commandTimeoutMs);
-  checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  checks.push({ name: 'redis', check: () => pingRedis(redis) });
   // An artifact saved without expiry (none is, with this configuration) keeps the longest configured
   // lifetime instead: no key lives for ever.
   const longestTtl = Math.max(...Object.values(config.ttl));

@@ -4,7 +4,14 @@ import type { AttemptCounter } from '../../src/ports/attempt-counter.ts';
 import { createRedisAttemptCounter } from '../../src/storage/redis/attempt-counter.ts';
 import { createSqlAttemptCounter } from '../../src/storage/sql/attempt-counter.ts';
 import { uniqueName } from '../helpers/backends.ts';
-import { describeEachBackend, mapBackend, redisBackend, sqlBackends, type Backend, type Timeline } from './backends.ts';
+import {
+  describeEachBackend,
+  mapBackend,
+  redisBackends,
+  sqlBackends,
+  type Backend,
+  type Timeline,
+} from './backends.ts';
 
 /** The AttemptCounter contract: SQL and Redis count every failure, atomically, within a window. */
 interface Subject extends Timeline {
@@ -15,11 +22,13 @@ const backends: Backend<Subject>[] = [
   ...sqlBackends().map((backend) =>
     mapBackend(backend, ({ db, clock, elapse }) => ({ counter: createSqlAttemptCounter(db, clock), clock, elapse })),
   ),
-  mapBackend(redisBackend(), ({ client, prefix, clock, elapse }) => ({
-    counter: createRedisAttemptCounter(client, prefix, clock),
-    clock,
-    elapse,
-  })),
+  ...redisBackends().map((backend) =>
+    mapBackend(backend, ({ client, prefix, clock, elapse }) => ({
+      counter: createRedisAttemptCounter(client, prefix, clock),
+      clock,
+      elapse,
+    })),
+  ),
 ];
 
 const HOUR = 3_600_000;

@@ -1,11 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe } from 'vitest';
 
-import { connectRedis, type RedisClient } from '../../src/storage/redis/client.ts';
+import {
+  connectRedis,
+  connectRedisCluster,
+  type RedisClient,
+  type RedisClusterClient,
+  type RedisCommands,
+} from '../../src/storage/redis/client.ts';
 import { openSqlDatabase } from '../../src/storage/sql/database.ts';
 import type { Database } from '../../src/storage/sql/tables.ts';
 import { createSchema, DATABASE_URL, dropRedisPrefix, REDIS_URL, skipReason, uniqueName } from '../helpers/backends.ts';
 import { createTestClock, type TestClock } from '../helpers/clock.ts';
+import { clusterSkipReason, startRedisCluster } from '../helpers/redis-cluster.ts';
 
 /**
  * Fixtures for the contract suites: every store implementation runs one suite body per backend it
@@ -49,9 +56,11 @@ export interface SqlSubject extends Timeline {
 }
 
 export interface RedisSubject extends Timeline {
-  client: RedisClient;
+  client: RedisCommands;
   /** A key prefix of this test file's own; every key under it is deleted in afterAll. */
   prefix: string;
+  /** Every key under the prefix (on every master of a cluster), with its type. */
+  keys(): Promise<{ key: string; type: string }[]>;
 }
 
 /** Far from the real time on purpose: nothing in a SQL store may read the system clock. */
@@ -116,6 +125,22 @@ export function sqlBackends(): Backend<SqlSubject>[] {
   return [sqlBackend('SQLite', null, openSqlite), sqlBackend('PostgreSQL', skipReason('postgres'), openPostgres)];
 }
 
+/** The keys under `prefix` on one Redis server, with their types. */
+async function keysOn(client: RedisClient, prefix: string): Promise<{ key: string; type: string }[]> {
+  const found: { key: string; type: string }[] = [];
+  for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+    for (const key of keys) found.push({ key, type: await client.type(key) });
+  }
+  return found;
+}
+
+async function keysOnCluster(cluster: RedisClusterClient, prefix: string) {
+  const perMaster = await Promise.all(
+    cluster.masters.map(async (master) => keysOn((await cluster.nodeClient(master)) as RedisClient, prefix)),
+  );
+  return perMaster.flat();
+}
+
 /** Redis under a key prefix unique to the test file. Call at module top level. */
 export function redisBackend(): Backend<RedisSubject> {
   return {
@@ -125,7 +150,7 @@ export function redisBackend(): Backend<RedisSubject> {
       const prefix = `${uniqueName('contract')}:`;
       const client = await connectRedis(REDIS_URL);
       return {
-        subject: { client, prefix, ...realTimeline() },
+        subject: { client, prefix, keys: () => keysOn(client, prefix), ...realTimeline() },
         async close() {
           await client.close();
           await dropRedisPrefix(prefix);
@@ -134,6 +159,35 @@ export function redisBackend(): Backend<RedisSubject> {
     },
   };
 }
+
+/**
+ * A real three-master Redis Cluster of the test file's own (issue 11): every store command must
+ * land on the node of its key's hash slot, and nothing may span two slots.
+ */
+export function redisClusterBackend(): Backend<RedisSubject> {
+  return {
+    name: 'Redis Cluster',
+    skip: clusterSkipReason(),
+    async open() {
+      const cluster = await startRedisCluster();
+      const prefix = `${uniqueName('contract')}:`;
+      const client = await connectRedisCluster(cluster.urls).catch(async (error: unknown) => {
+        await cluster.stop();
+        throw error;
+      });
+      return {
+        subject: { client, prefix, keys: () => keysOnCluster(client, prefix), ...realTimeline() },
+        async close() {
+          await client.close();
+          await cluster.stop();
+        },
+      };
+    },
+  };
+}
+
+/** The Redis backends of the scale-out stores: one Redis, and a Redis Cluster. */
+export const redisBackends = (): Backend<RedisSubject>[] => [redisBackend(), redisClusterBackend()];
 
 /** Builds the store under test from a backend's subject, keeping the backend's lifecycle. */
 export function mapBackend<T, U>(backend: Backend<T>, build: (subject: T) => U): Backend<U> {

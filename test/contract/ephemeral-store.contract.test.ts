@@ -4,7 +4,14 @@ import type { EphemeralStore } from '../../src/ports/ephemeral-store.ts';
 import { createRedisEphemeralStore } from '../../src/storage/redis/ephemeral-store.ts';
 import { createSqlEphemeralStore } from '../../src/storage/sql/ephemeral-store.ts';
 import { uniqueName } from '../helpers/backends.ts';
-import { describeEachBackend, mapBackend, redisBackend, sqlBackends, type Backend, type Timeline } from './backends.ts';
+import {
+  describeEachBackend,
+  mapBackend,
+  redisBackends,
+  sqlBackends,
+  type Backend,
+  type Timeline,
+} from './backends.ts';
 
 /**
  * The EphemeralStore contract: SQL (embedded) and Redis (scale-out) keep short-lived values,
@@ -18,11 +25,13 @@ const backends: Backend<Subject>[] = [
   ...sqlBackends().map((backend) =>
     mapBackend(backend, ({ db, clock, elapse }) => ({ store: createSqlEphemeralStore(db, clock), clock, elapse })),
   ),
-  mapBackend(redisBackend(), ({ client, prefix, clock, elapse }) => ({
-    store: createRedisEphemeralStore(client, prefix),
-    clock,
-    elapse,
-  })),
+  ...redisBackends().map((backend) =>
+    mapBackend(backend, ({ client, prefix, clock, elapse }) => ({
+      store: createRedisEphemeralStore(client, prefix),
+      clock,
+      elapse,
+    })),
+  ),
 ];
 
 const key = () => uniqueName('signin');

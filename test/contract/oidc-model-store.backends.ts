@@ -1,7 +1,7 @@
 import type { OidcModelStore } from '../../src/ports/oidc-model-store.ts';
 import { createRedisOidcModelStore } from '../../src/storage/redis/oidc-model-store.ts';
 import { createSqlOidcModelStore } from '../../src/storage/sql/oidc-model-store.ts';
-import { mapBackend, redisBackend, sqlBackends, type Backend, type Timeline } from './backends.ts';
+import { mapBackend, redisBackends, sqlBackends, type Backend, type Timeline } from './backends.ts';
 
 /** The OidcModelStore on every backend: SQL (embedded mode) and Redis (scale-out). */
 export interface Subject extends Timeline {
@@ -24,13 +24,12 @@ export function oidcModelStoreBackends(): Backend<Subject>[] {
         elapse,
       })),
     ),
-    mapBackend(redisBackend(), ({ client, prefix, clock, elapse }) => ({
-      store: createRedisOidcModelStore(client, prefix, () => Math.floor(clock.now() / 1000), FALLBACK_TTL_SECONDS),
-      async dump() {
-        const entries: unknown[] = [];
-        for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-          for (const key of keys) {
-            const type = await client.type(key);
+    ...redisBackends().map((backend) =>
+      mapBackend(backend, ({ client, prefix, keys, clock, elapse }) => ({
+        store: createRedisOidcModelStore(client, prefix, () => Math.floor(clock.now() / 1000), FALLBACK_TTL_SECONDS),
+        async dump() {
+          const entries: unknown[] = [];
+          for (const { key, type } of await keys()) {
             const value =
               type === 'hash'
                 ? await client.hGetAll(key)
@@ -39,11 +38,11 @@ export function oidcModelStoreBackends(): Backend<Subject>[] {
                   : await client.get(key);
             entries.push([key, value]);
           }
-        }
-        return JSON.stringify(entries);
-      },
-      clock,
-      elapse,
-    })),
+          return JSON.stringify(entries);
+        },
+        clock,
+        elapse,
+      })),
+    ),
   ];
 }

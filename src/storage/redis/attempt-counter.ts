@@ -1,6 +1,6 @@
 import type { AttemptCounter } from '../../ports/attempt-counter.ts';
 import type { Clock } from '../../ports/clock.ts';
-import type { RedisClient } from './client.ts';
+import type { RedisCommands } from './client.ts';
 
 /** HINCRBY inside one script: concurrent failures on many nodes are all counted. */
 const RECORD = `
@@ -24,7 +24,7 @@ local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
 if count > 0 then return redis.call('HINCRBY', KEYS[1], 'count', -1) end
 return 0`;
 
-export function createRedisAttemptCounter(redis: RedisClient, prefix: string, clock: Clock): AttemptCounter {
+export function createRedisAttemptCounter(redis: RedisCommands, prefix: string, clock: Clock): AttemptCounter {
   const keyOf = (key: string) => `${prefix}attempts:${key}`;
   return {
     async increment(key, windowMs) {

@@ -1,8 +1,8 @@
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
-import type { RedisClient } from './client.ts';
+import type { RedisCommands } from './client.ts';
 
 /** Scale-out short-lived values: SET EX, and GETDEL for the atomic `take`. */
-export function createRedisEphemeralStore(redis: RedisClient, prefix: string): EphemeralStore {
+export function createRedisEphemeralStore(redis: RedisCommands, prefix: string): EphemeralStore {
   const keyOf = (key: string) => `${prefix}ephemeral:${key}`;
   const parse = <T>(text: string | null): T | undefined => (text === null ? undefined : (JSON.parse(text) as T));
   return {

@@ -4,7 +4,7 @@ import {
   type ModelPayload,
   type OidcModelStore,
 } from '../../ports/oidc-model-store.ts';
-import type { RedisClient } from './client.ts';
+import type { RedisCommands } from './client.ts';
 
 /**
  * Adds a member to an index set (a grant's artifacts, a person's sessions) and lets the set live at
@@ -14,6 +14,9 @@ const ADD_TO_INDEX = `
 redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 1`;
+
+/** Replaces an artifact's hash (dropping a `consumed` mark) and sets its TTL, atomically on its one key. */
+const REPLACE = `redis.call('DEL', KEYS[1]) redis.call('HSET', KEYS[1], 'payload', ARGV[1]) return redis.call('EXPIRE', KEYS[1], ARGV[2])`;
 
 /** Marks consumed only if the artifact still exists; HSETNX makes a second consume a no-op. */
 const CONSUME = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1]) end return 0`;
@@ -27,10 +30,10 @@ const CONSUME = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('H
  *
  * Every key expires: an artifact saved without expiry keeps `fallbackTtlSeconds`. Every command and
  * script names one key, so the keys may live in different Redis Cluster hash slots: the artifact is
- * written in one transaction on its own key, then its lookups.
+ * written by one script on its own key, then its lookups.
  */
 export function createRedisOidcModelStore(
-  redis: RedisClient,
+  redis: RedisCommands,
   prefix: string,
   nowSeconds: () => number,
   fallbackTtlSeconds: number,
@@ -107,7 +110,7 @@ export function createRedisOidcModelStore(
       const ttl = expiresIn ?? fallbackTtlSeconds;
       // A re-issued artifact may change grant, uid or user code: the lookups of the old one go.
       const previous = await load(key);
-      await redis.multi().del(key).hSet(key, 'payload', JSON.stringify(payload)).expire(key, ttl).exec();
+      await redis.eval(REPLACE, { keys: [key], arguments: [JSON.stringify(payload), String(ttl)] });
       await reindex(model, id, payload, previous, ttl);
     },
     find: (model, id) => load(keyOf(model, id)),
