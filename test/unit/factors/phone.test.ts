@@ -41,7 +41,7 @@ function createCountingKeyedHash(): KeyedHash & { compared: number } {
   return counting;
 }
 
-const NUMBER = '+15555550123';
+const NUMBER = '+14155550123';
 const IP = '203.0.113.7';
 const UID = 'interaction-uid-1';
 const GENEROUS: SendLimits = { perAccount: 100, perNumber: 100, perIp: 100 };
@@ -57,6 +57,8 @@ let clock: TestClock;
 /** One factor per channel, sharing the stores (and so the send budgets), as app.ts builds them. */
 let phone: Record<Channel, PhoneFactor>;
 let alice: Person;
+/** The organization's default country, as the composition root reads it for the factor. */
+let defaultCountry: string | null;
 
 function createPhone(limits: SendLimits, deps: { sender?: MessageSender } = {}): Record<Channel, PhoneFactor> {
   const build = (channel: Channel) =>
@@ -70,6 +72,7 @@ function createPhone(limits: SendLimits, deps: { sender?: MessageSender } = {}):
       clock,
       random: createCryptoRandom(),
       limits,
+      defaultCountryFor: async () => defaultCountry,
     });
   return { sms: build('sms'), voice: build('voice') };
 }
@@ -84,6 +87,7 @@ beforeEach(async () => {
   keyedHash = createCountingKeyedHash();
   clock = createTestClock(Date.UTC(2031, 0, 1));
   phone = createPhone(GENEROUS);
+  defaultCountry = null;
   alice = await aPerson();
   return () => sql.close();
 });
@@ -98,8 +102,20 @@ const liveCodes = async () =>
 const fields = (values: Record<string, unknown>) => phone.sms.input.parse(values);
 
 /** Begins an enrolment of a number (a code is sent); the step is the confirm page, with a warning if the code could not be sent. */
-const begin = (person: Person, kind: Channel, number: string, label: string | null, binding: string, ip: string) =>
-  phone[kind].enrolment.begin(person, fields({ phone: number, label: label ?? '' }), { binding, ip });
+const begin = (
+  person: Person,
+  kind: Channel,
+  number: string,
+  label: string | null,
+  binding: string,
+  ip: string,
+  country?: string,
+) =>
+  phone[kind].enrolment.begin(
+    person,
+    fields({ phone: number, label: label ?? '', ...(country === undefined ? {} : { country }) }),
+    { binding, ip },
+  );
 
 /** Confirms an enrolment with the code sent for it. */
 const confirm = (person: Person, factor: FactorRecord, binding: string, code: string) =>
@@ -202,6 +218,66 @@ describe('phone enrolment', () => {
   );
 });
 
+describe('phone numbers at enrolment (issue 8)', () => {
+  const sentTo = () => sender.messages.at(-1)!.to;
+
+  it("reads a national number in the organization's default country and sends to it in E.164", async () => {
+    defaultCountry = 'GB';
+    expect(await phone.sms.enrolment.form(alice)).toMatchObject({ country: 'GB' });
+    const step = await begin(alice, 'sms', '020 7946 0018', null, UID, IP);
+    expect(step).toMatchObject({ ok: true, model: { phone: '+442079460018', masked: '+44 •• •••• ••18' } });
+    expect(sentTo()).toBe('+442079460018');
+  });
+
+  it('reads a national number in the country picked, over the default; international format whatever the country', async () => {
+    defaultCountry = 'GB';
+    await begin(alice, 'sms', '(415) 555-0123', null, UID, IP, 'US');
+    expect(sentTo()).toBe('+14155550123');
+    await begin(alice, 'voice', '+44 20 7946 0018', null, UID, IP, 'US');
+    expect(sentTo()).toBe('+442079460018');
+  });
+
+  it('with no country (none by default, or none picked) a national number is refused with the words of the hint', async () => {
+    const refused = await begin(alice, 'sms', '020 7946 0018', null, UID, IP);
+    expect(refused).toMatchObject({
+      ok: false,
+      reason: 'malformed',
+      field: 'phone',
+      message:
+        'That is not a valid number. Enter your number as you would dial it in the country chosen (none is chosen), or in international format starting with +.',
+    });
+    defaultCountry = 'GB';
+    expect(await begin(alice, 'sms', '020 7946 0018', null, UID, IP, '')).toMatchObject({ ok: false, field: 'phone' });
+    expect(sender.messages).toHaveLength(0);
+  });
+
+  it('a number not valid in the country picked is refused naming that country', async () => {
+    const refused = await begin(alice, 'sms', '020 7946 0018', null, UID, IP, 'FR');
+    expect(refused).toMatchObject({ ok: false, field: 'phone' });
+    expect(refused.ok ? '' : refused.message).toContain('in the country chosen (France)');
+  });
+
+  it.each(['XX', 'united kingdom', '<script>', 'GB'.repeat(20)])(
+    'an unknown country %j is refused next to the country picker, and nothing is created or sent',
+    async (country) => {
+      const refused = await begin(alice, 'sms', '+44 20 7946 0018', null, UID, IP, country);
+      expect(refused).toMatchObject({
+        ok: false,
+        reason: 'malformed',
+        field: 'country',
+        message: 'Choose a country from the list.',
+      });
+      expect(await store.findFactors(alice.orgId, alice.userId)).toEqual([]);
+      expect(sender.messages).toHaveLength(0);
+    },
+  );
+
+  it('shows the number back masked in international format', async () => {
+    const factor = await active();
+    expect(phone.sms.describe(factor)).toBe('+1 ••• ••• ••23');
+  });
+});
+
 describe('phone codes', () => {
   it('a code works for five minutes', async () => {
     const factor = await enrolled();
@@ -296,7 +372,7 @@ describe('phone send limits (toll fraud)', () => {
     phone = createPhone({ perAccount: 3, perNumber: 100, perIp: 100 });
     const factor = await active();
     expect(await challenge(alice, factor, UID, '198.51.100.1')).toEqual({ ok: true, model: {} });
-    expect(await challenge(alice, { ...factor, phone: '+15555550999' }, UID, '198.51.100.2')).toEqual({
+    expect(await challenge(alice, { ...factor, phone: '+14155550999' }, UID, '198.51.100.2')).toEqual({
       ok: true,
       model: {},
     });
@@ -325,13 +401,13 @@ describe('phone send limits (toll fraud)', () => {
       expect(done.ok).toBe(true);
       return done.ok ? done.warning : undefined;
     };
-    expect(await warning(begin(alice, 'sms', '+15555550001', null, 'u1', IP))).toBeUndefined();
-    expect(await warning(begin(bob, 'sms', '+15555550002', null, 'u2', IP))).toBeUndefined();
-    expect(await warning(begin(carol, 'sms', '+15555550003', null, 'u3', IP))).toMatchObject({
+    expect(await warning(begin(alice, 'sms', '+14155550001', null, 'u1', IP))).toBeUndefined();
+    expect(await warning(begin(bob, 'sms', '+14155550002', null, 'u2', IP))).toBeUndefined();
+    expect(await warning(begin(carol, 'sms', '+14155550003', null, 'u3', IP))).toMatchObject({
       ok: false,
       reason: 'rate_limited',
     });
-    expect(await warning(begin(carol, 'sms', '+15555550003', null, 'u3', '198.51.100.77'))).toBeUndefined();
+    expect(await warning(begin(carol, 'sms', '+14155550003', null, 'u3', '198.51.100.77'))).toBeUndefined();
   });
 
   it('the budget comes back after an hour', async () => {
