@@ -19,7 +19,7 @@ const MAX_TYPED = 64;
 
 /** ISO 3166-1 alpha-2, one libphonenumber knows ("GB", "US"); lower case is accepted. */
 export const countrySchema = z
-  .string()
+  .string({ error: 'Choose a country from the list.' })
   .trim()
   .max(8, 'Choose a country from the list.')
   .transform((code) => code.toUpperCase())
