@@ -1,4 +1,9 @@
-import { getCountries, getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/min';
+import {
+  getCountries,
+  getCountryCallingCode,
+  parsePhoneNumberFromString,
+  type CountryCode,
+} from 'libphonenumber-js/min';
 import { z } from 'zod';
 
 /**
@@ -49,13 +54,14 @@ export const COUNTRY_OPTIONS: readonly CountryOption[] = Object.freeze(
 );
 
 /** What a phone field accepts, said under it; the error for a number it refuses says the same. */
-export const PHONE_HINT = 'Your number as you would dial it in the country chosen, or in international format starting with +.';
+export const PHONE_HINT =
+  'Your number as you would dial it in the country chosen, or in international format starting with\u00a0+.';
 
 /** The hint's words as an instruction, naming the country chosen (or that none is). */
 export function phoneInstruction(country: string | null): string {
   const known = supported(country);
   const chosen = known ? countryName(known) : 'none is chosen';
-  return `Enter your number as you would dial it in the country chosen (${chosen}), or in international format starting with +.`;
+  return `Enter your number as you would dial it in the country chosen (${chosen}), or in international format starting with\u00a0+.`;
 }
 
 export type ParsedPhone = { ok: true; e164: string } | { ok: false; message: string };

@@ -84,7 +84,7 @@ describe('account page actions refuse what they must', () => {
       const response = await post(browser, '/account/two-factor/method/sms', { phone, kind: 'sms' });
       expect(response.status).toBe(400);
       expect(await response.text()).toMatch(
-        /<input id="sms-phone"[^>]*aria-invalid="true"[^]*?id="sms-phone-error" role="alert">That is not a valid number. Enter your number as you would dial it in the country chosen \(none is chosen\), or in international format starting with \+./,
+        /<input id="sms-phone"[^>]*aria-invalid="true"[^]*?id="sms-phone-error" role="alert">That is not a valid number. Enter your number as you would dial it in the country chosen \(none is chosen\), or in international format starting with\u00a0\+./,
       );
     }
     const csrf = await csrfOf(browser);

@@ -53,7 +53,7 @@ describe('the twofold CLI on the default country for phone numbers', () => {
     const national = await create('acme', 'cy@acme.example', '020 7946 0018');
     expect(national.code).toBe(1);
     expect(national.stderr).toContain(
-      'phone: That is not a valid number. Enter your number as you would dial it in the country chosen (none is chosen), or in international format starting with +.',
+      'phone: That is not a valid number. Enter your number as you would dial it in the country chosen (none is chosen), or in international format starting with\u00a0+.',
     );
   });
 });

@@ -15,9 +15,9 @@ import { PASSWORD, seedClient, seedUser } from '../helpers/seed.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { readOutbox } from '../helpers/totp.ts';
 
-const HINT = 'Your number as you would dial it in the country chosen, or in international format starting with +.';
+const HINT = 'Your number as you would dial it in the country chosen, or in international format starting with\u00a0+.';
 const refusal = (country: string) =>
-  `That is not a valid number. Enter your number as you would dial it in the country chosen (${country}), or in international format starting with +.`;
+  `That is not a valid number. Enter your number as you would dial it in the country chosen (${country}), or in international format starting with\u00a0+.`;
 
 /**
  * Issue 8: phone numbers in national format, read in the organization's default country or the

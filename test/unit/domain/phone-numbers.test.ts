@@ -54,7 +54,7 @@ describe('reading a typed phone number', () => {
       });
     }
     expect(phoneInstruction('GB')).toBe(
-      'Enter your number as you would dial it in the country chosen (United Kingdom), or in international format starting with +.',
+      'Enter your number as you would dial it in the country chosen (United Kingdom), or in international format starting with\u00a0+.',
     );
   });
 
@@ -68,7 +68,7 @@ describe('reading a typed phone number', () => {
     expect(parsePhoneNumber('020 7946 0018', null)).toEqual({
       ok: false,
       message:
-        'That is not a valid number. Enter your number as you would dial it in the country chosen (none is chosen), or in international format starting with +.',
+        'That is not a valid number. Enter your number as you would dial it in the country chosen (none is chosen), or in international format starting with\u00a0+.',
     });
   });
 

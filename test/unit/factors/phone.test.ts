@@ -244,7 +244,7 @@ describe('phone numbers at enrolment (issue 8)', () => {
       reason: 'malformed',
       field: 'phone',
       message:
-        'That is not a valid number. Enter your number as you would dial it in the country chosen (none is chosen), or in international format starting with +.',
+        'That is not a valid number. Enter your number as you would dial it in the country chosen (none is chosen), or in international format starting with\u00a0+.',
     });
     defaultCountry = 'GB';
     expect(await begin(alice, 'sms', '020 7946 0018', null, UID, IP, '')).toMatchObject({ ok: false, field: 'phone' });
