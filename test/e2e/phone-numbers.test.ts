@@ -155,6 +155,16 @@ describe('phone numbers in national format, with a default country and a picker'
     expect(bad.status).toBe(400);
   });
 
+  it('without a default country the picker starts on none, and a national number is refused saying so', async () => {
+    const settings = await page(adminBrowser, '/account/two-factor');
+    expect(settings).toMatch(
+      /<select id="sms-country" name="country"[^>]*>\s*<option value="" selected>None: I will type the number with \+ and its country code<\/option>/,
+    );
+    const refused = await post(adminBrowser, '/account/two-factor/method/sms', { country: '', phone: '020 7946 0018' });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain(refusal('none is chosen'));
+  });
+
   it('the console sets the default country behind step-up, refuses unknown codes and records the change', async () => {
     const security = await page(adminBrowser, '/admin/security');
     expect(security).toMatch(/<label for="defaultCountry">Default country<\/label>/);
