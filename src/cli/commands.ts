@@ -134,7 +134,7 @@ async function readPassword(io: CliIo): Promise<string> {
 const userCreate: Command = {
   name: 'user create',
   usage:
-    'twofold user create --org <slug> --email <email> [--name <n>] [--phone <number>] [--role member|admin] --password-stdin: --phone in international format (+44 20 7946 0018), or national in the organization\'s default country; stored in E.164.',
+    "twofold user create --org <slug> --email <email> [--name <n>] [--phone <number>] [--role member|admin] --password-stdin: --phone in international format (+44 20 7946 0018), or national in the organization's default country; stored in E.164.",
   options: ['org', 'email', 'name', 'phone', 'role', 'password-stdin'],
   async run({ values, args, io, openApp }) {
     if (args.length > 0) throw new UsageError(`unexpected argument "${args[0]}"`);

@@ -178,7 +178,8 @@ export function createPhoneFactor(deps: {
       async begin(person, fields, context) {
         const picked = fields.country ?? (await deps.defaultCountryFor(person)) ?? '';
         const country = picked === '' ? null : countrySchema.safeParse(picked);
-        if (country && !country.success) return fail('malformed', country.error.issues[0]!.message, { field: 'country' });
+        if (country && !country.success)
+          return fail('malformed', country.error.issues[0]!.message, { field: 'country' });
         const phone = parsePhoneNumber(fields.phone, country?.data ?? null);
         if (!phone.ok) return fail('malformed', phone.message, { field: 'phone' });
         // A new enrolment replaces an unfinished one: unconfirmed numbers never pile up.

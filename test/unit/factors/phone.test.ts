@@ -57,8 +57,6 @@ let clock: TestClock;
 /** One factor per channel, sharing the stores (and so the send budgets), as app.ts builds them. */
 let phone: Record<Channel, PhoneFactor>;
 let alice: Person;
-/** The organization's default country, as the composition root reads it for the factor. */
-let defaultCountry: string | null;
 
 function createPhone(limits: SendLimits, deps: { sender?: MessageSender } = {}): Record<Channel, PhoneFactor> {
   const build = (channel: Channel) =>
@@ -72,7 +70,8 @@ function createPhone(limits: SendLimits, deps: { sender?: MessageSender } = {}):
       clock,
       random: createCryptoRandom(),
       limits,
-      defaultCountryFor: async () => defaultCountry,
+      // National numbers and the country picker: phone.numbers.test.ts.
+      defaultCountryFor: async () => null,
     });
   return { sms: build('sms'), voice: build('voice') };
 }
@@ -87,7 +86,6 @@ beforeEach(async () => {
   keyedHash = createCountingKeyedHash();
   clock = createTestClock(Date.UTC(2031, 0, 1));
   phone = createPhone(GENEROUS);
-  defaultCountry = null;
   alice = await aPerson();
   return () => sql.close();
 });
@@ -102,20 +100,8 @@ const liveCodes = async () =>
 const fields = (values: Record<string, unknown>) => phone.sms.input.parse(values);
 
 /** Begins an enrolment of a number (a code is sent); the step is the confirm page, with a warning if the code could not be sent. */
-const begin = (
-  person: Person,
-  kind: Channel,
-  number: string,
-  label: string | null,
-  binding: string,
-  ip: string,
-  country?: string,
-) =>
-  phone[kind].enrolment.begin(
-    person,
-    fields({ phone: number, label: label ?? '', ...(country === undefined ? {} : { country }) }),
-    { binding, ip },
-  );
+const begin = (person: Person, kind: Channel, number: string, label: string | null, binding: string, ip: string) =>
+  phone[kind].enrolment.begin(person, fields({ phone: number, label: label ?? '' }), { binding, ip });
 
 /** Confirms an enrolment with the code sent for it. */
 const confirm = (person: Person, factor: FactorRecord, binding: string, code: string) =>
@@ -216,66 +202,6 @@ describe('phone enrolment', () => {
       expect(sender.messages).toHaveLength(0);
     },
   );
-});
-
-describe('phone numbers at enrolment (issue 8)', () => {
-  const sentTo = () => sender.messages.at(-1)!.to;
-
-  it("reads a national number in the organization's default country and sends to it in E.164", async () => {
-    defaultCountry = 'GB';
-    expect(await phone.sms.enrolment.form(alice)).toMatchObject({ country: 'GB' });
-    const step = await begin(alice, 'sms', '020 7946 0018', null, UID, IP);
-    expect(step).toMatchObject({ ok: true, model: { phone: '+442079460018', masked: '+44 •• •••• ••18' } });
-    expect(sentTo()).toBe('+442079460018');
-  });
-
-  it('reads a national number in the country picked, over the default; international format whatever the country', async () => {
-    defaultCountry = 'GB';
-    await begin(alice, 'sms', '(415) 555-0123', null, UID, IP, 'US');
-    expect(sentTo()).toBe('+14155550123');
-    await begin(alice, 'voice', '+44 20 7946 0018', null, UID, IP, 'US');
-    expect(sentTo()).toBe('+442079460018');
-  });
-
-  it('with no country (none by default, or none picked) a national number is refused with the words of the hint', async () => {
-    const refused = await begin(alice, 'sms', '020 7946 0018', null, UID, IP);
-    expect(refused).toMatchObject({
-      ok: false,
-      reason: 'malformed',
-      field: 'phone',
-      message:
-        'That is not a valid number. Enter your number as you would dial it in the country chosen (none is chosen), or in international format starting with\u00a0+.',
-    });
-    defaultCountry = 'GB';
-    expect(await begin(alice, 'sms', '020 7946 0018', null, UID, IP, '')).toMatchObject({ ok: false, field: 'phone' });
-    expect(sender.messages).toHaveLength(0);
-  });
-
-  it('a number not valid in the country picked is refused naming that country', async () => {
-    const refused = await begin(alice, 'sms', '020 7946 0018', null, UID, IP, 'FR');
-    expect(refused).toMatchObject({ ok: false, field: 'phone' });
-    expect(refused.ok ? '' : refused.message).toContain('in the country chosen (France)');
-  });
-
-  it.each(['XX', 'united kingdom', '<script>', 'GB'.repeat(20)])(
-    'an unknown country %j is refused next to the country picker, and nothing is created or sent',
-    async (country) => {
-      const refused = await begin(alice, 'sms', '+44 20 7946 0018', null, UID, IP, country);
-      expect(refused).toMatchObject({
-        ok: false,
-        reason: 'malformed',
-        field: 'country',
-        message: 'Choose a country from the list.',
-      });
-      expect(await store.findFactors(alice.orgId, alice.userId)).toEqual([]);
-      expect(sender.messages).toHaveLength(0);
-    },
-  );
-
-  it('shows the number back masked in international format', async () => {
-    const factor = await active();
-    expect(phone.sms.describe(factor)).toBe('+1 ••• ••• ••23');
-  });
 });
 
 describe('phone codes', () => {
