@@ -6,7 +6,7 @@ import { startServer } from '../server.ts';
 import type { CliIo } from './io.ts';
 import { UsageError } from './usage-error.ts';
 import { list, pick, required, str, type Command } from './values.ts';
-import { ORG_AND_USER_COMMANDS, orgJson } from './directory-commands.ts';
+import { defaultCountryOption, ORG_AND_USER_COMMANDS, orgJson } from './directory-commands.ts';
 import { PERSON_STATUS_COMMANDS } from './person-status-commands.ts';
 
 export const USAGE = `twofold: an OpenID Connect identity provider with two-factor authentication
@@ -17,10 +17,12 @@ Usage: twofold <command> [options] [--json]
   migrate                       apply database migrations
   org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>]
              [--password-min-length <8-64>] [--app-passwords tfa|everyone|none] [--legacy-password-access]
+             [--default-country <GB|US|…>|none]
   org update <slug> [--enforce-tfa | --no-enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>]
              [--tfa-grace-days <0-90>] [--allowed-methods <kind,…>|all] [--phishing-resistant none|admins|everyone]
+             [--default-country <GB|US|…>|none]   # national phone numbers are read in this country
   org show <slug>
-  user create --org <slug> --email <email> [--name <n>] [--phone <E.164>] [--role member|admin] --password-stdin
+  user create --org <slug> --email <email> [--name <n>] [--phone <number>] [--role member|admin] --password-stdin
   user list --org <slug> [--search <text>] [--tfa enforced|own|off|grace|not_enrolled]
   user show --email <email>
   user reset-tfa --email <email> [--keep-app-passwords]
@@ -73,7 +75,7 @@ const migrate: Command = {
 const orgCreate: Command = {
   name: 'org create',
   usage:
-    'twofold org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>] [--app-passwords tfa|everyone|none] [--legacy-password-access]',
+    'twofold org create <slug> [--name <display name>] [--enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>] [--app-passwords tfa|everyone|none] [--legacy-password-access] [--default-country <GB|US|…>|none]',
   options: [
     'name',
     'enforce-tfa',
@@ -81,9 +83,11 @@ const orgCreate: Command = {
     'password-min-length',
     'app-passwords',
     'legacy-password-access',
+    'default-country',
   ],
   async run({ values, args, openApp }) {
     if (args.length !== 1) throw new UsageError('org create takes exactly one <slug>');
+    const defaultCountry = defaultCountryOption(values);
     const days = str(values, 'trusted-browser-days');
     if (days !== undefined && !/^(\d{1,2}|[12]\d{2}|3[0-5]\d|36[0-5])$/.test(days)) {
       throw new UsageError('--trusted-browser-days must be a whole number from 0 (never trust a browser) to 365');
@@ -109,6 +113,7 @@ const orgCreate: Command = {
       name: str(values, 'name'),
       enforceTfa: values['enforce-tfa'] === true,
       ...(days !== undefined ? { trustedBrowserDays: Number(days) } : {}),
+      defaultCountry,
     });
     return {
       text: `created organization ${org.slug} (${org.name})${org.enforceTfa ? ', TFA enforced' : ''}`,
@@ -129,7 +134,7 @@ async function readPassword(io: CliIo): Promise<string> {
 const userCreate: Command = {
   name: 'user create',
   usage:
-    'twofold user create --org <slug> --email <email> [--name <n>] [--phone <E.164>] [--role member|admin] --password-stdin',
+    "twofold user create --org <slug> --email <email> [--name <n>] [--phone <number>] [--role member|admin] --password-stdin: --phone in international format (+44 20 7946 0018), or national in the organization's default country; stored in E.164.",
   options: ['org', 'email', 'name', 'phone', 'role', 'password-stdin'],
   async run({ values, args, io, openApp }) {
     if (args.length > 0) throw new UsageError(`unexpected argument "${args[0]}"`);

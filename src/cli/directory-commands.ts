@@ -1,4 +1,5 @@
 import { TFA_STATUSES, type TfaStatus } from '../domain/people.ts';
+import { countryName, countrySchema } from '../domain/phone-numbers.ts';
 import { PHISHING_RESISTANT_POLICIES, type Organization } from '../ports/stores.ts';
 import { UsageError } from './usage-error.ts';
 import { pick, required, str, type Command, type Values } from './values.ts';
@@ -16,6 +17,7 @@ export const orgJson = (org: Organization) => ({
   tfaGraceDays: org.tfaGraceDays,
   allowedMethods: org.allowedMethods,
   phishingResistant: org.phishingResistant,
+  defaultCountry: org.defaultCountry,
 });
 
 const orgText = (org: Organization) =>
@@ -26,7 +28,24 @@ const orgText = (org: Organization) =>
     `minimum password length: ${org.passwordMinLength ?? 'default'}`,
     `app passwords: ${org.appPasswords}; account password for mail servers: ${org.legacyPasswordAccess ? 'allowed without TFA' : 'never'}`,
     `enrolment grace: ${org.tfaGraceDays} days; allowed methods: ${org.allowedMethods?.join(', ') ?? 'all'}; phishing-resistant methods required of: ${org.phishingResistant}`,
+    `default country for phone numbers: ${org.defaultCountry ? `${org.defaultCountry} (${countryName(org.defaultCountry)})` : 'none (international format)'}`,
   ].join('\n');
+
+/**
+ * --default-country: an ISO 3166-1 alpha-2 code with a numbering plan (GB, US), or "none" to
+ * clear it; undefined when absent.
+ */
+export function defaultCountryOption(values: Values): string | null | undefined {
+  const given = str(values, 'default-country');
+  if (given === undefined) return undefined;
+  if (given.toLowerCase() === 'none') return null;
+  const country = countrySchema.safeParse(given);
+  if (!country.success)
+    throw new UsageError(
+      `--default-country must be a two-letter country code with phone numbers, such as GB or US, or "none" (got "${given}")`,
+    );
+  return country.data;
+}
 
 /** A whole number flag, checked against its range; undefined when absent. */
 function wholeNumber(value: string | undefined, flag: string, min: number, max: number): number | undefined {
@@ -63,7 +82,7 @@ const orgShow: Command = {
 const orgUpdate: Command = {
   name: 'org update',
   usage:
-    'twofold org update <slug> [--enforce-tfa | --no-enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>] [--tfa-grace-days <0-90>] [--allowed-methods <kind,…>|all] [--phishing-resistant none|admins|everyone]',
+    'twofold org update <slug> [--enforce-tfa | --no-enforce-tfa] [--trusted-browser-days <0-365>] [--password-min-length <8-64>] [--tfa-grace-days <0-90>] [--allowed-methods <kind,…>|all] [--phishing-resistant none|admins|everyone] [--default-country <GB|US|…>|none]',
   options: [
     'enforce-tfa',
     'no-enforce-tfa',
@@ -72,9 +91,11 @@ const orgUpdate: Command = {
     'tfa-grace-days',
     'allowed-methods',
     'phishing-resistant',
+    'default-country',
   ],
   async run({ values, args, openApp }) {
     if (args.length !== 1) throw new UsageError('org update takes exactly one <slug>');
+    const defaultCountry = defaultCountryOption(values);
     if (values['enforce-tfa'] === true && values['no-enforce-tfa'] === true)
       throw new UsageError('give --enforce-tfa or --no-enforce-tfa, not both');
     const trustedBrowserDays = wholeNumber(str(values, 'trusted-browser-days'), 'trusted-browser-days', 0, 365);
@@ -85,7 +106,7 @@ const orgUpdate: Command = {
     const org = await app.services.organizations.requireOrganization(args[0]!);
     const updated = await app.services.organizations.updatePolicy(
       org,
-      { enforceTfa, trustedBrowserDays, passwordMinLength, ...methods },
+      { enforceTfa, trustedBrowserDays, passwordMinLength, ...methods, defaultCountry },
       { userId: null, actor: 'cli' },
     );
     return { text: orgText(updated), json: orgJson(updated) };

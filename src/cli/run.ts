@@ -79,6 +79,7 @@ const OPTIONS = {
   'tfa-grace-days': { type: 'string' },
   'allowed-methods': { type: 'string' },
   'phishing-resistant': { type: 'string' },
+  'default-country': { type: 'string' },
 } as const;
 
 function parse(argv: string[]) {

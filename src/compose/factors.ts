@@ -60,6 +60,8 @@ export function createFactors(deps: {
       clock,
       random,
       limits: config.delivery.limits,
+      defaultCountryFor: async (person) =>
+        (await deps.organizations.findOrganizationById(person.orgId))?.defaultCountry ?? null,
     });
   return [
     createTotpFactor({

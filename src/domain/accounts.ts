@@ -13,18 +13,13 @@ import {
 } from '../ports/stores.ts';
 import type { Audit } from './audit.ts';
 import { emailSchema } from './email.ts';
+import { parsePhoneNumber } from './phone-numbers.ts';
 import { normalizePassword, type PasswordPolicy, type PasswordRules } from './passwords/policy.ts';
 import type { Throttle } from './throttle.ts';
 import { secondsText } from './duration-text.ts';
 import { domainErrors } from './error-codes.ts';
 
 export const roleSchema = z.enum(['member', 'admin']);
-
-/** E.164: a plus, a country code that does not start with 0, at most 15 digits (ITU-T E.164 §6). */
-export const phoneSchema = z
-  .string()
-  .trim()
-  .regex(/^\+[1-9]\d{6,14}$/, 'Enter the number in international format, like +14155550123.');
 
 export const displayNameSchema = z.string().trim().min(1, 'Enter a name.').max(200, 'Use at most 200 characters.');
 
@@ -131,15 +126,16 @@ export function createAccounts(deps: {
   });
 
   /** Field messages for the details of a new person (everything but the password). */
-  function detailProblems(input: Omit<NewUserInput, 'password'>) {
+  function detailProblems(org: Organization, input: Omit<NewUserInput, 'password'>) {
     const fields: Record<string, string> = {};
     const email = emailSchema.safeParse(input.email);
     if (!email.success) fields.email = email.error.issues[0]!.message;
     const name = input.name ? displayNameSchema.safeParse(input.name) : undefined;
     if (name && !name.success) fields.name = name.error.issues[0]!.message;
-    const phone = input.phone ? phoneSchema.safeParse(input.phone) : undefined;
-    if (phone && !phone.success) fields.phone = phone.error.issues[0]!.message;
-    return { fields, email: email.data, name: name?.data ?? null, phone: phone?.data ?? null };
+    // Stored in E.164; a national number is read in the organization's default country.
+    const phone = input.phone ? parsePhoneNumber(input.phone, org.defaultCountry) : undefined;
+    if (phone && !phone.ok) fields.phone = phone.message;
+    return { fields, email: email.data, name: name?.data ?? null, phone: phone?.ok ? phone.e164 : null };
   }
 
   function newUser(org: Organization, details: ReturnType<typeof detailProblems>, role: Role | undefined): User {
@@ -160,7 +156,7 @@ export function createAccounts(deps: {
   }
 
   async function prepareUser(org: Organization, input: NewUserInput) {
-    const details = detailProblems(input);
+    const details = detailProblems(org, input);
     const { fields } = details;
     const problems = policy.check(input.password, passwordRulesFor(org), {
       email: input.email,
@@ -291,7 +287,7 @@ export function createAccounts(deps: {
       await audit.record({ type: 'password.changed', orgId: organization.id, userId: user.id, ip });
     },
     async prepareInvitedUser(org, input) {
-      const details = detailProblems(input);
+      const details = detailProblems(org, input);
       if (Object.keys(details.fields).length > 0) throw domainErrors.raise('invalid_user', { fields: details.fields });
       const user = { ...newUser(org, details, input.role), invitedAt: clock.now() };
       return { user, passwordHash: await hasher.hash(random.token(32)) };

@@ -11,6 +11,7 @@ import {
 } from '../ports/stores.ts';
 import type { Audit } from './audit.ts';
 import { domainErrors } from './error-codes.ts';
+import { countrySchema } from './phone-numbers.ts';
 
 /** A slug names the organization in URLs and the CLI: lowercase letters, digits and inner hyphens. */
 export const slugSchema = z
@@ -27,7 +28,8 @@ export const DEFAULT_TRUSTED_BROWSER_DAYS = 30;
 
 /**
  * The rest of a new organization's policy: no enrolment grace, every method, no password expiry
- * (NIST SP 800-63B §3.1.1.2), and AAL2 session lifetimes (§4.2.3: 12 hours, 30 minutes idle).
+ * (NIST SP 800-63B §3.1.1.2), AAL2 session lifetimes (§4.2.3: 12 hours, 30 minutes idle), and no
+ * default country for phone numbers (international format unless a person picks one).
  */
 export const ORGANIZATION_POLICY_DEFAULTS = {
   tfaGraceDays: 0,
@@ -38,6 +40,7 @@ export const ORGANIZATION_POLICY_DEFAULTS = {
   sessionMaxHours: 12,
   sessionIdleMinutes: 30,
   logoUrl: null,
+  defaultCountry: null,
 } as const satisfies Partial<Organization>;
 
 export interface NewOrganizationInput {
@@ -52,6 +55,8 @@ export interface NewOrganizationInput {
   appPasswords?: AppPasswordPolicy;
   /** Mail and calendar servers may check the account password of people without TFA. */
   legacyPasswordAccess?: boolean;
+  /** The country phone numbers are read in unless a person picks another (ISO 3166-1 alpha-2). */
+  defaultCountry?: string | null;
 }
 
 export interface Organizations {
@@ -132,6 +137,8 @@ export const policyChangesSchema = z.object({
     .nullable()
     .optional(),
   logoUrl: logoUrlSchema.nullable().optional(),
+  /** Phone numbers in national format are read in this country unless people pick another; null: none. */
+  defaultCountry: countrySchema.nullable().optional(),
 });
 export type PolicyChanges = z.input<typeof policyChangesSchema>;
 
@@ -149,7 +156,10 @@ export function createOrganizations(deps: {
     if (!slug.success) fields.slug = slug.error.issues[0]!.message;
     const name = organizationNameSchema.safeParse(input.name ?? input.slug);
     if (!name.success) fields.name = name.error.issues[0]!.message;
-    if (!slug.success || !name.success) throw domainErrors.raise('invalid_organization', { fields });
+    const country = countrySchema.nullable().safeParse(input.defaultCountry ?? null);
+    if (!country.success) fields.defaultCountry = country.error.issues[0]!.message;
+    if (!slug.success || !name.success || !country.success)
+      throw domainErrors.raise('invalid_organization', { fields });
     return {
       id: deps.random.uuid(),
       slug: slug.data,
@@ -160,6 +170,7 @@ export function createOrganizations(deps: {
       appPasswords: input.appPasswords ?? 'tfa',
       legacyPasswordAccess: input.legacyPasswordAccess ?? false,
       ...ORGANIZATION_POLICY_DEFAULTS,
+      defaultCountry: country.data,
       tfaEnforcedAt: input.enforceTfa ? deps.clock.now() : null,
       createdAt: deps.clock.now(),
     };

@@ -105,6 +105,11 @@ export interface Factor<In = unknown> {
   readonly input: z.ZodType<In>;
   /** Absent for factors that come with another one (recovery codes). */
   readonly enrolment?: {
+    /**
+     * What the factor's enrol form shows before anything is sent, for its enrol.ejs (the phone
+     * factor's countries and the organization's default one); without it the form has no model.
+     */
+    form?(person: Person): Promise<Record<string, unknown>>;
     begin(person: Person, input: In, context: FactorContext): Promise<Step>;
     /** Proves the new factor with its first use; only then is it active. */
     confirm(person: Person, input: In, context: FactorContext): Promise<VerifyOutcome>;

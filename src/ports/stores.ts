@@ -32,6 +32,11 @@ export interface Organization {
   sessionIdleMinutes: number;
   /** An https URL of the organization's logo, shown in page headers; null shows its name only. */
   logoUrl: string | null;
+  /**
+   * The country (ISO 3166-1 alpha-2) whose national format phone numbers are read in unless the
+   * person picks another; null: none, numbers are typed in international format unless one is picked.
+   */
+  defaultCountry: string | null;
   createdAt: number;
 }
 

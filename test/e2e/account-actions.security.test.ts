@@ -63,7 +63,8 @@ describe('account page actions refuse what they must', () => {
         { phone: '+14155550199' },
         'That method is not available. Choose another one.',
       ],
-      ['/account/two-factor/method/sms', { phone: `+1${'4'.repeat(40)}`, kind: 'sms' }, unreadable],
+      ['/account/two-factor/method/sms', { phone: `+1${'4'.repeat(200)}`, kind: 'sms' }, unreadable],
+      ['/account/two-factor/method/sms', { phone: '+14155550199', country: 'x'.repeat(65) }, unreadable],
       ['/account/two-factor/method/sms', { phone: '+14155550199', kind: 'sms', label: 'x'.repeat(201) }, unreadable],
       ['/account/two-factor/method/totp', { label: 'x'.repeat(5_000) }, unreadable],
       ['/account/two-factor/remove', { factorId: 'x'.repeat(65) }, unreadable],
@@ -78,11 +79,12 @@ describe('account page actions refuse what they must', () => {
     ];
     for (const [path, fields, message] of refusals)
       await expectRefusal(await post(browser, path, fields), 400, message);
-    for (const phone of ['123', '+0123456789', '4155550123', '+1 415 CALL NOW']) {
+    // Issue 8: the refusal says what the hint says, naming the country chosen (none: the organization has no default).
+    for (const phone of ['123', '+0123456789', '4155550123', '+1 415 CALL NOW', `+1${'4'.repeat(40)}`]) {
       const response = await post(browser, '/account/two-factor/method/sms', { phone, kind: 'sms' });
       expect(response.status).toBe(400);
       expect(await response.text()).toMatch(
-        /<input id="sms-phone"[^>]*aria-invalid="true"[^]*?id="sms-phone-error" role="alert">Enter the number in international format/,
+        /<input id="sms-phone"[^>]*aria-invalid="true"[^]*?id="sms-phone-error" role="alert">That is not a valid number. Enter your number as you would dial it in the country chosen \(none is chosen\), or in international format starting with\u00a0\+./,
       );
     }
     const csrf = await csrfOf(browser);

@@ -95,15 +95,15 @@ describe('account page actions, end to end', () => {
     });
 
     it('adds a text-message and a voice method with the code the outbox received, without new recovery codes', async () => {
-      for (const [kind, typed, phone] of [
-        ['sms', '+1 (415) 555-0123', '+14155550123'],
-        ['voice', '+44 20 7946 0958', '+442079460958'],
+      for (const [kind, typed, phone, masked] of [
+        ['sms', '+1 (415) 555-0123', '+14155550123', '+1 ••• ••• ••23'],
+        ['voice', '+44 20 7946 0958', '+442079460958', '+44 •• •••• ••58'],
       ] as const) {
         const sent = await post(browser, `/account/two-factor/method/${kind}`, { phone: typed, label: `${kind} line` });
         expect(sent.status).toBe(200);
         const html = await sent.text();
         expect(html).toContain(
-          `${kind === 'sms' ? 'sent a text message to' : 'are calling'} your number ending in <strong>${phone.slice(-2)}</strong>`,
+          `${kind === 'sms' ? 'sent a text message to' : 'are calling'} your number <strong class="phone-number">${masked}</strong>`,
         );
         const message = readOutbox(server.environment.config.dataDir).at(-1)!;
         expect([message.channel, message.to]).toEqual([kind, phone]);
@@ -127,7 +127,7 @@ describe('account page actions, end to end', () => {
       expect(await preferredOf(tom)).toBe(voice.id);
       const html = await page(browser, '/account/two-factor');
       expect(html).toMatch(
-        /<strong>voice line<\/strong>[^<]*<span class="muted">Voice call, number ending in 58<\/span>\s*<span class="badge">Preferred<\/span>/,
+        /<strong>voice line<\/strong>[^<]*<span class="muted">Voice call, \+44 •• •••• ••58<\/span>\s*<span class="badge">Preferred<\/span>/,
       );
       expect(html).not.toContain(`value="${voice.id}"><button type="submit" class="link">Make preferred`);
     });
@@ -201,7 +201,7 @@ describe('account page actions, end to end', () => {
           ),
         );
       }
-      expect(html).toContain('Text message (SMS), number ending in 42');
+      expect(html).toContain('Text message (SMS), +1 ••• ••• ••42');
       expect(html).toContain('10 recovery codes left.');
       expect(html).toContain('Signed in on 1 browser. 1 trusted browser skip the second step.');
       expect(/<ul class="events">([^]*?)<\/ul>/.exec(html)![1]).toMatch(

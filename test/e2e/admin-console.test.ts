@@ -101,7 +101,7 @@ describe('the admin console', () => {
 
   it("removes one of a person's methods, keeps the others and names the administrator in the email", async () => {
     const cy = await member('cy@acme.example');
-    await withFactors(cy, '+447700900123');
+    await withFactors(cy, '+442079460123');
     const methods = (await factorsOf(cy)).filter((f) => f.active);
     const phone = methods.find((f) => f.kind === 'sms')!;
     expect(await page(adminBrowser, `/admin/people/${cy.seeded.user.id}`)).toContain(

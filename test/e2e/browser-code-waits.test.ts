@@ -96,7 +96,7 @@ describe.skipIf(skip)('issue 8: code waits and resends in real Chromium', () => 
     const seeded = await seedUser(server.app, { slug, email: `ada@${slug}.example` });
     const person = personOf(seeded);
     const phone = factorDriver(server.app);
-    const { factorId } = await phone.beginPhone(person, 'sms', '+447700900456', '', 'seed', '203.0.113.9');
+    const { factorId } = await phone.beginPhone(person, 'sms', '+442079460456', '', 'seed', '203.0.113.9');
     expect((await phone.confirmPhone(person, 'sms', factorId, outbox().at(-1)!.code, 'seed')).ok).toBe(true);
     await enrolTotp(server.app, seeded, clock.now());
     const page = await passwordStep(seeded);
@@ -168,7 +168,7 @@ describe.skipIf(skip)('issue 8: code waits and resends in real Chromium', () => 
   it('sends a new enrolment code to the same number from the confirmation page, after its countdown', async () => {
     const seeded = await seedUser(server.app, { slug: 'confirm', email: 'ada@confirm.example', enforceTfa: true });
     const page = await passwordStep(seeded);
-    await page.getByLabel('Mobile number').fill('+44 7700 900789');
+    await page.getByLabel('Mobile number').fill('+44 20 7946 0789');
     await page.getByRole('button', { name: 'Text a code to this number' }).click();
     await page.getByRole('heading', { name: 'Confirm your phone number' }).waitFor();
     const first = outbox().at(-1)!;
@@ -180,7 +180,7 @@ describe.skipIf(skip)('issue 8: code waits and resends in real Chromium', () => 
     await resend.click();
     await page.getByRole('heading', { name: 'Confirm your phone number' }).waitFor();
     const second = outbox().at(-1)!;
-    expect(second).toMatchObject({ to: '+447700900789', channel: 'sms' });
+    expect(second).toMatchObject({ to: '+442079460789', channel: 'sms' });
     expect(outbox().length).toBe(before + 1);
 
     // The new code confirms the number; the earlier one belonged to the setup it replaced.

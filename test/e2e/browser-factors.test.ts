@@ -152,7 +152,7 @@ describe.skipIf(skip)('second factors in real Chromium', () => {
     const seeded = await seedUser(server.app, { slug: 'acme', email: 'phone-view@acme.example' });
     const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
     await enrolTotp(server.app, seeded, Date.now());
-    await factorDriver(server.app).beginPhone(person, 'sms', '+447700900123', 'Work phone', 'x', '127.0.0.1');
+    await factorDriver(server.app).beginPhone(person, 'sms', '+442079460123', 'Work phone', 'x', '127.0.0.1');
     await server.app.factors.recovery.regenerate(person);
     const context = await browser.newContext({
       viewport: { width: 375, height: 740 },

@@ -38,7 +38,7 @@ describe.skipIf(skip)('issue 8: screens in real Chromium', () => {
     ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Authenticator app', { recoveryCodes: true }));
     const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
     const phone = factorDriver(server.app);
-    const { factorId } = await phone.beginPhone(person, 'voice', '+447700900123', '', 'seed', '203.0.113.9');
+    const { factorId } = await phone.beginPhone(person, 'voice', '+442079460123', '', 'seed', '203.0.113.9');
     const code = readOutbox(server.environment.config.dataDir).at(-1)!.code;
     expect((await phone.confirmPhone(person, 'voice', factorId, code, 'seed')).ok).toBe(true);
     clock.advance(30_000);

@@ -7,7 +7,13 @@ import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import { DeliveryError, type MessageSender } from '../../ports/message-sender.ts';
 import type { Random } from '../../ports/random.ts';
 import type { KeyedHash } from '../../ports/keyed-hash.ts';
-import { phoneSchema } from '../../domain/accounts.ts';
+import {
+  COUNTRY_OPTIONS,
+  PHONE_HINT,
+  countrySchema,
+  maskPhoneNumber,
+  parsePhoneNumber,
+} from '../../domain/phone-numbers.ts';
 import {
   cleanLabel,
   fail,
@@ -48,13 +54,11 @@ const input = z.object({
   factorId: z.string().max(64).default(''),
   code: z.string().max(64, 'That code is too long.').default(''),
   label: z.string().max(200).default(''),
-  phone: z.string().max(32).default(''),
+  // Longer than any typed number: the number's own check refuses it with the field's words.
+  phone: z.string().max(200).default(''),
+  /** The country picked for a national number; absent: the organization's default; empty: none. */
+  country: z.string().max(64).optional(),
 });
-
-/** A phone number as people type it ("+44 7700 900123", "(415) 555-0123") checked as E.164. */
-export function parsePhone(text: string) {
-  return phoneSchema.safeParse(text.replace(/[\s().-]/g, ''));
-}
 
 const CHANNELS = {
   sms: { name: 'Text message (SMS)', label: 'Text messages', amr: 'sms' },
@@ -75,6 +79,8 @@ export function createPhoneFactor(deps: {
   clock: Clock;
   random: Random;
   limits: SendLimits;
+  /** The organization's default country for national numbers (ISO 3166-1 alpha-2), if it has one. */
+  defaultCountryFor(person: Person): Promise<string | null>;
 }) {
   const { channel, store, ephemeral, counter, keyedHash } = deps;
   const pendingKey = (binding: string, factorId: string) => `phone-code:${binding}:${factorId}`;
@@ -156,7 +162,7 @@ export function createPhoneFactor(deps: {
   const confirmModel = (factor: FactorRecord) => ({
     title: 'Confirm your phone number',
     factorId: factor.id,
-    hint: factor.phone!.slice(-2),
+    masked: maskPhoneNumber(factor.phone!),
     phone: factor.phone!,
   });
 
@@ -166,13 +172,20 @@ export function createPhoneFactor(deps: {
     phishingResistant: false,
     input,
     enrolment: {
+      async form(person) {
+        return { countries: COUNTRY_OPTIONS, country: (await deps.defaultCountryFor(person)) ?? '', hint: PHONE_HINT };
+      },
       async begin(person, fields, context) {
-        const phone = parsePhone(fields.phone);
-        if (!phone.success) return fail('malformed', phone.error.issues[0]!.message, { field: 'phone' });
+        const picked = fields.country ?? (await deps.defaultCountryFor(person)) ?? '';
+        const country = picked === '' ? null : countrySchema.safeParse(picked);
+        if (country && !country.success)
+          return fail('malformed', country.error.issues[0]!.message, { field: 'country' });
+        const phone = parsePhoneNumber(fields.phone, country?.data ?? null);
+        if (!phone.ok) return fail('malformed', phone.message, { field: 'phone' });
         // A new enrolment replaces an unfinished one: unconfirmed numbers never pile up.
         await store.deleteInactiveFactors(person.orgId, person.userId, Object.keys(CHANNELS));
         const factor = newFactor(deps, person, channel, cleanLabel(fields.label, CHANNELS[channel].label), {
-          phone: phone.data,
+          phone: phone.e164,
         });
         await store.insertFactor(factor);
         const problem = await sendCode(person, factor, context);
@@ -186,7 +199,7 @@ export function createPhoneFactor(deps: {
         return outcome.ok ? outcome : { ...outcome, model: confirmModel(factor) };
       },
     },
-    describe: (record) => (record.phone ? `number ending in ${record.phone.slice(-2)}` : null),
+    describe: (record) => (record.phone ? maskPhoneNumber(record.phone) : null),
     async challenge(person, records, fields, context) {
       const factor = recordNamed(records, fields.factorId);
       if (!factor) return fail('malformed', 'That method is not available. Choose another one.');

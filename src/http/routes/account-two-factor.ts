@@ -13,7 +13,7 @@ import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../../ports/views.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
-import { enrolmentRoutes, type FieldProblem } from './factors/enrolment-routes.ts';
+import { enrolChoices, enrolmentRoutes, type FieldProblem } from './factors/enrolment-routes.ts';
 import { methodRow } from './factors/method-label.ts';
 import { codesFileName } from './factors/codes-file-name.ts';
 import { secondsText } from '../../domain/duration-text.ts';
@@ -84,7 +84,11 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
       nav: 'two-factor',
       overview: { ...overview, methods: rows },
       noneAllowed: rows.length > 0 && rows.every((m) => !m.allowed),
-      methods: deps.registry.enrollableFor(org, role).map((f) => ({ kind: f.kind })),
+      methods: await enrolChoices(
+        deps.registry,
+        deps.registry.enrollableFor(org, role).map((f) => f.kind),
+        person,
+      ),
       problem: problem && { kind: problem.kind, errors: { [problem.field]: problem.message }, values: problem.values },
       orgName: org.name,
       maxAgeText:

@@ -58,8 +58,11 @@ export function shortBrowser(userAgent: string | null): string | null {
 /** "sessionMaxHours" → "session max hours": settings added later still read as words. */
 const settingWords = (key: string) => key.replace(/([A-Z])/g, ' $1').toLowerCase();
 
-function settingValue(value: unknown): string {
-  if (value === null || value === undefined) return 'default';
+/** Settings whose empty value is no setting at all rather than the deployment's default. */
+const EMPTY_WORDS: Record<string, string> = { defaultCountry: 'none' };
+
+function settingValue(value: unknown, key = ''): string {
+  if (value === null || value === undefined) return EMPTY_WORDS[key] ?? 'default';
   if (typeof value === 'boolean') return value ? 'on' : 'off';
   if (Array.isArray(value)) return value.join(', ') || 'none';
   return String(value);
@@ -69,7 +72,7 @@ function settingValue(value: unknown): string {
 function changesText(changes: unknown): string[] {
   if (typeof changes !== 'object' || changes === null) return [];
   return Object.entries(changes as Record<string, { from?: unknown; to?: unknown }>).map(
-    ([key, change]) => `${settingWords(key)}: ${settingValue(change?.from)} → ${settingValue(change?.to)}`,
+    ([key, change]) => `${settingWords(key)}: ${settingValue(change?.from, key)} → ${settingValue(change?.to, key)}`,
   );
 }
 

@@ -15,7 +15,11 @@ import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import type { Views } from '../../ports/views.ts';
 import { codesFileName } from './factors/codes-file-name.ts';
-import { enrolmentRoutes as factorEnrolmentRoutes, type FieldProblem } from './factors/enrolment-routes.ts';
+import {
+  enrolChoices,
+  enrolmentRoutes as factorEnrolmentRoutes,
+  type FieldProblem,
+} from './factors/enrolment-routes.ts';
 import { expiredInteraction, loadLoginInteraction } from './interaction-support.ts';
 import type { FinishSignIn } from './sign-in-completion.ts';
 import { brandFor } from './brand.ts';
@@ -108,7 +112,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
     problem: FieldProblem | null,
   ) {
     const { account, kinds } = await accountOf(pending);
-    const methods = kinds.map((kind) => ({ kind }));
+    const methods = await enrolChoices(deps.registry, kinds, pending.person);
     const shown = problem && {
       kind: problem.kind,
       errors: { [problem.field]: problem.message },

@@ -8,6 +8,7 @@ import * as appPasswords from './migrations/0005-app-passwords.ts';
 import * as emailsComparedNfkc from './migrations/0006-emails-compared-nfkc.ts';
 import * as adminConsole from './migrations/0007-admin-console.ts';
 import * as enforcementStart from './migrations/0012-enforcement-start.ts';
+import * as defaultCountry from './migrations/0013-default-country.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
 import { createPostgresPool, type PostgresSettings } from './postgres-pool.ts';
 import type { Database, Tables } from './tables.ts';
@@ -61,6 +62,7 @@ const migrations: Record<string, Migration> = {
   '0006-emails-compared-nfkc': emailsComparedNfkc,
   '0007-admin-console': adminConsole,
   '0012-enforcement-start': enforcementStart,
+  '0013-default-country': defaultCountry,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

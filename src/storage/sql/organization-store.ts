@@ -31,6 +31,7 @@ export const ORGANIZATION_COLUMNS = [
   'session_max_hours',
   'session_idle_minutes',
   'logo_url',
+  'default_country',
 ] as const satisfies readonly (keyof OrganizationRow)[];
 
 /** `o.slug as o_slug, …`: the organization's columns of a joined read, each under `prefix`. */
@@ -89,6 +90,7 @@ export function toOrganization(row: OrganizationRow): Organization {
     sessionMaxHours: row.session_max_hours,
     sessionIdleMinutes: row.session_idle_minutes,
     logoUrl: row.logo_url,
+    defaultCountry: row.default_country,
     createdAt: row.created_at,
   };
 }
@@ -111,6 +113,7 @@ export function organizationRow(org: Organization): Insertable<Tables['organizat
     session_max_hours: org.sessionMaxHours,
     session_idle_minutes: org.sessionIdleMinutes,
     logo_url: org.logoUrl,
+    default_country: org.defaultCountry,
     created_at: org.createdAt,
   };
 }

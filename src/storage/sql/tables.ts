@@ -28,6 +28,8 @@ export interface Tables {
     session_max_hours: Defaulted<number>;
     session_idle_minutes: Defaulted<number>;
     logo_url: Defaulted<string | null>;
+    /** ISO 3166-1 alpha-2 (migration 0013); null: no default country for phone numbers. */
+    default_country: Defaulted<string | null>;
   };
   users: {
     id: string;

@@ -263,12 +263,19 @@ describe('createUser', () => {
     expect(await users.findUserByEmail('ada@example.com')).toBeUndefined();
   });
 
-  it.each(['14155550123', '+04155550123', '+1 415 555 0123', '+1415555012345678', '+12345'])(
-    'refuses the phone number %s (not E.164)',
+  it.each(['14155550123', '+04155550123', '+1415555012345678', '+12345', '+15555550123'])(
+    'refuses the phone number %s (not a valid number, and no default country to read it in)',
     async (phone) => {
       expect(fieldsOf(await create({ phone }).catch((e: unknown) => e))).toHaveProperty('phone');
     },
   );
+
+  it("stores a phone number in E.164, a national one read in the organization's default country (issue 8)", async () => {
+    expect((await create({ phone: '+1 (415) 555-0123' })).phone).toBe('+14155550123');
+    const british = await insertOrganization(sql.db, org({ slug: 'british', defaultCountry: 'GB' }));
+    const user = await create({ email: 'charles@example.com', phone: '020 7946 0018' }, british);
+    expect(user.phone).toBe('+442079460018');
+  });
 
   it('rejects a second account whose email differs only in case', async () => {
     await create({ email: 'ada@example.com' });

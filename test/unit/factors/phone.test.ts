@@ -41,7 +41,7 @@ function createCountingKeyedHash(): KeyedHash & { compared: number } {
   return counting;
 }
 
-const NUMBER = '+15555550123';
+const NUMBER = '+14155550123';
 const IP = '203.0.113.7';
 const UID = 'interaction-uid-1';
 const GENEROUS: SendLimits = { perAccount: 100, perNumber: 100, perIp: 100 };
@@ -70,6 +70,8 @@ function createPhone(limits: SendLimits, deps: { sender?: MessageSender } = {}):
       clock,
       random: createCryptoRandom(),
       limits,
+      // National numbers and the country picker: phone.numbers.test.ts.
+      defaultCountryFor: async () => null,
     });
   return { sms: build('sms'), voice: build('voice') };
 }
@@ -296,7 +298,7 @@ describe('phone send limits (toll fraud)', () => {
     phone = createPhone({ perAccount: 3, perNumber: 100, perIp: 100 });
     const factor = await active();
     expect(await challenge(alice, factor, UID, '198.51.100.1')).toEqual({ ok: true, model: {} });
-    expect(await challenge(alice, { ...factor, phone: '+15555550999' }, UID, '198.51.100.2')).toEqual({
+    expect(await challenge(alice, { ...factor, phone: '+14155550999' }, UID, '198.51.100.2')).toEqual({
       ok: true,
       model: {},
     });
@@ -325,13 +327,13 @@ describe('phone send limits (toll fraud)', () => {
       expect(done.ok).toBe(true);
       return done.ok ? done.warning : undefined;
     };
-    expect(await warning(begin(alice, 'sms', '+15555550001', null, 'u1', IP))).toBeUndefined();
-    expect(await warning(begin(bob, 'sms', '+15555550002', null, 'u2', IP))).toBeUndefined();
-    expect(await warning(begin(carol, 'sms', '+15555550003', null, 'u3', IP))).toMatchObject({
+    expect(await warning(begin(alice, 'sms', '+14155550001', null, 'u1', IP))).toBeUndefined();
+    expect(await warning(begin(bob, 'sms', '+14155550002', null, 'u2', IP))).toBeUndefined();
+    expect(await warning(begin(carol, 'sms', '+14155550003', null, 'u3', IP))).toMatchObject({
       ok: false,
       reason: 'rate_limited',
     });
-    expect(await warning(begin(carol, 'sms', '+15555550003', null, 'u3', '198.51.100.77'))).toBeUndefined();
+    expect(await warning(begin(carol, 'sms', '+14155550003', null, 'u3', '198.51.100.77'))).toBeUndefined();
   });
 
   it('the budget comes back after an hour', async () => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 import { AppError } from '../../../domain/errors.ts';
 import type { Organizations } from '../../../domain/organizations.ts';
+import { COUNTRY_OPTIONS } from '../../../domain/phone-numbers.ts';
 import type { Organization } from '../../../ports/stores.ts';
 import type { Views } from '../../../ports/views.ts';
 import { httpErrors } from '../../error-codes.ts';
@@ -55,6 +56,7 @@ export function createSecurityPage(deps: Omit<AdminSecurityDeps, 'organizations'
       notice: typeof ctx.query.done === 'string' ? (NOTICES[ctx.query.done] ?? null) : null,
       maxAgeMinutes: Math.round(deps.maxAgeSeconds / 60),
       methodPolicy: deps.methodPolicy(org, form.values),
+      countries: COUNTRY_OPTIONS,
       ...form,
     });
   };

@@ -30,6 +30,8 @@ const sessionsForm = z.object({
 });
 const logoForm = z.object({ logoUrl: z.string().max(4096, 'Use an address of at most 2048 characters.') });
 
+const phoneForm = z.object({ defaultCountry: z.string().max(64, 'Choose a country from the list.') });
+
 const toSessionPolicy = (form: z.output<typeof sessionsForm>): PolicyChanges => ({
   sessionMaxHours: Number(form.sessionMaxHours),
   sessionIdleMinutes: Number(form.sessionIdleMinutes),
@@ -40,9 +42,14 @@ const toLogoPolicy = (form: z.output<typeof logoForm>): PolicyChanges => ({
   logoUrl: form.logoUrl.trim() === '' ? null : form.logoUrl,
 });
 
+const toPhonePolicy = (form: z.output<typeof phoneForm>): PolicyChanges => ({
+  defaultCountry: form.defaultCountry.trim() === '' ? null : form.defaultCountry,
+});
+
 /**
  * Console → Security, sessions and branding: how long sign-in sessions last (NIST SP 800-63B
- * §4.2.3), whether passwords expire, and the logo in page headers. Every change needs a recent
+ * §4.2.3), whether passwords expire, the logo in page headers, and the country phone numbers are
+ * read in unless people pick another. Every change needs a recent
  * sign-in (requireFreshAuth), as the rest of the page does.
  */
 export function adminSessionPolicyRoutes(deps: AdminSessionPolicyDeps): Router {
@@ -79,5 +86,6 @@ export function adminSessionPolicyRoutes(deps: AdminSessionPolicyDeps): Router {
 
   router.post('/sessions', ...change, save(sessionsForm, toSessionPolicy));
   router.post('/logo', ...change, save(logoForm, toLogoPolicy));
+  router.post('/phone-numbers', ...change, save(phoneForm, toPhonePolicy));
   return router;
 }

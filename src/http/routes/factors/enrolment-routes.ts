@@ -41,6 +41,19 @@ export interface EnrolmentFlow {
   render(ctx: Context, view: string, model: Record<string, unknown>): Promise<void>;
 }
 
+/** One method a list of methods offers, with its enrol form's model (views/partials/enrol-methods.ejs). */
+export interface EnrolChoice {
+  kind: string;
+  form: Record<string, unknown>;
+}
+
+/** The methods of `kinds` the person may add, each with what its form needs shown. */
+export async function enrolChoices(registry: FactorRegistry, kinds: string[], person: Person): Promise<EnrolChoice[]> {
+  return Promise.all(
+    kinds.map(async (kind) => ({ kind, form: (await registry.get(kind)?.enrolment?.form?.(person)) ?? {} })),
+  );
+}
+
 const canEnrol = (enroller: Enroller) => (factor: Factor) =>
   factor.enrolment !== undefined && enroller.kinds.includes(factor.kind);
 
