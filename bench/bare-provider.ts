@@ -6,7 +6,7 @@
  */
 import { startBareProvider } from './lib/children.ts';
 import { postForJson, send } from './lib/http.ts';
-import { report, runLoad, type Row } from './lib/measure.ts';
+import { alternate, report, runLoad, type Row } from './lib/measure.ts';
 import type { BenchSettings, Target } from './lib/settings.ts';
 
 interface Endpoints {
@@ -59,20 +59,21 @@ export async function benchAgainstBareProvider(target: Target, settings: BenchSe
   const bare = await startBareProvider('0', bareClients);
   const inFlight = 8;
   const measure = (endpoint: () => Promise<void>) =>
-    runLoad(settings.seconds / 2, inFlight, endpoint, { warmupSeconds: settings.warmupSeconds });
+    runLoad(settings.seconds / 4, inFlight, endpoint, { warmupSeconds: settings.warmupSeconds / 2 });
   try {
     const bareEndpoints = await endpointsOf(
       bare.url,
       { id: 'bench-service', secret: service.secret },
       { id: 'bench-mail', secret: mail.secret },
     );
-    // Twofold is idle (and so costs nothing) while the bare provider runs on the same core.
-    const results = {
-      twofoldDiscovery: await measure(twofold.discovery),
-      bareDiscovery: await measure(bareEndpoints.discovery),
-      twofoldIntrospection: await measure(twofold.introspection),
-      bareIntrospection: await measure(bareEndpoints.introspection),
-    };
+    // Twofold is idle (and so costs nothing) while the bare provider runs on the same core; each
+    // endpoint is measured on each server in turn, twice over.
+    const results = await alternate(2, {
+      twofoldDiscovery: () => measure(twofold.discovery),
+      bareDiscovery: () => measure(bareEndpoints.discovery),
+      twofoldIntrospection: () => measure(twofold.introspection),
+      bareIntrospection: () => measure(bareEndpoints.introspection),
+    });
     const rows: Row[] = [
       { name: 'discovery/s, Twofold', value: results.twofoldDiscovery.perSecond, unit: '/s' },
       { name: 'discovery/s, bare oidc-provider', value: results.bareDiscovery.perSecond, unit: '/s' },
@@ -93,7 +94,7 @@ export async function benchAgainstBareProvider(target: Target, settings: BenchSe
     ];
     return report(
       'bare-provider',
-      `5. Against a bare oidc-provider (8 in flight, each server on core 0 in turn, load on core 1)`,
+      `5. Against a bare oidc-provider (8 in flight, each server on core 0 in turn and twice over, load on core 1)`,
       rows,
       results,
     );

@@ -5,7 +5,7 @@
  * so no password hash is on this path. Target: at least 0.85 for the grant and for the pairs.
  */
 import { postForJson } from './lib/http.ts';
-import { report, runLoad, type Row } from './lib/measure.ts';
+import { alternate, report, runLoad, type Row } from './lib/measure.ts';
 import type { BenchSettings, Target } from './lib/settings.ts';
 
 export async function benchLegacyGrant(target: Target, settings: BenchSettings) {
@@ -36,11 +36,14 @@ export async function benchLegacyGrant(target: Target, settings: BenchSettings) 
     if (introspected.active !== true) throw new Error('introspection said inactive');
   };
   const inFlight = 8;
-  // Each warmed up (JIT, statement caches), then measured, one after the other on the same node.
-  const options = { warmupSeconds: settings.warmupSeconds };
-  const cc = await runLoad(settings.seconds, inFlight, clientCredentials, options);
-  const grants = await runLoad(settings.seconds, inFlight, async () => void (await passwordGrant()), options);
-  const pairs = await runLoad(settings.seconds, inFlight, pair, options);
+  // Each warmed up (JIT, statement caches), then measured, in turn on the same node, twice over.
+  const options = { warmupSeconds: settings.warmupSeconds / 2 };
+  const window = settings.seconds / 2;
+  const { cc, grants, pairs } = await alternate(2, {
+    cc: () => runLoad(window, inFlight, clientCredentials, options),
+    grants: () => runLoad(window, inFlight, async () => void (await passwordGrant()), options),
+    pairs: () => runLoad(window, inFlight, pair, options),
+  });
   const errors = cc.errors + grants.errors + pairs.errors;
   const rows: Row[] = [
     { name: 'client_credentials grants/s', value: cc.perSecond, unit: '/s' },
@@ -66,9 +69,14 @@ export async function benchLegacyGrant(target: Target, settings: BenchSettings) 
       note: errors ? [cc, grants, pairs].map((r) => r.firstError).find(Boolean) : undefined,
     },
   ];
-  return report('legacy-grant', `2. Legacy grant (${target.deployment.backend}, 8 in flight, node on core 0)`, rows, {
-    clientCredentials: cc,
-    passwordGrants: grants,
-    pairs,
-  });
+  return report(
+    'legacy-grant',
+    `2. Legacy grant (${target.deployment.backend}, 8 in flight, node on core 0, each load measured twice in turn)`,
+    rows,
+    {
+      clientCredentials: cc,
+      passwordGrants: grants,
+      pairs,
+    },
+  );
 }

@@ -64,9 +64,8 @@ if (sqliteSections.length > 0) {
   }
 }
 if (wanted('scale')) {
-  const signin = sections.find((s) => s.section === 'signin-throughput') as
-    { at32?: { perSecond: number } } | undefined;
-  sections.push(await benchScaleOut(settings, signin?.at32));
+  const signin = sections.find((s) => s.section === 'signin-throughput') as { at8?: { perSecond: number } } | undefined;
+  sections.push(await benchScaleOut(settings, signin?.at8));
 }
 
 interface JsonRow {

@@ -138,7 +138,9 @@ export async function createDeployment(
       await Promise.all(nodes.map((n) => n.stop()));
       await database?.drop();
       if (database) await dropRedisPrefix(redisPrefix);
-      rmSync(dir, { recursive: true, force: true });
+      // BENCH_KEEP=1 keeps the directory (config, secrets, SQLite file, the nodes' logs) to look at.
+      if (process.env.BENCH_KEEP === '1') process.stderr.write(`kept ${dir}\n`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -66,6 +66,36 @@ export async function runLoad(
   };
 }
 
+/**
+ * Measures several loads in turn, `rounds` times over, and merges each one's rounds: on a shared
+ * machine a burst of someone else's work then falls on every load alike instead of on one of them.
+ */
+export async function alternate<K extends string>(
+  rounds: number,
+  loads: Record<K, () => Promise<LoadResult & { firstError?: string }>>,
+): Promise<Record<K, LoadResult & { firstError?: string }>> {
+  const results = {} as Record<K, LoadResult & { firstError?: string }>;
+  for (let round = 0; round < rounds; round++) {
+    for (const key of Object.keys(loads) as K[]) {
+      const next = await loads[key]();
+      const last = results[key];
+      results[key] = last
+        ? {
+            perSecond: (last.completed + next.completed) / (last.seconds + next.seconds),
+            completed: last.completed + next.completed,
+            errors: last.errors + next.errors,
+            seconds: last.seconds + next.seconds,
+            // Percentiles do not merge: the rounds' worst is kept, as the conservative figure.
+            p50Ms: Math.max(last.p50Ms, next.p50Ms),
+            p99Ms: Math.max(last.p99Ms, next.p99Ms),
+            ...((last.firstError ?? next.firstError) ? { firstError: last.firstError ?? next.firstError } : {}),
+          }
+        : next;
+    }
+  }
+  return results;
+}
+
 /** A row of a section: a measured value, and when it is a ratio, its target. */
 export interface Row {
   name: string;
