@@ -13,6 +13,7 @@ import { pinSelf } from './lib/children.ts';
 import { createDeployment } from './lib/deployment.ts';
 import { memory } from './lib/proc.ts';
 import { benchSettings, targetOf, type BenchSettings, type Target } from './lib/settings.ts';
+import { DATABASE_URL, postgresAvailable, REDIS_URL, redisAvailable } from '../test/helpers/backends.ts';
 import { benchScaleOut } from './scale.ts';
 import { benchLatencyAndMemory, benchSigninThroughput } from './signin.ts';
 
@@ -63,7 +64,9 @@ if (sqliteSections.length > 0) {
     await deployment.close();
   }
 }
-if (wanted('scale')) {
+if (wanted('scale') && !(postgresAvailable && redisAvailable)) {
+  process.stdout.write(`\n== 4. skipped: PostgreSQL (${DATABASE_URL}) or Redis (${REDIS_URL}) does not answer\n`);
+} else if (wanted('scale')) {
   const signin = sections.find((s) => s.section === 'signin-throughput') as { at8?: { perSecond: number } } | undefined;
   sections.push(await benchScaleOut(settings, signin?.at8));
 }
