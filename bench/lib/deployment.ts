@@ -100,9 +100,13 @@ export async function createDeployment(
   try {
     await app.migrate();
     seeded = await seedDeployment(app, options);
-  } finally {
+  } catch (error) {
     await app.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   }
+  await app.close();
 
   const nodes: ServerNode[] = [];
   let count = 0;
