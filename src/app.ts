@@ -140,7 +140,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     notices.notify(event);
     metrics?.recordEvent(event);
   };
-  const audit = createAudit({ store: auditStore, clock, random, context: requestContext, onRecorded });
+  const { transactions } = storage.sql;
+  const audit = createAudit({ store: auditStore, clock, random, context: requestContext, onRecorded, transactions });
   // Each purpose counts on its own: codes never slow down passwords, nor the other way round.
   const throttleFor = (purpose: string) =>
     createThrottle({ counter: storage.counter, clock, pause: systemPause, purpose, rules: config.throttle });
@@ -158,6 +159,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const organizations = createOrganizations({
     store: stores.organizations,
     audit,
+    transactions,
     clock,
     random,
     // The registry is built below, before any request or command can change a policy.
@@ -275,7 +277,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const legacy = createLegacyAccess({
     config,
     provider,
-    db,
+    sql: storage.sql,
     clients: stores.clients,
     accounts,
     methods,
@@ -303,7 +305,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logger,
   });
   const administration = createAdministration({
-    db,
+    sql: storage.sql,
     users: stores.users,
     auditStore,
     factors: factorStore,

@@ -74,9 +74,10 @@ beforeEach(async () => {
     audit,
     clock,
     random,
+    transactions: sql.transactions,
   });
   access = createFakeAccess();
-  reset = createTfaReset({ factors, appPasswords, audit, access });
+  reset = createTfaReset({ factors, appPasswords, audit, access, transactions: sql.transactions });
   return () => sql.close();
 });
 
@@ -130,7 +131,10 @@ describe("resetting a person's second factors", () => {
       factorsLeft.push((await factors.findFactors(alice.orgId, accountId)).length);
     });
     watched.held.set(alice.userId, { sessions: 1, grants: 1 });
-    await createTfaReset({ factors, appPasswords, audit, access: watched }).resetTfa(alice, { actor: 'cli' });
+    await createTfaReset({ factors, appPasswords, audit, access: watched, transactions: sql.transactions }).resetTfa(
+      alice,
+      { actor: 'cli' },
+    );
     expect(watched.ended).toEqual([alice.userId]);
     expect(factorsLeft).toEqual([0]);
     expect(watched.held.has(alice.userId)).toBe(false);
