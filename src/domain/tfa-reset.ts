@@ -30,14 +30,15 @@ export function createTfaReset(deps: {
 }): TfaReset {
   return {
     async resetTfa(person, by, options = {}) {
-      // Sessions and tokens end first (issues 8 and 9: they say amr mfa, proven with a factor that is
-      // about to go), outside the transaction (they live in Redis in scale-out): should what follows
-      // fail, the person only signs in again with the factors they still have. Fails closed.
+      // Sessions and tokens (issues 8 and 9: they say amr mfa, proven with a factor that is going)
+      // end before the transaction, so that a crash part-way fails closed (the person signs in again
+      // with the factors they still have), and again once it has committed, so that no session
+      // proven in between with the lost factor survives it. They live in Redis in scale-out.
       const ended = await deps.access.endAll(person.userId);
       const appPasswordsRevoked = !options.keepAppPasswords;
       // Factors, recovery codes, trusted browsers, app passwords and the event commit together or not
       // at all: the next sign-in starts afresh (with enrolment, if the organization enforces TFA).
-      return deps.transactions.run(async () => {
+      const removed = await deps.transactions.run(async () => {
         const count = await deps.factors.deleteAllFactors(person.orgId, person.userId);
         await deps.audit.record({
           type: 'tfa.reset',
@@ -50,6 +51,8 @@ export function createTfaReset(deps: {
         if (appPasswordsRevoked) await deps.appPasswords.revokeAll(person, by.ip ?? '', by.actor);
         return count;
       });
+      await deps.access.endAll(person.userId);
+      return removed;
     },
   };
 }
