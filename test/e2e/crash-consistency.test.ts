@@ -67,18 +67,41 @@ describe.skipIf(skip)('a process killed in the middle of an operation leaves the
     return createAccountDriver({ server: () => server, clock });
   }
 
-  it('a TFA reset (twofold user reset-tfa): factors, recovery codes and app passwords all stay', async () => {
+  it('a TFA reset (twofold user reset-tfa): factors, recovery codes and app passwords all stay; tokens end', async () => {
     const seeded = await seedUser(server.app, { slug: 'reset-org', email: 'rita@example.com' });
     const person = personOf(seeded);
     await enrolTotp(server.app, seeded, Date.now());
     await server.app.factors.recovery.regenerate(person);
-    await server.app.services.appPasswords.create(
+    const { secret: clientSecret } = await server.app.services.clients.registerClient({
+      clientId: 'mail-server',
+      grants: ['password'],
+      authMethod: 'client_secret_post',
+      introspection: true,
+    });
+    const mailServer = { client_id: 'mail-server', client_secret: clientSecret! };
+    const { password } = await server.app.services.appPasswords.create(
       person,
       seeded.org,
       true,
       { name: 'Thunderbird', scopes: ['imap'] },
       '203.0.113.5',
     );
+    const grant = async () => {
+      const response = await fetch(`${server.url}/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'password', username: 'rita@example.com', password, ...mailServer }),
+      });
+      return ((await response.json()) as { access_token?: string }).access_token;
+    };
+    const active = async (token: string) => {
+      const response = await fetch(`${server.url}/token/introspection`, {
+        method: 'POST',
+        body: new URLSearchParams({ token, ...mailServer }),
+      });
+      return ((await response.json()) as { active: boolean }).active;
+    };
+    const token = (await grant())!;
+    expect(await active(token)).toBe(true);
     const before = { factors: await factorsOf(person), events: await eventsOf(person) };
 
     // The reset deletes factors, recovery codes and trusted browsers, records tfa.reset, then app passwords.
@@ -97,6 +120,10 @@ describe.skipIf(skip)('a process killed in the middle of an operation leaves the
     expect(await recoveryLeft(person)).toBe(10);
     expect((await appPasswordsOf(person)).map((p) => p.name)).toEqual(['Thunderbird']);
     expect(await eventsOf(person)).toEqual(before.events);
+    // Tokens and sessions (Redis) end before the transaction: the crash failed closed. The app
+    // password, intact, gets a new token.
+    expect(await active(token)).toBe(false);
+    expect(await active((await grant())!)).toBe(true);
     // Run again to the end, the reset does all of it.
     expect(await server.app.services.tfaReset.resetTfa(person, { actor: 'cli' })).toBe(1);
     expect([
