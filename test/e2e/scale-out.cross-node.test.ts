@@ -28,7 +28,8 @@ describe.skipIf(skip)('changes through one node hold on the other at once', () =
     a = await startTestServer('postgres+redis', {
       overrides: {
         throttle: {
-          account: { freeAttempts: 4, windowSeconds: 900, maxDelaySeconds: 60 },
+          // Above a phone code's own budget (5 guesses), so that both budgets can be seen.
+          account: { freeAttempts: 8, windowSeconds: 900, maxDelaySeconds: 60 },
           ip: { freeAttempts: 200, windowSeconds: 900, maxDelaySeconds: 60 },
         },
       },
@@ -205,7 +206,7 @@ describe.skipIf(skip)('changes through one node hold on the other at once', () =
     const { agent, page } = await passwordAt(a, zoe);
     const html = await page.response.text();
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 10; i++) {
       const node = i % 2 === 0 ? a : b;
       const answer = await codeAt(node, agent, { response: new Response(html), url: page.url }, 'totp', {
         factorId: totpId,
@@ -213,13 +214,41 @@ describe.skipIf(skip)('changes through one node hold on the other at once', () =
       });
       statuses.push(answer.response.status);
     }
-    expect(statuses.slice(0, 4).every((status) => status >= 400 && status !== 429)).toBe(true);
-    expect(statuses.slice(4)).toEqual([429, 429]);
+    expect(statuses.slice(0, 8).every((status) => status >= 400 && status !== 429)).toBe(true);
+    expect(statuses.slice(8)).toEqual([429, 429]);
     // Even the right code waits out the budget, on either node.
     const blocked = await codeAt(b, agent, { response: new Response(html), url: page.url }, 'totp', {
       factorId: totpId,
       code: right,
     });
     expect(blocked.response.status).toBe(429);
+  });
+
+  it("a text-message code's own guess budget is one for both nodes", async () => {
+    const pia = await seedUser(a.app, { slug: 'codes', email: 'pia@example.com' });
+    const phones = factorDriver(a.app);
+    const { factorId } = await phones.beginPhone(personOf(pia), 'sms', '+14155550177', 'Work phone', 'seed', '::1');
+    const outbox = () => readOutbox(a.environment.config.dataDir).filter((m) => m.to === '+14155550177');
+    expect((await phones.confirmPhone(personOf(pia), 'sms', factorId, outbox().at(-1)!.code, 'seed')).ok).toBe(true);
+    const { agent, page } = await passwordAt(a, pia);
+    const html = await page.response.text();
+    const uid = page.url.pathname.split('/')[2]!;
+    const { csrf } = readForm(html, /\/verify\/[a-z]+(\/challenge)?$/);
+    const sent = await agent.request(new URL(`/interaction/${uid}/verify/sms/challenge`, a.url), {
+      form: { _csrf: csrf, factorId },
+    });
+    expect(sent.status).toBeLessThan(400);
+    const right = outbox().at(-1)!.code;
+    const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, '0');
+    const guessAt = async (node: TestServer, code: string) => {
+      const target = new URL(`/interaction/${uid}/verify/sms`, node.url);
+      const response = await agent.request(target, { form: { _csrf: csrf, factorId, code } });
+      return { status: response.status, text: await response.text() };
+    };
+    // Five wrong guesses, spread over both nodes, spend the code's budget of five.
+    for (let i = 0; i < 5; i++) expect((await guessAt(i % 2 === 0 ? a : b, wrong)).text).toContain('not right');
+    const late = await guessAt(b, right);
+    expect(late.status).toBeGreaterThanOrEqual(400);
+    expect(late.text).toContain('Too many wrong codes');
   });
 });
