@@ -121,7 +121,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger.warn({ err: error, store }, 'store connection failed; reconnecting');
     },
   });
-  const { db } = storage.sql;
+  const { db, transactions } = storage.sql;
 
   const box = createSecretBox(secrets.encryptionKey);
   const keyedHash = createKeyedHash(secrets.hmacPepper);
@@ -140,7 +140,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     notices.notify(event);
     metrics?.recordEvent(event);
   };
-  const { transactions } = storage.sql;
   const audit = createAudit({ store: auditStore, clock, random, context: requestContext, onRecorded, transactions });
   // Each purpose counts on its own: codes never slow down passwords, nor the other way round.
   const throttleFor = (purpose: string) =>
