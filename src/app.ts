@@ -123,7 +123,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     }),
   );
-  const { db } = storage.sql;
+  const { db, transactions } = storage.sql;
 
   const box = createSecretBox(secrets.encryptionKey);
   const keyedHash = createKeyedHash(secrets.hmacPepper);
@@ -142,7 +142,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     notices.notify(event);
     instruments.recordEvent(event);
   };
-  const audit = createAudit({ store: auditStore, clock, random, context: requestContext, onRecorded });
+  const audit = createAudit({ store: auditStore, clock, random, context: requestContext, onRecorded, transactions });
   // Each purpose counts on its own: codes never slow down passwords, nor the other way round.
   const throttleFor = (purpose: string) =>
     createThrottle({ counter: storage.counter, clock, pause: systemPause, purpose, rules: config.throttle });
@@ -160,6 +160,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const organizations = createOrganizations({
     store: stores.organizations,
     audit,
+    transactions,
     clock,
     random,
     // The registry is built below, before any request or command can change a policy.
@@ -277,7 +278,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const legacy = createLegacyAccess({
     config,
     provider,
-    db,
+    sql: storage.sql,
     clients: stores.clients,
     accounts,
     methods,
@@ -305,7 +306,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logger,
   });
   const administration = createAdministration({
-    db,
+    sql: storage.sql,
     users: stores.users,
     auditStore,
     factors: factorStore,

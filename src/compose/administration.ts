@@ -14,7 +14,7 @@ import type { FactorStore } from '../ports/factor-stores.ts';
 import type { PersonTokenStore } from '../ports/person-token-store.ts';
 import type { AuditStore, UserStore } from '../ports/stores.ts';
 import { createSqlPersonStatusStore } from '../storage/sql/person-status-store.ts';
-import type { Database } from '../storage/sql/tables.ts';
+import type { SqlDatabase } from '../storage/sql/database.ts';
 
 /** The Activity pages show this many events a page; an export reads at most this many, so many at a time. */
 const ACTIVITY_PAGE_SIZE = 50;
@@ -33,7 +33,8 @@ export interface Administration {
 
 /** Builds the administrators' services over the stores and services the rest of the app already has. */
 export function createAdministration(deps: {
-  db: Database;
+  /** The durable database: its stores, and one transaction for writes that belong together. */
+  sql: Pick<SqlDatabase, 'db' | 'transactions'>;
   users: UserStore;
   auditStore: AuditStore;
   factors: FactorStore;
@@ -55,9 +56,15 @@ export function createAdministration(deps: {
       appPasswords: deps.appPasswords,
       clock,
     }),
-    tfaReset: createTfaReset({ factors, appPasswords: deps.appPasswords, audit, access: deps.access }),
+    tfaReset: createTfaReset({
+      factors,
+      appPasswords: deps.appPasswords,
+      audit,
+      access: deps.access,
+      transactions: deps.sql.transactions,
+    }),
     personStatus: createPersonStatus({
-      store: createSqlPersonStatusStore(deps.db),
+      store: createSqlPersonStatusStore(deps.sql.db),
       tokens: deps.personTokens,
       access: deps.access,
       audit,

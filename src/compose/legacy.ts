@@ -20,7 +20,7 @@ import type { KeyedHash } from '../ports/keyed-hash.ts';
 import type { Random } from '../ports/random.ts';
 import type { ClientStore } from '../ports/stores.ts';
 import { createSqlAppPasswordStore } from '../storage/sql/app-password-store.ts';
-import type { Database } from '../storage/sql/tables.ts';
+import type { SqlDatabase } from '../storage/sql/database.ts';
 
 export interface LegacyAccess {
   appPasswords: AppPasswords;
@@ -34,7 +34,8 @@ export interface LegacyAccess {
 export function createLegacyAccess(deps: {
   config: Config;
   provider: Provider;
-  db: Database;
+  /** The durable database: its stores, and one transaction for writes that belong together. */
+  sql: Pick<SqlDatabase, 'db' | 'transactions'>;
   clients: ClientStore;
   accounts: Accounts;
   methods: Methods;
@@ -46,7 +47,7 @@ export function createLegacyAccess(deps: {
   logger: Logger;
 }): LegacyAccess {
   const { config, keyedHash, audit, clock, random } = deps;
-  const store = createSqlAppPasswordStore(deps.db);
+  const store = createSqlAppPasswordStore(deps.sql.db);
   const uses = createUseRecorder({
     store,
     onError: (error) => deps.logger.warn({ err: error }, 'recording app password uses failed'),
@@ -82,6 +83,7 @@ export function createLegacyAccess(deps: {
     audit,
     clock,
     random,
+    transactions: deps.sql.transactions,
   });
   return { appPasswords, legacy, uses, throttle };
 }

@@ -191,7 +191,7 @@ export function createRouters(deps: {
     secondFactorRoutes({ ...signIn, views }),
     enrolmentGraceRoutes({ ...signIn, accounts, views, clock }),
     deps.passwordExpiryRoutes,
-    ...enrolmentRoutes({ ...signIn, accounts, views, recovery, clock }),
+    ...enrolmentRoutes({ ...signIn, accounts, views, recovery, clock, transactions: storage.sql.transactions }),
     passwordlessRoutes({
       provider,
       registry,
@@ -297,6 +297,7 @@ export function createRouters(deps: {
       requireFreshAuth: fresh,
       maxAgeSeconds: config.stepUp.maxAgeSeconds,
       clock,
+      transactions: storage.sql.transactions,
     }),
   ];
 }

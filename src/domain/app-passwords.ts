@@ -5,6 +5,7 @@ import { PROTOCOL_SCOPES, type AppPasswordRecord, type AppPasswordStore } from '
 import type { Clock } from '../ports/clock.ts';
 import type { KeyedHash } from '../ports/keyed-hash.ts';
 import type { Random } from '../ports/random.ts';
+import type { Transactions } from '../ports/transactions.ts';
 import type { Organization } from '../ports/stores.ts';
 import type { Audit } from './audit.ts';
 import { domainErrors } from './error-codes.ts';
@@ -73,6 +74,7 @@ export function createAppPasswords(deps: {
   audit: Audit;
   clock: Clock;
   random: Random;
+  transactions: Pick<Transactions, 'run'>;
 }): AppPasswords {
   const { store, keyedHash, audit, clock, random } = deps;
   const record = (person: Person, type: string, ip: string, detail: Record<string, unknown> = {}, actor?: string) =>
@@ -125,9 +127,12 @@ export function createAppPasswords(deps: {
         lastUsedIp: null,
         lastUsedProtocol: null,
       };
-      await store.insertAppPassword(created);
-      // The security notices email the person about it (app_password.created).
-      await record(person, 'app_password.created', ip, { id: created.id, name, scopes });
+      // One transaction: no app password without its event (the security notice emails the person
+      // about app_password.created once it commits), and no event for one that was never stored.
+      await deps.transactions.run(async () => {
+        await store.insertAppPassword(created);
+        await record(person, 'app_password.created', ip, { id: created.id, name, scopes });
+      });
       return { summary: summarize(created), password };
     },
     list: async (person) => (await store.findAppPasswords(person.orgId, person.userId)).map(summarize),

@@ -1,6 +1,7 @@
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
 import type { RequestContext } from '../ports/request-context.ts';
+import type { Transactions } from '../ports/transactions.ts';
 import type { AuditEvent, AuditStore } from '../ports/stores.ts';
 
 export interface AuditInput {
@@ -30,6 +31,8 @@ export function createAudit(deps: {
    * throw, so that what it does can neither slow nor undo the change the event records.
    */
   onRecorded?: (event: AuditEvent) => void;
+  /** An event recorded inside a transaction is announced once it commits, never if it rolls back. */
+  transactions?: Pick<Transactions, 'afterCommit'>;
 }): Audit {
   return {
     async record(event) {
@@ -47,7 +50,10 @@ export function createAudit(deps: {
         requestId: request?.requestId ?? null,
       };
       await deps.store.insertAuditEvent(stored);
-      deps.onRecorded?.(stored);
+      const { onRecorded } = deps;
+      if (!onRecorded) return;
+      if (deps.transactions) deps.transactions.afterCommit(() => onRecorded(stored));
+      else onRecorded(stored);
     },
   };
 }

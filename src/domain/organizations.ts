@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
+import type { Transactions } from '../ports/transactions.ts';
 import type { FactorRegistry } from '../factors/registry.ts';
 import {
   PHISHING_RESISTANT_POLICIES,
@@ -147,6 +148,7 @@ export function createOrganizations(deps: {
   audit: Audit;
   clock: Clock;
   random: Random;
+  transactions: Pick<Transactions, 'run'>;
   /** Decides which methods a policy leaves to each role (the registry is the one place that does). */
   methods: Pick<FactorRegistry, 'all' | 'enrollableFor'>;
 }): Organizations {
@@ -215,8 +217,11 @@ export function createOrganizations(deps: {
       if (Object.keys(conflicts).length > 0) throw domainErrors.raise('invalid_policy', { fields: conflicts });
       const changed = changedFields(org, updated, Object.keys(given));
       if (Object.keys(changed.to).length === 0) return org;
-      await deps.store.updateOrganization(updated);
-      await recordPolicyChanges(org, updated, by);
+      // The policy and the events that say who changed it commit together, or neither does.
+      await deps.transactions.run(async () => {
+        await deps.store.updateOrganization(updated);
+        await recordPolicyChanges(org, updated, by);
+      });
       return updated;
     },
     async requireOrganization(slug) {

@@ -10,6 +10,7 @@ import {
 } from '../../src/storage/redis/client.ts';
 import { openSqlDatabase } from '../../src/storage/sql/database.ts';
 import type { Database } from '../../src/storage/sql/tables.ts';
+import type { Transactions } from '../../src/ports/transactions.ts';
 import { createSchema, DATABASE_URL, dropRedisPrefix, REDIS_URL, skipReason, uniqueName } from '../helpers/backends.ts';
 import { createTestClock, type TestClock } from '../helpers/clock.ts';
 import { clusterSkipReason, startRedisCluster } from '../helpers/redis-cluster.ts';
@@ -44,12 +45,14 @@ export interface Backend<T> {
 /** A SQL database as opened, before any migration. */
 export interface RawSql {
   db: Database;
+  transactions: Transactions;
   migrate(): Promise<string[]>;
   close(): Promise<void>;
 }
 
 export interface SqlSubject extends Timeline {
   db: Database;
+  transactions: Transactions;
   migrate(): Promise<string[]>;
   /** Another database of the same kind (a further schema on PostgreSQL), not yet migrated. */
   openUnmigrated(): Promise<RawSql>;
@@ -84,7 +87,7 @@ function realTimeline(): Timeline {
 
 async function openSqlite(): Promise<RawSql> {
   const sql = openSqlDatabase({ kind: 'sqlite', filename: ':memory:' });
-  return { db: sql.db, migrate: () => sql.migrate(), close: () => sql.close() };
+  return { db: sql.db, transactions: sql.transactions, migrate: () => sql.migrate(), close: () => sql.close() };
 }
 
 async function openPostgres(): Promise<RawSql> {
@@ -92,6 +95,7 @@ async function openPostgres(): Promise<RawSql> {
   const sql = openSqlDatabase({ kind: 'postgres', url: DATABASE_URL, schema: schema.schema });
   return {
     db: sql.db,
+    transactions: sql.transactions,
     migrate: () => sql.migrate(),
     async close() {
       await sql.close();
@@ -113,7 +117,13 @@ function sqlBackend(name: string, skip: string | null, openRaw: () => Promise<Ra
         throw error;
       }
       return {
-        subject: { db: opened.db, migrate: opened.migrate, openUnmigrated: openRaw, ...fakeTimeline(SQL_EPOCH) },
+        subject: {
+          db: opened.db,
+          transactions: opened.transactions,
+          migrate: opened.migrate,
+          openUnmigrated: openRaw,
+          ...fakeTimeline(SQL_EPOCH),
+        },
         close: opened.close,
       };
     },

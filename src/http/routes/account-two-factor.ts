@@ -11,6 +11,7 @@ import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
+import type { Transactions } from '../../ports/transactions.ts';
 import type { Views } from '../../ports/views.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
 import { enrolChoices, enrolmentRoutes, type FieldProblem } from './factors/enrolment-routes.ts';
@@ -31,6 +32,7 @@ export interface AccountTwoFactorDeps {
   /** The step-up window, for the wording on the page. */
   maxAgeSeconds: number;
   clock: Clock;
+  transactions: Pick<Transactions, 'run'>;
 }
 
 const UNREADABLE = 'The form could not be read. Reload the page and try again.';
@@ -160,6 +162,7 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
   const methods = enrolmentRoutes(deps.registry, {
     prefix: '/account/two-factor',
     guards,
+    transactions: deps.transactions,
     messages: {
       unreadable: UNREADABLE,
       setupExpired: 'This setup has expired. Start again from your two-step verification settings.',
@@ -171,9 +174,10 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
     },
     showMethods: settingsPage,
     async enrolled(ctx, person, proven) {
+      // The durable part first (the event, recovery codes), in the confirmation's transaction.
+      const codes = await security.methodAdded(person, proven.method, ctx.ip);
       // The new factor was just proven here: with this fresh sign-in's password, the session is MFA.
       await deps.sessions.addFactor(ctx.state.accountToken as string | undefined, proven.amr);
-      const codes = await security.methodAdded(person, proven.method, ctx.ip);
       if (codes) await deps.ephemeral.put(codesKey(ctx), codes, 600);
       return codes ? '/account/recovery-codes' : '/account/two-factor?done=added';
     },

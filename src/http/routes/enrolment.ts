@@ -13,6 +13,7 @@ import type { RecoveryCodes } from '../../factors/recovery-codes/recovery-codes.
 import type { FactorRegistry } from '../../factors/registry.ts';
 import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
+import type { Transactions } from '../../ports/transactions.ts';
 import type { Views } from '../../ports/views.ts';
 import { codesFileName } from './factors/codes-file-name.ts';
 import {
@@ -36,6 +37,7 @@ export interface EnrolmentDeps {
   views: Views;
   csrf: Csrf;
   finishSignIn: FinishSignIn;
+  transactions: Pick<Transactions, 'run'>;
 }
 
 /**
@@ -166,6 +168,7 @@ export function enrolmentRoutes(deps: EnrolmentDeps): Router[] {
   const factorRoutes = factorEnrolmentRoutes(deps.registry, {
     prefix: '/interaction/:uid/enrol',
     guards: [csrf.verify],
+    transactions: deps.transactions,
     messages: {
       unreadable: 'The form could not be read. Go back and try again.',
       setupExpired: 'This setup has expired. Start again.',

@@ -9,6 +9,8 @@ import * as emailsComparedNfkc from './migrations/0006-emails-compared-nfkc.ts';
 import * as adminConsole from './migrations/0007-admin-console.ts';
 import * as enforcementStart from './migrations/0012-enforcement-start.ts';
 import * as defaultCountry from './migrations/0013-default-country.ts';
+import type { Transactions } from '../../ports/transactions.ts';
+import { withAmbientTransactions } from './ambient-transactions.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
 import { createPostgresPool, type PostgresSettings } from './postgres-pool.ts';
 import type { Database, Tables } from './tables.ts';
@@ -23,6 +25,8 @@ export type PostgresTarget = { url: string; schema?: string } & Partial<
 export interface SqlDatabase {
   db: Database;
   kind: SqlTarget['kind'];
+  /** One transaction for every store's writes made inside `run` (see ambient-transactions.ts). */
+  transactions: Transactions;
   /** Applies pending migrations to this database (its own schema on PostgreSQL). */
   migrate(): Promise<string[]>;
   close(): Promise<void>;
@@ -32,7 +36,8 @@ const POSTGRES_DEFAULTS = { poolSize: 10, connectTimeoutMs: 3000, queryTimeoutMs
 
 function openPostgres(target: PostgresTarget): SqlDatabase {
   const settings = { ...POSTGRES_DEFAULTS, ...target };
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: createPostgresPool(settings) }) });
+  const ambient = withAmbientTransactions(new PostgresDialect({ pool: createPostgresPool(settings) }));
+  const db = new Kysely<Tables>({ dialect: ambient.dialect });
   // Migrations take a lock the other nodes wait on and may build indexes on large tables: they run
   // on a connection of their own, without the statement timeout that bounds a request.
   const migrate = async () => {
@@ -44,13 +49,16 @@ function openPostgres(target: PostgresTarget): SqlDatabase {
       await migrator.destroy();
     }
   };
-  return { db, kind: 'postgres', migrate, close: () => db.destroy() };
+  const transactions = ambient.transactionsOf(db);
+  return { db, kind: 'postgres', transactions, migrate, close: () => db.destroy() };
 }
 
 export function openSqlDatabase(target: SqlTarget): SqlDatabase {
   if (target.kind === 'postgres') return openPostgres(target);
-  const db = new Kysely<Tables>({ dialect: createNodeSqliteDialect(target.filename) });
-  return { db, kind: 'sqlite', migrate: () => migrateToLatest(db), close: () => db.destroy() };
+  const ambient = withAmbientTransactions(createNodeSqliteDialect(target.filename));
+  const db = new Kysely<Tables>({ dialect: ambient.dialect });
+  const transactions = ambient.transactionsOf(db);
+  return { db, kind: 'sqlite', transactions, migrate: () => migrateToLatest(db), close: () => db.destroy() };
 }
 
 const migrations: Record<string, Migration> = {

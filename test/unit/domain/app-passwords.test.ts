@@ -47,7 +47,7 @@ let bob: Person;
 function build(random: Random = createCryptoRandom()): AppPasswords {
   const clock = createTestClock(T0);
   const audit = createAudit({ store: auditStore, clock, random: createCryptoRandom() });
-  return createAppPasswords({ store, tokens, keyedHash, audit, clock, random });
+  return createAppPasswords({ store, tokens, keyedHash, audit, clock, random, transactions: sql.transactions });
 }
 
 beforeEach(async () => {

@@ -81,7 +81,15 @@ beforeEach(async () => {
     random,
     defaults: { minLength: 15, minLengthWithTfa: 8, maxLength: 256 },
   });
-  appPasswords = createAppPasswords({ store, tokens: createRecordingTokens(), keyedHash, audit, clock, random });
+  appPasswords = createAppPasswords({
+    store,
+    tokens: createRecordingTokens(),
+    keyedHash,
+    audit,
+    clock,
+    random,
+    transactions: sql.transactions,
+  });
   uses = createUseRecorder({ store, onError: (error) => expect.fail(`unexpected: ${String(error)}`) });
   legacy = createLegacySignIn({
     store,

@@ -29,6 +29,7 @@ beforeEach(async () => {
     audit: createAudit({ store: createSqlAuditStore(sql.db), clock, random }),
     clock,
     random,
+    transactions: sql.transactions,
     methods: registry,
   });
   return () => sql.close();

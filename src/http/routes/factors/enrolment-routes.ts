@@ -3,6 +3,7 @@ import type { Context, Middleware } from 'koa';
 
 import type { Factor, Person, ProvenMethod } from '../../../factors/factor.ts';
 import type { FactorRegistry } from '../../../factors/registry.ts';
+import type { Transactions } from '../../../ports/transactions.ts';
 import { formOrJsonBody } from '../../middleware/form-body.ts';
 import { fromScript, goTo, readInput, refusalError, requireFactor, statusFor } from './factor-requests.ts';
 
@@ -32,6 +33,8 @@ export interface EnrolmentFlow {
   prefix: string;
   /** Run before every step, after the body is read (CSRF, the account session, step-up). */
   guards: Middleware[];
+  /** Where a confirmation's durable writes become one transaction. */
+  transactions: Pick<Transactions, 'run'>;
   messages: { unreadable: string; setupExpired: string };
   load(ctx: Context): Promise<Enroller>;
   /** The flow's list of methods again, with the refused field marked. */
@@ -57,7 +60,11 @@ export async function enrolChoices(registry: FactorRegistry, kinds: string[], pe
 const canEnrol = (enroller: Enroller) => (factor: Factor) =>
   factor.enrolment !== undefined && enroller.kinds.includes(factor.kind);
 
-/** Begin and confirm for every enrollable factor of the registry, in one flow. */
+/**
+ * Begin and confirm for every enrollable factor of the registry, in one flow. A confirmation is one
+ * transaction: the factor's activation and what the flow records of it (its event, new recovery
+ * codes) commit together, so a crash part-way leaves the person as they were (issue 11).
+ */
 export function enrolmentRoutes(registry: FactorRegistry, flow: EnrolmentFlow): Router {
   const router = new Router({ prefix: flow.prefix });
   const steps = [formOrJsonBody(), ...flow.guards];
@@ -106,8 +113,12 @@ export function enrolmentRoutes(registry: FactorRegistry, flow: EnrolmentFlow): 
     const { person, binding, base } = enroller;
     const factor = requireFactor(registry, ctx, canEnrol(enroller));
     const input = readInput(factor, ctx, flow.messages.unreadable);
-    const outcome = await factor.enrolment!.confirm(person, input, { binding, ip: ctx.ip });
-    if (outcome.ok) return goTo(ctx, await flow.enrolled(ctx, person, outcome.proven));
+    const confirmed = await flow.transactions.run(async () => {
+      const outcome = await factor.enrolment!.confirm(person, input, { binding, ip: ctx.ip });
+      return { outcome, next: outcome.ok ? await flow.enrolled(ctx, person, outcome.proven) : null };
+    });
+    const { outcome, next } = confirmed;
+    if (outcome.ok) return goTo(ctx, next!);
     if (outcome.reason === 'setup_expired')
       throw refusalError({ reason: 'setup_expired', message: flow.messages.setupExpired });
     if (fromScript(ctx) || !outcome.model) throw refusalError(outcome);
