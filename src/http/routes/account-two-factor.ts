@@ -17,6 +17,7 @@ import { enrolmentRoutes, type FieldProblem } from './factors/enrolment-routes.t
 import { methodRow } from './factors/method-label.ts';
 import { codesFileName } from './factors/codes-file-name.ts';
 import { secondsText } from '../../domain/duration-text.ts';
+import { trustedBrowserRows } from './trusted-browser-rows.ts';
 
 export interface AccountTwoFactorDeps {
   accounts: Accounts;
@@ -31,6 +32,8 @@ export interface AccountTwoFactorDeps {
   /** The step-up window, for the wording on the page. */
   maxAgeSeconds: number;
   clock: Clock;
+  /** The asking browser's trusted-browser token, if it holds one (its row says "This browser"). */
+  trustToken(ctx: Context): string | undefined;
 }
 
 const UNREADABLE = 'The form could not be read. Reload the page and try again.';
@@ -76,13 +79,14 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
   const settingsPage = async (ctx: Context, problem: FieldProblem | null = null) => {
     const { person, org, role } = await context(ctx);
     const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
-    const overview = await security.overview(person, org);
+    const overview = await security.overview(person, org, deps.trustToken(ctx));
     // The organization may forbid a kind the person has: it is shown as such, and never offered to add.
     const allowed = deps.registry.allowedFor(org, role).map((f) => f.kind);
     const rows = overview.methods.map((m) => ({ ...methodRow(m), allowed: allowed.includes(m.kind) }));
     await render(ctx, 'account/two-factor', 'Two-step verification', {
       nav: 'two-factor',
       overview: { ...overview, methods: rows },
+      trustedBrowsers: trustedBrowserRows(overview.trustedBrowsers),
       noneAllowed: rows.length > 0 && rows.every((m) => !m.allowed),
       methods: deps.registry.enrollableFor(org, role).map((f) => ({ kind: f.kind })),
       problem: problem && { kind: problem.kind, errors: { [problem.field]: problem.message }, values: problem.values },
