@@ -71,36 +71,40 @@ describe.skipIf(skip)('trusted browsers in real Chromium', () => {
 
   const fitsTheScreen = (p: Page) => p.evaluate('document.documentElement.scrollWidth <= window.innerWidth');
 
-  it('names each browser with versions, says which is this one, and shows both times in the local zone', async () => {
-    const list = page.locator('ul.trusted-browsers');
-    const rows = list.locator('li');
-    expect(await rows.count()).toBe(2);
-    const laptop = rows.filter({ hasText: 'Chrome 128 on Windows 10' });
-    const mine = rows.filter({ hasText: 'This browser' });
-    expect(await mine.count()).toBe(1);
-    // The laptop skipped its code once: it has a last use; this browser has not skipped one yet.
-    expect(await laptop.locator('dt:text-is("Last used") + dd time.local').count()).toBe(1);
-    expect(await mine.locator('dt:text-is("Last used") + dd').innerText()).toBe('Not yet');
-    const times = list.locator('time.local');
-    expect(await times.count()).toBe(5);
-    expect(await times.first().innerText()).toMatch(/GMT\+9|JST/);
-    expect(await times.first().getAttribute('title')).toMatch(/ UTC$/);
-    await page.getByRole('button', { name: 'Stop trusting Chrome 128 on Windows 10', exact: true }).waitFor();
-    await page.getByRole('button', { name: /^Stop trusting this browser \(.+\)$/ }).waitFor();
-    expect(await audit(page)).toEqual([]);
-    await screenshot(page, 'account-trusted-browsers-desktop');
+  it(
+    'names each browser with versions, says which is this one, and shows both times in the local zone',
+    { timeout: 90_000 },
+    async () => {
+      const list = page.locator('ul.trusted-browsers');
+      const rows = list.locator('li');
+      expect(await rows.count()).toBe(2);
+      const laptop = rows.filter({ hasText: 'Chrome 128 on Windows 10' });
+      const mine = rows.filter({ hasText: 'This browser' });
+      expect(await mine.count()).toBe(1);
+      // The laptop skipped its code once: it has a last use; this browser has not skipped one yet.
+      expect(await laptop.locator('dt:text-is("Last used") + dd time.local').count()).toBe(1);
+      expect(await mine.locator('dt:text-is("Last used") + dd').innerText()).toBe('Not yet');
+      const times = list.locator('time.local');
+      expect(await times.count()).toBe(5);
+      expect(await times.first().innerText()).toMatch(/GMT\+9|JST/);
+      expect(await times.first().getAttribute('title')).toMatch(/ UTC$/);
+      await page.getByRole('button', { name: 'Stop trusting Chrome 128 on Windows 10', exact: true }).waitFor();
+      await page.getByRole('button', { name: /^Stop trusting this browser \(.+\)$/ }).waitFor();
+      expect(await audit(page)).toEqual([]);
+      await screenshot(page, 'account-trusted-browsers-desktop');
 
-    await page.goto(`${server.issuer}/account/two-factor`);
-    await page.getByRole('heading', { name: 'Trusted browsers' }).waitFor();
-    expect(await page.locator('ul.trusted-browsers time.local').first().innerText()).toMatch(/GMT\+9|JST/);
-    expect(await audit(page)).toEqual([]);
-    await screenshot(page, 'account-two-factor-trusted-desktop');
-    await page.goto(`${server.issuer}/account`);
-    await page.getByText('Signed in on 2 browsers. 2 trusted browsers skip the second step.').waitFor();
-    await screenshot(page, 'account-overview-desktop');
-  });
+      await page.goto(`${server.issuer}/account/two-factor`);
+      await page.getByRole('heading', { name: 'Trusted browsers' }).waitFor();
+      expect(await page.locator('ul.trusted-browsers time.local').first().innerText()).toMatch(/GMT\+9|JST/);
+      expect(await audit(page)).toEqual([]);
+      await screenshot(page, 'account-two-factor-trusted-desktop');
+      await page.goto(`${server.issuer}/account`);
+      await page.getByText('Signed in on 2 browsers. 2 trusted browsers skip the second step.').waitFor();
+      await screenshot(page, 'account-overview-desktop');
+    },
+  );
 
-  it('reads well on a phone', async () => {
+  it('reads well on a phone', { timeout: 90_000 }, async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [path, shot] of [
       ['/account/sessions', 'account-trusted-browsers-phone'],
@@ -115,7 +119,7 @@ describe.skipIf(skip)('trusted browsers in real Chromium', () => {
     await page.setViewportSize(DESKTOP.viewport);
   });
 
-  it('stops trusting the browser its button names, and only that one', async () => {
+  it('stops trusting the browser its button names, and only that one', { timeout: 90_000 }, async () => {
     await page.goto(`${server.issuer}/account/sessions`);
     await page.getByRole('button', { name: 'Stop trusting Chrome 128 on Windows 10', exact: true }).click();
     await page.getByText('That browser will ask for your second step again.').waitFor();
