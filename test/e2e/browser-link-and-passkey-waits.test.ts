@@ -107,7 +107,10 @@ describe.skipIf(skip)('link and passkey waits in real Chromium', () => {
       for (let i = 0; i < 7; i += 1) {
         clock.advance(20_000);
         await start.click();
-        await message.filter({ hasText: 'This key is not registered to your account.' }).waitFor();
+        // Issue 8: no "your account" before anyone is known.
+        await message
+          .filter({ hasText: 'This passkey is not registered here. Sign in with your email and password.' })
+          .waitFor();
         await page.evaluate(`document.querySelector('[data-webauthn-error]').hidden = true`);
       }
       const answered = page.waitForResponse(
