@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { audit } from '../helpers/axe.ts';
 import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
 import { factorDriver } from '../helpers/factors.ts';
 import { authorizationRequest, discoverRp, type RelyingParty } from '../helpers/rp.ts';
@@ -74,6 +75,7 @@ describe.skipIf(skip)('issue 8: screens in real Chromium', () => {
     expect(await page.title()).toBe('Page not found · Twofold');
     expect(await page.getAttribute('html', 'lang')).toBe('en');
     await page.getByRole('link', { name: 'Home page' }).waitFor();
+    expect(await audit(page)).toEqual([]);
     await screenshot(page, 'screens-not-found');
     const api = await fetch(`${server.issuer}/api/no-such-thing`, { headers: { accept: 'application/json' } });
     expect(api.status).toBe(404);
