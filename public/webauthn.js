@@ -77,7 +77,12 @@
           window.location.assign(data.redirect);
           return new Promise(function () {});
         }
-        if (!response.ok) throw new Error(data.error_description || 'Something went wrong. Try again.');
+        if (!response.ok) {
+          var error = new Error(data.error_description || 'Something went wrong. Try again.');
+          // A throttle's wait (RFC 9110 §10.2.3), for the countdown next to the message.
+          error.retryAfter = response.status === 429 ? Number(response.headers.get('retry-after')) || 0 : 0;
+          throw error;
+        }
         return data;
       });
     });
@@ -88,10 +93,15 @@
     var button = root.querySelector('[data-webauthn-start]');
     var error = root.querySelector('[data-webauthn-error]');
     var csrf = root.getAttribute('data-csrf');
-    function show(message) {
+    var wait = root.querySelector('[data-webauthn-wait]');
+    function show(message, retryAfter) {
       error.textContent = message;
       error.hidden = false;
       button.disabled = false;
+      if (wait && retryAfter > 0 && window.twofoldCountdown) {
+        wait.setAttribute('data-countdown', String(retryAfter));
+        window.twofoldCountdown(wait);
+      }
     }
     if (!window.PublicKeyCredential) {
       show('This browser cannot use security keys or passkeys. Choose another method.');
@@ -125,6 +135,7 @@
             e && e.name === 'NotAllowedError'
               ? 'The request was cancelled or timed out. Try again.'
               : (e && e.message) || 'Something went wrong. Try again.',
+            e && e.retryAfter,
           );
         });
     });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type Router from '@koa/router';
 import type Provider from 'oidc-provider';
+import type { Context } from 'koa';
 
 import type { Config } from '../config/load.ts';
 import type { AccountSecurity } from '../domain/account-security.ts';
@@ -57,6 +58,7 @@ import { enrolmentRoutes } from '../http/routes/enrolment.ts';
 import { passwordlessRoutes } from '../http/routes/factors/passwordless-routes.ts';
 import { healthRoutes } from '../http/routes/health.ts';
 import { interactionRoutes } from '../http/routes/interaction.ts';
+import { trustCookieName } from '../http/routes/interaction-support.ts';
 import { secondFactorRoutes } from '../http/routes/second-factor.ts';
 import { setupRoutes } from '../http/routes/setup.ts';
 import type { FinishSignIn } from '../http/routes/sign-in-completion.ts';
@@ -124,6 +126,7 @@ export function createRouters(deps: {
   const { config, provider, views, csrf, storage, accounts, audit, setup, signIn, recovery, security, sessionIndex } =
     deps;
   const { keyedHash, random, clock, secureCookies } = deps;
+  const trustToken = (ctx: Context) => ctx.cookies.get(trustCookieName(secureCookies));
   const { flow, methods, registry, finishSignIn } = signIn;
   const accountAuth = {
     provider,
@@ -272,6 +275,7 @@ export function createRouters(deps: {
       requireFreshAuth: fresh,
       maxPasswordLength: config.passwords.maxLength,
       clientName: async (id) => (await provider.Client.find(id))?.clientName ?? id,
+      trustToken,
     }),
     accountApiRoutes({
       provider,
@@ -296,6 +300,7 @@ export function createRouters(deps: {
       requireAccount: signedIn,
       requireFreshAuth: fresh,
       maxAgeSeconds: config.stepUp.maxAgeSeconds,
+      trustToken,
       clock,
       transactions: storage.sql.transactions,
     }),

@@ -2,9 +2,9 @@ import type { FactorSummary, Person } from '../factors/factor.ts';
 import type { FactorRegistry } from '../factors/registry.ts';
 import type { RecoveryCodes } from '../factors/recovery-codes/recovery-codes.ts';
 import type { AuditEvent, AuditStore, Organization } from '../ports/stores.ts';
-import type { FactorStore, TrustedBrowser } from '../ports/factor-stores.ts';
+import type { FactorStore } from '../ports/factor-stores.ts';
 import type { Audit } from './audit.ts';
-import type { TrustedBrowsers } from './trusted-browsers.ts';
+import type { TrustedBrowserEntry, TrustedBrowsers } from './trusted-browsers.ts';
 import { domainErrors } from './error-codes.ts';
 
 /** What the security overview shows: never a secret, only names, dates and counts. */
@@ -16,12 +16,13 @@ export interface SecurityOverview {
   methods: FactorSummary[];
   preferredId: string | null;
   recoveryLeft: number;
-  trustedBrowsers: TrustedBrowser[];
+  trustedBrowsers: TrustedBrowserEntry[];
   events: AuditEvent[];
 }
 
 export interface AccountSecurity {
-  overview(person: Person, org: Organization): Promise<SecurityOverview>;
+  /** `trustToken`: the asking browser's trusted-browser cookie, so that its row says "This browser". */
+  overview(person: Person, org: Organization, trustToken?: string): Promise<SecurityOverview>;
   /** Removes a method; the last one turns TFA off (and deletes the recovery codes), unless the organization forbids it. */
   /**
    * Removes one method; the only one turns TFA off, refused while the organization enforces it.
@@ -57,7 +58,7 @@ export function createAccountSecurity(deps: {
     audit.record({ type, orgId: person.orgId, userId: person.userId, ip, detail, actor });
 
   return {
-    async overview(person, org) {
+    async overview(person, org, trustToken) {
       const methods = await active(person);
       const tfaEnabled = methods.length > 0;
       return {
@@ -67,7 +68,7 @@ export function createAccountSecurity(deps: {
         methods: methods.map(deps.registry.summarize),
         preferredId: (await factors.findPreferredFactorId(person.orgId, person.userId)) ?? methods[0]?.id ?? null,
         recoveryLeft: await recovery.remaining(person),
-        trustedBrowsers: await deps.trustedBrowsers.list(person),
+        trustedBrowsers: await deps.trustedBrowsers.list(person, trustToken),
         events: await deps.auditStore.listAuditEvents(person.orgId, person.userId, 10),
       };
     },

@@ -274,7 +274,7 @@ export function createAccounts(deps: {
       if (!checked.ok) {
         const message =
           checked.reason === 'throttled'
-            ? `Too many failed attempts. Wait ${secondsText(checked.retryAfterSeconds)}, then try again.`
+            ? `Too many failed attempts. Your current password was not checked: wait ${secondsText(checked.retryAfterSeconds)}, then enter it again.`
             : 'Your current password is not right.';
         throw domainErrors.raise(checked.reason === 'throttled' ? 'throttled' : 'wrong_password', {
           message,

@@ -3,45 +3,30 @@ import type { Clock } from '../ports/clock.ts';
 import type { TrustedBrowser, TrustedBrowserStore } from '../ports/factor-stores.ts';
 import type { Random } from '../ports/random.ts';
 import type { KeyedHash } from '../ports/keyed-hash.ts';
+import { deviceName } from './user-agent.ts';
 
 /**
  * "Trust this browser": a random token in a cookie, stored as a keyed hash, that lets the person
  * skip the second factor at sign-in for the organization's number of days. Listed and revocable.
  */
 export interface TrustedBrowsers {
-  /** Returns the token for the cookie and its lifetime. */
-  trust(person: Person, days: number, label: string): Promise<{ token: string; maxAgeMs: number }>;
+  /**
+   * Returns the token for the cookie and its lifetime. The browser is named from its User-Agent
+   * with versions ("Chrome 128 on Windows 10"); it has not skipped a second step yet.
+   */
+  trust(person: Person, days: number, userAgent: string): Promise<{ token: string; maxAgeMs: number }>;
+  /** Whether the token is a trusted browser of the person's; its use is recorded when it is. */
   isTrusted(person: Person, token: string): Promise<boolean>;
-  list(person: Person): Promise<TrustedBrowser[]>;
+  /** The person's trusted browsers, newest first; the one holding `currentToken` marked `current`. */
+  list(person: Person, currentToken?: string): Promise<TrustedBrowserEntry[]>;
   revoke(person: Person, id: string): Promise<boolean>;
 }
 
-const PURPOSE = 'trusted-browser';
+/** A trusted browser as listed: whether it is the browser asking. */
+export type TrustedBrowserEntry = TrustedBrowser & { current: boolean };
 
-/** A short, human label for the browser from its User-Agent ("Chrome on Linux"). */
-export function describeBrowser(userAgent: string): string {
-  const browser = /Edg\//.test(userAgent)
-    ? 'Edge'
-    : /Firefox\//.test(userAgent)
-      ? 'Firefox'
-      : /Chrome\//.test(userAgent)
-        ? 'Chrome'
-        : /Safari\//.test(userAgent)
-          ? 'Safari'
-          : 'A browser';
-  const os = /Android/.test(userAgent)
-    ? 'Android'
-    : /iPhone|iPad/.test(userAgent)
-      ? 'iOS'
-      : /Mac OS X/.test(userAgent)
-        ? 'macOS'
-        : /Windows/.test(userAgent)
-          ? 'Windows'
-          : /Linux/.test(userAgent)
-            ? 'Linux'
-            : null;
-  return os ? `${browser} on ${os}` : browser;
-}
+const PURPOSE = 'trusted-browser';
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 export function createTrustedBrowsers(deps: {
   store: TrustedBrowserStore;
@@ -51,7 +36,7 @@ export function createTrustedBrowsers(deps: {
 }): TrustedBrowsers {
   const digest = (person: Person, token: string) => deps.keyedHash.digest(PURPOSE, `${person.userId}:${token}`);
   return {
-    async trust(person, days, label) {
+    async trust(person, days, userAgent) {
       const token = deps.random.token(32);
       const now = deps.clock.now();
       const maxAgeMs = days * 86_400_000;
@@ -60,15 +45,16 @@ export function createTrustedBrowsers(deps: {
         orgId: person.orgId,
         userId: person.userId,
         tokenHash: digest(person, token),
-        label: label.slice(0, 200),
+        label: deviceName(userAgent).slice(0, 200),
         createdAt: now,
         expiresAt: now + maxAgeMs,
-        lastUsedAt: now,
+        // "Last used" means a second step it skipped: none yet (the person just proved one).
+        lastUsedAt: null,
       });
       return { token, maxAgeMs };
     },
     async isTrusted(person, token) {
-      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return false;
+      if (!TOKEN.test(token)) return false;
       const found = await deps.store.findTrustedBrowser(
         person.orgId,
         person.userId,
@@ -78,7 +64,11 @@ export function createTrustedBrowsers(deps: {
       if (found) await deps.store.touchTrustedBrowser(person.orgId, person.userId, found.id, deps.clock.now());
       return found !== undefined;
     },
-    list: (person) => deps.store.listTrustedBrowsers(person.orgId, person.userId, deps.clock.now()),
+    async list(person, currentToken) {
+      const current = currentToken && TOKEN.test(currentToken) ? digest(person, currentToken) : null;
+      const browsers = await deps.store.listTrustedBrowsers(person.orgId, person.userId, deps.clock.now());
+      return browsers.map((b) => ({ ...b, current: b.tokenHash === current }));
+    },
     revoke: (person, id) => deps.store.deleteTrustedBrowser(person.orgId, person.userId, id),
   };
 }

@@ -28,3 +28,10 @@ export function describeUserAgent(userAgent: string | null): string {
   if (!osName) return product;
   return `${product} on ${osVersion ? `${osName} ${osVersion}` : osName}`;
 }
+
+/** A row's title for a browser: "Firefox 128 on Windows 10", "A browser" when no header was sent. */
+export function deviceName(userAgent: string | null): string {
+  if (!userAgent) return 'A browser';
+  const text = describeUserAgent(userAgent);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -1,7 +1,7 @@
 import Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 
-import { describeUserAgent } from '../domain/user-agent.ts';
+import { deviceName } from '../domain/user-agent.ts';
 import type { AccountAccess } from '../ports/account-access.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EphemeralStore } from '../ports/ephemeral-store.ts';
@@ -58,13 +58,6 @@ function isPasswordGrant(grant: { jti: string; clientId?: string }): boolean {
   return grant.jti.length > before.length + after.length && grant.jti.startsWith(before) && grant.jti.endsWith(after);
 }
 
-/** "Firefox 128 on Windows 10", as a row's title: the header's own text is never shown. */
-function deviceOf(userAgent: string): string {
-  if (!userAgent) return 'A browser';
-  const text = describeUserAgent(userAgent);
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
 /**
  * The person's browser sessions come from the session store itself (indexed by account), so
  * none is missed; what the page shows about each (device, address, last seen) is kept per
@@ -88,7 +81,7 @@ export function createSessionIndex(deps: {
     void (async () => {
       const known = await ephemeral.get<SessionInfo>(infoKey(session.uid));
       const info: SessionInfo = {
-        device: ctx ? deviceOf(ctx.get('user-agent')) : (known?.device ?? 'A browser'),
+        device: ctx ? deviceName(ctx.get('user-agent')) : (known?.device ?? 'A browser'),
         ip: ctx?.ip ?? known?.ip ?? null,
         createdAt: known?.createdAt ?? now,
         lastSeen: now,

@@ -40,6 +40,21 @@ describe.skipIf(skip)('accessibility of the pages (axe-core, WCAG 2.1 AA)', () =
     expect((await audit(page)).join('\n')).toMatch(/label|image-alt/);
   });
 
+  it('finds a form field whose border or focus ring is below 3:1, which axe-core leaves out (issue 8)', async () => {
+    const page = await (await browser.newContext()).newPage();
+    const field = (style: string) =>
+      `<!doctype html><html lang="en"><head><title>x</title><style>${style}</style></head><body><main>` +
+      '<label for="name">Name</label><input id="name" type="text"></main></body></html>';
+    // A pale grey border like the one the issue measured, and a pale ring.
+    await page.setContent(field('input { border: 1px solid #c5cad3 } input:focus { outline: 2px solid #9db4ff }'));
+    expect(await audit(page)).toEqual([
+      'field-border-contrast: input#name border 1.65:1',
+      'focus-ring-contrast: input#name focus ring 2.02:1',
+    ]);
+    await page.setContent(field('input { border: 1px solid #767f8f } input:focus { outline: 3px solid #2446c7 }'));
+    expect(await audit(page)).toEqual([]);
+  });
+
   it('sign-in, its errors, the second step and the error page have no serious violations', async () => {
     const page = await (await browser.newContext()).newPage();
     page.setDefaultTimeout(10_000);

@@ -1,7 +1,7 @@
 import { factorDriver } from '../helpers/factors.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Browser, createAccountDriver, type Member } from '../helpers/account-driver.ts';
+import { Browser, createAccountDriver, USER_AGENTS, type Member } from '../helpers/account-driver.ts';
 import { readForm } from '../helpers/agent.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -203,7 +203,7 @@ describe('account page actions, end to end', () => {
       }
       expect(html).toContain('Text message (SMS), +1 ••• ••• ••42');
       expect(html).toContain('10 recovery codes left.');
-      expect(html).toContain('Signed in on 1 browser. 1 trusted browser skip the second step.');
+      expect(html).toContain('Signed in on 1 browser. 1 trusted browser skips the second step.');
       expect(/<ul class="events">([^]*?)<\/ul>/.exec(html)![1]).toMatch(
         /Signed in <span class="muted"><time datetime="[^"]+">[^<]+<\/time> from /,
       );
@@ -264,14 +264,26 @@ describe('account page actions, end to end', () => {
     const trustCookie = browser.cookies.find((c) => c.name === 'twofold.trusted')!;
     const returning = () => Object.assign(new Browser(), { cookies: [{ ...trustCookie }] });
     const sessions = await page(browser, '/account/sessions');
-    expect(sessions).toContain('<strong>Firefox on Linux</strong><br><span class="muted">Trusted until');
+    // Issue 8: named with versions, "this browser", first trusted and not yet used to skip a step.
+    expect(sessions).toMatch(
+      /<strong>Firefox 130 on Linux<\/strong> <span class="badge">This browser<\/span>\s*<dl class="facts">\s*<dt>Trusted<\/dt><dd><time datetime="[^"]+" class="local">[^]*?<dt>Last used<\/dt><dd>Not yet<\/dd>/,
+    );
+    expect(sessions).toContain('aria-label="Stop trusting this browser (Firefox 130 on Linux)">Stop trusting</button>');
     const id =
       /action="\/account\/trusted-browsers\/revoke"><input type="hidden" name="_csrf" value="[^"]+"><input type="hidden" name="id" value="([^"]+)"/.exec(
         sessions,
       )![1]!;
     expect(await page(browser, '/account/two-factor')).toContain(`name="id" value="${id}"`);
     const before = returning();
+    before.userAgent = USER_AGENTS.chromeOnWindows;
     expect((await authenticate(before, tia, await open(before, '/account'))).steps).toEqual(['password']);
+    // The skip is recorded as its last use; that browser sees its own row as "this browser".
+    const used = await page(before, '/account/sessions');
+    expect(used).toMatch(/<dt>Last used<\/dt><dd><time datetime="[^"]+" class="local">/);
+    expect(used).toContain('<strong>Firefox 130 on Linux</strong> <span class="badge">This browser</span>');
+    expect(await page(browser, '/account/two-factor')).toContain(
+      'aria-label="Stop trusting this browser (Firefox 130 on Linux)"',
+    );
 
     expect(redirect(await post(browser, '/account/trusted-browsers/revoke', { id }))).toBe(
       '303 /account/two-factor?done=revoked',

@@ -162,7 +162,7 @@ describe('the activity pages', () => {
       /<h2>Where they are signed in<\/h2>\s*<ul class="items">\s*<li><div><strong>Chrome 128 on Windows 10<\/strong> <span class="muted">· Your Twofold account<\/span>/,
     );
     expect(html).toMatch(/127\.0\.0\.1 · signed in <time datetime="[^"]+">[^<]+ UTC<\/time>, last active <time/);
-    expect(html).toMatch(/<h2>Trusted browsers<\/h2>[^]*<strong>Chrome on Windows<\/strong>[^]*Trusted <time/);
+    expect(html).toMatch(/<h2>Trusted browsers<\/h2>[^]*<strong>Chrome 128 on Windows 10<\/strong>[^]*Trusted <time/);
     expect(linkNamed(html, 'See all of their activity')).toBe('/admin/activity?person=ada%40acme.example');
     const bobs = await page(graceBrowser, `/admin/people/${bob.seeded.user.id}`);
     expect(bobs).toContain('None: every sign-in asks for the second step.');

@@ -98,6 +98,13 @@ describe.skipIf(skip)('second factors in real Chromium', () => {
     expect(new URL(uri).searchParams.get('issuer')).toBe('Acme Corp');
     const secret = secretFromUri(uri);
     expect(secret.length).toBeGreaterThanOrEqual(20);
+    // Issue 8: the key for typing in by hand has a copy button; what it copies is the QR code's secret.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.issuer });
+    await page.getByText("Can't scan it? Enter this key instead").click();
+    await page.locator('.manual-key').getByRole('button', { name: 'Copy' }).click();
+    await page.locator('.manual-key').getByRole('button', { name: 'Copied' }).waitFor();
+    const copied = String(await page.evaluate('navigator.clipboard.readText()'));
+    expect(copied.replaceAll(' ', '')).toBe(new URL(uri).searchParams.get('secret'));
 
     await page.getByLabel('Enter the 6-digit code the app shows').fill(totpAt(secret, Date.now() / 1000));
     await page.getByRole('button', { name: 'Confirm and continue' }).click();

@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { audit } from '../helpers/axe.ts';
 import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
 import { factorDriver } from '../helpers/factors.ts';
 import { authorizationRequest, discoverRp, type RelyingParty } from '../helpers/rp.ts';
@@ -74,6 +75,7 @@ describe.skipIf(skip)('issue 8: screens in real Chromium', () => {
     expect(await page.title()).toBe('Page not found · Twofold');
     expect(await page.getAttribute('html', 'lang')).toBe('en');
     await page.getByRole('link', { name: 'Home page' }).waitFor();
+    expect(await audit(page)).toEqual([]);
     await screenshot(page, 'screens-not-found');
     const api = await fetch(`${server.issuer}/api/no-such-thing`, { headers: { accept: 'application/json' } });
     expect(api.status).toBe(404);
@@ -164,7 +166,18 @@ describe.skipIf(skip)('issue 8: screens in real Chromium', () => {
     await page.getByRole('button', { name: 'Copied' }).waitFor();
     const copied = String(await page.evaluate('navigator.clipboard.readText()'));
     expect(copied.split('\n')).toEqual(await page.locator('.codes li').allInnerTexts());
+    // The two columns line up: row by row at the same height, each code starting at its column's edge.
+    const boxes = (await page.evaluate(
+      `[...document.querySelectorAll('.codes code')].map((c) => { const r = c.getBoundingClientRect(); return [Math.round(r.left), Math.round(r.top)]; })`,
+    )) as [number, number][];
+    expect(boxes).toHaveLength(10);
+    const [left, right] = [boxes.slice(0, 5), boxes.slice(5)];
+    expect(right.map(([, top]) => top)).toEqual(left.map(([, top]) => top));
+    expect(new Set(left.map(([x]) => x)).size).toBe(1);
+    expect(new Set(right.map(([x]) => x)).size).toBe(1);
     await screenshot(page, 'screens-recovery-codes');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, 'screens-recovery-codes-phone');
     await context.close();
   });
 });

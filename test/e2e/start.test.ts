@@ -60,6 +60,8 @@ describe('starting the server (node src/main.ts)', () => {
       ),
     ).toBe(true);
     expect(lines.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM')).toBe(true);
+    // Issue 8: no Node ExperimentalWarning lines for the operator to wonder about.
+    expect(server.output().stderr).not.toMatch(/ExperimentalWarning|experimental feature/i);
   });
 
   it('refuses to start on an invalid setting, naming it', async () => {

@@ -180,7 +180,13 @@ export function createWebauthnFactor(deps: {
       if (!looksLikeCredential(response)) return fail('malformed', 'The browser sent an unreadable answer. Try again.');
       const factor = await store.findFactorByCredentialId((response as { id: string }).id);
       if (!factor || (person && (factor.userId !== person.userId || factor.orgId !== person.orgId))) {
-        return fail('invalid', 'This key is not registered to your account.');
+        // A passkey sign-in knows no account yet: "your account" would be a guess.
+        return fail(
+          'invalid',
+          person
+            ? 'This key is not registered to your account.'
+            : 'This passkey is not registered here. Sign in with your email and password.',
+        );
       }
       if (!person && !factor.passkey)
         return fail('invalid', 'This key is a security key, not a passkey. Sign in with your password first.');

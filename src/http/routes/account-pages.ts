@@ -13,6 +13,7 @@ import type { Views } from '../../ports/views.ts';
 import { createAccountRenderer, loadAccountContext } from './account-context.ts';
 import { EVENT_TEXT } from './event-text.ts';
 import { sessionRows } from './account-session-rows.ts';
+import { trustedBrowserRows } from './trusted-browser-rows.ts';
 import { httpErrors } from '../error-codes.ts';
 
 export interface AccountPagesDeps {
@@ -27,6 +28,8 @@ export interface AccountPagesDeps {
   maxPasswordLength: number;
   /** The app's name as people know it (its client_name), for the sessions page. */
   clientName(clientId: string): Promise<string>;
+  /** The asking browser's trusted-browser token, if it holds one (its row says "This browser"). */
+  trustToken(ctx: Context): string | undefined;
 }
 
 const passwordForm = (max: number) =>
@@ -124,7 +127,9 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
         account.providerSessionUid,
         deps.clientName,
       ),
-      trustedBrowsers: (await deps.security.overview(person, found.organization)).trustedBrowsers,
+      trustedBrowsers: trustedBrowserRows(
+        (await deps.security.overview(person, found.organization, deps.trustToken(ctx))).trustedBrowsers,
+      ),
       notice: typeof ctx.query.done === 'string' ? 'Signed out.' : null,
     });
   });

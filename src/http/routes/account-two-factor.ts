@@ -18,6 +18,7 @@ import { enrolChoices, enrolmentRoutes, type FieldProblem } from './factors/enro
 import { methodRow } from './factors/method-label.ts';
 import { codesFileName } from './factors/codes-file-name.ts';
 import { secondsText } from '../../domain/duration-text.ts';
+import { trustedBrowserRows } from './trusted-browser-rows.ts';
 
 export interface AccountTwoFactorDeps {
   accounts: Accounts;
@@ -33,6 +34,8 @@ export interface AccountTwoFactorDeps {
   maxAgeSeconds: number;
   clock: Clock;
   transactions: Pick<Transactions, 'run'>;
+  /** The asking browser's trusted-browser token, if it holds one (its row says "This browser"). */
+  trustToken(ctx: Context): string | undefined;
 }
 
 const UNREADABLE = 'The form could not be read. Reload the page and try again.';
@@ -78,13 +81,14 @@ export function accountTwoFactorRoutes(deps: AccountTwoFactorDeps): Router[] {
   const settingsPage = async (ctx: Context, problem: FieldProblem | null = null) => {
     const { person, org, role } = await context(ctx);
     const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
-    const overview = await security.overview(person, org);
+    const overview = await security.overview(person, org, deps.trustToken(ctx));
     // The organization may forbid a kind the person has: it is shown as such, and never offered to add.
     const allowed = deps.registry.allowedFor(org, role).map((f) => f.kind);
     const rows = overview.methods.map((m) => ({ ...methodRow(m), allowed: allowed.includes(m.kind) }));
     await render(ctx, 'account/two-factor', 'Two-step verification', {
       nav: 'two-factor',
       overview: { ...overview, methods: rows },
+      trustedBrowsers: trustedBrowserRows(overview.trustedBrowsers),
       noneAllowed: rows.length > 0 && rows.every((m) => !m.allowed),
       methods: await enrolChoices(
         deps.registry,

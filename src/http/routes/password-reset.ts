@@ -76,7 +76,7 @@ export function passwordResetRoutes(deps: PasswordResetDeps): Router {
     ctx.body = await views.render(view, { title, csrfToken: csrf.tokenFor(ctx), ...model });
   };
   const forgotPage = (ctx: Context, model: { email: string; from: string | null; errors: Record<string, string> }) =>
-    page(ctx, 'reset/forgot', 'Forgot your password?', { alert: null, ...model });
+    page(ctx, 'reset/forgot', 'Forgot your password?', { alert: null, waitSeconds: 0, ...model });
   const invalidPage = (ctx: Context) => {
     ctx.status = 410;
     return page(ctx, 'reset/invalid', 'This link cannot be used');
@@ -132,8 +132,15 @@ export function passwordResetRoutes(deps: PasswordResetDeps): Router {
       const seconds = attempt.status === 'wait' ? attempt.seconds : 1;
       ctx.status = 429;
       ctx.set('Retry-After', String(seconds));
-      const alert = `Too many requests for a link. Wait ${secondsText(seconds)}, then try again.`;
-      return page(ctx, 'reset/forgot', 'Forgot your password?', { email: typed, from, errors: {}, alert });
+      // Worded like the other throttle waits; the page counts the wait down (views/partials/wait-countdown).
+      const alert = `Too many requests for a link. No link was sent: wait ${secondsText(seconds)}, then ask again.`;
+      return page(ctx, 'reset/forgot', 'Forgot your password?', {
+        email: typed,
+        from,
+        errors: {},
+        alert,
+        waitSeconds: seconds,
+      });
     }
     if (from) {
       const options = {

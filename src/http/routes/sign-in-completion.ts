@@ -4,7 +4,7 @@ import type Provider from 'oidc-provider';
 import type { Audit } from '../../domain/audit.ts';
 import type { CompletedMethod } from '../../domain/authentication.ts';
 import type { DeviceCookies } from '../../domain/device-cookies.ts';
-import { describeBrowser, type TrustedBrowsers } from '../../domain/trusted-browsers.ts';
+import type { TrustedBrowsers } from '../../domain/trusted-browsers.ts';
 import type { Person } from '../../factors/factor.ts';
 import { loginResult, resultUrl, trustCookieName } from './interaction-support.ts';
 
@@ -39,11 +39,7 @@ export function createFinishSignIn(deps: {
     const newBrowser = cookies.deviceFor(ctx.cookies.get(cookies.name), person.email) === undefined;
     setDeviceCookie(ctx, cookies, person.email);
     if (trustDays > 0) {
-      const { token, maxAgeMs } = await deps.trustedBrowsers.trust(
-        person,
-        trustDays,
-        describeBrowser(ctx.get('user-agent')),
-      );
+      const { token, maxAgeMs } = await deps.trustedBrowsers.trust(person, trustDays, ctx.get('user-agent'));
       ctx.cookies.set(trustCookieName(deps.secureCookies), token, {
         httpOnly: true,
         sameSite: 'lax',

@@ -141,6 +141,19 @@ describe('verifyPassword', () => {
     expect((await accounts.verifyPassword({ email: 'ada@example.com', password: PASSWORD, ip: IP })).ok).toBe(true);
   });
 
+  it('a password change during a throttle wait says the current password was not checked, and for how long (issue 8)', async () => {
+    await create();
+    for (let i = 0; i < 3; i++)
+      await accounts.verifyPassword({ email: 'ada@example.com', password: `wrong ${i}`, ip: IP });
+    const found = (await users.findUserByEmail('ada@example.com'))!;
+    const refused = await accounts
+      .changePassword(found, { current: PASSWORD, password: 'a brand new passphrase here', ip: IP })
+      .catch((error: unknown) => error as AppError);
+    const message =
+      'Too many failed attempts. Your current password was not checked: wait 1 second, then enter it again.';
+    expect(refused).toMatchObject({ code: 'throttled', status: 429, message, fields: { current: message } });
+  });
+
   it('throttles by the normalized email, so changing its case does not reset the count', async () => {
     await create();
     for (const email of ['ADA@example.com', 'ada@EXAMPLE.com', ' Ada@Example.Com']) {

@@ -57,10 +57,13 @@ export function passwordlessRoutes(deps: PasswordlessDeps): Router {
       factor.passwordless!.verify(input, { binding: details.uid, ip: ctx.ip }),
     );
     if (attempt.status === 'busy') throw httpErrors.raise('busy');
-    if (attempt.status === 'wait')
+    if (attempt.status === 'wait') {
+      // Worded like the other throttle waits; public/webauthn.js counts Retry-After down.
+      ctx.set('Retry-After', String(attempt.seconds));
       throw domainErrors.raise('throttled', {
-        message: `Too many failed attempts. Wait ${secondsText(attempt.seconds)}, then try again.`,
+        message: `Too many failed attempts. Your passkey was not checked: wait ${secondsText(attempt.seconds)}, then try again.`,
       });
+    }
     const { outcome } = attempt;
     if (!outcome.ok) throw refusalError(outcome);
     const account = await deps.accounts.signInAccount(outcome.owner.orgId, outcome.owner.userId);
