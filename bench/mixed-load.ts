@@ -13,13 +13,11 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pathToFileURL } from 'node:url';
 
-import * as oidc from 'openid-client';
-
-import { Agent, readForm } from '../test/helpers/agent.ts';
-import { authorizationRequest, discoverRp, open, type RelyingParty } from '../test/helpers/rp.ts';
-import { enrolTotp, PASSWORD, seedClient, seedUser, type Seeded } from '../test/helpers/seed.ts';
+import type { Agent } from '../test/helpers/agent.ts';
+import { discoverRp } from '../test/helpers/rp.ts';
+import { enrolTotp, seedClient, seedUser } from '../test/helpers/seed.ts';
 import { startTestServer, type Backend, type TestServer } from '../test/helpers/server.ts';
-import { totpAt } from '../test/helpers/totp.ts';
+import { expectStatus, firstFree, signIn, signInToAccount, type Person } from './load-people.ts';
 import { judgeMemory, type MemoryVerdict } from './memory-trend.ts';
 
 export type LoadKind = 'sign-in' | 'app-password grant' | 'introspection' | 'account pages';
@@ -54,45 +52,6 @@ export interface MixedLoadResult {
   /** RSS in MB, one sample a second. */
   rssSamples: number[];
   memory: MemoryVerdict;
-}
-
-/** The expected status or the operation fails with what came instead. */
-async function expectStatus(response: Response, status: number, what: string): Promise<Response> {
-  if (response.status !== status) {
-    const body = (await response.text()).replace(/\s+/g, ' ').slice(0, 160);
-    throw new Error(`${what}: ${response.status} instead of ${status} ${body}`);
-  }
-  return response;
-}
-
-/** Someone who signs in: their authenticator seed and the last time step they used. */
-interface Person {
-  seeded: Seeded;
-  secret: Buffer;
-  lastStep: number;
-  /** A journey of theirs is in flight: a later step accepted first would refuse an earlier one. */
-  busy: boolean;
-}
-
-/**
- * The next step the person may use now: later than their last one, at most one step ahead of the
- * real clock (the server accepts the current step ±1), or null when they must wait.
- */
-function takeStep(person: Person): number | null {
-  const now = Math.floor(Date.now() / 30_000);
-  const step = Math.max(person.lastStep + 1, now);
-  if (person.busy || step > now + 1) return null;
-  person.lastStep = step;
-  return step;
-}
-
-/** The first person with a time step free, and that step (taken: nothing awaits between looking and taking). */
-function firstFree(persons: Person[]): { person: Person; step: number } | null {
-  for (const person of persons) {
-    const step = takeStep(person);
-    if (step !== null) return { person, step };
-  }
-  return null;
 }
 
 /** The load's fixtures: people with TOTP, the relying party, the mail client, signed-in account browsers. */
@@ -130,38 +89,6 @@ async function prepare(server: TestServer, people: number) {
     }),
   );
   return { rp, mail: { clientId: 'load-mail', secret: mail.secret! }, persons, appPasswords };
-}
-
-/** One whole sign-in through the pages, password then the authenticator code, and the code exchange. */
-async function signIn(rp: RelyingParty, person: Person, step: number, count: () => void): Promise<void> {
-  const agent = new Agent();
-  const request = await authorizationRequest(rp);
-  const first = await open(agent, request.url, rp.redirectUri);
-  count();
-  const login = readForm(await first.response.text(), /\/login$/);
-  const loginUrl = new URL(login.action, first.url);
-  const fields = { _csrf: login.csrf, email: person.seeded.user.email, password: PASSWORD };
-  const afterPassword = await expectStatus(await agent.request(loginUrl, { form: fields }), 303, 'password');
-  count();
-  const verify = await agent.follow(afterPassword, loginUrl);
-  count();
-  const html = await verify.response.text();
-  const form = readForm(html, /\/verify\/[a-z]+$/);
-  const factorId = /name="factorId" value="([^"]+)"/.exec(html)?.[1] ?? '';
-  const target = new URL(`${verify.url.pathname}/totp`, verify.url);
-  const code = totpAt(person.secret, step * 30);
-  const proven = await agent.request(target, { form: { _csrf: form.csrf, factorId, code } });
-  await expectStatus(proven, 303, 'authenticator code');
-  const callback = await agent.follow(proven, target, (next) => next.href.startsWith(rp.redirectUri));
-  count();
-  if (!callback.url.href.startsWith(rp.redirectUri)) throw new Error(`sign-in ended at ${callback.url.href}`);
-  await oidc.authorizationCodeGrant(rp.config, callback.url, {
-    pkceCodeVerifier: request.verifier,
-    expectedNonce: request.nonce,
-    expectedState: request.state,
-    idTokenExpected: true,
-  });
-  count();
 }
 
 const ACCOUNT_PAGES = [
@@ -331,26 +258,6 @@ export async function runMixedLoad(options: MixedLoadOptions): Promise<MixedLoad
   } finally {
     await server.close();
   }
-}
-
-/** A browser signed in to My Account with the person's password and authenticator code. */
-async function signInToAccount(server: TestServer, person: Person): Promise<Agent> {
-  const agent = new Agent();
-  let page = await open(agent, new URL('/account', server.issuer), `${server.issuer}/never`);
-  for (let i = 0; i < 3 && page.url.pathname.startsWith('/interaction/'); i++) {
-    const html = await page.response.text();
-    const login = /\/login"/.test(html);
-    const form = readForm(html, login ? /\/login$/ : /\/verify\/[a-z]+$/);
-    const step = login ? 0 : takeStep(person);
-    if (step === null) throw new Error('no time step free for the account sign-in');
-    const fields: Record<string, string> = login
-      ? { email: person.seeded.user.email, password: PASSWORD }
-      : { factorId: /name="factorId" value="([^"]+)"/.exec(html)![1]!, code: totpAt(person.secret, step * 30) };
-    const target = new URL(login ? form.action : `${page.url.pathname}/totp`, page.url);
-    page = await agent.follow(await agent.request(target, { form: { _csrf: form.csrf, ...fields } }), target);
-  }
-  if (page.url.pathname !== '/account') throw new Error(`account sign-in ended at ${page.url.href}`);
-  return agent;
 }
 
 /** `gc()` for the heap-after-collection samples, without asking whoever runs this for --expose-gc. */
