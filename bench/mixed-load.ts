@@ -99,7 +99,7 @@ const ACCOUNT_PAGES = [
   '/account/activity',
 ];
 
-/** Seeded pick of the next kind: sign-ins where a person has a step free, the rest in turn. */
+/** The order operations are taken in: for each visit to My Account and each introspection, two sign-ins and two grants. */
 const ROTATION: LoadKind[] = [
   'sign-in',
   'app-password grant',
