@@ -12,7 +12,7 @@ import {
 } from '../helpers/fuzz/mutations.ts';
 import { sendRaw } from '../helpers/fuzz/raw-http.ts';
 import { createFuzzStates, type FuzzState, type FuzzStates } from '../helpers/fuzz/states.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
 
 /** The seed of every mutation choice: change it to explore, keep it to replay a failure. */
 const SEED = Number(process.env.FUZZ_SEED ?? 0x11f022);
@@ -94,7 +94,7 @@ describe('fuzz: every route and form field (issue 11)', () => {
   const values: Record<string, string> = {};
 
   beforeAll(async () => {
-    server = await startTestServer('sqlite', {
+    server = await startTestServer((process.env.FUZZ_BACKEND as Backend | undefined) ?? 'sqlite', {
       clock,
       overrides: {
         throttle: {
