@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent, readForm } from '../helpers/agent.ts';
+import { createTestClock } from '../helpers/clock.ts';
+import { runFuzz, startFuzzWorld } from '../helpers/fuzz/runner.ts';
 import { authorizationRequest, discoverRp, open } from '../helpers/rp.ts';
 import { seedClient, seedUser } from '../helpers/seed.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -58,5 +60,30 @@ describe('a NUL byte in a field on PostgreSQL (issue 11)', () => {
     });
     expect(response.status).toBe(400);
     expect(await response.text()).toContain('The request could not be understood.');
+  });
+});
+
+/**
+ * Every route once more on PostgreSQL + Redis, with only what depends on the stores: each field
+ * with a NUL byte and with invalid UTF-8 (the rest of the fuzz does not
+ * depend on the backend and runs on SQLite in fuzz.test.ts).
+ */
+describe('fuzz: every field on PostgreSQL and Redis (issue 11)', () => {
+  it('answers without a 5xx, a hang or a crash', { timeout: 240_000 }, async () => {
+    const world = await startFuzzWorld('postgres+redis', createTestClock(Date.now() - 3_600_000));
+    try {
+      const result = await runFuzz(world, {
+        seed: 0x11f022,
+        primary: { request: 0, always: ['NUL bytes', 'invalid UTF-8'], fields: 0 },
+        anonymous: null,
+      });
+      console.log(
+        `fuzz on PostgreSQL: ${result.sent} requests to ${result.routes} routes in ${result.seconds.toFixed(1)} s`,
+      );
+      expect(result.failures).toEqual([]);
+      expect((await fetch(`${world.server.issuer}/healthz`)).status).toBe(200);
+    } finally {
+      await world.server.close();
+    }
   });
 });

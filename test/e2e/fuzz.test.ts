@@ -1,159 +1,40 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createTestClock } from '../helpers/clock.ts';
-import { GENERIC_FIELDS, KNOWN_FIELDS, routePattern, scrapeForms, type ScrapedForm } from '../helpers/fuzz/forms.ts';
-import {
-  baseline,
-  createPrng,
-  fieldMutations,
-  requestMutations,
-  type BaseRequest,
-  type Encoding,
-} from '../helpers/fuzz/mutations.ts';
 import { sendRaw } from '../helpers/fuzz/raw-http.ts';
-import { createFuzzStates, type FuzzState, type FuzzStates } from '../helpers/fuzz/states.ts';
-import { startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { enumerateRoutes, runFuzz, startFuzzWorld, type FuzzPlan, type FuzzWorld } from '../helpers/fuzz/runner.ts';
+import type { Backend } from '../helpers/server.ts';
 
-/** The seed of every mutation choice: change it to explore, keep it to replay a failure. */
-const SEED = Number(process.env.FUZZ_SEED ?? 0x11f022);
-/**
- * Mutations sent per route, method and state (the first state of a route; anonymous gets fewer).
- * `FUZZ_PER_ROUTE=1000 FUZZ_SEED=…` explores every mutation once, outside CI's time budget.
- */
-const PER_ROUTE = Number(process.env.FUZZ_PER_ROUTE ?? 16);
-const PER_ROUTE_ANONYMOUS = 4;
 /** Fewer routes than this means the walk of the routers broke, not that the app shrank. */
 const AT_LEAST_OUR_ROUTES = 110;
 const AT_LEAST_PROVIDER_ROUTES = 12;
-const IN_FLIGHT = 4;
 
-/** The provider's endpoints by discovery key, and the methods each answers (an unknown key gets GET and POST). */
-const ENDPOINT_METHODS: Record<string, string[]> = {
-  authorization_endpoint: ['GET', 'POST'],
-  token_endpoint: ['POST'],
-  userinfo_endpoint: ['GET', 'POST'],
-  jwks_uri: ['GET'],
-  introspection_endpoint: ['POST'],
-  revocation_endpoint: ['POST'],
-  end_session_endpoint: ['GET', 'POST'],
-  pushed_authorization_request_endpoint: ['POST'],
+/**
+ * CI's sample: a few whole-request mutations and field mutations per route, chosen by a seeded PRNG
+ * (the same requests every run, so a failure replays), plus the field mutations that reach the stores
+ * on every field. `FUZZ_EXPLORE=1` sends every mutation of every route (minutes, not CI's budget);
+ * `FUZZ_SEED` changes the sample and `FUZZ_BACKEND=postgres+redis` the backend.
+ */
+const EXPLORE = Boolean(process.env.FUZZ_EXPLORE);
+const PLAN: FuzzPlan = {
+  seed: Number(process.env.FUZZ_SEED ?? 0x11f022),
+  primary: EXPLORE
+    ? { request: 1_000, always: [], fields: 10_000 }
+    : { request: 5, always: ['NUL bytes', 'missing'], fields: 2 },
+  anonymous: EXPLORE ? { request: 1_000, always: [], fields: 0 } : { request: 3, always: [], fields: 0 },
 };
-
-interface Route {
-  method: string;
-  path: string;
-  provider: boolean;
-}
-
-/** Our routes from the routers themselves, the provider's from discovery plus the pages discovery does not name. */
-async function enumerateRoutes(server: TestServer): Promise<Route[]> {
-  const ours = server.app.koa.routes.map((r) => ({ ...r, provider: false }));
-  const discovery = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<
-    string,
-    unknown
-  >;
-  const endpoints = Object.entries(discovery).filter(
-    ([key, value]) => /_(endpoint|uri)$/.test(key) && typeof value === 'string' && value.startsWith(server.issuer),
-  );
-  const theirs = endpoints.flatMap(([key, value]) =>
-    (ENDPOINT_METHODS[key] ?? ['GET', 'POST']).map((method) => ({
-      method,
-      path: new URL(value as string).pathname,
-      provider: true,
-    })),
-  );
-  const pages = [
-    ['GET', '/.well-known/openid-configuration'],
-    ['GET', '/auth/:uid'],
-    ['POST', '/session/end/confirm'],
-    ['GET', '/session/end/success'],
-  ].map(([method, path]) => ({ method: method!, path: path!, provider: true }));
-  return [...ours, ...theirs, ...pages];
-}
-
-type StateName = Exclude<keyof FuzzStates, 'kinds' | 'members'>;
-
-/** The state that reaches a route's handler: the sign-in step it belongs to, the signed-in person, the administrator… */
-function stateFor(route: Route): StateName {
-  const { path } = route;
-  if (/^\/interaction\/:uid\/(verify|passwordless)/.test(path)) return 'verify';
-  if (/^\/interaction\/:uid\/(enrol|grace|password)/.test(path)) return 'enrol';
-  if (path.startsWith('/interaction/')) return 'login';
-  if (path.startsWith('/api/account')) return 'personToken';
-  if (path.startsWith('/api/admin')) return 'adminToken';
-  if (path.startsWith('/admin')) return 'admin';
-  if (path.startsWith('/account')) return 'person';
-  return 'anonymous';
-}
 
 describe('fuzz: every route and form field (issue 11)', () => {
   const clock = createTestClock(Date.now() - 3_600_000);
-  let server: TestServer;
-  let states: FuzzStates;
-  let port: number;
-  const values: Record<string, string> = {};
+  let world: FuzzWorld;
 
   beforeAll(async () => {
-    server = await startTestServer((process.env.FUZZ_BACKEND as Backend | undefined) ?? 'sqlite', {
-      clock,
-      overrides: {
-        throttle: {
-          account: { freeAttempts: 10_000, windowSeconds: 60, maxDelaySeconds: 1 },
-          ip: { freeAttempts: 10_000, windowSeconds: 60, maxDelaySeconds: 1 },
-        },
-        metrics: { token: 'fuzz-metrics-token-that-is-long-enough-0123' },
-      },
-    });
-    port = Number(new URL(server.url).port);
-    states = await createFuzzStates(server, clock);
-    const legacy = await server.app.services.clients.registerClient({
-      clientId: 'fuzz-mail',
-      grants: ['password'],
-      authMethod: 'client_secret_post',
-      introspection: true,
-    });
-    const person = states.members.person.seeded;
-    const { password } = await server.app.services.appPasswords.create(
-      { orgId: person.org.id, userId: person.user.id, email: person.user.email },
-      person.org,
-      true,
-      { name: 'fuzz', scopes: ['imap'] },
-      '127.0.0.1',
-    );
-    Object.assign(values, {
-      client_id: 'fuzz-mail',
-      client_secret: legacy.secret!,
-      grant_type: 'password',
-      username: person.user.email,
-      password,
-      scope: 'imap',
-      response_type: 'code',
-      redirect_uri: 'https://rp.example/callback',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-      email: 'someone@acme.example',
-      role: 'member',
-      date: '2030-01-01',
-      lifetime_minutes: '60',
-      page: '1',
-    });
-    // A live access token of the legacy client, for introspection and revocation to look up.
-    const grant = await fetch(`${server.issuer}/token`, {
-      method: 'POST',
-      body: new URLSearchParams(
-        ['grant_type', 'username', 'password', 'scope', 'client_id', 'client_secret'].map((k): [string, string] => [
-          k,
-          values[k]!,
-        ]),
-      ),
-    });
-    values.token = String(((await grant.json()) as { access_token: string }).access_token);
-    values.access_token = values.token;
+    world = await startFuzzWorld((process.env.FUZZ_BACKEND as Backend | undefined) ?? 'sqlite', clock);
   }, 60_000);
-  afterAll(async () => server?.close());
+  afterAll(async () => world?.server.close());
 
   it('finds every route of ours and of the provider', async () => {
-    const routes = await enumerateRoutes(server);
+    const routes = await enumerateRoutes(world.server);
     expect(routes.filter((r) => !r.provider).length).toBeGreaterThanOrEqual(AT_LEAST_OUR_ROUTES);
     expect(routes.filter((r) => r.provider).length).toBeGreaterThanOrEqual(AT_LEAST_PROVIDER_ROUTES);
     expect(routes).toContainEqual({ method: 'POST', path: '/interaction/:uid/verify/:kind', provider: false });
@@ -161,8 +42,8 @@ describe('fuzz: every route and form field (issue 11)', () => {
   });
 
   it('refuses a body that claims gzip but is not with 400, not 500 (found by the fuzz)', async () => {
-    const anonymous = await states.anonymous();
-    const form = await sendRaw(port, {
+    const anonymous = await world.states.anonymous();
+    const form = await sendRaw(world.port, {
       method: 'POST',
       target: '/forgot-password',
       headers: {
@@ -174,7 +55,7 @@ describe('fuzz: every route and form field (issue 11)', () => {
     });
     expect(form.status).toBe(400);
     expect(form.body.toString()).toContain('The request could not be understood.');
-    const json = await sendRaw(port, {
+    const json = await sendRaw(world.port, {
       method: 'PUT',
       target: '/api/account/preferred-method',
       headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
@@ -186,110 +67,15 @@ describe('fuzz: every route and form field (issue 11)', () => {
 
   it(
     'answers every mutation without a 5xx, a hang or a crash',
-    { timeout: Number(process.env.FUZZ_PER_ROUTE ?? 0) > 16 ? 3_600_000 : 240_000 },
+    { timeout: EXPLORE ? 3_600_000 : 240_000 },
     async () => {
-      const prng = createPrng(SEED);
-      const routes = await enumerateRoutes(server);
-      const forms = new Map<string, ScrapedForm[]>();
-      const failures: string[] = [];
-      let sent = 0;
-      const started = performance.now();
-
-      /** Forms of the state's pages, read once per state. */
-      const formsOf = async (state: FuzzState): Promise<ScrapedForm[]> => {
-        const known = forms.get(state.name);
-        if (known) return known;
-        const found: ScrapedForm[] = [];
-        for (const page of state.pages) {
-          const url = new URL(fill(page, state).join('/') || '/', server.issuer);
-          const response = await fetch(url, {
-            headers: { cookie: state.cookie, accept: 'text/html' },
-            redirect: 'manual',
-          });
-          found.push(...scrapeForms(await response.text(), url));
-        }
-        forms.set(state.name, found);
-        return found;
-      };
-      const fill = (path: string, state: FuzzState) =>
-        path.split('/').map((s) => (s.startsWith(':') ? encodeURIComponent(state.params[s.slice(1)] ?? 'x') : s));
-
-      const baseFor = async (route: Route, state: FuzzState, kind?: string): Promise<BaseRequest> => {
-        const params = kind ? { ...state.params, kind } : state.params;
-        const segments = fill(route.path, { ...state, params }).slice(1);
-        const paramIndexes = route.path
-          .split('/')
-          .slice(1)
-          .flatMap((s, i) => (s.startsWith(':') ? [i] : []));
-        const pattern = routePattern(route.path);
-        const form = (await formsOf(state)).find((f) => f.method === route.method && pattern.test(f.action));
-        const named = KNOWN_FIELDS[`${route.method} ${route.path}`] ?? [];
-        const fields: Array<[string, string]> = form
-          ? form.fields.map(([k, v]): [string, string] => [k, k === '_csrf' ? state.csrf : v])
-          : (named.length ? named : GENERIC_FIELDS).map((k): [string, string] => [k, values[k] ?? 'x']);
-        const encoding: Encoding = route.method === 'GET' ? 'query' : route.path.startsWith('/api/') ? 'json' : 'form';
-        if (encoding === 'form' && !route.provider && !fields.some(([k]) => k === '_csrf'))
-          fields.unshift(['_csrf', state.csrf]);
-        const headers: Record<string, string> = {
-          accept: route.path.startsWith('/api/') ? 'application/json' : 'text/html',
-        };
-        if (state.cookie) headers.cookie = state.cookie;
-        if (state.bearer) headers.authorization = `Bearer ${state.bearer}`;
-        return { method: route.method, segments, params: paramIndexes, headers, fields, encoding };
-      };
-
-      const fuzz = async (route: Route, state: FuzzState, cap: number) => {
-        const kinds = route.path.includes(':kind') ? states.kinds : [undefined];
-        for (const kind of kinds) {
-          const base = await baseFor(route, state, kind);
-          const all = [...requestMutations(base), ...base.fields.flatMap(([field]) => fieldMutations(base, field))];
-          // The realistic request goes last: it may use the state up (a sign-in step done, a session ended).
-          const chosen = [...prng.pick(all, Math.ceil(cap / kinds.length)), baseline(base)];
-          for (let i = 0; i < chosen.length; i += IN_FLIGHT) {
-            await Promise.all(
-              chosen.slice(i, i + IN_FLIGHT).map(async (mutation) => {
-                const response = await sendRaw(port, mutation.request);
-                sent++;
-                if (process.env.FUZZ_TRACE && mutation.name === 'baseline')
-                  console.log(
-                    `${route.method} ${route.path} [${state.name} ${kind ?? ''}] baseline ${response.status} ${response.body
-                      .toString('utf8', 0, 300)
-                      .replace(/\s+/g, ' ')
-                      .replace(/^.*<main[^>]*>/, '')}`,
-                  );
-                if (response.status >= 500 || response.status <= 0) {
-                  const what =
-                    response.status === -1
-                      ? 'no answer'
-                      : response.status === 0
-                        ? 'connection closed'
-                        : response.status;
-                  failures.push(
-                    `${route.method} ${route.path} [${state.name}${kind ? ` ${kind}` : ''}] ${mutation.name}: ${what} ${response.body.toString('utf8', 0, 160).replace(/\s+/g, ' ')}`,
-                  );
-                }
-              }),
-            );
-          }
-        }
-      };
-
-      for (const route of routes) {
-        const t0 = performance.now();
-        const primary = route.provider ? 'anonymous' : stateFor(route);
-        await fuzz(route, await states[primary](), PER_ROUTE);
-        if (primary !== 'anonymous') await fuzz(route, await states.anonymous(), PER_ROUTE_ANONYMOUS);
-        if (process.env.FUZZ_TRACE)
-          console.log(`TIME ${route.method} ${route.path} ${(performance.now() - t0).toFixed(0)} ms`);
-      }
-      const seconds = (performance.now() - started) / 1000;
-      console.log(
-        `fuzz: ${sent} requests to ${routes.length} routes in ${seconds.toFixed(1)} s, ${failures.length} failures`,
-      );
+      const result = await runFuzz(world, PLAN);
+      console.log(`fuzz: ${result.sent} requests to ${result.routes} routes in ${result.seconds.toFixed(1)} s`);
       if (process.env.FUZZ_REPORT)
-        (await import('node:fs')).writeFileSync(process.env.FUZZ_REPORT, failures.join('\n'));
-      expect(failures).toEqual([]);
-      expect((await fetch(`${server.issuer}/healthz`)).status).toBe(200);
+        (await import('node:fs')).writeFileSync(process.env.FUZZ_REPORT, result.failures.join('\n'));
+      expect(result.failures).toEqual([]);
+      // Still up: nothing it was sent ended the process or wedged it.
+      expect((await fetch(`${world.server.issuer}/healthz`)).status).toBe(200);
     },
   );
 });

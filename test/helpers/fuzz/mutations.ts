@@ -284,3 +284,32 @@ export function requestMutations(base: BaseRequest): Mutation[] {
 
 /** The base request itself. */
 export const baseline = (base: BaseRequest): Mutation => ({ name: 'baseline', request: build(base, {}) });
+
+/**
+ * How many mutations one route gets: `request` of the whole-request ones, every field's `always`
+ * ones (the classes that reach the stores, sent on every run), and `fields` more of the fields' others.
+ */
+export interface Sample {
+  request: number;
+  always: string[];
+  fields: number;
+}
+
+/** The sample for `base`, split over the route's `variants` (one per factor kind); the realistic request last. */
+export function chooseMutations(
+  base: BaseRequest,
+  prng: ReturnType<typeof createPrng>,
+  sample: Sample,
+  variants = 1,
+): Mutation[] {
+  const ofFields = base.fields.flatMap(([field]) => fieldMutations(base, field));
+  const always = ofFields.filter((m) => sample.always.some((name) => m.name.endsWith(`: ${name}`)));
+  const others = ofFields.filter((m) => !always.includes(m));
+  return [
+    ...prng.pick(requestMutations(base), Math.ceil(sample.request / variants)),
+    ...always,
+    ...prng.pick(others, Math.ceil(sample.fields / variants)),
+    // It may use the state up (a sign-in step done, a session ended), so it goes after the others.
+    baseline(base),
+  ];
+}
