@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 
@@ -22,8 +21,8 @@ import { createPasswordPolicy } from './domain/passwords/policy.ts';
 import { createSetup, type Setup } from './domain/setup.ts';
 import type { AppPasswords } from './domain/app-passwords.ts';
 import { createThrottle } from './domain/throttle.ts';
-import { createHttpApp } from './http/app.ts';
 import { createInstrumentation } from './compose/instrumentation.ts';
+import { createHttpApp, type HttpApp } from './http/app.ts';
 import { createCsrf } from './http/middleware/csrf.ts';
 import { createAccountSecurity } from './domain/account-security.ts';
 import { createSessionIndex } from './oidc/session-index.ts';
@@ -82,7 +81,7 @@ export interface AppOptions {
 
 export interface TwofoldApp {
   config: Config;
-  koa: Koa;
+  koa: HttpApp;
   provider: Provider;
   logger: Logger;
   services: {

@@ -39,6 +39,24 @@ export interface HttpAppDeps {
   setupPending(): Promise<boolean>;
 }
 
+/** One method and path our routers answer, as @koa/router holds it (`/interaction/:uid/login`). */
+export interface RouteEntry {
+  method: string;
+  path: string;
+}
+
+/** The Koa app and the table of our own routes (the fuzz test walks it, so that a new route is fuzzed too). */
+export type HttpApp = Koa & { routes: readonly RouteEntry[] };
+
+/** Every method and path of `routers`, in the order they are tried; HEAD, which GET answers, is left out. */
+function routeTable(routers: Router[]): RouteEntry[] {
+  return routers.flatMap((router) =>
+    router.stack.flatMap((layer) =>
+      layer.methods.filter((method) => method !== 'HEAD').map((method) => ({ method, path: String(layer.path) })),
+    ),
+  );
+}
+
 /** The home page: setup pending, or where people manage their account. */
 function homeRoutes(views: Views, setupPending: () => Promise<boolean>): Router {
   const router = new Router();
@@ -72,7 +90,7 @@ function notFound(views: Views): Koa.Middleware {
  * route. The provider is composed in place (as koa-mount would) so that request ids, logs and
  * security headers wrap its responses too.
  */
-export function createHttpApp(deps: HttpAppDeps): Koa {
+export function createHttpApp(deps: HttpAppDeps): HttpApp {
   const app = new Koa({ proxy: deps.trustProxy });
   // The provider's cookies are signed with its keys; our context must sign and read them alike.
   app.keys = deps.provider.keys;
@@ -84,12 +102,10 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   app.use(retryAfterUnavailable());
   app.silent = true;
 
+  const routers = [...deps.routers, ...deps.instruments.routes, homeRoutes(deps.views, deps.setupPending)];
   const ourStack = compose([
     errorPages({ views: deps.views, logger: deps.logger }),
-    ...[...deps.routers, ...deps.instruments.routes, homeRoutes(deps.views, deps.setupPending)].flatMap((router) => [
-      router.routes(),
-      router.allowedMethods(),
-    ]),
+    ...routers.flatMap((router) => [router.routes(), router.allowedMethods()]),
   ] as Koa.Middleware[]);
   const providerStack = compose(deps.provider.middleware);
   const unmatched = notFound(deps.views);
@@ -100,5 +116,5 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
       await providerStack(ctx, () => unmatched(ctx, next));
     });
   });
-  return app;
+  return Object.assign(app, { routes: routeTable(routers) });
 }

@@ -2,6 +2,7 @@ import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 
 import { StoreUnavailableError } from '../../ports/store-unavailable.ts';
+import { UnstorableTextError } from '../../ports/unstorable-text.ts';
 
 /** How the pool reaches PostgreSQL and how long anything may take (config `database.*`). */
 export interface PostgresSettings {
@@ -46,8 +47,14 @@ function describe(error: Error): Error {
   return Object.assign(new Error(error.message), typeof code === 'string' ? { code } : {});
 }
 
-const unavailable = (error: unknown) =>
-  isOutage(error) ? new StoreUnavailableError('database', describe(error as Error)) : error;
+/** SQLSTATE 22021 (character_not_in_repertoire): a NUL in a text parameter, which PostgreSQL never holds. */
+const UNSTORABLE_TEXT = '22021';
+
+const unavailable = (error: unknown) => {
+  if (error instanceof pg.DatabaseError && error.code === UNSTORABLE_TEXT)
+    return new UnstorableTextError(describe(error));
+  return isOutage(error) ? new StoreUnavailableError('database', describe(error as Error)) : error;
+};
 
 /**
  * A client lent to Kysely. After an outage on it (its connection failed or a statement got no
