@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, side by side in one run on this machine, each printing a table
  * and one JSON line; a summary of every ratio with its target ends the run. See bench/README.md.
- *   node bench/run.ts [--quick] [--only=signin,legacy,latency,bare,scale]
+ *   node bench/run.ts [--quick] [--only=signin,legacy,latency,bare,scale,mixed]
  * BENCH_QUICK=1 is --quick (a smoke run of a few seconds per measurement); BENCH_SECONDS,
  * BENCH_PEOPLE, BENCH_SESSIONS and BENCH_LOG_LEVEL override the defaults.
  */
@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { benchAgainstBareProvider } from './bare-provider.ts';
 import { benchLegacyGrant } from './legacy-grant.ts';
+import { formatMixedLoad, runMixedLoad } from './mixed-load.ts';
 import { pinSelf } from './lib/children.ts';
 import { createDeployment } from './lib/deployment.ts';
 import { memory } from './lib/proc.ts';
@@ -31,8 +32,6 @@ const SQLITE_SECTIONS: NodeSection[] = [
   { name: 'bare', run: (target, settings) => benchAgainstBareProvider(target, settings) },
   // The latency section also reads the node's memory: it runs last, after every other load.
   { name: 'latency', run: (target, settings, { idle }) => benchLatencyAndMemory(target, settings, idle) },
-  // TODO(issue 11): the 60 s mixed load (bench/mixed-load.ts) is wired in here, as
-  // { name: 'mixed', run: (target, settings) => benchMixedLoad(target, settings) }, before latency.
 ];
 
 function selected(argv: string[]): (name: string) => boolean {
@@ -69,6 +68,34 @@ if (wanted('scale') && !(postgresAvailable && redisAvailable)) {
 } else if (wanted('scale')) {
   const signin = sections.find((s) => s.section === 'signin-throughput') as { at8?: { perSecond: number } } | undefined;
   sections.push(await benchScaleOut(settings, signin?.at8));
+}
+if (wanted('mixed')) {
+  // 5. The sustained mixed load runs its own node in this process (on core 1): a check of zero errors
+  // and flat memory over 60 s, not a speed measurement.
+  const seconds = settings.quick ? 5 : 60;
+  process.stdout.write(
+    `\n== 5. Mixed load for ${seconds} s (sign-ins with TOTP, app-password grants, introspection, account pages)\n`,
+  );
+  const result = await runMixedLoad({ seconds, backend: 'sqlite' });
+  process.stdout.write(`${formatMixedLoad(result)}\n`);
+  const rows = [
+    { name: 'operations that failed', value: result.errors, target: '= 0', met: result.errors === 0 },
+    {
+      name: 'RSS slope over the second half, MB/min',
+      value: Number(result.memory.rssSlopeMbPerMinute.toFixed(1)),
+      target: `< ${result.memory.rssLimitMbPerMinute}`,
+      met: result.memory.rssSlopeMbPerMinute < result.memory.rssLimitMbPerMinute,
+    },
+  ];
+  const section = {
+    section: 'mixed-load',
+    rows,
+    requests: result.requests,
+    byKind: result.byKind,
+    memory: result.memory,
+  };
+  process.stdout.write(`${JSON.stringify(section)}\n`);
+  sections.push(section);
 }
 
 interface JsonRow {
