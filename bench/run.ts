@@ -70,11 +70,11 @@ if (wanted('scale') && !(postgresAvailable && redisAvailable)) {
   sections.push(await benchScaleOut(settings, signin?.at8));
 }
 if (wanted('mixed')) {
-  // 5. The sustained mixed load runs its own node in this process (on core 1): a check of zero errors
+  // 6. The sustained mixed load runs its own node in this process (on core 1): a check of zero errors
   // and flat memory over 60 s, not a speed measurement.
   const seconds = settings.quick ? 5 : 60;
   process.stdout.write(
-    `\n== 5. Mixed load for ${seconds} s (sign-ins with TOTP, app-password grants, introspection, account pages)\n`,
+    `\n== 6. Mixed load for ${seconds} s (sign-ins with TOTP, app-password grants, introspection, account pages)\n`,
   );
   const result = await runMixedLoad({ seconds, backend: 'sqlite' });
   process.stdout.write(`${formatMixedLoad(result)}\n`);
