@@ -151,7 +151,7 @@ describe('forgotten passwords', () => {
     expect((await silently()).get('code')).toBeTruthy();
     expect(await isActive(tokens.access_token)).toBe(true);
 
-    // The form has no "sign out everywhere" box any more, and a post that still sends one changes nothing.
+    // The form has no "sign out everywhere" box any more: a post without it (once "unticked") ends everything.
     const page = await links.open(new Browser(), await linkFor(pia));
     const html = await page.response.text();
     expect(html).not.toContain('name="signOutEverywhere"');
