@@ -17,8 +17,7 @@ export const RESET_LINK_MINUTES = 30;
 
 /** What the person chose on the new-password form, and how they proved it was them. */
 export interface ResetChoices {
-  /** Ends every session, grant and token of the person (AccountAccess.endAll). */
-  signOutEverywhere: boolean;
+  /** App passwords are separate from sessions: they end only when the person asks. */
   revokeAppPasswords: boolean;
   /** The second factor proven before the form (the audit trail says which); null for people without one. */
   provenWith: string | null;
@@ -43,8 +42,9 @@ export interface PasswordResets {
   /** The live link of this hash and its person, while that person may still use it. */
   find(tokenHash: string): Promise<LiveLink | undefined>;
   /**
-   * Spends the link and sets the password (one transaction), forgets trusted browsers, ends access
-   * as chosen and records `password.reset`. weak_password (with the field) or link_invalid otherwise.
+   * Spends the link and sets the password (one transaction), forgets trusted browsers, ends every
+   * session, grant and token of the person (always: a reset is often the answer to a stolen password),
+   * revokes app passwords when chosen and records `password.reset`. weak_password (with the field) or link_invalid otherwise.
    */
   complete(tokenHash: string, password: string, choices: ResetChoices): Promise<void>;
 }
@@ -130,7 +130,7 @@ export function createPasswordResets(deps: {
       if (!spent) throw domainErrors.raise('link_invalid');
       const person = personOf(link.account);
       await deps.forgetTrustedBrowsers(person);
-      const ended = choices.signOutEverywhere ? await deps.access.endAll(person.userId) : { sessions: 0, grants: 0 };
+      const ended = await deps.access.endAll(person.userId);
       const revoked = choices.revokeAppPasswords ? await deps.appPasswords.revokeAll(person, choices.ip) : 0;
       await audit.record({
         type: 'password.reset',
@@ -140,7 +140,7 @@ export function createPasswordResets(deps: {
         detail: {
           sentBy: spent.createdBy,
           secondFactor: choices.provenWith,
-          signedOutEverywhere: choices.signOutEverywhere,
+          signedOutEverywhere: true,
           ...ended,
           appPasswordsRevoked: revoked,
         },

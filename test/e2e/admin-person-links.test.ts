@@ -139,4 +139,17 @@ describe('reset links and invitations from the admin console', () => {
     expect(accepted.status).toBe(409);
     expect(await typesOf(ada)).not.toContain('invitation.resent');
   });
+
+  it("the link an administrator sent ends the person's sessions like their own (issue 8)", async () => {
+    const cy = await member('cy@acme.example');
+    const cysBrowser = new Browser();
+    await signIn(cysBrowser, cy);
+    await change(adminBrowser, admin, `/admin/people/${cy.seeded.user.id}/send-reset-link`);
+    const link = links.linkIn(await links.emailTo('cy@acme.example'), 'reset-password');
+    const b = new Browser();
+    const form = await links.open(b, link);
+    const done = await links.submit(b, form, /^\/reset-password$/, { password: 'marble kettle lantern orbit' });
+    expect(await done.response.text()).toContain('Every device was signed out.');
+    expect((await open(cysBrowser, '/account')).url.pathname).toMatch(/^\/interaction\//);
+  });
 });

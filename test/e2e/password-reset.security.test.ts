@@ -78,7 +78,7 @@ describe.each<Backend>(['sqlite', 'postgres+redis'])(
         // The new-password form cannot be posted past the factor.
         const form = readForm(html, /\/reset-password\/verify\/[a-z]+$/);
         const skipped = await b.request(links.url('/reset-password'), {
-          form: { _csrf: form.csrf, password: NEW_PASSWORD, signOutEverywhere: 'on' },
+          form: { _csrf: form.csrf, password: NEW_PASSWORD },
         });
         expect(redirect(skipped)).toBe('303 /reset-password/verify');
         expect(await passwordHashOf(ada)).toBe(before);

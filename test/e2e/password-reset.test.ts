@@ -14,8 +14,8 @@ const NEW_PASSWORD = 'marble kettle lantern orbit';
 
 /**
  * "Forgot password?" end to end: the answer never tells whether an account exists, the emailed link
- * works once, for 30 minutes, and only the newest one; the new password can end every session,
- * refresh token and app password; requests are rate-limited per address and per client address;
+ * works once, for 30 minutes, and only the newest one; the new password ends every session, refresh
+ * and access token, and app passwords when asked; requests are rate-limited per address and per client address;
  * and a reset begun on an application's sign-in page leads back to it.
  */
 describe('forgotten passwords', () => {
@@ -134,27 +134,40 @@ describe('forgotten passwords', () => {
     expect((await links.open(new Browser(), newer)).response.status).toBe(200);
   });
 
-  it('signs out everywhere when asked: the account session and the refresh token end; else they stay', async () => {
+  it('always ends every session, refresh token and access token (issue 8: no box to untick)', async () => {
     const pia = await member('pia@example.com');
-    const quinn = await member('quinn@example.com');
-    const sessions = [new Browser(), new Browser()];
-    const refreshTokens: string[] = [];
-    for (const [i, m] of [pia, quinn].entries()) {
-      await signIn(sessions[i]!, m);
-      const request = await authorizationRequest(rp, { scope: 'openid offline_access', prompt: 'consent' });
-      const callback = await rpSignIn(new Browser(), rp, request, m.seeded.user.email, m.password);
-      refreshTokens.push((await exchange(rp, callback, request)).refresh_token!);
-    }
+    const accountPages = new Browser();
+    const app = new Browser();
+    await signIn(accountPages, pia);
+    const request = await authorizationRequest(rp, { scope: 'openid offline_access', prompt: 'consent' });
+    const callback = await rpSignIn(app, rp, request, pia.seeded.user.email, pia.password);
+    const tokens = await exchange(rp, callback, request);
+    const silently = async () => {
+      const silent = await authorizationRequest(rp, { scope: 'openid', prompt: 'none' });
+      return (await openRp(app, silent.url, rp.redirectUri)).url.searchParams;
+    };
+    const isActive = async (token: string) => (await oidc.tokenIntrospection(rp.config, token)).active;
+    // Before the reset all of it works.
+    expect((await silently()).get('code')).toBeTruthy();
+    expect(await isActive(tokens.access_token)).toBe(true);
 
-    await resetWith(new Browser(), await linkFor(pia), { signOutEverywhere: 'on' });
-    await resetWith(new Browser(), await linkFor(quinn));
+    // The form has no "sign out everywhere" box any more: a post without it (once "unticked") ends everything.
+    const page = await links.open(new Browser(), await linkFor(pia));
+    const html = await page.response.text();
+    expect(html).not.toContain('name="signOutEverywhere"');
+    expect(html).toContain('Every device will be signed out');
+    expect(html).toContain('App passwords are separate');
+    const done = await resetWith(new Browser(), await linkFor(pia));
+    expect(await done.response.text()).toContain('Every device was signed out.');
 
-    expect((await open(sessions[0]!, '/account')).url.pathname).toMatch(/^\/interaction\//);
-    await expect(oidc.refreshTokenGrant(rp.config, refreshTokens[0]!)).rejects.toMatchObject({
+    expect((await open(accountPages, '/account')).url.pathname).toMatch(/^\/interaction\//);
+    const after = await silently();
+    expect(after.get('error')).toBe('login_required');
+    expect(after.get('code')).toBeNull();
+    await expect(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!)).rejects.toMatchObject({
       error: 'invalid_grant',
     });
-    expect((await open(sessions[1]!, '/account')).url.pathname).toBe('/account');
-    expect((await oidc.refreshTokenGrant(rp.config, refreshTokens[1]!)).access_token).toBeTruthy();
+    expect(await isActive(tokens.access_token)).toBe(false);
     const events = await server.app.services.people.describe(pia.seeded.org, pia.seeded.user.id);
     expect(events.events.find((e) => e.type === 'password.reset')?.detail).toMatchObject({
       signedOutEverywhere: true,

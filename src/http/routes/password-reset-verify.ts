@@ -89,7 +89,7 @@ export function resetVerificationRoutes(deps: ResetVerificationDeps): Router {
       others: choices
         .filter((c) => c !== current)
         .map((c) => ({ ...c, kindName: kindName(c.kind), label: distinctLabel(c.label, kindName(c.kind)) })),
-      anotherChosen: current !== choices[0] || notice.sendLimited === true,
+      anotherChosen: current !== choices[0] || notice.sendLimited === true || notice.sendFailed === true,
       challenged: notice.challenged ?? false,
       error: notice.error ?? null,
       waitSeconds: notice.waitSeconds ?? 0,

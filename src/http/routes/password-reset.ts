@@ -25,7 +25,7 @@ import type { LinkState, LinkStates } from './link-state.ts';
 export interface ResetState extends LinkState {
   /** The second factor this browser proved for the link; null until then. */
   provenWith: string | null;
-  done: { signedOutEverywhere: boolean; appPasswordsRevoked: boolean } | null;
+  done: { appPasswordsRevoked: boolean } | null;
 }
 
 export interface PasswordResetDeps {
@@ -55,7 +55,6 @@ const newPasswordForm = (max: number) =>
       .string()
       .min(1, 'Choose a new password.')
       .max(max * 4, 'That password is too long.'),
-    signOutEverywhere: z.literal('on').optional(),
     revokeAppPasswords: z.literal('on').optional(),
   });
 
@@ -193,13 +192,10 @@ export function passwordResetRoutes(deps: PasswordResetDeps): Router {
       ctx.status = 400;
       return formPage(ctx, use, fieldErrors(parsed.error));
     }
-    const choices = {
-      signOutEverywhere: parsed.data.signOutEverywhere === 'on',
-      revokeAppPasswords: parsed.data.revokeAppPasswords === 'on',
-    };
+    const revokeAppPasswords = parsed.data.revokeAppPasswords === 'on';
     try {
       await deps.resets.complete(use.state.tokenHash, parsed.data.password, {
-        ...choices,
+        revokeAppPasswords,
         provenWith: use.state.provenWith,
         ip: ctx.ip,
       });
@@ -209,7 +205,7 @@ export function passwordResetRoutes(deps: PasswordResetDeps): Router {
       ctx.status = error.status;
       return formPage(ctx, use, error.fields);
     }
-    const done = { signedOutEverywhere: choices.signOutEverywhere, appPasswordsRevoked: choices.revokeAppPasswords };
+    const done = { appPasswordsRevoked: revokeAppPasswords };
     await states.save(ctx, { ...use.state, done }, 600);
     ctx.redirect('/reset-password');
   });

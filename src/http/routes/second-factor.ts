@@ -76,7 +76,7 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
           const kindName = deps.registry.get(c.kind)?.name ?? c.kind;
           return { ...c, kindName, label: distinctLabel(c.label, kindName) };
         }),
-      anotherChosen: current !== choices[0] || notice.sendLimited === true,
+      anotherChosen: current !== choices[0] || notice.sendLimited === true || notice.sendFailed === true,
       challenged: notice.challenged ?? false,
       error: notice.error ?? null,
       waitSeconds: notice.waitSeconds ?? 0,

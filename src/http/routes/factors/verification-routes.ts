@@ -31,6 +31,8 @@ export interface VerifyNotice {
   waitSeconds?: number;
   /** The method's send budget is used up: sending is no longer the page's way on. */
   sendLimited?: boolean;
+  /** The code could not be sent just now (a slow or failing gateway): the other methods are the way on. */
+  sendFailed?: boolean;
 }
 
 /**
@@ -121,7 +123,10 @@ export function verificationRoutes<S extends Prover>(deps: VerificationDeps, flo
     });
     if (!step.ok && step.reason === 'malformed') throw refusalError(step);
     if (!step.ok)
-      return refuse(ctx, state, factor.kind, refusalError(step), { sendLimited: step.reason === 'rate_limited' });
+      return refuse(ctx, state, factor.kind, refusalError(step), {
+        sendLimited: step.reason === 'rate_limited',
+        sendFailed: step.reason === 'unavailable',
+      });
     if (fromScript(ctx)) return void (ctx.body = step.model);
     goTo(ctx, `${state.base}?method=${encodeURIComponent(choiceNamed(ctx, factor.kind))}&sent=1`);
   });
