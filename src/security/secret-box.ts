@@ -22,7 +22,9 @@ export function createSecretBox(key: Buffer): SecretBox {
       const [version, nonce, tag, ciphertext] = sealed.split('.');
       if (version !== VERSION || !nonce || !tag || ciphertext === undefined) throw new Error('not a sealed value');
       // A full 128-bit tag only: a truncated tag would make forgeries cheap (SP 800-38D §5.2.1.2).
-      const decipher = createDecipheriv('aes-256-gcm', keyObject, Buffer.from(nonce, 'base64url'), { authTagLength: 16 });
+      const decipher = createDecipheriv('aes-256-gcm', keyObject, Buffer.from(nonce, 'base64url'), {
+        authTagLength: 16,
+      });
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
     },
