@@ -35,6 +35,7 @@ import { createSystemClock, systemPause, type Clock } from './ports/clock.ts';
 import { createCryptoRandom, type Random } from './ports/random.ts';
 import type { AuditEvent, AuditStore, ClientStore, OrganizationStore, UserStore } from './ports/stores.ts';
 import { createArgon2Hasher } from './security/argon2-hasher.ts';
+import { createCookieSigner } from './security/cookie-signer.ts';
 import { createKeyedHash } from './security/keyed-hash.ts';
 import { createSecretBox } from './security/secret-box.ts';
 import { openStorage } from './storage/open.ts';
@@ -184,7 +185,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const provider = createProvider({
     config,
     clock,
-    cookieKeys: secrets.cookieKeys,
+    cookieKeys: createCookieSigner(secrets.cookieKeys),
     jwks: secrets.jwks,
     adapter: createAdapterFactory({
       models: storage.models,

@@ -10,9 +10,10 @@ export interface Methods {
   /**
    * What the second step offers among the `accepted` kinds (the organization's policy): the
    * preferred method first, then the person's other records, then factors without records
-   * (recovery codes) while they are usable.
+   * (recovery codes) while they are usable. `records` are the person's active records, as
+   * `active` gave them to the flow earlier in this request.
    */
-  choices(person: Person, accepted: readonly string[]): Promise<MethodChoice[]>;
+  choices(person: Person, accepted: readonly string[], records: FactorRecord[]): Promise<MethodChoice[]>;
 }
 
 export function createMethods(deps: { store: FactorStore; registry: FactorRegistry }): Methods {
@@ -23,8 +24,8 @@ export function createMethods(deps: { store: FactorStore; registry: FactorRegist
   return {
     active,
     hasAny: (person) => store.hasActiveFactor(person.orgId, person.userId),
-    async choices(person, accepted) {
-      const records = (await active(person)).filter((r) => accepted.includes(r.kind));
+    async choices(person, accepted, active) {
+      const records = active.filter((r) => accepted.includes(r.kind));
       const preferred = await store.findPreferredFactorId(person.orgId, person.userId);
       const ordered = [...records.filter((r) => r.id === preferred), ...records.filter((r) => r.id !== preferred)];
       const fromRecords = ordered.flatMap((record): MethodChoice[] => {

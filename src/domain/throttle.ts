@@ -157,10 +157,16 @@ export function createThrottle(deps: {
     },
     async attempt(keys, check) {
       const result = await throttle.exclusive(keys, async () => {
-        const seconds = await throttle.retryAfter(keys);
+        const counted = await Promise.all(
+          entries(keys).map(async ([key, rule]) => ({ rule, state: await counter.peek(key) })),
+        );
+        const seconds = Math.max(...counted.map(({ rule, state }) => (state ? waitOf(state, rule) : 0)));
         if (seconds > 0) return { status: 'wait' as const, seconds };
         const outcome = await check();
-        await (outcome.ok ? throttle.recordSuccess(keys) : throttle.recordFailure(keys));
+        // A success forgives the account's (or device's) failures. With none counted there is
+        // nothing to forgive: only attempts holding this account's turn (exclusive) count them.
+        if (!outcome.ok) await throttle.recordFailure(keys);
+        else if (counted[0]!.state) await throttle.recordSuccess(keys);
         return { status: 'checked' as const, outcome };
       });
       if (result?.status === 'checked') return result;

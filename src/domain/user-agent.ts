@@ -18,7 +18,10 @@ const OS_NAMES: Record<string, string> = { 'Mac OS': 'macOS' };
  */
 export function describeUserAgent(userAgent: string | null): string {
   if (!userAgent) return 'not known';
-  const { browser, os } = new UAParser(userAgent).getResult();
+  // Browser and system only: the device and engine tables (getResult) are the costlier part.
+  const parser = new UAParser(userAgent);
+  const browser = parser.getBrowser();
+  const os = parser.getOS();
   const name = clean(browser.name, NAME);
   if (!name) return 'an unrecognised browser or app';
   const version = clean(browser.major, VERSION);

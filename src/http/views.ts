@@ -5,7 +5,8 @@ import ejs from 'ejs';
 import type { Views } from '../ports/views.ts';
 
 /**
- * EJS views with our own compiled-template cache (kept in this closure, not in a module global).
+ * EJS views with our own compiled-template cache (kept in this closure, not in a module global);
+ * the partials they include are compiled once as well, in EJS's cache (keyed by file name).
  * Templates get plain view models, never domain objects or the Koa context. A view is looked up
  * in each root in turn (the project's views/, then any added for extra factors), and absolute
  * includes (`/factors/<kind>/verify`) resolve the same way.
@@ -25,6 +26,8 @@ export function createViews(options: { roots: string[]; cache: boolean }): Views
       async: true,
       strict: true,
       localsName: 'it',
+      // Without it EJS reads and compiles every included partial again on each render.
+      cache: options.cache,
     });
     if (options.cache) compiled.set(name, fn);
     return fn;

@@ -86,6 +86,13 @@ export function createAdapterFactory(deps: {
   keyedHash: KeyedHash;
   builtIn: Record<string, unknown>[];
 }): AdapterFactory {
+  // A client's secret is opened once per sealed value: the provider reads its client on most requests.
+  const secrets = new Map<string, string>();
+  const openSecret = (sealed: string) => {
+    let secret = secrets.get(sealed);
+    if (secret === undefined) secrets.set(sealed, (secret = deps.box.open(sealed)));
+    return secret;
+  };
   const clientAdapter: Adapter = {
     async find(id) {
       // Built-in first-party clients (the account pages) follow the configured issuer.
@@ -93,7 +100,7 @@ export function createAdapterFactory(deps: {
       if (builtIn) return builtIn as AdapterPayload;
       const record = await deps.clients.findClient(id);
       if (!record) return undefined;
-      const secret = record.sealedSecret ? { client_secret: deps.box.open(record.sealedSecret) } : {};
+      const secret = record.sealedSecret ? { client_secret: openSecret(record.sealedSecret) } : {};
       return { ...record.metadata, client_id: record.clientId, ...secret } as AdapterPayload;
     },
     // Clients are written by the CLI only; the provider never registers or changes one.

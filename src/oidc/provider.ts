@@ -7,6 +7,7 @@ import Provider, {
 } from 'oidc-provider';
 
 import type { Config } from '../config/load.ts';
+import type { CookieSigner } from '../ports/cookie-signer.ts';
 import type { UserStore, UserWithOrganization } from '../ports/stores.ts';
 import type { Views } from '../ports/views.ts';
 import { ACR_VALUES } from '../domain/authentication.ts';
@@ -19,7 +20,8 @@ import { PROTOCOL_SCOPES } from '../ports/app-password-store.ts';
 export interface ProviderDeps {
   config: Config;
   clock: Clock;
-  cookieKeys: string[];
+  /** Signs the provider's cookies (and, through provider.keys, ours): the deployment's cookie keys. */
+  cookieKeys: CookieSigner;
   jwks: { keys: JsonWebKey[] };
   adapter: AdapterFactory;
   users: UserStore;

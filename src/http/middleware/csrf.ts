@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 
 import type { Random } from '../../ports/random.ts';
@@ -26,7 +26,8 @@ export interface Csrf {
 
 export function createCsrf(deps: { key: string; random: Random; secureCookies: boolean }): Csrf {
   const cookie = cookieName(deps.secureCookies);
-  const sign = (value: string) => createHmac('sha256', deps.key).update(`csrf:${value}`).digest('base64url');
+  const key = createSecretKey(Buffer.from(deps.key, 'utf8'));
+  const sign = (value: string) => createHmac('sha256', key).update(`csrf:${value}`).digest('base64url');
 
   function tokenFor(ctx: Context): string {
     let value = ctx.cookies.get(cookie);

@@ -15,12 +15,19 @@ export const expiredInteraction = () => httpErrors.raise('interaction_expired');
 
 export const wrongStep = () => httpErrors.raise('wrong_step');
 
-/** The interaction must exist, belong to this browser (its cookie) and match the URL. */
+/**
+ * The interaction must exist, belong to this browser (its cookie) and match the URL. It is read
+ * once per request (kept in ctx.state): a step that loads it and then ends it (resultUrl) does not
+ * read, open and check it a second time.
+ */
 export async function loadInteraction(provider: Provider, ctx: Context): Promise<InteractionDetails> {
   if (!uidSchema.safeParse(ctx.params.uid).success) throw expiredInteraction();
+  const loaded = ctx.state.interaction as InteractionDetails | undefined;
+  if (loaded && loaded.uid === ctx.params.uid) return loaded;
   try {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     if (details.uid !== ctx.params.uid) throw expiredInteraction();
+    ctx.state.interaction = details;
     return details;
   } catch (error) {
     if (error instanceof oidcErrors.SessionNotFound || error instanceof oidcErrors.InvalidRequest)
@@ -36,14 +43,22 @@ export async function loadLoginInteraction(provider: Provider, ctx: Context): Pr
   return details;
 }
 
-/** Where the browser goes next once the interaction has a result. */
+/**
+ * Where the browser goes next once the interaction has a result. With the interaction this request
+ * already loaded, this is what provider.interactionResult does after loading it again: the result
+ * saved for the rest of the interaction's lifetime (its `exp`, on the provider's own clock).
+ */
 export async function resultUrl(
   provider: Provider,
   ctx: Context,
   result: InteractionResults,
   merge: boolean,
 ): Promise<string> {
-  return provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+  const interaction = ctx.state.interaction as InteractionDetails | undefined;
+  if (!interaction) return provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+  interaction.result = merge && !('error' in result) ? { ...interaction.lastSubmission, ...result } : result;
+  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+  return interaction.returnTo;
 }
 
 export async function finish(

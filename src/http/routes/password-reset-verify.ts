@@ -75,7 +75,7 @@ export function resetVerificationRoutes(deps: ResetVerificationDeps): Router {
   }
 
   async function show(ctx: Context, state: ResetProver, choiceId: string | undefined, notice: VerifyNotice) {
-    const choices = await deps.methods.choices(state.person, state.kinds);
+    const choices = await deps.methods.choices(state.person, state.kinds, state.records);
     if (state.state.provenWith !== null || choices.length === 0) return void ctx.redirect('/reset-password');
     const current = choices.find((c) => c.id === choiceId) ?? choices[0]!;
     const kindName = (kind: string) => deps.registry.get(kind)?.name ?? kind;

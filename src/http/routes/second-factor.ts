@@ -60,7 +60,7 @@ export function secondFactorRoutes(deps: SecondFactorDeps): Router {
   }
 
   async function show(ctx: Context, state: SecondStep, choiceId: string | undefined, notice: VerifyNotice) {
-    const choices = await deps.methods.choices(state.person, state.kinds);
+    const choices = await deps.methods.choices(state.person, state.kinds, state.records);
     const current = choices.find((c) => c.id === choiceId) ?? choices[0]!;
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');

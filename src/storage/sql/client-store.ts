@@ -21,6 +21,12 @@ function toClient(row: Selectable<Tables['clients']>): ClientRecord {
 }
 
 export function createSqlClientStore(db: Database): ClientStore {
+  // A client row is written once (`twofold client add`) and never changed or removed, so a row
+  // found once is that client for good: the provider looks its client up several times per
+  // sign-in. Only found rows are kept (a client added later, by the CLI or another node, is found
+  // then); each lookup still gets its own record. Whoever adds changing or removing clients must
+  // drop this cache (and tell the other nodes).
+  const found = new Map<string, Selectable<Tables['clients']>>();
   return {
     async insertClient(client) {
       try {
@@ -45,7 +51,10 @@ export function createSqlClientStore(db: Database): ClientStore {
       }
     },
     async findClient(clientId) {
+      const cached = found.get(clientId);
+      if (cached) return toClient(cached);
       const row = await db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      if (row) found.set(clientId, row);
       return row && toClient(row);
     },
     async listClients() {
