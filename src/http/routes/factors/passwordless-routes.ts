@@ -58,7 +58,7 @@ export function passwordlessRoutes(deps: PasswordlessDeps): Router {
     );
     if (attempt.status === 'busy') throw httpErrors.raise('busy');
     if (attempt.status === 'wait') {
-      // Worded like the other throttle waits; public/webauthn.js counts Retry-After down.
+      // Worded like the other throttle waits; the page's script counts Retry-After down.
       ctx.set('Retry-After', String(attempt.seconds));
       throw domainErrors.raise('throttled', {
         message: `Too many failed attempts. Your passkey was not checked: wait ${secondsText(attempt.seconds)}, then try again.`,
