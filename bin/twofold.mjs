@@ -12,9 +12,9 @@ if (major < 24) {
 // operator, not something they can act on. The flag must be given at start, so run again with it;
 // other warnings (deprecations) still print.
 const QUIET = '--disable-warning=ExperimentalWarning';
-// V8's young generation in 8 MiB semi-spaces, not up to 32 MiB: about 50 MiB less at idle and at
-// peak for as much garbage-collection time per request (docs/deployment.md, Memory). Flags given to
-// node come after it and win.
+// V8's young generation in 8 MiB semi-spaces, not up to 32 MiB: 15-35 MiB less at idle and about
+// 40 MiB less at peak for as much garbage-collection time per request (docs/deployment.md, Memory).
+// Flags given to node come after it and win.
 const MEMORY = '--max-semi-space-size=8';
 if (!process.execArgv.includes(QUIET)) {
   const { spawn } = await import('node:child_process');
