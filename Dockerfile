@@ -27,4 +27,5 @@ EXPOSE 3000
 # /readyz also checks the database and Redis; /healthz says the process answers.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "src/main.ts"]
+# 8 MiB semi-spaces (V8's default grows them to 32 MiB): docs/deployment.md, Memory.
+CMD ["node", "--max-semi-space-size=8", "src/main.ts"]

@@ -112,7 +112,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const secrets = loadSecrets(config);
-  const instruments = createInstrumentation(config);
+  const instruments = await createInstrumentation(config);
   const storage = instruments.storage(
     await openStorage(config, clock, {
       postgresSchema: options.postgresSchema,

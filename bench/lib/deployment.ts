@@ -122,7 +122,15 @@ export async function createDeployment(
       // taskset pins the whole process (its main thread and its threadpool) to the given cores.
       const child = spawn(
         'taskset',
-        ['-c', cpus, process.execPath, '--disable-warning=ExperimentalWarning', 'src/main.ts'],
+        [
+          '-c',
+          cpus,
+          process.execPath,
+          // The flags `npm start`, `twofold serve` and the Docker image start node with.
+          '--disable-warning=ExperimentalWarning',
+          '--max-semi-space-size=8',
+          'src/main.ts',
+        ],
         {
           env: { ...env, PORT: String(nodePort), UV_THREADPOOL_SIZE: THREADPOOL_SIZE },
           stdio: ['ignore', log, log],

@@ -1,14 +1,14 @@
 import { createRequire } from 'node:module';
 
-import { SpanStatusCode } from '@opentelemetry/api';
+import type { SpanStatus, SpanStatusCode } from '@opentelemetry/api';
 
 import type { Config } from '../config/load.ts';
 import type { HttpInstruments } from '../http/app.ts';
-import { createMetrics, type Metrics } from '../http/metrics.ts';
+import type { Metrics } from '../http/metrics.ts';
 import type { PasswordHasher } from '../ports/password-hasher.ts';
 import type { AuditEvent } from '../ports/stores.ts';
 import type { Storage } from '../storage/open.ts';
-import { createTracing, type Tracing } from './tracing.ts';
+import type { Tracing } from './tracing.ts';
 
 /**
  * Metrics (`metrics.token`) and traces (`tracing.otlpUrl`), each optional (issue 11). With both off
@@ -33,6 +33,9 @@ type Operation = (...args: unknown[]) => unknown;
 const isPromise = (value: unknown): value is Promise<unknown> =>
   typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 
+/** SpanStatusCode.ERROR, written out: the OpenTelemetry packages load only when tracing is on. */
+const FAILED: SpanStatus = { code: 2 as SpanStatusCode.ERROR };
+
 type Series = ReturnType<Metrics['storeOperation']> | undefined;
 type TraceSpan = ReturnType<Tracing['startChild']>;
 
@@ -41,7 +44,7 @@ function settle(series: Series, span: TraceSpan, started: number, ok: boolean): 
   if (ok) series?.ok(seconds);
   else series?.failed(seconds);
   if (!span) return;
-  if (!ok) span.setStatus({ code: SpanStatusCode.ERROR });
+  if (!ok) span.setStatus(FAILED);
   span.end();
 }
 
@@ -81,11 +84,15 @@ function measure(name: string, operation: Operation, metrics?: Metrics, tracing?
   };
 }
 
-export function createInstrumentation(config: Config): Instrumentation {
-  const metrics = config.metrics.token ? createMetrics({ token: config.metrics.token }) : undefined;
-  const tracing = config.tracing.otlpUrl
-    ? createTracing({ otlpUrl: config.tracing.otlpUrl, serviceName: config.tracing.serviceName, version })
-    : undefined;
+/**
+ * prom-client and the OpenTelemetry SDK are loaded only when configured: together they weigh tens
+ * of megabytes of a node's memory (issue 11), and most deployments turn neither on.
+ */
+export async function createInstrumentation(config: Config): Promise<Instrumentation> {
+  const { token } = config.metrics;
+  const metrics = token ? (await import('../http/metrics.ts')).createMetrics({ token }) : undefined;
+  const { otlpUrl, serviceName } = config.tracing;
+  const tracing = otlpUrl ? (await import('./tracing.ts')).createTracing({ otlpUrl, serviceName, version }) : undefined;
   const on = metrics !== undefined || tracing !== undefined;
 
   function store<T extends object>(name: string, target: T): T {

@@ -1,4 +1,6 @@
-import nodemailer from 'nodemailer';
+import { createRequire } from 'node:module';
+
+import type Nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { Logger } from 'pino';
 
@@ -57,6 +59,8 @@ export function createSmtpMailer(deps: SmtpOptions & { logger: Logger }): Mailer
     greetingTimeout: deps.greetingTimeoutMs,
     socketTimeout: deps.socketTimeoutMs,
   };
+  // Required here, not imported: a node on the outbox driver never loads nodemailer (memory, issue 11).
+  const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof Nodemailer;
   const transport = nodemailer.createTransport(options);
   const inFlight = new Set<Promise<void>>();
 

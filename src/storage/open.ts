@@ -7,11 +7,6 @@ import type { Clock } from '../ports/clock.ts';
 import type { EphemeralStore } from '../ports/ephemeral-store.ts';
 import type { OidcModelStore } from '../ports/oidc-model-store.ts';
 import type { StoreName } from '../ports/store-unavailable.ts';
-import { createRedisAttemptCounter } from './redis/attempt-counter.ts';
-import { closeRedis, connectRedis, connectRedisCluster, pingRedis } from './redis/client.ts';
-import { guardRedisStore } from './redis/guard.ts';
-import { createRedisEphemeralStore } from './redis/ephemeral-store.ts';
-import { createRedisOidcModelStore } from './redis/oidc-model-store.ts';
 import { createSqlAttemptCounter } from './sql/attempt-counter.ts';
 import { openSqlDatabase, type SqlDatabase } from './sql/database.ts';
 import { createSqlEphemeralStore } from './sql/ephemeral-store.ts';
@@ -60,36 +55,7 @@ export async function openStorage(
       void (await Promise.all([models.sweepExpired(), counter.sweepExpired(), ephemeral.sweepExpired()]));
     return { sql: sqlDb, models, counter, ephemeral, checks, sweep, close: () => sqlDb.close() };
   }
-  const settings = {
-    connectTimeoutMs: config.redis.connectTimeoutMs,
-    commandTimeoutMs: config.redis.commandTimeoutMs,
-    onError: (error: Error) => options.onOutage('redis', error),
-  };
-  const { url, cluster } = config.redis;
-  let redis;
-  try {
-    redis = cluster ? await connectRedisCluster(cluster.nodes, settings) : await connectRedis(url!, settings);
-  } catch (error) {
-    await sqlDb.close();
-    const where = cluster ? 'the Redis Cluster at REDIS_CLUSTER_NODES' : 'Redis at REDIS_URL';
-    throw new Error(`cannot connect to ${where}: ${(error as Error).message}`);
-  }
-  const prefix = config.redis.keyPrefix;
-  const guard = <T extends object>(store: T) => guardRedisStore(store, config.redis.commandTimeoutMs);
-  checks.push({ name: 'redis', check: () => pingRedis(redis) });
-  // An artifact saved without expiry (none is, with this configuration) keeps the longest configured
-  // lifetime instead: no key lives for ever.
-  const longestTtl = Math.max(...Object.values(config.ttl));
-  return {
-    sql: sqlDb,
-    models: guard(createRedisOidcModelStore(redis, prefix, () => Math.floor(clock.now() / 1000), longestTtl)),
-    counter: guard(createRedisAttemptCounter(redis, prefix, clock)),
-    ephemeral: guard(createRedisEphemeralStore(redis, prefix)),
-    checks,
-    sweep: async () => {},
-    async close() {
-      await closeRedis(redis, config.redis.commandTimeoutMs);
-      await sqlDb.close();
-    },
-  };
+  // Loaded only in the scale-out mode: the Redis client is large and the embedded mode never uses it.
+  const { openRedisStorage } = await import('./redis/storage.ts');
+  return openRedisStorage(config, clock, sqlDb, checks, options.onOutage);
 }

@@ -33,9 +33,44 @@ export function normalizePassword(password: string): string {
 /** Counts user-perceived characters (code points), not UTF-16 units. */
 const lengthOf = (value: string) => [...value].length;
 
-function loadBlocklist(): Set<string> {
+/** Negative, zero or positive as `word` sorts before, equals or sorts after `text[start, end)` (code units). */
+function compareAt(word: string, text: string, start: number, end: number): number {
+  const shorter = Math.min(word.length, end - start);
+  for (let i = 0; i < shorter; i++) {
+    const difference = word.charCodeAt(i) - text.charCodeAt(start + i);
+    if (difference !== 0) return difference;
+  }
+  return word.length - (end - start);
+}
+
+/**
+ * The common passwords as one sorted string and the offsets of its words, searched by halving:
+ * about 0.25 MiB where a Set of 18,000 strings held 1.5 MiB (memory, issue 11).
+ */
+function loadBlocklist(): { has(word: string): boolean } {
   const text = readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8');
-  return new Set(text.split('\n').filter((line) => line && !line.startsWith('#')));
+  const words = text.split('\n').filter((line) => line && !line.startsWith('#'));
+  // The default sort orders by UTF-16 code units, as compareAt does.
+  words.sort();
+  const joined = words.join('\n');
+  // starts[i] is where word i begins; starts[i + 1] - 1 where it ends (the separator or the end).
+  const starts = new Uint32Array(words.length + 1);
+  for (let i = 0; i < words.length; i++) starts[i + 1] = starts[i]! + words[i]!.length + 1;
+  const count = words.length;
+  return {
+    has(word) {
+      let low = 0;
+      let high = count - 1;
+      while (low <= high) {
+        const middle = (low + high) >>> 1;
+        const order = compareAt(word, joined, starts[middle]!, starts[middle + 1]! - 1);
+        if (order === 0) return true;
+        if (order < 0) high = middle - 1;
+        else low = middle + 1;
+      }
+      return false;
+    },
+  };
 }
 
 /** Keyboard walks and digit runs, forwards; a password inside one (either way) is predictable. */

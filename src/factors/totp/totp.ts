@@ -1,5 +1,4 @@
 import { generateURI, verify } from 'otplib';
-import QRCode from 'qrcode';
 import { z } from 'zod';
 
 import type { Clock } from '../../ports/clock.ts';
@@ -64,6 +63,8 @@ export function createTotpFactor(deps: {
       digits: 6,
       period: PERIOD,
     });
+    // qrcode is imported on the first enrolment, not at start: a node uses it only there.
+    const { default: QRCode } = await import('qrcode');
     const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
     return {
       title: 'Set up your authenticator app',

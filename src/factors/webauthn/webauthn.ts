@@ -1,11 +1,4 @@
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 
 import { z } from 'zod';
 
@@ -28,6 +21,12 @@ interface PendingChallenge {
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
+
+/**
+ * @simplewebauthn/server and the ASN.1 and certificate libraries under it, imported on the first
+ * ceremony: most sign-ins never use a security key, and a node carries them only once one does.
+ */
+const simpleWebauthn = () => import('@simplewebauthn/server');
 
 /** The shape checks @simplewebauthn expects to have been done by its caller. */
 function looksLikeCredential(value: unknown): boolean {
@@ -76,7 +75,9 @@ export function createWebauthnFactor(deps: {
   const ops = {
     async registrationOptions(person: Person, binding: string, { passkey }: { passkey: boolean }) {
       const handle = await store.findOrCreateWebauthnHandle(person.orgId, person.userId, deps.random.token(32));
-      const options = await generateRegistrationOptions({
+      const options = await (
+        await simpleWebauthn()
+      ).generateRegistrationOptions({
         rpName: 'Twofold',
         rpID,
         userName: person.email,
@@ -110,7 +111,9 @@ export function createWebauthnFactor(deps: {
         return { ok: false, message: 'The browser sent an unreadable answer. Try again.' };
       let verified;
       try {
-        verified = await verifyRegistrationResponse({
+        verified = await (
+          await simpleWebauthn()
+        ).verifyRegistrationResponse({
           response: response as RegistrationResponseJSON,
           expectedChallenge: pending.challenge,
           expectedOrigin: origin,
@@ -151,7 +154,9 @@ export function createWebauthnFactor(deps: {
 
     async authenticationOptions(person: Person | null, binding: string) {
       const keys = person ? await keysOf(person) : [];
-      const options = await generateAuthenticationOptions({
+      const options = await (
+        await simpleWebauthn()
+      ).generateAuthenticationOptions({
         rpID,
         allowCredentials: keys.map((k) => ({ id: k.credentialId!, transports: k.transports })),
         userVerification: person ? 'discouraged' : 'required',
@@ -192,7 +197,9 @@ export function createWebauthnFactor(deps: {
         return fail('invalid', 'This key is a security key, not a passkey. Sign in with your password first.');
       let result;
       try {
-        result = await verifyAuthenticationResponse({
+        result = await (
+          await simpleWebauthn()
+        ).verifyAuthenticationResponse({
           response: response as AuthenticationResponseJSON,
           expectedChallenge: pending.challenge,
           expectedOrigin: origin,

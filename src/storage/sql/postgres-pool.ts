@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
+
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
-import pg from 'pg';
+import type Pg from 'pg';
 
 import { StoreUnavailableError } from '../../ports/store-unavailable.ts';
 import { UnstorableTextError } from '../../ports/unstorable-text.ts';
@@ -17,11 +19,15 @@ export interface PostgresSettings {
   onIdleError(error: Error): void;
 }
 
+let loaded: typeof Pg | undefined;
+/** pg, required on first use: a node on SQLite never loads it (memory, issue 11). */
+const pg = () => (loaded ??= createRequire(import.meta.url)('pg') as typeof Pg);
+
 /** BIGINT (oid 20) holds epoch milliseconds, well inside Number's exact range. */
 const INT8_OID = 20;
 const pgTypes = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === INT8_OID ? Number : pg().types.getTypeParser(oid, format as 'text')) as typeof Pg.types.getTypeParser,
 };
 
 /**
@@ -37,7 +43,7 @@ const UNAVAILABLE_CLASSES = /^(08|53|57)/;
  * to handle; no answer at all (refused, reset, timed out, terminated) is an outage.
  */
 function isOutage(error: unknown): boolean {
-  if (error instanceof pg.DatabaseError) return UNAVAILABLE_CLASSES.test(error.code ?? '');
+  if (error instanceof pg().DatabaseError) return UNAVAILABLE_CLASSES.test(error.code ?? '');
   return error instanceof Error && !(error instanceof TypeError) && !(error instanceof RangeError);
 }
 
@@ -61,7 +67,7 @@ const unavailable = (error: unknown) => {
  * answer) it refuses at once, so a transaction's ROLLBACK does not wait a second time, and goes
  * back to the pool destroyed instead of being lent again with a statement still pending.
  */
-function lend(client: pg.PoolClient): PostgresPoolClient {
+function lend(client: Pg.PoolClient): PostgresPoolClient {
   let broken: StoreUnavailableError | undefined;
   // A connection that dies while lent emits 'error' on its client: unheard, it would end the process.
   const onError = (error: Error) => void (broken ??= new StoreUnavailableError('database', describe(error)));
@@ -101,7 +107,7 @@ export function createPostgresPool(settings: PostgresSettings): PostgresPool {
           // The server's own timeout answers first when it can; this one is for when it cannot.
           query_timeout: settings.queryTimeoutMs + 1000,
         };
-  const pool = new pg.Pool({
+  const pool = new (pg().Pool)({
     connectionString: settings.url,
     max: settings.poolSize,
     connectionTimeoutMillis: settings.connectTimeoutMs,

@@ -15,7 +15,7 @@ const hasher: PasswordHasher = {
 /** Issue 11: metrics and traces are optional; off, they cost nothing on the hot paths. */
 describe('instrumentation', () => {
   it('with metrics and tracing both off, hands back the very stores and hasher it was given', async () => {
-    const instruments = createInstrumentation(configWith({}));
+    const instruments = await createInstrumentation(configWith({}));
     const store = { findThing: async () => 1 };
     expect(instruments.store('things', store)).toBe(store);
     expect(instruments.hasher(hasher)).toBe(hasher);
@@ -25,7 +25,7 @@ describe('instrumentation', () => {
   });
 
   it('with metrics on, a measured store answers and fails exactly as the store does', async () => {
-    const instruments = createInstrumentation(configWith({ TWOFOLD_METRICS_TOKEN: 'x'.repeat(32) }));
+    const instruments = await createInstrumentation(configWith({ TWOFOLD_METRICS_TOKEN: 'x'.repeat(32) }));
     const failure = new Error('database away');
     const store = instruments.store('things', {
       findThing: async (id: string) => `thing ${id}`,
