@@ -57,7 +57,7 @@ function describe(error: Error): Error {
 const UNSTORABLE_TEXT = '22021';
 
 const unavailable = (error: unknown) => {
-  if (error instanceof pg.DatabaseError && error.code === UNSTORABLE_TEXT)
+  if (error instanceof pg().DatabaseError && error.code === UNSTORABLE_TEXT)
     return new UnstorableTextError(describe(error));
   return isOutage(error) ? new StoreUnavailableError('database', describe(error as Error)) : error;
 };
