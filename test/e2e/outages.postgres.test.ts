@@ -58,7 +58,7 @@ describe.skipIf(skip)('PostgreSQL closing its connections (a restart), with node
 describe.skipIf(skip)('PostgreSQL stopping or stalling under a running node', () => {
   const clock = createTestClock();
   const suite = useServerBehindProxies(clock);
-  const { issuer, authorizationPage, tokenRequest, expectServed, codeStep } = suite;
+  const { issuer, loginForm, tokenRequest, expectServed, codeStep } = suite;
 
   for (const [outage, begin] of [
     ['stopped (connections refused)', () => suite.env().postgres.refuse()],
@@ -66,9 +66,11 @@ describe.skipIf(skip)('PostgreSQL stopping or stalling under a running node', ()
   ] as const) {
     it(`PostgreSQL ${outage}: a page, a protocol endpoint and /readyz answer 503 with Retry-After, then all recover`, async () => {
       await expectServed();
+      const login = await loginForm();
       await begin();
-      await expectUnavailable(authorizationPage, 'page');
-      await expectUnavailable(tokenRequest, 'json');
+      // A password checked against the database, and a client the node has not read yet.
+      await expectUnavailable(() => login.submit('nobody@example.com', 'not a password at all'), 'page');
+      await expectUnavailable(() => tokenRequest(`not-read-yet-${outage.length}`), 'json');
       const { response, ms } = await timed(() => fetch(`${issuer()}/readyz`));
       expect(response.status).toBe(503);
       expect(await response.json()).toMatchObject({ checks: { database: 'unavailable', redis: 'ok' } });

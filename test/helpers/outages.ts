@@ -150,12 +150,15 @@ export function useServerBehindProxies(clock: Clock) {
   afterAll(async () => env?.close());
 
   const issuer = () => env.server.issuer;
-  /** A token request naming a code nobody was given: the client and the code are looked up in the stores. */
-  const tokenRequest = () =>
+  /**
+   * A token request naming a code nobody was given: the code is looked up in Redis, and the client in
+   * the database unless this node has found it before (clients never change, so nodes keep them).
+   */
+  const tokenRequest = (clientId = client.clientId) =>
     fetch(`${issuer()}/token`, {
       method: 'POST',
       headers: {
-        authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+        authorization: `Basic ${Buffer.from(`${clientId}:${client.clientSecret}`).toString('base64')}`,
         'content-type': 'application/x-www-form-urlencoded',
       },
       body: new URLSearchParams({
@@ -172,6 +175,17 @@ export function useServerBehindProxies(clock: Clock) {
     issuer,
     tokenRequest,
     authorizationPage: async () => fetch((await authorizationRequest(rp)).url, { headers: { accept: 'text/html' } }),
+    /** A sign-in page opened now; `submit` posts an email and password to it (the person is read from the database). */
+    async loginForm() {
+      const agent = new Agent();
+      const page = await open(agent, (await authorizationRequest(rp)).url, rp.redirectUri);
+      const form = readForm(await page.response.text(), /\/login$/);
+      const target = new URL(form.action, page.url);
+      return {
+        submit: (email: string, password: string) =>
+          agent.request(target, { form: { _csrf: form.csrf, email, password } }),
+      };
+    },
     /** Once ready again, the sign-in page and the token endpoint answer as usual. */
     async expectServed() {
       await waitUntilReady(issuer());

@@ -1,7 +1,7 @@
 import type { Config } from '../../config/load.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { ReadinessCheck } from '../../ports/readiness.ts';
-import type { OutageListener, Storage } from '../open.ts';
+import type { OutageListener, Storage } from '../storage.ts';
 import type { SqlDatabase } from '../sql/database.ts';
 import { createRedisAttemptCounter } from './attempt-counter.ts';
 import { closeRedis, connectRedis, connectRedisCluster, pingRedis } from './client.ts';
