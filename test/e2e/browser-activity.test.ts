@@ -33,14 +33,8 @@ describe.skipIf(skip)('the activity pages in real Chromium', () => {
     [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
     clock.tickOnRead(1);
     const app = server.app;
-    const org = await app.services.organizations.createOrganization({ slug: 'acme', name: 'Acme Corp' });
-    const user = await app.services.accounts.createUser(org, {
-      email: 'grace@acme.example',
-      name: 'Grace Hopper',
-      password: PASSWORD,
-      role: 'admin',
-    });
-    admin = { org, user, password: PASSWORD };
+    admin = await seedUser(app, { slug: 'acme', email: 'grace@acme.example', name: 'Grace Hopper', role: 'admin' });
+    const { org } = admin;
     ({ secret } = await enrolTotp(app, admin, clock.now(), 'Pixel phone', { recoveryCodes: true }));
     ada = await seedUser(app, { slug: 'acme', email: 'ada@acme.example', name: 'Ada Lovelace' });
     ({ secret: adaSecret } = await enrolTotp(app, ada, clock.now(), 'iPhone', { recoveryCodes: true }));
@@ -48,7 +42,7 @@ describe.skipIf(skip)('the activity pages in real Chromium', () => {
     await app.services.appPasswords.create(person, org, true, { name: 'Thunderbird', scopes: ['imap', 'smtp'] }, '::1');
     for (const wrong of ['tr0ub4dor', 'hunter2'])
       await app.services.accounts.verifyPassword({ email: ada.user.email, password: wrong, ip: '203.0.113.9' });
-    await app.services.organizations.updatePolicy(org, { trustedBrowserDays: 14 }, { userId: user.id });
+    await app.services.organizations.updatePolicy(org, { trustedBrowserDays: 14 }, { userId: admin.user.id });
     clock.advance(30_000);
     // Ada signs in on her phone and trusts it: the person page then has a session and a browser to show.
     const adasPhone = await browser.newContext({ viewport: { width: 390, height: 844 }, userAgent: IPHONE });

@@ -28,14 +28,12 @@ describe.skipIf(skip)("a person's account in the admin console, in real Chromium
 
   beforeAll(async () => {
     [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
-    const org = await server.app.services.organizations.createOrganization({ slug: 'acme', name: 'Acme Corp' });
-    const user = await server.app.services.accounts.createUser(org, {
+    admin = await seedUser(server.app, {
+      slug: 'acme',
       email: 'grace@acme.example',
       name: 'Grace Hopper',
-      password: PASSWORD,
       role: 'admin',
     });
-    admin = { org, user, password: PASSWORD };
     ({ secret } = await enrolTotp(server.app, admin, clock.now(), 'Pixel phone', { recoveryCodes: true }));
     member = (await seedUser(server.app, { slug: 'acme', email: 'ada@acme.example', name: 'Ada Lovelace' })).user;
     await seedUser(server.app, { slug: 'acme', email: 'bob@acme.example', name: 'Bob Babbage' });

@@ -41,14 +41,12 @@ describe.skipIf(skip)('forgotten passwords and invitations in real Chromium', ()
 
   beforeAll(async () => {
     [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
-    const org = await server.app.services.organizations.createOrganization({ slug: 'acme', name: 'Acme Corp' });
-    const user = await server.app.services.accounts.createUser(org, {
+    admin = await seedUser(server.app, {
+      slug: 'acme',
       email: 'grace@acme.example',
       name: 'Grace Hopper',
-      password: PASSWORD,
       role: 'admin',
     });
-    admin = { org, user, password: PASSWORD };
     ({ secret: adminSecret } = await enrolTotp(server.app, admin, clock.now(), 'Pixel phone'));
   });
   afterAll(async () => {
