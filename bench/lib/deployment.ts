@@ -28,7 +28,8 @@ export interface Deployment {
   issuer: string;
   seeded: SeededPeople;
   argon2: Config['passwords']['argon2'];
-  startNode(options: { cpus: string; first?: boolean }): Promise<ServerNode>;
+  /** `checkout`: the directory whose `src/main.ts` the node runs (this one by default; bench/compare.ts). */
+  startNode(options: { cpus: string; first?: boolean; checkout?: string }): Promise<ServerNode>;
   close(): Promise<void>;
 }
 
@@ -116,7 +117,7 @@ export async function createDeployment(
     issuer,
     seeded,
     argon2: config.passwords.argon2,
-    async startNode({ cpus, first = nodes.length === 0 }) {
+    async startNode({ cpus, first = nodes.length === 0, checkout }) {
       const nodePort = first ? port : await freePort();
       const log = openSync(path.join(dir, `node-${++count}.log`), 'a');
       // taskset pins the whole process (its main thread and its threadpool) to the given cores.
@@ -129,11 +130,14 @@ export async function createDeployment(
           // The flags `npm start`, `twofold serve` and the Docker image start node with.
           '--disable-warning=ExperimentalWarning',
           '--max-semi-space-size=8',
+          // BENCH_NODE_FLAGS adds flags to every node (bench/profile.ts: `--cpu-prof`).
+          ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
           'src/main.ts',
         ],
         {
           env: { ...env, PORT: String(nodePort), UV_THREADPOOL_SIZE: THREADPOOL_SIZE },
           stdio: ['ignore', log, log],
+          ...(checkout ? { cwd: checkout } : {}),
         },
       );
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

@@ -73,6 +73,8 @@ interface TransactionOpener {
 export function withAmbientTransactions(dialect: Dialect): {
   dialect: Dialect;
   transactionsOf(db: TransactionOpener): Transactions;
+  /** True inside `run`: statements must go through Kysely to join its transaction. */
+  inTransaction(): boolean;
 } {
   const scopes = new AsyncLocalStorage<Scope>();
   const current = () => {
@@ -80,6 +82,7 @@ export function withAmbientTransactions(dialect: Dialect): {
     return scope?.open ? scope : undefined;
   };
   return {
+    inTransaction: () => current() !== undefined,
     dialect: {
       createAdapter: () => dialect.createAdapter(),
       createDriver: () => ambientDriver(dialect.createDriver(), current),

@@ -1,7 +1,6 @@
-import { sql } from 'kysely';
-
 import type { AttemptCounter } from '../../ports/attempt-counter.ts';
 import type { Clock } from '../../ports/clock.ts';
+import { statementsOf } from './statements.ts';
 import type { Database } from './tables.ts';
 
 /** Failure counters in SQL. The upsert increments in one statement, so no failure is lost. */
@@ -9,45 +8,53 @@ export function createSqlAttemptCounter(
   db: Database,
   clock: Clock,
 ): AttemptCounter & { sweepExpired(): Promise<number> } {
+  const statements = statementsOf(db);
+  type Row = { count: number | string; last_at: number | string };
   return {
     async increment(key, windowMs) {
       const now = clock.now();
-      // One raw statement: this runs several times per sign-in, and a raw template skips the
-      // query-builder work. An expired counter starts again from one instead of growing forever.
-      const { rows } = await sql<{ count: number | string; last_at: number | string }>`
-        insert into attempt_counters ("key", count, last_at, expires_at) values (${key}, 1, ${now}, ${now + windowMs})
-        on conflict ("key") do update set
-          count = case when attempt_counters.expires_at <= ${now} then 1 else attempt_counters.count + 1 end,
-          last_at = ${now},
-          expires_at = ${now + windowMs}
-        returning count, last_at`.execute(db);
+      // Hand-written statements (statements.ts): these run several times per sign-in. An expired
+      // counter starts again from one instead of growing forever.
+      const rows = await statements.all<Row>(
+        `insert into attempt_counters ("key", count, last_at, expires_at) values (?, 1, ?, ?)
+         on conflict ("key") do update set
+           count = case when attempt_counters.expires_at <= ? then 1 else attempt_counters.count + 1 end,
+           last_at = ?,
+           expires_at = ?
+         returning count, last_at`,
+        [key, now, now + windowMs, now, now, now + windowMs],
+      );
       const row = rows[0]!;
       return { count: Number(row.count), lastAt: Number(row.last_at) };
     },
     async peek(key) {
-      const { rows } = await sql<{ count: number | string; last_at: number | string }>`
-        select count, last_at from attempt_counters where "key" = ${key} and expires_at > ${clock.now()}`.execute(db);
+      const rows = await statements.all<Row>(
+        'select count, last_at from attempt_counters where "key" = ? and expires_at > ?',
+        [key, clock.now()],
+      );
       const row = rows[0];
       return row ? { count: Number(row.count), lastAt: Number(row.last_at) } : null;
     },
     async acquire(key, limit, windowMs) {
       const now = clock.now();
       // The conditional upsert returns no row when every place is taken (and then changes nothing).
-      const { rows } = await sql<{ count: number | string }>`
-        insert into attempt_counters ("key", count, last_at, expires_at) values (${key}, 1, ${now}, ${now + windowMs})
-        on conflict ("key") do update set
-          count = case when attempt_counters.expires_at <= ${now} then 1 else attempt_counters.count + 1 end,
-          last_at = ${now},
-          expires_at = ${now + windowMs}
-        where attempt_counters.expires_at <= ${now} or attempt_counters.count < ${limit}
-        returning count`.execute(db);
+      const rows = await statements.all(
+        `insert into attempt_counters ("key", count, last_at, expires_at) values (?, 1, ?, ?)
+         on conflict ("key") do update set
+           count = case when attempt_counters.expires_at <= ? then 1 else attempt_counters.count + 1 end,
+           last_at = ?,
+           expires_at = ?
+         where attempt_counters.expires_at <= ? or attempt_counters.count < ?
+         returning count`,
+        [key, now, now + windowMs, now, now, now + windowMs, now, limit],
+      );
       return rows.length > 0;
     },
     async release(key) {
-      await sql`update attempt_counters set count = count - 1 where "key" = ${key} and count > 0`.execute(db);
+      await statements.run('update attempt_counters set count = count - 1 where "key" = ? and count > 0', [key]);
     },
     async clear(key) {
-      await sql`delete from attempt_counters where "key" = ${key}`.execute(db);
+      await statements.run('delete from attempt_counters where "key" = ?', [key]);
     },
     async sweepExpired() {
       const result = await db.deleteFrom('attempt_counters').where('expires_at', '<=', clock.now()).executeTakeFirst();

@@ -12,6 +12,7 @@ import * as defaultCountry from './migrations/0013-default-country.ts';
 import type { Transactions } from '../../ports/transactions.ts';
 import { withAmbientTransactions } from './ambient-transactions.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
+import { createStatements, registerStatements } from './statements.ts';
 import { createPostgresPool, type PostgresSettings } from './postgres-pool.ts';
 import type { Database, Tables } from './tables.ts';
 
@@ -50,14 +51,20 @@ function openPostgres(target: PostgresTarget): SqlDatabase {
     }
   };
   const transactions = ambient.transactionsOf(db);
+  registerStatements(db, createStatements(db, { numbered: true }));
   return { db, kind: 'postgres', transactions, migrate, close: () => db.destroy() };
 }
 
 export function openSqlDatabase(target: SqlTarget): SqlDatabase {
   if (target.kind === 'postgres') return openPostgres(target);
-  const ambient = withAmbientTransactions(createNodeSqliteDialect(target.filename));
+  const sqlite = createNodeSqliteDialect(target.filename);
+  const ambient = withAmbientTransactions(sqlite.dialect);
   const db = new Kysely<Tables>({ dialect: ambient.dialect });
   const transactions = ambient.transactionsOf(db);
+  registerStatements(
+    db,
+    createStatements(db, { numbered: false, direct: sqlite.direct, inTransaction: ambient.inTransaction }),
+  );
   return { db, kind: 'sqlite', transactions, migrate: () => migrateToLatest(db), close: () => db.destroy() };
 }
 

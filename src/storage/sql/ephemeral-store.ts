@@ -1,5 +1,6 @@
 import type { Clock } from '../../ports/clock.ts';
 import type { EphemeralStore } from '../../ports/ephemeral-store.ts';
+import { statementsOf } from './statements.ts';
 import type { Database } from './tables.ts';
 
 /** Embedded-mode short-lived values: expiring rows; `take` is DELETE … RETURNING (atomic). */
@@ -7,35 +8,37 @@ export function createSqlEphemeralStore(
   db: Database,
   clock: Clock,
 ): EphemeralStore & { sweepExpired(): Promise<number> } {
+  // Hand-written statements (statements.ts): a sign-in keeps its pending state here.
+  const statements = statementsOf(db);
+  const valueOf = <T>(rows: { value: string }[]) => (rows[0] ? (JSON.parse(rows[0].value) as T) : undefined);
   return {
     async put(key, value, ttlSeconds) {
-      const row = { key, value: JSON.stringify(value), expires_at: clock.now() + ttlSeconds * 1000 };
-      await db
-        .insertInto('ephemeral_values')
-        .values(row)
-        .onConflict((oc) => oc.column('key').doUpdateSet({ value: row.value, expires_at: row.expires_at }))
-        .execute();
+      const text = JSON.stringify(value);
+      const expiresAt = clock.now() + ttlSeconds * 1000;
+      await statements.run(
+        `insert into ephemeral_values ("key", value, expires_at) values (?, ?, ?)
+         on conflict ("key") do update set value = ?, expires_at = ?`,
+        [key, text, expiresAt, text, expiresAt],
+      );
     },
     async get<T>(key: string) {
-      const row = await db
-        .selectFrom('ephemeral_values')
-        .select('value')
-        .where('key', '=', key)
-        .where('expires_at', '>', clock.now())
-        .executeTakeFirst();
-      return row ? (JSON.parse(row.value) as T) : undefined;
+      return valueOf<T>(
+        await statements.all('select value from ephemeral_values where "key" = ? and expires_at > ?', [
+          key,
+          clock.now(),
+        ]),
+      );
     },
     async take<T>(key: string) {
-      const row = await db
-        .deleteFrom('ephemeral_values')
-        .where('key', '=', key)
-        .where('expires_at', '>', clock.now())
-        .returning('value')
-        .executeTakeFirst();
-      return row ? (JSON.parse(row.value) as T) : undefined;
+      return valueOf<T>(
+        await statements.all('delete from ephemeral_values where "key" = ? and expires_at > ? returning value', [
+          key,
+          clock.now(),
+        ]),
+      );
     },
     async delete(key) {
-      await db.deleteFrom('ephemeral_values').where('key', '=', key).execute();
+      await statements.run('delete from ephemeral_values where "key" = ?', [key]);
     },
     async sweepExpired() {
       const result = await db.deleteFrom('ephemeral_values').where('expires_at', '<=', clock.now()).executeTakeFirst();

@@ -1,12 +1,20 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
-import { SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import {
+  CompiledQuery,
+  SqliteDialect,
+  type DatabaseConnection,
+  type Driver,
+  type QueryResult,
+  type SqliteDatabase,
+  type SqliteStatement,
+} from 'kysely';
 
 /**
  * Kysely's SQLite dialect expects a better-sqlite3 shaped database. `node:sqlite` ships with
  * Node 24 (no compiled addon), so this adapts its DatabaseSync to that interface.
  */
-function adaptDatabase(db: DatabaseSync): SqliteDatabase {
+function adaptDatabase(db: DatabaseSync): SqliteDatabase & { prepare(sql: string): SqliteStatement } {
   // Kysely sends the same SQL text for the same query shape: preparing once saves most of the
   // per-query cost (it was the largest item in the sign-in profile). Bounded, oldest dropped.
   const cache = new Map<string, SqliteStatement>();
@@ -54,22 +62,120 @@ function narrowSidecars(filename: string): void {
   for (const sidecar of [`${filename}-wal`, `${filename}-shm`]) if (existsSync(sidecar)) chmodSync(sidecar, 0o600);
 }
 
+/**
+ * Statements run straight on the connection, without Kysely's building, compiling and connection
+ * hand-off (several promise turns a statement): the hot stores' raw SQL (see statements.ts). Only
+ * when nobody holds the connection: a statement runs synchronously to its end, so it cannot land
+ * inside someone else's transaction. `undefined` means "not now: go through Kysely".
+ */
+export interface DirectSqlite {
+  all(sql: string, parameters: readonly unknown[]): unknown[] | undefined;
+  run(sql: string, parameters: readonly unknown[]): { changes: number } | undefined;
+}
+
+/**
+ * Kysely's SQLite driver, with the one connection's lock kept where the direct path can see it:
+ * held from acquire to release (a transaction holds it from begin to commit), handed to the next
+ * waiter in turn.
+ */
+class NodeSqliteDriver implements Driver {
+  #open: () => Promise<ReturnType<typeof adaptDatabase>>;
+  #db?: ReturnType<typeof adaptDatabase>;
+  #close?: () => void;
+  #held = false;
+  #waiters: (() => void)[] = [];
+  readonly direct: DirectSqlite;
+
+  constructor(open: () => Promise<{ adapted: ReturnType<typeof adaptDatabase>; close(): void }>) {
+    this.#open = async () => {
+      const { adapted, close } = await open();
+      this.#close = close;
+      return adapted;
+    };
+    const free = () => this.#db && !this.#held;
+    this.direct = {
+      all: (sql, parameters) => (free() ? (this.#db!.prepare(sql).all(parameters) as unknown[]) : undefined),
+      run: (sql, parameters) => {
+        if (!free()) return undefined;
+        return { changes: Number(this.#db!.prepare(sql).run(parameters).changes ?? 0) };
+      },
+    };
+  }
+
+  async init() {
+    this.#db = await this.#open();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    if (this.#held) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    this.#held = true;
+    return this.#connection();
+  }
+
+  async releaseConnection() {
+    const next = this.#waiters.shift();
+    if (next)
+      next(); // the lock passes straight to the next in line
+    else this.#held = false;
+  }
+
+  #connection(): DatabaseConnection {
+    const db = this.#db!;
+    return {
+      async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+        const statement = db.prepare(query.sql);
+        if (statement.reader) return { rows: statement.all(query.parameters) as R[] };
+        const { changes, lastInsertRowid } = statement.run(query.parameters);
+        return {
+          numAffectedRows: changes == null ? undefined : BigInt(changes),
+          insertId: lastInsertRowid == null ? undefined : BigInt(lastInsertRowid),
+          rows: [],
+        };
+      },
+      streamQuery() {
+        throw new Error('streaming is not used with SQLite');
+      },
+    };
+  }
+
+  async beginTransaction(connection: DatabaseConnection) {
+    await connection.executeQuery(CompiledQuery.raw('begin'));
+  }
+
+  async commitTransaction(connection: DatabaseConnection) {
+    await connection.executeQuery(CompiledQuery.raw('commit'));
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection) {
+    await connection.executeQuery(CompiledQuery.raw('rollback'));
+  }
+
+  async destroy() {
+    this.#close?.();
+  }
+}
+
 /** Opens (or creates) a SQLite database file in WAL mode, or `:memory:` for tests. */
-export function createNodeSqliteDialect(filename: string): SqliteDialect {
+export function createNodeSqliteDialect(filename: string): { dialect: SqliteDialect; direct: DirectSqlite } {
   const inMemory = filename === ':memory:';
-  return new SqliteDialect({
-    database: async () => {
-      if (!inMemory) createOwnerOnly(filename);
-      const db = new DatabaseSync(filename);
-      // WAL lets the CLI write while the server reads; busy_timeout waits out short write locks.
-      if (!inMemory) {
-        db.exec('PRAGMA journal_mode = WAL');
-        narrowSidecars(filename);
-      }
-      db.exec('PRAGMA busy_timeout = 5000');
-      db.exec('PRAGMA foreign_keys = ON');
-      db.exec('PRAGMA synchronous = NORMAL');
-      return adaptDatabase(db);
-    },
+  const driver = new NodeSqliteDriver(async () => {
+    if (!inMemory) createOwnerOnly(filename);
+    const db = new DatabaseSync(filename);
+    // WAL lets the CLI write while the server reads; busy_timeout waits out short write locks.
+    if (!inMemory) {
+      db.exec('PRAGMA journal_mode = WAL');
+      narrowSidecars(filename);
+    }
+    db.exec('PRAGMA busy_timeout = 5000');
+    db.exec('PRAGMA foreign_keys = ON');
+    db.exec('PRAGMA synchronous = NORMAL');
+    return { adapted: adaptDatabase(db), close: () => db.close() };
   });
+  // Kysely's SQLite dialect (its compiler, adapter and introspector) with this driver.
+  class Dialect extends SqliteDialect {
+    override createDriver(): Driver {
+      return driver;
+    }
+  }
+  return { dialect: new Dialect({ database: () => Promise.reject(new Error('unused')) }), direct: driver.direct };
 }

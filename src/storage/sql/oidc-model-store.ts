@@ -1,5 +1,3 @@
-import { sql } from 'kysely';
-
 import type { Clock } from '../../ports/clock.ts';
 import {
   ACCOUNT_INDEXED_MODELS,
@@ -7,6 +5,7 @@ import {
   type ModelPayload,
   type OidcModelStore,
 } from '../../ports/oidc-model-store.ts';
+import { statementsOf } from './statements.ts';
 import type { Database, Tables } from './tables.ts';
 
 /** Embedded-mode storage of oidc-provider artifacts: expiring rows, swept by `sweepExpired`. */
@@ -14,6 +13,8 @@ export function createSqlOidcModelStore(
   db: Database,
   clock: Clock,
 ): OidcModelStore & { sweepExpired(): Promise<number> } {
+  const statements = statementsOf(db);
+  type Row = Pick<Tables['oidc_models'], 'payload' | 'consumed_at'>;
   const live = (model: string) =>
     db
       .selectFrom('oidc_models')
@@ -43,22 +44,31 @@ export function createSqlOidcModelStore(
         // Sessions and grants only (migration 0003's column): tokens are reached through their grant.
         account_id: ACCOUNT_INDEXED_MODELS.has(model) ? (payload.accountId ?? null) : null,
       };
-      // Raw statements on the hot path: oidc-provider reads and writes several artifacts per request.
-      await sql`
-        insert into oidc_models (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at, account_id)
-        values (${row.model}, ${row.id}, ${row.payload}, ${row.grant_id}, ${row.user_code}, ${row.uid}, ${row.expires_at}, null, ${row.account_id})
-        on conflict (model, id) do update set
-          payload = ${row.payload}, grant_id = ${row.grant_id}, user_code = ${row.user_code}, uid = ${row.uid},
-          expires_at = ${row.expires_at}, account_id = ${row.account_id}`.execute(db);
+      // Hand-written statements on the hot path: oidc-provider reads and writes several artifacts per request.
+      const changing = [row.payload, row.grant_id, row.user_code, row.uid, row.expires_at, row.account_id];
+      await statements.run(
+        `insert into oidc_models (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at, account_id)
+         values (?, ?, ?, ?, ?, ?, ?, null, ?)
+         on conflict (model, id) do update set
+           payload = ?, grant_id = ?, user_code = ?, uid = ?, expires_at = ?, account_id = ?`,
+        [model, id, row.payload, row.grant_id, row.user_code, row.uid, row.expires_at, row.account_id, ...changing],
+      );
     },
     async find(model, id) {
-      const { rows } = await sql<Pick<Tables['oidc_models'], 'payload' | 'consumed_at'>>`
-        select payload, consumed_at from oidc_models
-        where model = ${model} and id = ${id} and (expires_at is null or expires_at > ${clock.now()})`.execute(db);
+      const rows = await statements.all<Row>(
+        `select payload, consumed_at from oidc_models
+         where model = ? and id = ? and (expires_at is null or expires_at > ?)`,
+        [model, id, clock.now()],
+      );
       return toPayload(rows[0]);
     },
     async findByUid(model, uid) {
-      return toPayload(await live(model).select(['payload', 'consumed_at']).where('uid', '=', uid).executeTakeFirst());
+      const rows = await statements.all<Row>(
+        `select payload, consumed_at from oidc_models
+         where model = ? and uid = ? and (expires_at is null or expires_at > ?)`,
+        [model, uid, clock.now()],
+      );
+      return toPayload(rows[0]);
     },
     async findByUserCode(model, userCode) {
       return toPayload(
@@ -66,12 +76,13 @@ export function createSqlOidcModelStore(
       );
     },
     async consume(model, id) {
-      await sql`update oidc_models set consumed_at = ${clock.now()} where model = ${model} and id = ${id} and consumed_at is null`.execute(
-        db,
+      await statements.run(
+        'update oidc_models set consumed_at = ? where model = ? and id = ? and consumed_at is null',
+        [clock.now(), model, id],
       );
     },
     async destroy(model, id) {
-      await db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).execute();
+      await statements.run('delete from oidc_models where model = ? and id = ?', [model, id]);
     },
     async revokeByGrantId(grantId) {
       await db.deleteFrom('oidc_models').where('grant_id', '=', grantId).execute();
