@@ -39,9 +39,9 @@ try {
   ] as const) {
     if (name === 'other')
       process.env.BENCH_NODE_FLAGS = `${process.env.BENCH_NODE_FLAGS ?? ''} ${values['other-flags']}`;
-    const deployment = await createDeployment('sqlite', { people: 2000, sessions: 0, logLevel: 'info' });
+    const deployment = await createDeployment('sqlite', { people: 2000, sessions: 0, logLevel: 'info', checkout });
     deployments.push(deployment);
-    const node = await deployment.startNode({ cpus: '0', checkout });
+    const node = await deployment.startNode({ cpus: '0' });
     const target = targetOf(deployment, [node]);
     sides.push({ name, node, journey: () => target.journey(node), done: 0, mainMs: 0 });
   }

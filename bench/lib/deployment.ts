@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 
-import { createApp } from '../../src/app.ts';
-import { loadConfig, type Config } from '../../src/config/load.ts';
+import type { createApp as CreateApp } from '../../src/app.ts';
+import type { loadConfig as LoadConfig, Config } from '../../src/config/load.ts';
 import { stopChild, waitForPort } from '../../test/helpers/processes.ts';
 import { dropRedisPrefix, DATABASE_URL, REDIS_URL } from '../../test/helpers/backends.ts';
 import { freePort } from '../../test/helpers/server.ts';
@@ -28,8 +28,7 @@ export interface Deployment {
   issuer: string;
   seeded: SeededPeople;
   argon2: Config['passwords']['argon2'];
-  /** `checkout`: the directory whose `src/main.ts` the node runs (this one by default; bench/compare.ts). */
-  startNode(options: { cpus: string; first?: boolean; checkout?: string }): Promise<ServerNode>;
+  startNode(options: { cpus: string; first?: boolean }): Promise<ServerNode>;
   close(): Promise<void>;
 }
 
@@ -66,8 +65,17 @@ async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }>
 
 export async function createDeployment(
   backend: Backend,
-  options: { people: number; sessions: number; logLevel: string },
+  options: {
+    people: number;
+    sessions: number;
+    logLevel: string;
+    /** The directory whose code seeds and serves (this checkout by default; bench/compare.ts gives another). */
+    checkout?: string;
+  },
 ): Promise<Deployment> {
+  const checkout = options.checkout ?? path.resolve(import.meta.dirname, '../..');
+  const { createApp } = (await import(path.join(checkout, 'src/app.ts'))) as { createApp: typeof CreateApp };
+  const { loadConfig } = (await import(path.join(checkout, 'src/config/load.ts'))) as { loadConfig: typeof LoadConfig };
   const dir = mkdtempSync(path.join(tmpdir(), 'twofold-bench-'));
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
@@ -117,7 +125,7 @@ export async function createDeployment(
     issuer,
     seeded,
     argon2: config.passwords.argon2,
-    async startNode({ cpus, first = nodes.length === 0, checkout }) {
+    async startNode({ cpus, first = nodes.length === 0 }) {
       const nodePort = first ? port : await freePort();
       const log = openSync(path.join(dir, `node-${++count}.log`), 'a');
       // taskset pins the whole process (its main thread and its threadpool) to the given cores.
@@ -137,7 +145,7 @@ export async function createDeployment(
         {
           env: { ...env, PORT: String(nodePort), UV_THREADPOOL_SIZE: THREADPOOL_SIZE },
           stdio: ['ignore', log, log],
-          ...(checkout ? { cwd: checkout } : {}),
+          cwd: checkout,
         },
       );
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

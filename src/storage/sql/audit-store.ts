@@ -1,6 +1,7 @@
 import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 
 import type { AuditEvent, AuditPosition, AuditStore } from '../../ports/stores.ts';
+import { statementsOf } from './statements.ts';
 import type { Database, Tables } from './tables.ts';
 
 type Row = Selectable<Tables['audit_events']>;
@@ -46,23 +47,26 @@ function personMatches(eb: Events, search: string) {
 }
 
 export function createSqlAuditStore(db: Database): AuditStore {
+  const statements = statementsOf(db);
   return {
     async insertAuditEvent(event) {
-      await db
-        .insertInto('audit_events')
-        .values({
-          id: event.id,
-          org_id: event.orgId,
-          user_id: event.userId,
-          type: event.type,
-          at: event.at,
-          ip: event.ip,
-          detail: JSON.stringify(event.detail),
-          actor: event.actor,
-          user_agent: event.userAgent,
-          request_id: event.requestId,
-        })
-        .execute();
+      // A statement (statements.ts): every sign-in writes one or two.
+      await statements.run(
+        `insert into audit_events (id, org_id, user_id, type, at, ip, detail, actor, user_agent, request_id)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          event.id,
+          event.orgId,
+          event.userId,
+          event.type,
+          event.at,
+          event.ip,
+          JSON.stringify(event.detail),
+          event.actor,
+          event.userAgent,
+          event.requestId,
+        ],
+      );
     },
     async findLatestEventTimes(orgId, type, userId) {
       let query = db.selectFrom('audit_events').where('user_id', 'is not', null);

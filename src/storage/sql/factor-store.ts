@@ -1,6 +1,9 @@
+import type { Selectable } from 'kysely';
+
 import type { FactorRecord, FactorStore } from '../../ports/factor-stores.ts';
 import { DuplicateError } from '../../ports/stores.ts';
 import { isUniqueViolation } from './errors.ts';
+import { sqlOf, statementsOf } from './statements.ts';
 import type { Database, Tables } from './tables.ts';
 
 function toFactor(row: Tables['factors']): FactorRecord {
@@ -30,6 +33,13 @@ export function createSqlFactorStore(db: Database): FactorStore {
     db.selectFrom('factors').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId);
   const update = (orgId: string, userId: string, factorId: string) =>
     db.updateTable('factors').where('org_id', '=', orgId).where('user_id', '=', userId).where('id', '=', factorId);
+
+  // Read on every sign-in, built once (statements.ts).
+  const statements = statementsOf(db);
+  const factorsOf = sqlOf(mine('', '').orderBy('created_at').orderBy('id'));
+  const preferredOf = sqlOf(
+    db.selectFrom('users').select('preferred_factor_id').where('org_id', '=', '').where('id', '=', ''),
+  );
 
   return {
     async insertFactor(f) {
@@ -61,7 +71,7 @@ export function createSqlFactorStore(db: Database): FactorStore {
       }
     },
     async findFactors(orgId, userId) {
-      return (await mine(orgId, userId).orderBy('created_at').orderBy('id').execute()).map(toFactor);
+      return (await statements.all<Selectable<Tables['factors']>>(factorsOf, [orgId, userId])).map(toFactor);
     },
     async findActiveFactorsOfOrganization(orgId) {
       const rows = await db
@@ -157,12 +167,7 @@ export function createSqlFactorStore(db: Database): FactorStore {
       await update(orgId, userId, factorId).set({ last_used_at: now }).execute();
     },
     async findPreferredFactorId(orgId, userId) {
-      const row = await db
-        .selectFrom('users')
-        .select('preferred_factor_id')
-        .where('org_id', '=', orgId)
-        .where('id', '=', userId)
-        .executeTakeFirst();
+      const [row] = await statements.all<{ preferred_factor_id: string | null }>(preferredOf, [orgId, userId]);
       return row?.preferred_factor_id ?? null;
     },
     async setPreferredFactorId(orgId, userId, factorId) {

@@ -27,6 +27,15 @@ export function registerStatements(db: Database, statements: Statements): void {
   registered.set(db, statements);
 }
 
+/**
+ * The SQL text of a query the builder makes for this database's dialect, built once: a hot lookup
+ * keeps the builder's typed columns and runs as a statement, its values given in the order the
+ * builder placed them (build it with placeholder values of the same shape).
+ */
+export function sqlOf(query: { compile(): CompiledQuery }): string {
+  return query.compile().sql;
+}
+
 function numbered(text: string): string {
   let n = 0;
   return text.replace(/\?/g, () => `$${++n}`);

@@ -4,6 +4,7 @@ import type { User, UserStore } from '../../ports/stores.ts';
 import { EmailTakenError, normalizeEmail } from '../../ports/stores.ts';
 import { isUniqueViolation } from './errors.ts';
 import { ORGANIZATION_COLUMNS, organizationFromPrefixed } from './organization-store.ts';
+import { sqlOf, statementsOf } from './statements.ts';
 import type { Database, Tables } from './tables.ts';
 
 export function userRow(user: User, passwordHash: string): Insertable<Tables['users']> {
@@ -87,6 +88,11 @@ export function createSqlUserStore(db: Database): UserStore {
       .innerJoin('organizations', 'organizations.id', 'users.org_id')
       .selectAll('users')
       .select(ORGANIZATION_COLUMNS.map((column) => `organizations.${column} as o_${column}` as const));
+  // The sign-in's lookups, built once (statements.ts): a person by email, and by subject.
+  const statements = statementsOf(db);
+  const byEmail = sqlOf(withOrganization().where('users.email_normalized', '=', ''));
+  const bySubject = sqlOf(withOrganization().where('users.id', '=', ''));
+  type Row = Selectable<Tables['users']>;
   const split = (row: Selectable<Tables['users']>) => ({
     user: toUser(row),
     organization: organizationFromPrefixed(row as unknown as Record<string, unknown>, 'o_'),
@@ -102,9 +108,7 @@ export function createSqlUserStore(db: Database): UserStore {
       }
     },
     async findUserByEmail(email) {
-      const row = await withOrganization()
-        .where('users.email_normalized', '=', normalizeEmail(email))
-        .executeTakeFirst();
+      const [row] = await statements.all<Row>(byEmail, [normalizeEmail(email)]);
       return row && { ...split(row), passwordHash: row.password_hash };
     },
     async listUsers(orgId, { search, limit }) {
@@ -124,7 +128,7 @@ export function createSqlUserStore(db: Database): UserStore {
       return rows.map(toUser);
     },
     async findUserBySubject(subject) {
-      const row = await withOrganization().where('users.id', '=', subject).executeTakeFirst();
+      const [row] = await statements.all<Row>(bySubject, [subject]);
       return row && split(row);
     },
     async updatePasswordHash(orgId, userId, passwordHash) {
