@@ -37,6 +37,13 @@ export function createSqlFactorStore(db: Database): FactorStore {
   // Read on every sign-in, built once (statements.ts).
   const statements = statementsOf(db);
   const factorsOf = sqlOf(mine('', '').orderBy('created_at').orderBy('id'));
+  // Its values in the builder's order: step, now, org, user, factor, step.
+  const acceptStep = sqlOf(
+    update('', '', '')
+      .set({ last_step: 0, last_used_at: 0 })
+      .where((eb) => eb.or([eb('last_step', 'is', null), eb('last_step', '<', 0)]))
+      .returning('id'),
+  );
   const preferredOf = sqlOf(
     db.selectFrom('users').select('preferred_factor_id').where('org_id', '=', '').where('id', '=', ''),
   );
@@ -148,12 +155,8 @@ export function createSqlFactorStore(db: Database): FactorStore {
       });
     },
     async acceptTotpStep(orgId, userId, factorId, step, now) {
-      const row = await update(orgId, userId, factorId)
-        .set({ last_step: step, last_used_at: now })
-        .where((eb) => eb.or([eb('last_step', 'is', null), eb('last_step', '<', step)]))
-        .returning('id')
-        .executeTakeFirst();
-      return row !== undefined;
+      const rows = await statements.all(acceptStep, [step, now, orgId, userId, factorId, step]);
+      return rows.length > 0;
     },
     async advanceCounter(orgId, userId, factorId, counter, now) {
       // W3C WebAuthn §6.1.1: a counter that does not grow may mean a cloned authenticator;

@@ -6,6 +6,7 @@ import {
   type PersonTokenRecord,
   type PersonTokenStore,
 } from '../../ports/person-token-store.ts';
+import { sqlOf, statementsOf } from './statements.ts';
 import type { Database, Tables } from './tables.ts';
 
 export function toPersonToken(row: Selectable<Tables['person_tokens']>): PersonTokenRecord {
@@ -26,6 +27,19 @@ export function toPersonToken(row: Selectable<Tables['person_tokens']>): PersonT
 }
 
 export function createSqlPersonTokenStore(db: Database): PersonTokenStore {
+  // Looked up on every sign-in (statements.ts); values: org, user, purpose, now.
+  const statements = statementsOf(db);
+  const liveTokenOf = sqlOf(
+    db
+      .selectFrom('person_tokens')
+      .selectAll()
+      .where('org_id', '=', '')
+      .where('user_id', '=', '')
+      .where('purpose', '=', '')
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', 0)
+      .orderBy('created_at', 'desc'),
+  );
   return {
     async insertPersonToken(token) {
       await db.transaction().execute(async (trx) => {
@@ -65,16 +79,12 @@ export function createSqlPersonTokenStore(db: Database): PersonTokenStore {
       return row && toPersonToken(row);
     },
     async findLivePersonTokenOf(orgId, userId, purpose, now) {
-      const row = await db
-        .selectFrom('person_tokens')
-        .selectAll()
-        .where('org_id', '=', orgId)
-        .where('user_id', '=', userId)
-        .where('purpose', '=', purpose)
-        .where('used_at', 'is', null)
-        .where('expires_at', '>', now)
-        .orderBy('created_at', 'desc')
-        .executeTakeFirst();
+      const [row] = await statements.all<Selectable<Tables['person_tokens']>>(liveTokenOf, [
+        orgId,
+        userId,
+        purpose,
+        now,
+      ]);
       return row && toPersonToken(row);
     },
     async consumePersonToken(purpose, tokenHash, now) {

@@ -1,8 +1,19 @@
 import type { RecoveryCodeStore } from '../../ports/factor-stores.ts';
 import type { Random } from '../../ports/random.ts';
+import { sqlOf, statementsOf } from './statements.ts';
 import type { Database } from './tables.ts';
 
 export function createSqlRecoveryCodeStore(db: Database, random: Random): RecoveryCodeStore {
+  // Counted on every second step (statements.ts).
+  const statements = statementsOf(db);
+  const unusedCount = sqlOf(
+    db
+      .selectFrom('recovery_codes')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('org_id', '=', '')
+      .where('user_id', '=', '')
+      .where('used_at', 'is', null),
+  );
   return {
     async replaceRecoveryCodes(orgId, userId, hashes, now) {
       await db.transaction().execute(async (trx) => {
@@ -36,14 +47,8 @@ export function createSqlRecoveryCodeStore(db: Database, random: Random): Recove
       return row !== undefined;
     },
     async countUnusedRecoveryCodes(orgId, userId) {
-      const row = await db
-        .selectFrom('recovery_codes')
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .where('org_id', '=', orgId)
-        .where('user_id', '=', userId)
-        .where('used_at', 'is', null)
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
+      const [row] = await statements.all<{ n: number | string }>(unusedCount, [orgId, userId]);
+      return Number(row!.n);
     },
   };
 }
