@@ -95,7 +95,7 @@ try {
     const ownerPackages = new Map<string, number>();
     const inclusive = new Map<string, number>();
     const inclusiveFunctions = new Map<string, number>();
-  const leaves = new Map<string, number>();
+    const leaves = new Map<string, number>();
     let samples = 0;
     const isJs = (frame: string) => frame.startsWith('JS:');
     const add = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
@@ -108,13 +108,13 @@ try {
       samples++;
       const owner = frames.find(isJs) ?? `(no JS) ${frames[0]}`;
       add(owners, owner.replace(/^JS:[*~+^]?/, ''));
-    if (process.env.PROFILE_LEAVES_OF && owner.includes(process.env.PROFILE_LEAVES_OF)) {
-      // Which natives a function's own time goes to (the frames below it on the stack).
-      const below = frames.slice(0, frames.indexOf(owner));
-      add(leaves, `leaf ${below[0] ?? '(itself)'}`);
-      // and the native path under the function: its first four steps, outermost first
-      add(leaves, `path ${below.reverse().slice(2, 7).join(' > ')}`);
-    }
+      if (process.env.PROFILE_LEAVES_OF && owner.includes(process.env.PROFILE_LEAVES_OF)) {
+        // Which natives a function's own time goes to (the frames below it on the stack).
+        const below = frames.slice(0, frames.indexOf(owner));
+        add(leaves, `leaf ${below[0] ?? '(itself)'}`);
+        // and the native path under the function: its first four steps, outermost first
+        add(leaves, `path ${below.reverse().slice(2, 7).join(' > ')}`);
+      }
       add(ownerPackages, packageOf(owner));
       for (const pkg of new Set(frames.filter(isJs).map(packageOf))) add(inclusive, pkg);
       for (const fn of new Set(frames.filter(isJs).map((f) => f.replace(/^JS:[*~+^]?/, ''))))

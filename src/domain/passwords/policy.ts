@@ -126,7 +126,7 @@ export function createPasswordPolicy(): PasswordPolicy {
       if (length < rules.minLength) {
         problems.push({
           code: 'too_short',
-          message: `Use at least ${rules.minLength} characters (you have ${length}). A few unrelated words make a long password easy to remember.`,
+          message: tooShortMessage(rules.minLength, length),
         });
       }
       const lower = password.toLowerCase();
@@ -151,4 +151,12 @@ export function createPasswordPolicy(): PasswordPolicy {
       return problems;
     },
   };
+}
+
+/**
+ * What a too-short password is told. Pages give `{n}` as the length: their own check before the form
+ * is sent (public/check-form.js) fills in the length typed, in the same words the server answers with.
+ */
+export function tooShortMessage(minLength: number, length: number | '{n}'): string {
+  return `Use at least ${minLength} characters (you have ${length}). A few unrelated words make a long password easy to remember.`;
 }

@@ -15,6 +15,7 @@ import { EVENT_TEXT } from './event-text.ts';
 import { sessionRows } from './account-session-rows.ts';
 import { trustedBrowserRows } from './trusted-browser-rows.ts';
 import { httpErrors } from '../error-codes.ts';
+import { lengthCheck } from '../password-length-check.ts';
 
 export interface AccountPagesDeps {
   accounts: Accounts;
@@ -77,7 +78,7 @@ export function accountPageRoutes(deps: AccountPagesDeps): Router {
       nav: 'password',
       errors,
       notice,
-      minLength: deps.accounts.passwordRulesFor(found.organization).minLength,
+      ...lengthCheck(deps.accounts.passwordRulesFor(found.organization).minLength),
     });
   };
 

@@ -12,6 +12,7 @@ import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import { fieldErrors } from './field-errors.ts';
 import type { LinkState, LinkStates } from './link-state.ts';
+import { lengthCheck } from '../password-length-check.ts';
 
 /** One browser's use of an invitation link; `accepted` once the password is chosen. */
 export interface InvitationState extends LinkState {
@@ -61,7 +62,7 @@ export function invitationRoutes(deps: InvitationDeps): Router {
       orgName: account.organization.name,
       email: account.user.email,
       name,
-      minLength: deps.accounts.passwordRulesFor(account.organization).minLength,
+      ...lengthCheck(deps.accounts.passwordRulesFor(account.organization).minLength),
       enforced: account.organization.enforceTfa,
       errors,
     });

@@ -15,6 +15,7 @@ import { formBody } from '../middleware/form-body.ts';
 import { brandFor } from './brand.ts';
 import { expiredInteraction, loadLoginInteraction } from './interaction-support.ts';
 import type { FinishedSignIn, FinishSignIn } from './sign-in-completion.ts';
+import { lengthCheck } from '../password-length-check.ts';
 
 export interface PasswordExpiryDeps {
   provider: Provider;
@@ -88,7 +89,7 @@ export function createPasswordExpiry(deps: PasswordExpiryDeps): { finishSignIn: 
       email: step.account.user.email,
       orgName: organization.name,
       maxAgeDays: organization.passwordMaxAgeDays,
-      minLength: deps.accounts.passwordRulesFor(organization).minLength,
+      ...lengthCheck(deps.accounts.passwordRulesFor(organization).minLength),
       errors,
       csrfToken: deps.csrf.tokenFor(ctx),
     });

@@ -20,6 +20,7 @@ import type { Csrf } from '../middleware/csrf.ts';
 import { formBody } from '../middleware/form-body.ts';
 import { fieldErrors } from './field-errors.ts';
 import type { LinkState, LinkStates } from './link-state.ts';
+import { lengthCheck } from '../password-length-check.ts';
 
 /** One browser's use of a reset link: what it proved, and what it changed once done. */
 export interface ResetState extends LinkState {
@@ -109,7 +110,7 @@ export function passwordResetRoutes(deps: PasswordResetDeps): Router {
   const formPage = (ctx: Context, { link }: InUse, errors: Record<string, string>) =>
     page(ctx, 'reset/new-password', 'Choose a new password', {
       email: link.account.user.email,
-      minLength: deps.accounts.passwordRulesFor(link.account.organization).minLength,
+      ...lengthCheck(deps.accounts.passwordRulesFor(link.account.organization).minLength),
       errors,
     });
 
