@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { enrolTotp, PASSWORD, seedUser, type Seeded } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { secretFromUri, totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
@@ -30,33 +29,27 @@ async function violations(page: Page): Promise<string[]> {
  */
 describe.skipIf(skip)('temporary access codes in real Chromium', () => {
   const clock = createTestClock(Date.now() - 1_200_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let admin: Seeded;
   let adminSecret: Buffer;
   let ada: Seeded;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
-    ada = await seedUser(server.app, { slug: 'acme', email: 'ada@acme.example', name: 'Ada Lovelace' });
-    const user = await server.app.services.accounts.createUser(ada.org, {
+    ada = await seedUser(suite.server.app, { slug: 'acme', email: 'ada@acme.example', name: 'Ada Lovelace' });
+    const user = await suite.server.app.services.accounts.createUser(ada.org, {
       email: 'grace@acme.example',
       name: 'Grace Hopper',
       password: PASSWORD,
       role: 'admin',
     });
     admin = { org: ada.org, user, password: PASSWORD };
-    ({ secret: adminSecret } = await enrolTotp(server.app, admin, clock.now(), 'Pixel phone'));
-    await enrolTotp(server.app, ada, clock.now(), 'Lost phone');
+    ({ secret: adminSecret } = await enrolTotp(suite.server.app, admin, clock.now(), 'Pixel phone'));
+    await enrolTotp(suite.server.app, ada, clock.now(), 'Lost phone');
     clock.advance(30_000);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   async function open(viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport, isMobile: viewport.width < 500 });
+    const context = await suite.browser.newContext({ viewport, isMobile: viewport.width < 500 });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     return { context, page };
@@ -70,7 +63,7 @@ describe.skipIf(skip)('temporary access codes in real Chromium', () => {
 
   /** The administrator makes a code for Ada; returns it as the page shows it. */
   async function makeCode(page: Page, suffix: string): Promise<string> {
-    await page.goto(`${server.issuer}/admin/people/${ada.user.id}`);
+    await page.goto(`${suite.server.issuer}/admin/people/${ada.user.id}`);
     await page.getByRole('heading', { name: 'Temporary access code' }).waitFor();
     await screenshot(page, `admin-access-code-issue${suffix}`);
     await page.getByLabel('Works for').selectOption({ label: '4 hours' });
@@ -83,7 +76,7 @@ describe.skipIf(skip)('temporary access codes in real Chromium', () => {
   }
 
   async function adminSignIn(page: Page) {
-    await page.goto(`${server.issuer}/admin/people`);
+    await page.goto(`${suite.server.issuer}/admin/people`);
     await password(page, admin.user.email);
     clock.advance(30_000);
     await page.getByLabel('6-digit code from your authenticator app').fill(totpAt(adminSecret, clock.now() / 1000));
@@ -97,7 +90,7 @@ describe.skipIf(skip)('temporary access codes in real Chromium', () => {
     "an administrator makes a code on the person's page and copies it",
     async () => {
       const desk = await open({ width: 1280, height: 900 });
-      await desk.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.issuer });
+      await desk.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.server.issuer });
       await adminSignIn(desk.page);
       code = await makeCode(desk.page, '');
       await desk.page.getByRole('button', { name: 'Copy' }).click();
@@ -115,7 +108,7 @@ describe.skipIf(skip)('temporary access codes in real Chromium', () => {
     'the person signs in with their password and the code, then sets up a new method',
     async () => {
       const person = await open({ width: 1280, height: 900 });
-      await person.page.goto(`${server.issuer}/account`);
+      await person.page.goto(`${suite.server.issuer}/account`);
       await password(person.page, ada.user.email);
       await person.page.getByText('Use another method').click();
       await person.page.getByRole('link', { name: 'Temporary access code (from your administrator)' }).click();
@@ -136,7 +129,7 @@ describe.skipIf(skip)('temporary access codes in real Chromium', () => {
       await person.page.getByLabel('Enter the 6-digit code the app shows').fill(totpAt(secret, clock.now() / 1000));
       await person.page.getByRole('button', { name: 'Confirm and continue' }).click();
       await person.page.getByRole('button', { name: 'I have saved my codes, continue' }).click();
-      await person.page.waitForURL(`${server.issuer}/account`);
+      await person.page.waitForURL(`${suite.server.issuer}/account`);
       await person.context.close();
     },
     TIMEOUT_MS,
@@ -151,7 +144,7 @@ describe.skipIf(skip)('temporary access codes in real Chromium', () => {
       expect(await phone.page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
 
       const person = await open({ width: 390, height: 844 });
-      await person.page.goto(`${server.issuer}/account`);
+      await person.page.goto(`${suite.server.issuer}/account`);
       await password(person.page, ada.user.email);
       await person.page.getByText('Use another method').click();
       await person.page.getByRole('link', { name: 'Temporary access code (from your administrator)' }).click();

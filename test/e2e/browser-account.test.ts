@@ -1,10 +1,9 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { enrolTotp, seedUser, type Seeded } from '../helpers/seed.ts';
 import { createTestClock } from '../helpers/clock.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
@@ -12,20 +11,14 @@ const skip = browserSkipReason() !== null;
 /** The step-up round trip on the security pages, in real Chromium (resume.js finishes the change). */
 describe.skipIf(skip)('account pages in real Chromium', () => {
   const clock = createTestClock(Date.now() - 1_200_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let seeded: Seeded;
   let secret: Buffer;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
-    seeded = await seedUser(server.app, { email: 'grace@example.com', name: 'Grace Hopper' });
-    ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Pixel phone', { recoveryCodes: true }));
+    seeded = await seedUser(suite.server.app, { email: 'grace@example.com', name: 'Grace Hopper' });
+    ({ secret } = await enrolTotp(suite.server.app, seeded, clock.now(), 'Pixel phone', { recoveryCodes: true }));
     clock.advance(30_000);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   async function signIn(page: Page) {
@@ -36,10 +29,10 @@ describe.skipIf(skip)('account pages in real Chromium', () => {
   }
 
   it('re-authenticates a stale change with the second factor and completes it on return', async () => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1100, height: 900 } });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
-    await page.goto(`${server.issuer}/account`);
+    await page.goto(`${suite.server.issuer}/account`);
     await page.getByLabel('Email').fill(seeded.user.email);
     await signIn(page);
     await page.getByRole('heading', { name: 'Security of your account' }).waitFor();
@@ -66,9 +59,9 @@ describe.skipIf(skip)('account pages in real Chromium', () => {
     expect(await page.locator('.codes li').count()).toBe(10);
     await screenshot(page, 'account-recovery-codes');
 
-    await page.goto(`${server.issuer}/account/password`);
+    await page.goto(`${suite.server.issuer}/account/password`);
     await screenshot(page, 'account-password');
-    await page.goto(`${server.issuer}/account/sessions`);
+    await page.goto(`${suite.server.issuer}/account/sessions`);
     await page.getByRole('heading', { name: 'Where you are signed in' }).waitFor();
     expect(await page.getByText('This browser').count()).toBe(1);
     await screenshot(page, 'account-sessions');
@@ -76,7 +69,7 @@ describe.skipIf(skip)('account pages in real Chromium', () => {
   });
 
   it('reads well on a phone', async () => {
-    const context = await browser.newContext({
+    const context = await suite.browser.newContext({
       viewport: { width: 375, height: 800 },
       deviceScaleFactor: 2,
       isMobile: true,
@@ -84,7 +77,7 @@ describe.skipIf(skip)('account pages in real Chromium', () => {
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     clock.advance(30_000);
-    await page.goto(`${server.issuer}/account/two-factor`);
+    await page.goto(`${suite.server.issuer}/account/two-factor`);
     await page.getByLabel('Email').fill(seeded.user.email);
     await signIn(page);
     await page.getByRole('navigation', { name: 'Account' }).waitFor();

@@ -1,11 +1,10 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { audit } from '../helpers/axe.ts';
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { enrolTotp, PASSWORD, seedUser, type Seeded } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
@@ -17,8 +16,7 @@ const skip = browserSkipReason() !== null;
  */
 describe.skipIf(skip)('the activity pages in real Chromium', () => {
   const clock = createTestClock(Date.now() - 1_200_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let admin: Seeded;
   let ada: Seeded;
   let secret: Buffer;
@@ -30,9 +28,8 @@ describe.skipIf(skip)('the activity pages in real Chromium', () => {
     'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
     clock.tickOnRead(1);
-    const app = server.app;
+    const app = suite.server.app;
     admin = await seedUser(app, { slug: 'acme', email: 'grace@acme.example', name: 'Grace Hopper', role: 'admin' });
     const { org } = admin;
     ({ secret } = await enrolTotp(app, admin, clock.now(), 'Pixel phone', { recoveryCodes: true }));
@@ -45,23 +42,19 @@ describe.skipIf(skip)('the activity pages in real Chromium', () => {
     await app.services.organizations.updatePolicy(org, { trustedBrowserDays: 14 }, { userId: admin.user.id });
     clock.advance(30_000);
     // Ada signs in on her phone and trusts it: the person page then has a session and a browser to show.
-    const adasPhone = await browser.newContext({ viewport: { width: 390, height: 844 }, userAgent: IPHONE });
+    const adasPhone = await suite.browser.newContext({ viewport: { width: 390, height: 844 }, userAgent: IPHONE });
     adaPage = await signedIn(adasPhone, '/account', ada, true);
     await adaPage.getByRole('heading', { name: 'Security of your account' }).waitFor();
-    const desktop = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const desktop = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
     adminPage = await signedIn(desktop, '/admin/activity', admin);
     await adminPage.getByRole('heading', { name: 'Activity' }).waitFor();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   /** Signs in with the password and the authenticator app's code, trusting the browser when asked. */
   async function signedIn(context: BrowserContext, start: string, who: Seeded, trust = false): Promise<Page> {
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
-    await page.goto(`${server.issuer}${start}`);
+    await page.goto(`${suite.server.issuer}${start}`);
     await page.getByLabel('Email').fill(who.user.email);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -76,7 +69,7 @@ describe.skipIf(skip)('the activity pages in real Chromium', () => {
   const fitsTheScreen = (page: Page) => page.evaluate('document.documentElement.scrollWidth <= window.innerWidth');
 
   it('filters the trail from the form and shows every column on a desktop', async () => {
-    await adminPage.goto(`${server.issuer}/admin/activity`);
+    await adminPage.goto(`${suite.server.issuer}/admin/activity`);
     await adminPage.getByRole('heading', { name: 'Activity' }).waitFor();
     await screenshot(adminPage, 'admin-activity');
     expect(await audit(adminPage)).toEqual([]);
@@ -95,7 +88,7 @@ describe.skipIf(skip)('the activity pages in real Chromium', () => {
   });
 
   it("shows a person's sessions and trusted browsers, and leads to their activity", async () => {
-    await adminPage.goto(`${server.issuer}/admin/people/${ada.user.id}`);
+    await adminPage.goto(`${suite.server.issuer}/admin/people/${ada.user.id}`);
     await adminPage.getByRole('heading', { name: 'Where they are signed in' }).waitFor();
     // The session (named with versions since issue 8's sessions work) and the trusted browser.
     expect(await adminPage.getByText(/Safari( [\d.]+)? on iOS/).count()).toBe(2);
@@ -112,12 +105,12 @@ describe.skipIf(skip)('the activity pages in real Chromium', () => {
       ['/admin/activity', 'admin-activity-phone'],
       [`/admin/people/${ada.user.id}`, 'admin-person-sessions-phone'],
     ] as const) {
-      await adminPage.goto(`${server.issuer}${path}`);
+      await adminPage.goto(`${suite.server.issuer}${path}`);
       await screenshot(adminPage, name);
       expect(await fitsTheScreen(adminPage), path).toBe(true);
       expect(await audit(adminPage), path).toEqual([]);
     }
-    await adaPage.goto(`${server.issuer}/account/activity`);
+    await adaPage.goto(`${suite.server.issuer}/account/activity`);
     await adaPage.getByRole('heading', { name: 'Your activity' }).waitFor();
     expect(await adaPage.getByRole('cell', { name: 'Wrong password entered' }).count()).toBe(2);
     await screenshot(adaPage, 'account-activity-phone');

@@ -1,12 +1,11 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import type { User } from '../../src/ports/stores.ts';
 import { Agent, readForm } from '../helpers/agent.ts';
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { enrolTotp, PASSWORD, seedUser, type Seeded } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
@@ -20,28 +19,22 @@ const SCREENSHOTS_TIMEOUT = 90_000;
  */
 describe.skipIf(skip)("a person's account in the admin console, in real Chromium", () => {
   const clock = createTestClock(Date.now() - 1_200_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let admin: Seeded;
   let secret: Buffer;
   let member: User;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
-    admin = await seedUser(server.app, {
+    admin = await seedUser(suite.server.app, {
       slug: 'acme',
       email: 'grace@acme.example',
       name: 'Grace Hopper',
       role: 'admin',
     });
-    ({ secret } = await enrolTotp(server.app, admin, clock.now(), 'Pixel phone', { recoveryCodes: true }));
-    member = (await seedUser(server.app, { slug: 'acme', email: 'ada@acme.example', name: 'Ada Lovelace' })).user;
-    await seedUser(server.app, { slug: 'acme', email: 'bob@acme.example', name: 'Bob Babbage' });
+    ({ secret } = await enrolTotp(suite.server.app, admin, clock.now(), 'Pixel phone', { recoveryCodes: true }));
+    member = (await seedUser(suite.server.app, { slug: 'acme', email: 'ada@acme.example', name: 'Ada Lovelace' })).user;
+    await seedUser(suite.server.app, { slug: 'acme', email: 'bob@acme.example', name: 'Bob Babbage' });
     clock.advance(30_000);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   /** Five wrong passwords for Ada at the sign-in page, from a browser of their own. */
@@ -49,8 +42,8 @@ describe.skipIf(skip)("a person's account in the admin console, in real Chromium
     for (let i = 0; i < 5; i++) {
       const agent = new Agent();
       const start = await agent.follow(
-        await agent.request(`${server.issuer}/account`),
-        new URL(`${server.issuer}/account`),
+        await agent.request(`${suite.server.issuer}/account`),
+        new URL(`${suite.server.issuer}/account`),
       );
       const form = readForm(await start.response.text(), /\/login$/);
       const target = new URL(form.action, start.url);
@@ -59,7 +52,7 @@ describe.skipIf(skip)("a person's account in the admin console, in real Chromium
   }
 
   async function signInAsAdmin(page: Page) {
-    await page.goto(`${server.issuer}/admin/people`);
+    await page.goto(`${suite.server.issuer}/admin/people`);
     await page.getByLabel('Email').fill(admin.user.email);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -83,7 +76,7 @@ describe.skipIf(skip)("a person's account in the admin console, in real Chromium
     'clears a slowed sign-in and disables the member after confirming',
     async () => {
       await slowDownAda();
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const context = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
       const page = await context.newPage();
       page.setDefaultTimeout(10_000);
       await signInAsAdmin(page);
@@ -99,14 +92,14 @@ describe.skipIf(skip)("a person's account in the admin console, in real Chromium
       await page.getByRole('button', { name: 'Yes, disable the account' }).click();
       await page.getByText('The account is disabled.').waitFor();
       await shoot(page, 'admin-person-disabled');
-      expect((await server.app.stores.users.findUserBySubject(member.id))!.user.disabledAt).not.toBeNull();
+      expect((await suite.server.app.stores.users.findUserBySubject(member.id))!.user.disabledAt).not.toBeNull();
       await context.close();
 
       // Ada herself, with her right password: told why, and nothing more.
-      const adas = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const adas = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
       const adasPage = await adas.newPage();
       adasPage.setDefaultTimeout(10_000);
-      await adasPage.goto(`${server.issuer}/account`);
+      await adasPage.goto(`${suite.server.issuer}/account`);
       await adasPage.getByLabel('Email').fill(member.email);
       await adasPage.getByLabel('Password').fill(PASSWORD);
       await adasPage.getByRole('button', { name: 'Continue' }).click();
@@ -120,7 +113,7 @@ describe.skipIf(skip)("a person's account in the admin console, in real Chromium
   it(
     "lists the disabled member with a filter, and explains the limits of an administrator's own page",
     async () => {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const context = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
       const page = await context.newPage();
       page.setDefaultTimeout(10_000);
       await signInAsAdmin(page);
@@ -131,7 +124,7 @@ describe.skipIf(skip)("a person's account in the admin console, in real Chromium
       await page.getByText('1 person').waitFor();
       await shoot(page, 'admin-people-disabled-filter');
 
-      await page.goto(`${server.issuer}/admin/people/${admin.user.id}`);
+      await page.goto(`${suite.server.issuer}/admin/people/${admin.user.id}`);
       await page.getByText('You cannot disable your own account here.').waitFor();
       await shoot(page, 'admin-person-self');
       await context.close();

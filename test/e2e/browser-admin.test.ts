@@ -1,11 +1,10 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import type { User } from '../../src/ports/stores.ts';
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { enrolTotp, PASSWORD, seedUser, type Seeded } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
@@ -17,27 +16,21 @@ const skip = browserSkipReason() !== null;
  */
 describe.skipIf(skip)('the admin console in real Chromium', () => {
   const clock = createTestClock(Date.now() - 1_200_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let admin: Seeded;
   let secret: Buffer;
   let member: User;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
-    admin = await seedUser(server.app, {
+    admin = await seedUser(suite.server.app, {
       slug: 'acme',
       email: 'grace@acme.example',
       name: 'Grace Hopper',
       role: 'admin',
     });
-    ({ secret } = await enrolTotp(server.app, admin, clock.now(), 'Pixel phone', { recoveryCodes: true }));
-    member = (await seedUser(server.app, { slug: 'acme', email: 'ada@acme.example', name: 'Ada Lovelace' })).user;
+    ({ secret } = await enrolTotp(suite.server.app, admin, clock.now(), 'Pixel phone', { recoveryCodes: true }));
+    member = (await seedUser(suite.server.app, { slug: 'acme', email: 'ada@acme.example', name: 'Ada Lovelace' })).user;
     clock.advance(30_000);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   async function secondStep(page: Page) {
@@ -47,10 +40,10 @@ describe.skipIf(skip)('the admin console in real Chromium', () => {
   }
 
   it('turns enforcement on after re-authentication, and the member must then set up a method', async () => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1100, height: 900 } });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
-    await page.goto(`${server.issuer}/admin`);
+    await page.goto(`${suite.server.issuer}/admin`);
     await page.getByLabel('Email').fill(admin.user.email);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -75,14 +68,14 @@ describe.skipIf(skip)('the admin console in real Chromium', () => {
     await page.getByRole('button', { name: 'Continue' }).click();
     await secondStep(page);
     await page.getByText('Two-step verification is now required for everyone.').waitFor();
-    expect((await server.app.stores.organizations.findOrganizationBySlug('acme'))!.enforceTfa).toBe(true);
+    expect((await suite.server.app.stores.organizations.findOrganizationBySlug('acme'))!.enforceTfa).toBe(true);
     await screenshot(page, 'admin-security-enforced');
     await context.close();
 
-    const memberContext = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const memberContext = await suite.browser.newContext({ viewport: { width: 1100, height: 900 } });
     const memberPage = await memberContext.newPage();
     memberPage.setDefaultTimeout(10_000);
-    await memberPage.goto(`${server.issuer}/account`);
+    await memberPage.goto(`${suite.server.issuer}/account`);
     await memberPage.getByLabel('Email').fill(member.email);
     await memberPage.getByLabel('Password').fill(PASSWORD);
     await memberPage.getByRole('button', { name: 'Continue' }).click();
@@ -91,10 +84,10 @@ describe.skipIf(skip)('the admin console in real Chromium', () => {
   });
 
   it('reads well on a phone', async () => {
-    const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true });
+    const context = await suite.browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
-    await page.goto(`${server.issuer}/admin/people`);
+    await page.goto(`${suite.server.issuer}/admin/people`);
     await page.getByLabel('Email').fill(admin.user.email);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -105,7 +98,7 @@ describe.skipIf(skip)('the admin console in real Chromium', () => {
       [`/admin/people/${member.id}`, 'admin-person-phone'],
       ['/admin/security', 'admin-security-phone'],
     ] as const) {
-      await page.goto(`${server.issuer}${path}`);
+      await page.goto(`${suite.server.issuer}${path}`);
       await screenshot(page, name);
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), path).toBe(true);
     }

@@ -1,10 +1,8 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { enrolTotp, seedUser, type Seeded } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
@@ -12,20 +10,14 @@ const skip = browserSkipReason() !== null;
 /** App passwords as a person meets them in real Chromium, desktop and phone: make one, copy it, see it listed. */
 describe.skipIf(skip)('app passwords in real Chromium', () => {
   const clock = createTestClock(Date.now() - 1_200_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let seeded: Seeded;
   let secret: Buffer;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
-    seeded = await seedUser(server.app, { email: 'grace@example.com', name: 'Grace Hopper' });
-    ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Pixel phone', { recoveryCodes: true }));
+    seeded = await seedUser(suite.server.app, { email: 'grace@example.com', name: 'Grace Hopper' });
+    ({ secret } = await enrolTotp(suite.server.app, seeded, clock.now(), 'Pixel phone', { recoveryCodes: true }));
     clock.advance(30_000);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   for (const [device, viewport] of [
@@ -33,11 +25,11 @@ describe.skipIf(skip)('app passwords in real Chromium', () => {
     ['phone', { width: 375, height: 740 }],
   ] as const) {
     it(`makes an app password, shows it once with a copy button, and lists it (${device})`, async () => {
-      const context = await browser.newContext({ viewport, isMobile: device === 'phone' });
-      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.issuer });
+      const context = await suite.browser.newContext({ viewport, isMobile: device === 'phone' });
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.server.issuer });
       const page = await context.newPage();
       page.setDefaultTimeout(10_000);
-      await page.goto(`${server.issuer}/account/app-passwords`);
+      await page.goto(`${suite.server.issuer}/account/app-passwords`);
       await page.getByLabel('Email').fill(seeded.user.email);
       await page.getByLabel('Password').fill(seeded.password);
       await page.getByRole('button', { name: 'Continue' }).click();

@@ -1,15 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { factorDriver } from '../helpers/factors.ts';
 import { authorizationRequest, discoverRp, type RelyingParty } from '../helpers/rp.ts';
 import { enrolTotp, seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
 import { createTestClock } from '../helpers/clock.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { readOutbox, totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
@@ -17,30 +16,26 @@ const skip = browserSkipReason() !== null;
 /** Issue 8 "Screens": waits people can see, and a way on when no more codes can be sent. */
 describe.skipIf(skip)('issue 8: code waits and resends in real Chromium', () => {
   const clock = createTestClock(Date.now() - 3_600_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let rp: RelyingParty;
   let callback: Server;
 
   beforeAll(async () => {
     callback = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('Signed in'));
     await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
     const redirectUri = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
-    rp = await discoverRp(server.issuer, await seedClient(server.app, { redirectUri, firstParty: true }));
+    rp = await discoverRp(suite.server.issuer, await seedClient(suite.server.app, { redirectUri, firstParty: true }));
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
     callback?.close();
   });
 
   const personOf = (seeded: Seeded) => ({ orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email });
-  const outbox = () => readOutbox(server.environment.config.dataDir);
+  const outbox = () => readOutbox(suite.server.environment.config.dataDir);
 
   /** A page whose timers the test moves (Playwright's clock), signed in up to the second step. */
   async function passwordStep(seeded: Seeded): Promise<Page> {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    const page = await (await suite.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     page.setDefaultTimeout(10_000);
     await page.clock.install();
     await page.goto((await authorizationRequest(rp)).url.href);
@@ -64,8 +59,8 @@ describe.skipIf(skip)('issue 8: code waits and resends in real Chromium', () => 
   }
 
   it('says a right code typed during a throttle wait was not checked, counts the wait down, then takes it', async () => {
-    const seeded = await seedUser(server.app, { slug: 'waits', email: 'ada@waits.example' });
-    const { secret } = await enrolTotp(server.app, seeded, clock.now());
+    const seeded = await seedUser(suite.server.app, { slug: 'waits', email: 'ada@waits.example' });
+    const { secret } = await enrolTotp(suite.server.app, seeded, clock.now());
     const page = await passwordStep(seeded);
     // Five free wrong codes, then two more after their delays: the next try must wait 2^2 = 4 seconds.
     for (let i = 0; i < 7; i += 1) {
@@ -93,12 +88,12 @@ describe.skipIf(skip)('issue 8: code waits and resends in real Chromium', () => 
 
   /** A person with a confirmed text-message number and an authenticator app, at the text-message step. */
   async function textMessageStep(slug: string) {
-    const seeded = await seedUser(server.app, { slug, email: `ada@${slug}.example` });
+    const seeded = await seedUser(suite.server.app, { slug, email: `ada@${slug}.example` });
     const person = personOf(seeded);
-    const phone = factorDriver(server.app);
+    const phone = factorDriver(suite.server.app);
     const { factorId } = await phone.beginPhone(person, 'sms', '+442079460456', '', 'seed', '203.0.113.9');
     expect((await phone.confirmPhone(person, 'sms', factorId, outbox().at(-1)!.code, 'seed')).ok).toBe(true);
-    await enrolTotp(server.app, seeded, clock.now());
+    await enrolTotp(suite.server.app, seeded, clock.now());
     const page = await passwordStep(seeded);
     const verify = new URL(page.url());
     await page.goto(`${verify.origin}${verify.pathname}?method=${factorId}`);
@@ -136,8 +131,8 @@ describe.skipIf(skip)('issue 8: code waits and resends in real Chromium', () => 
   });
 
   it('says a password typed during a throttle wait was not checked, and counts the wait down', async () => {
-    const seeded = await seedUser(server.app, { slug: 'password-waits', email: 'ada@password-waits.example' });
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    const seeded = await seedUser(suite.server.app, { slug: 'password-waits', email: 'ada@password-waits.example' });
+    const page = await (await suite.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     page.setDefaultTimeout(10_000);
     await page.clock.install();
     await page.goto((await authorizationRequest(rp)).url.href);
@@ -166,7 +161,11 @@ describe.skipIf(skip)('issue 8: code waits and resends in real Chromium', () => 
   });
 
   it('sends a new enrolment code to the same number from the confirmation page, after its countdown', async () => {
-    const seeded = await seedUser(server.app, { slug: 'confirm', email: 'ada@confirm.example', enforceTfa: true });
+    const seeded = await seedUser(suite.server.app, {
+      slug: 'confirm',
+      email: 'ada@confirm.example',
+      enforceTfa: true,
+    });
     const page = await passwordStep(seeded);
     await page.getByLabel('Mobile number').fill('+44 20 7946 0789');
     await page.getByRole('button', { name: 'Text a code to this number' }).click();

@@ -1,12 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { addVirtualPasskey, browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { addVirtualPasskey, browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { authorizationRequest, discoverRp, exchange, type RelyingParty } from '../helpers/rp.ts';
 import { seedClient, seedUser } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const skip = browserSkipReason() !== null;
 
@@ -15,8 +14,7 @@ const skip = browserSkipReason() !== null;
  * has disabled them (saying why: the passkey proved who they are), and work again once enabled.
  */
 describe.skipIf(skip)("a disabled person's passkey, in real Chromium", () => {
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite');
   let rp: RelyingParty;
   /** The client's callback on a loopback port (a native app, RFC 8252 §7.3). */
   let callback: Server;
@@ -24,13 +22,10 @@ describe.skipIf(skip)("a disabled person's passkey, in real Chromium", () => {
   beforeAll(async () => {
     callback = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('Signed in'));
     await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
-    [server, browser] = await Promise.all([startTestServer('sqlite'), launchChromium()]);
     const redirectUri = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
-    rp = await discoverRp(server.issuer, await seedClient(server.app, { redirectUri, firstParty: true }));
+    rp = await discoverRp(suite.server.issuer, await seedClient(suite.server.app, { redirectUri, firstParty: true }));
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
     callback?.close();
   });
 
@@ -41,9 +36,9 @@ describe.skipIf(skip)("a disabled person's passkey, in real Chromium", () => {
   }
 
   it('refuses the passkey with the reason while disabled, and signs in with it once enabled', async () => {
-    const seeded = await seedUser(server.app, { slug: 'strict', email: 'ada@strict.example', enforceTfa: true });
+    const seeded = await seedUser(suite.server.app, { slug: 'strict', email: 'ada@strict.example', enforceTfa: true });
     const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
-    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1000, height: 900 } });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     await addVirtualPasskey(context, page);
@@ -59,7 +54,7 @@ describe.skipIf(skip)("a disabled person's passkey, in real Chromium", () => {
     await page.getByRole('button', { name: 'I have saved my codes, continue' }).click();
     expect((await landedClaims(page, enrol)).amr).toContain('hwk');
 
-    await server.app.services.personStatus.disable(seeded.org, person, { actor: 'cli' });
+    await suite.server.app.services.personStatus.disable(seeded.org, person, { actor: 'cli' });
     await context.clearCookies();
     const refused = await authorizationRequest(rp);
     await page.goto(refused.url.href);
@@ -68,7 +63,7 @@ describe.skipIf(skip)("a disabled person's passkey, in real Chromium", () => {
     expect(new URL(page.url()).pathname).toMatch(/^\/interaction\//);
     await screenshot(page, 'login-passkey-disabled');
 
-    await server.app.services.personStatus.enable(seeded.org, person, { actor: 'cli' });
+    await suite.server.app.services.personStatus.enable(seeded.org, person, { actor: 'cli' });
     const again = await authorizationRequest(rp);
     await page.goto(again.url.href);
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();

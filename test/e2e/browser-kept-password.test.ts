@@ -1,9 +1,8 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { seedUser, type Seeded } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const skip = browserSkipReason() !== null;
 const DESKTOP = { viewport: { width: 1280, height: 900 } };
@@ -16,21 +15,15 @@ const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true };
  * confirmation that differs), with the server's words, and stops the form before it leaves.
  */
 describe.skipIf(skip)('a refused form keeps the password typed, in real Chromium', () => {
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite');
   let seeded: Seeded;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite'), launchChromium()]);
-    seeded = await seedUser(server.app, { email: 'ada@example.com' });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    seeded = await seedUser(suite.server.app, { email: 'ada@example.com' });
   });
 
   async function newPage(options: typeof DESKTOP | typeof PHONE): Promise<Page> {
-    const page = await (await browser.newContext(options)).newPage();
+    const page = await (await suite.browser.newContext(options)).newPage();
     page.setDefaultTimeout(10_000);
     return page;
   }
@@ -46,7 +39,7 @@ describe.skipIf(skip)('a refused form keeps the password typed, in real Chromium
       [DESKTOP, 'desktop'],
     ] as const) {
       const page = await newPage(options);
-      await page.goto(`${server.issuer}/account`);
+      await page.goto(`${suite.server.issuer}/account`);
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
       await mark(page);
       await page.getByLabel('Password').fill(seeded.password);
@@ -72,12 +65,12 @@ describe.skipIf(skip)('a refused form keeps the password typed, in real Chromium
 
   it('password change: a new password under the minimum is refused with the server’s words, the current one kept', async () => {
     const page = await newPage(DESKTOP);
-    await page.goto(`${server.issuer}/account`);
+    await page.goto(`${suite.server.issuer}/account`);
     await page.getByLabel('Email').fill(seeded.user.email);
     await page.getByLabel('Password').fill(seeded.password);
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.waitForURL((url) => url.pathname === '/account');
-    await page.goto(`${server.issuer}/account/password`);
+    await page.goto(`${suite.server.issuer}/account/password`);
     await mark(page);
     await page.getByLabel('Current password').fill(seeded.password);
     await page.getByLabel('New password').fill('short');

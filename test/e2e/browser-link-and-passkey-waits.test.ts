@@ -1,12 +1,11 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { audit } from '../helpers/axe.ts';
-import { addVirtualPasskey, browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { addVirtualPasskey, browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { authorizationRequest, discoverRp, type RelyingParty } from '../helpers/rp.ts';
 import { seedClient } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const skip = browserSkipReason() !== null;
 const DESKTOP = { viewport: { width: 1280, height: 900 } };
@@ -17,17 +16,11 @@ const DESKTOP = { viewport: { width: 1280, height: 900 } };
  */
 describe.skipIf(skip)('link and passkey waits in real Chromium', () => {
   const clock = createTestClock(Date.now() - 3_600_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let rp: RelyingParty;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
-    rp = await discoverRp(server.issuer, await seedClient(server.app, { firstParty: true }));
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    rp = await discoverRp(suite.server.issuer, await seedClient(suite.server.app, { firstParty: true }));
   });
 
   /** A page whose timers the test can move (Playwright's clock). */
@@ -56,9 +49,9 @@ describe.skipIf(skip)('link and passkey waits in real Chromium', () => {
     '"Email me a link" too often says no link was sent, how long to wait, and counts it down',
     { timeout: 90_000 },
     async () => {
-      const page = await clockedPage(await browser.newContext(DESKTOP));
+      const page = await clockedPage(await suite.browser.newContext(DESKTOP));
       const ask = async () => {
-        await page.goto(`${server.issuer}/forgot-password`);
+        await page.goto(`${suite.server.issuer}/forgot-password`);
         await page.getByLabel('Email').fill('someone@acme.example');
         await page.getByRole('button', { name: 'Email me a link' }).click();
       };
@@ -89,7 +82,7 @@ describe.skipIf(skip)('link and passkey waits in real Chromium', () => {
     'a passkey tried during a throttle wait says it was not checked, with the wait counted down',
     { timeout: 90_000 },
     async () => {
-      const context = await browser.newContext(DESKTOP);
+      const context = await suite.browser.newContext(DESKTOP);
       const page = await clockedPage(context);
       await addVirtualPasskey(context, page);
       await page.goto((await authorizationRequest(rp)).url.href);

@@ -1,12 +1,11 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import type { User } from '../../src/ports/stores.ts';
 import { audit } from '../helpers/axe.ts';
-import { addVirtualPasskey, browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { addVirtualPasskey, browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { enrolTotp, PASSWORD, seedUser, type Seeded } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
@@ -24,15 +23,13 @@ const fitsTheScreen = (page: Page) => page.evaluate('document.documentElement.sc
  */
 describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium', () => {
   const clock = createTestClock(Date.now() - 1_200_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let admin: Seeded;
   let secret: Buffer;
   let member: User;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
-    const { organizations, accounts } = server.app.services;
+    const { organizations, accounts } = suite.server.app.services;
     const created = await organizations.createOrganization({ slug: 'acme', name: 'Acme Corp' });
     const org = await organizations.updatePolicy(
       created,
@@ -46,13 +43,9 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
       role: 'admin',
     });
     admin = { org, user, password: PASSWORD };
-    ({ secret } = await enrolTotp(server.app, admin, clock.now(), 'Pixel phone', { recoveryCodes: true }));
-    member = (await seedUser(server.app, { slug: 'acme', email: 'ada@acme.example', name: 'Ada Lovelace' })).user;
+    ({ secret } = await enrolTotp(suite.server.app, admin, clock.now(), 'Pixel phone', { recoveryCodes: true }));
+    member = (await seedUser(suite.server.app, { slug: 'acme', email: 'ada@acme.example', name: 'Ada Lovelace' })).user;
     clock.advance(30_000);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   /** The administrator's browser, shared by the steps below (her security key lives in it). */
@@ -60,11 +53,11 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
   let page: Page;
 
   it('makes an administrator with an authenticator app alone prove it once more', async () => {
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
     await addVirtualPasskey(context, page);
-    await page.goto(`${server.issuer}/admin`);
+    await page.goto(`${suite.server.issuer}/admin`);
     await page.getByLabel('Email').fill(admin.user.email);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -84,7 +77,7 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
     await page.getByRole('button', { name: 'Add a security key or passkey' }).click();
     // She keeps her recovery codes, so the sign-in ends here and the console opens.
     await page.getByRole('heading', { name: 'People' }).waitFor();
-    const kinds = (await server.app.factors.store.findFactors(admin.org.id, admin.user.id))
+    const kinds = (await suite.server.app.factors.store.findFactors(admin.org.id, admin.user.id))
       .filter((f) => f.active)
       .map((f) => f.kind);
     expect(kinds.sort()).toEqual(['totp', 'webauthn']);
@@ -102,21 +95,21 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
     expect(await page.getByLabel('Of administrators').isChecked()).toBe(true);
     await screenshot(page, 'admin-security-methods');
     expect(await audit(page)).toEqual([]);
-    await page.goto(`${server.issuer}/admin/security/enforcement?to=on`);
+    await page.goto(`${suite.server.issuer}/admin/security/enforcement?to=on`);
     await page.getByText('(the enrolment grace period)', { exact: false }).waitFor();
     await screenshot(page, 'admin-confirm-enforcement-grace');
   });
 
   it('says next to the field why a deadline is refused, and marks the methods no longer allowed', async () => {
-    await page.goto(`${server.issuer}/admin/people/${member.id}`);
+    await page.goto(`${suite.server.issuer}/admin/people/${member.id}`);
     await page.getByLabel('New deadline').fill('2099-01-01');
     await page.getByRole('button', { name: 'Set the deadline' }).click();
     await page.getByText('Choose a date from today to 90 days from today.').waitFor();
     await screenshot(page, 'admin-grace-deadline-refused');
     expect(await audit(page)).toEqual([]);
-    expect((await server.app.stores.users.findUserBySubject(member.id))!.user.tfaGraceUntil).toBeNull();
+    expect((await suite.server.app.stores.users.findUserBySubject(member.id))!.user.tfaGraceUntil).toBeNull();
     // Her authenticator app stays on her account, marked: administrators must use her key.
-    await page.goto(`${server.issuer}/account/two-factor`);
+    await page.goto(`${suite.server.issuer}/account/two-factor`);
     await page.getByText('Not allowed by your organization').waitFor();
     await screenshot(page, 'account-two-factor-not-allowed');
     expect(await audit(page)).toEqual([]);
@@ -129,7 +122,7 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
       [`/admin/people/${member.id}`, 'admin-person-grace-phone'],
       ['/account/two-factor', 'account-two-factor-not-allowed-phone'],
     ] as const) {
-      await page.goto(`${server.issuer}${path}`);
+      await page.goto(`${suite.server.issuer}${path}`);
       await screenshot(page, name);
       expect(await fitsTheScreen(page), path).toBe(true);
     }
@@ -137,17 +130,17 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
   });
 
   it('refuses a passkey sign-in once the organization no longer allows security keys and passkeys', async () => {
-    const keys = await server.app.services.organizations.createOrganization({
+    const keys = await suite.server.app.services.organizations.createOrganization({
       slug: 'keys',
       name: 'Keys Inc',
       enforceTfa: true,
     });
-    const pat = await seedUser(server.app, { slug: 'keys', email: 'pat@keys.example' });
-    const patContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const pat = await seedUser(suite.server.app, { slug: 'keys', email: 'pat@keys.example' });
+    const patContext = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
     const patPage = await patContext.newPage();
     patPage.setDefaultTimeout(15_000);
     await addVirtualPasskey(patContext, patPage);
-    await patPage.goto(`${server.issuer}/account`);
+    await patPage.goto(`${suite.server.issuer}/account`);
     await patPage.getByLabel('Email').fill(pat.user.email);
     await patPage.getByLabel('Password').fill(PASSWORD);
     await patPage.getByRole('button', { name: 'Continue' }).click();
@@ -156,9 +149,9 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
     await patPage.getByRole('button', { name: 'I have saved my codes, continue' }).click();
     await patPage.waitForURL((url) => url.pathname === '/account');
 
-    await server.app.services.organizations.updatePolicy(keys, { allowedMethods: ['totp'] }, POLICY_CHANGER);
+    await suite.server.app.services.organizations.updatePolicy(keys, { allowedMethods: ['totp'] }, POLICY_CHANGER);
     await patContext.clearCookies();
-    await patPage.goto(`${server.issuer}/account`);
+    await patPage.goto(`${suite.server.issuer}/account`);
     await patPage.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await patPage.getByText('Keys Inc does not allow signing in with a security key or passkey.').waitFor();
     expect(new URL(patPage.url()).pathname).toMatch(/^\/interaction\//);
@@ -170,10 +163,10 @@ describe.skipIf(skip)('allowed methods and the enrolment grace in real Chromium'
     [{ width: 390, height: 844 }, 'sign-in-grace-phone'],
   ] as const) {
     it(`shows a member their deadline at sign-in, and "Not now" lets them in (${name})`, async () => {
-      const memberContext = await browser.newContext({ viewport, isMobile: viewport.width < 500 });
+      const memberContext = await suite.browser.newContext({ viewport, isMobile: viewport.width < 500 });
       const memberPage = await memberContext.newPage();
       memberPage.setDefaultTimeout(15_000);
-      await memberPage.goto(`${server.issuer}/account`);
+      await memberPage.goto(`${suite.server.issuer}/account`);
       await memberPage.getByLabel('Email').fill(member.email);
       await memberPage.getByLabel('Password').fill(PASSWORD);
       await memberPage.getByRole('button', { name: 'Continue' }).click();

@@ -1,12 +1,11 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { audit } from '../helpers/axe.ts';
-import { addVirtualPasskey, browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { addVirtualPasskey, browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { linkDriver } from '../helpers/links.ts';
 import { enrolTotp, PASSWORD, seedUser, type Seeded } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
@@ -33,25 +32,19 @@ const VIEWPORTS = {
  */
 describe.skipIf(skip)('forgotten passwords and invitations in real Chromium', () => {
   const clock = createTestClock();
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let admin: Seeded;
   let adminSecret: Buffer;
-  const links = linkDriver(() => server);
+  const links = linkDriver(() => suite.server);
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
-    admin = await seedUser(server.app, {
+    admin = await seedUser(suite.server.app, {
       slug: 'acme',
       email: 'grace@acme.example',
       name: 'Grace Hopper',
       role: 'admin',
     });
-    ({ secret: adminSecret } = await enrolTotp(server.app, admin, clock.now(), 'Pixel phone'));
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    ({ secret: adminSecret } = await enrolTotp(suite.server.app, admin, clock.now(), 'Pixel phone'));
   });
 
   async function code(page: Page, secret: Buffer) {
@@ -61,7 +54,7 @@ describe.skipIf(skip)('forgotten passwords and invitations in real Chromium', ()
   }
 
   async function newPage(size: keyof typeof VIEWPORTS) {
-    const context = await browser.newContext({ viewport: VIEWPORTS[size] });
+    const context = await suite.browser.newContext({ viewport: VIEWPORTS[size] });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
     return page;
@@ -71,10 +64,10 @@ describe.skipIf(skip)('forgotten passwords and invitations in real Chromium', ()
     'resets a forgotten password with the second factor first (%s)',
     async (size) => {
       const email = `ada-${size}@acme.example`;
-      const ada = await seedUser(server.app, { slug: 'acme', email, name: 'Ada Lovelace' });
-      const { secret } = await enrolTotp(server.app, ada, clock.now());
+      const ada = await seedUser(suite.server.app, { slug: 'acme', email, name: 'Ada Lovelace' });
+      const { secret } = await enrolTotp(suite.server.app, ada, clock.now());
       const page = await newPage(size);
-      await page.goto(`${server.issuer}/account`);
+      await page.goto(`${suite.server.issuer}/account`);
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
       await shot(page, `reset-sign-in-${size}`);
       await page.getByRole('link', { name: 'Forgot password?' }).click();
@@ -121,7 +114,7 @@ describe.skipIf(skip)('forgotten passwords and invitations in real Chromium', ()
     'invites a person, who chooses their password (%s)',
     async (size) => {
       const page = await newPage(size);
-      await page.goto(`${server.issuer}/admin`);
+      await page.goto(`${suite.server.issuer}/admin`);
       await page.getByLabel('Email').fill(admin.user.email);
       await page.getByLabel('Password').fill(PASSWORD);
       await page.getByRole('button', { name: 'Continue' }).click();
@@ -174,10 +167,14 @@ describe.skipIf(skip)('forgotten passwords and invitations in real Chromium', ()
   it(
     'proves the reset with a security key too',
     async () => {
-      const seeded = await seedUser(server.app, { slug: 'strict', email: 'key@strict.example', enforceTfa: true });
+      const seeded = await seedUser(suite.server.app, {
+        slug: 'strict',
+        email: 'key@strict.example',
+        enforceTfa: true,
+      });
       const page = await newPage('desktop');
       await addVirtualPasskey(page.context(), page);
-      await page.goto(`${server.issuer}/account`);
+      await page.goto(`${suite.server.issuer}/account`);
       await page.getByLabel('Email').fill(seeded.user.email);
       await page.getByLabel('Password').fill(PASSWORD);
       await page.getByRole('button', { name: 'Continue' }).click();
@@ -187,7 +184,7 @@ describe.skipIf(skip)('forgotten passwords and invitations in real Chromium', ()
       await page.getByRole('heading', { name: 'Your account' }).waitFor();
 
       await page.context().clearCookies();
-      await page.goto(`${server.issuer}/forgot-password`);
+      await page.goto(`${suite.server.issuer}/forgot-password`);
       await page.getByLabel('Email').fill(seeded.user.email);
       await page.getByRole('button', { name: 'Email me a link' }).click();
       await page.goto(links.linkIn(await links.emailTo(seeded.user.email), 'reset-password').href);

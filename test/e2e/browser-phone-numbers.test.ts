@@ -1,15 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { audit } from '../helpers/axe.ts';
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { authorizationRequest, discoverRp, type RelyingParty } from '../helpers/rp.ts';
 import { enrolTotp, seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { readOutbox, totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
@@ -22,8 +21,7 @@ const HINT = 'Your number as you would dial it in the country chosen, or in inte
  */
 describe.skipIf(skip)('the phone country picker in real Chromium', () => {
   const clock = createTestClock(Date.now() - 3_600_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let rp: RelyingParty;
   let callback: Server;
   let admin: Seeded & { secret: Buffer };
@@ -31,22 +29,19 @@ describe.skipIf(skip)('the phone country picker in real Chromium', () => {
   beforeAll(async () => {
     callback = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('Signed in'));
     await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
     const redirectUri = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
-    rp = await discoverRp(server.issuer, await seedClient(server.app, { redirectUri, firstParty: true }));
-    const seeded = await seedUser(server.app, { slug: 'brit', email: 'grace@brit.example', role: 'admin' });
-    admin = { ...seeded, secret: (await enrolTotp(server.app, seeded, clock.now())).secret };
+    rp = await discoverRp(suite.server.issuer, await seedClient(suite.server.app, { redirectUri, firstParty: true }));
+    const seeded = await seedUser(suite.server.app, { slug: 'brit', email: 'grace@brit.example', role: 'admin' });
+    admin = { ...seeded, secret: (await enrolTotp(suite.server.app, seeded, clock.now())).secret };
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
     callback?.close();
   });
 
-  const outbox = () => readOutbox(server.environment.config.dataDir);
+  const outbox = () => readOutbox(suite.server.environment.config.dataDir);
 
   async function newPage(): Promise<Page> {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    const page = await (await suite.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     page.setDefaultTimeout(10_000);
     return page;
   }
@@ -90,7 +85,7 @@ describe.skipIf(skip)('the phone country picker in real Chromium', () => {
     { timeout: 90_000 },
     async () => {
       const page = await newPage();
-      await page.goto(`${server.issuer}/admin/security`);
+      await page.goto(`${suite.server.issuer}/admin/security`);
       await signIn(page, admin.user.email, admin.password, admin.secret);
       await page.getByRole('heading', { name: 'Phone numbers' }).waitFor();
       const picker = page.getByRole('combobox', { name: 'Default country' });
@@ -100,7 +95,7 @@ describe.skipIf(skip)('the phone country picker in real Chromium', () => {
       await page.getByText('The settings were saved.').waitFor();
       expect(await page.getByRole('combobox', { name: 'Default country' }).inputValue()).toBe('GB');
       expect(await descriptionOf(page, '#defaultCountry')).toContain('They can pick another.');
-      expect((await server.app.stores.organizations.findOrganizationBySlug('brit'))!.defaultCountry).toBe('GB');
+      expect((await suite.server.app.stores.organizations.findOrganizationBySlug('brit'))!.defaultCountry).toBe('GB');
       await page.getByRole('heading', { name: 'Phone numbers' }).scrollIntoViewIfNeeded();
       await shoot(page, 'admin-security-phone-numbers');
       expect(await audit(page)).toEqual([]);
@@ -112,12 +107,12 @@ describe.skipIf(skip)('the phone country picker in real Chromium', () => {
     "enrols at sign-in with the organization's country chosen, another picked, and the error in the hint's words",
     { timeout: 90_000 },
     async () => {
-      await server.app.services.organizations.updatePolicy(
-        (await server.app.stores.organizations.findOrganizationBySlug('brit'))!,
+      await suite.server.app.services.organizations.updatePolicy(
+        (await suite.server.app.stores.organizations.findOrganizationBySlug('brit'))!,
         { enforceTfa: true, defaultCountry: 'GB' },
         { userId: null, actor: 'cli' },
       );
-      const ada = await seedUser(server.app, { slug: 'brit', email: 'ada@brit.example' });
+      const ada = await seedUser(suite.server.app, { slug: 'brit', email: 'ada@brit.example' });
       const page = await newPage();
       await page.goto((await authorizationRequest(rp)).url.href);
       await signIn(page, ada.user.email, ada.password);
@@ -160,7 +155,7 @@ describe.skipIf(skip)('the phone country picker in real Chromium', () => {
 
   it('adds a voice number on My Account with another country picked', { timeout: 90_000 }, async () => {
     const page = await newPage();
-    await page.goto(`${server.issuer}/account/two-factor`);
+    await page.goto(`${suite.server.issuer}/account/two-factor`);
     await signIn(page, admin.user.email, admin.password, admin.secret);
     const voice = page.getByRole('region', { name: 'Voice call' });
     await voice.getByRole('combobox', { name: 'Country' }).waitFor();

@@ -1,13 +1,12 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { audit } from '../helpers/axe.ts';
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { factorDriver } from '../helpers/factors.ts';
 import { authorizationRequest, discoverRp, type RelyingParty } from '../helpers/rp.ts';
 import { enrolTotp, seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
 import { createTestClock } from '../helpers/clock.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { readOutbox, totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
@@ -26,31 +25,25 @@ function contrastWithWhite(css: string): number {
 /** Issue 8 "Screens": what people see on the error, setup, second-step and account pages. */
 describe.skipIf(skip)('issue 8: screens in real Chromium', () => {
   const clock = createTestClock(Date.now() - 3_600_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let rp: RelyingParty;
   let seeded: Seeded;
   let secret: Buffer;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
-    rp = await discoverRp(server.issuer, await seedClient(server.app));
-    seeded = await seedUser(server.app, { email: 'ada@example.com', slug: 'analytical' });
-    ({ secret } = await enrolTotp(server.app, seeded, clock.now(), 'Authenticator app', { recoveryCodes: true }));
+    rp = await discoverRp(suite.server.issuer, await seedClient(suite.server.app));
+    seeded = await seedUser(suite.server.app, { email: 'ada@example.com', slug: 'analytical' });
+    ({ secret } = await enrolTotp(suite.server.app, seeded, clock.now(), 'Authenticator app', { recoveryCodes: true }));
     const person = { orgId: seeded.org.id, userId: seeded.user.id, email: seeded.user.email };
-    const phone = factorDriver(server.app);
+    const phone = factorDriver(suite.server.app);
     const { factorId } = await phone.beginPhone(person, 'voice', '+442079460123', '', 'seed', '203.0.113.9');
-    const code = readOutbox(server.environment.config.dataDir).at(-1)!.code;
+    const code = readOutbox(suite.server.environment.config.dataDir).at(-1)!.code;
     expect((await phone.confirmPhone(person, 'voice', factorId, code, 'seed')).ok).toBe(true);
     clock.advance(30_000);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
 
   async function newPage(): Promise<Page> {
-    const page = await (await browser.newContext({ viewport: { width: 1000, height: 900 } })).newPage();
+    const page = await (await suite.browser.newContext({ viewport: { width: 1000, height: 900 } })).newPage();
     page.setDefaultTimeout(10_000);
     return page;
   }
@@ -70,24 +63,24 @@ describe.skipIf(skip)('issue 8: screens in real Chromium', () => {
 
   it('shows an unknown address as a page in the layout, and the provider still answers its own routes', async () => {
     const page = await newPage();
-    const response = await page.goto(`${server.issuer}/no/such/page`);
+    const response = await page.goto(`${suite.server.issuer}/no/such/page`);
     expect(response!.status()).toBe(404);
     expect(await page.title()).toBe('Page not found · Twofold');
     expect(await page.getAttribute('html', 'lang')).toBe('en');
     await page.getByRole('link', { name: 'Home page' }).waitFor();
     expect(await audit(page)).toEqual([]);
     await screenshot(page, 'screens-not-found');
-    const api = await fetch(`${server.issuer}/api/no-such-thing`, { headers: { accept: 'application/json' } });
+    const api = await fetch(`${suite.server.issuer}/api/no-such-thing`, { headers: { accept: 'application/json' } });
     expect(api.status).toBe(404);
     expect(((await api.json()) as { error: string }).error).toBe('not_found');
-    expect((await fetch(`${server.issuer}/.well-known/openid-configuration`)).status).toBe(200);
-    expect((await fetch(`${server.issuer}/jwks`)).status).toBe(200);
-    expect((await fetch(`${server.issuer}/healthz`)).status).not.toBe(500);
+    expect((await fetch(`${suite.server.issuer}/.well-known/openid-configuration`)).status).toBe(200);
+    expect((await fetch(`${suite.server.issuer}/jwks`)).status).toBe(200);
+    expect((await fetch(`${suite.server.issuer}/healthz`)).status).not.toBe(500);
   });
 
   it('tells someone with a used setup link to sign in or ask an administrator', async () => {
     const page = await newPage();
-    const response = await page.goto(`${server.issuer}/setup?token=${'A'.repeat(43)}`);
+    const response = await page.goto(`${suite.server.issuer}/setup?token=${'A'.repeat(43)}`);
     expect(response!.status()).toBe(410);
     await page.getByRole('link', { name: 'Sign in to your account' }).waitFor();
     expect(await page.textContent('main')).toContain('ask an administrator');
@@ -128,11 +121,11 @@ describe.skipIf(skip)('issue 8: screens in real Chromium', () => {
   });
 
   it('asks before destructive changes, shows fresh methods as not used yet, and copies recovery codes', async () => {
-    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.issuer });
+    const context = await suite.browser.newContext({ viewport: { width: 1000, height: 900 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.server.issuer });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
-    await page.goto(`${server.issuer}/account/two-factor`);
+    await page.goto(`${suite.server.issuer}/account/two-factor`);
     await page.getByLabel('Email').fill(seeded.user.email);
     await password(page);
     await chooseMethod(page, 'Authenticator app');

@@ -1,12 +1,11 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import type { User } from '../../src/ports/stores.ts';
 import { audit } from '../helpers/axe.ts';
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { enrolTotp, PASSWORD, seedUser, type Seeded } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
@@ -27,33 +26,27 @@ const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true };
  */
 describe.skipIf(skip)('sessions, password expiry and the logo in real Chromium', () => {
   const clock = createTestClock(Date.now() - 40 * 86_400_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let admin: Seeded;
   let adminSecret: Buffer;
   let member: User;
   let memberSecret: Buffer;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
-    admin = await seedUser(server.app, {
+    admin = await seedUser(suite.server.app, {
       slug: 'acme',
       email: 'grace@acme.example',
       name: 'Grace Hopper',
       role: 'admin',
     });
-    ({ secret: adminSecret } = await enrolTotp(server.app, admin, clock.now(), 'Pixel phone'));
-    const seeded = await seedUser(server.app, { slug: 'acme', email: 'ada@acme.example', name: 'Ada Lovelace' });
+    ({ secret: adminSecret } = await enrolTotp(suite.server.app, admin, clock.now(), 'Pixel phone'));
+    const seeded = await seedUser(suite.server.app, { slug: 'acme', email: 'ada@acme.example', name: 'Ada Lovelace' });
     member = seeded.user;
-    ({ secret: memberSecret } = await enrolTotp(server.app, seeded, clock.now(), 'iPhone'));
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    ({ secret: memberSecret } = await enrolTotp(suite.server.app, seeded, clock.now(), 'iPhone'));
   });
 
   async function open(options: typeof DESKTOP | typeof PHONE): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext(options);
+    const context = await suite.browser.newContext(options);
     await context.route(LOGO, (route) => route.fulfill({ contentType: 'image/svg+xml', body: LOGO_SVG }));
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
@@ -61,7 +54,7 @@ describe.skipIf(skip)('sessions, password expiry and the logo in real Chromium',
   }
 
   async function signIn(page: Page, path: string, email: string, secret: Buffer) {
-    await page.goto(`${server.issuer}${path}`);
+    await page.goto(`${suite.server.issuer}${path}`);
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -97,11 +90,11 @@ describe.skipIf(skip)('sessions, password expiry and the logo in real Chromium',
       expect((await logo.boundingBox())!.height).toBe(32);
       await screenshot(page, 'admin-security-sessions');
       expect(await audit(page)).toEqual([]);
-      await page.goto(`${server.issuer}/account`);
+      await page.goto(`${suite.server.issuer}/account`);
       await page.getByRole('heading', { name: 'Security of your account' }).waitFor();
       await screenshot(page, 'header-logo-account');
       expect(await audit(page)).toEqual([]);
-      expect((await server.app.stores.organizations.findOrganizationBySlug('acme'))!.sessionMaxHours).toBe(10);
+      expect((await suite.server.app.stores.organizations.findOrganizationBySlug('acme'))!.sessionMaxHours).toBe(10);
       await context.close();
     },
   );
@@ -112,7 +105,7 @@ describe.skipIf(skip)('sessions, password expiry and the logo in real Chromium',
     await page.getByRole('heading', { name: 'Sessions and passwords' }).waitFor();
     await screenshot(page, 'admin-security-sessions-phone');
     expect(await fitsTheScreen(page)).toBe(true);
-    await page.goto(`${server.issuer}/account/two-factor`);
+    await page.goto(`${suite.server.issuer}/account/two-factor`);
     await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
     await page.getByText('Your app will list it as').waitFor();
     await screenshot(page, 'totp-issuer-phone');
@@ -123,8 +116,8 @@ describe.skipIf(skip)('sessions, password expiry and the logo in real Chromium',
     'asks for a new password after the second factor once the password has expired',
     { timeout: 120_000 },
     async () => {
-      await server.app.services.organizations.updatePolicy(
-        (await server.app.stores.organizations.findOrganizationBySlug('acme'))!,
+      await suite.server.app.services.organizations.updatePolicy(
+        (await suite.server.app.stores.organizations.findOrganizationBySlug('acme'))!,
         { passwordMaxAgeDays: 30 },
         { userId: admin.user.id, ip: '127.0.0.1' },
       );

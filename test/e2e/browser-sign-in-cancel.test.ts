@@ -1,12 +1,11 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { ACR_MFA } from '../../src/domain/authentication.ts';
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { authorizationRequest, discoverRp, type RelyingParty } from '../helpers/rp.ts';
 import { seedClient, seedUser, type Seeded } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const skip = browserSkipReason() !== null;
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 800 } } as const;
@@ -17,33 +16,27 @@ const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, 
  */
 describe.skipIf(skip)('issue 8: cancelled sign-in and app-named enrolment in real Chromium', () => {
   const clock = createTestClock(Date.now() - 3_600_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let rp: RelyingParty;
   let seeded: Seeded;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
-    rp = await discoverRp(server.issuer, await seedClient(server.app));
-    seeded = await seedUser(server.app, { email: 'grace@example.com', slug: 'hopper' });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    rp = await discoverRp(suite.server.issuer, await seedClient(suite.server.app));
+    seeded = await seedUser(suite.server.app, { email: 'grace@example.com', slug: 'hopper' });
   });
 
   async function newPage(viewport: { width: number; height: number }): Promise<Page> {
-    const page = await (await browser.newContext({ viewport })).newPage();
+    const page = await (await suite.browser.newContext({ viewport })).newPage();
     page.setDefaultTimeout(10_000);
     return page;
   }
 
   async function signInToAccount(page: Page) {
-    await page.goto(`${server.issuer}/account`);
+    await page.goto(`${suite.server.issuer}/account`);
     await page.getByLabel('Email').fill(seeded.user.email);
     await page.getByLabel('Password').fill(seeded.password);
     await page.getByRole('button', { name: 'Continue' }).click();
-    await page.waitForURL(`${server.issuer}/account`);
+    await page.waitForURL(`${suite.server.issuer}/account`);
   }
 
   for (const [name, viewport] of Object.entries(VIEWPORTS)) {
@@ -51,10 +44,10 @@ describe.skipIf(skip)('issue 8: cancelled sign-in and app-named enrolment in rea
       const page = await newPage(viewport);
       await signInToAccount(page);
       clock.advance(301_000);
-      await page.goto(`${server.issuer}/account/password`);
+      await page.goto(`${suite.server.issuer}/account/password`);
       await page.getByRole('heading', { name: "Confirm it's you" }).waitFor();
       await page.getByRole('button', { name: /^Cancel and return to/ }).click();
-      await page.waitForURL(`${server.issuer}/account?signin=cancelled`);
+      await page.waitForURL(`${suite.server.issuer}/account?signin=cancelled`);
       await expect(page.getByRole('status').first().innerText()).resolves.toBe(
         'Sign-in was cancelled. Nothing was changed.',
       );
@@ -65,7 +58,7 @@ describe.skipIf(skip)('issue 8: cancelled sign-in and app-named enrolment in rea
 
     it(`cancelling the first sign-in says so and offers to sign in again (${name})`, async () => {
       const page = await newPage(viewport);
-      await page.goto(`${server.issuer}/account/sessions`);
+      await page.goto(`${suite.server.issuer}/account/sessions`);
       await page.getByRole('button', { name: /^Cancel and return to/ }).click();
       await page.getByRole('heading', { name: 'Sign-in cancelled' }).waitFor();
       expect(await page.title()).toBe('Sign-in cancelled · Twofold');

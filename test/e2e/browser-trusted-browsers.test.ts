@@ -1,12 +1,11 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { USER_AGENTS } from '../helpers/account-driver.ts';
 import { audit } from '../helpers/axe.ts';
-import { browserSkipReason, launchChromium, screenshot } from '../helpers/browser.ts';
+import { browserSkipReason, screenshot, useServerAndBrowser } from '../helpers/browser.ts';
 import { createTestClock } from '../helpers/clock.ts';
 import { enrolTotp, seedUser, type Seeded } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { totpAt } from '../helpers/totp.ts';
 
 const skip = browserSkipReason() !== null;
@@ -19,8 +18,7 @@ const DESKTOP = { viewport: { width: 1280, height: 900 } };
  */
 describe.skipIf(skip)('trusted browsers in real Chromium', () => {
   const clock = createTestClock(Date.now() - 1_200_000);
-  let server: TestServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser('sqlite', { clock });
   let ada: Seeded;
   let secret: Buffer;
   /** Ada's own browser (trusted last), in Tokyo, where she reads her lists. */
@@ -31,7 +29,7 @@ describe.skipIf(skip)('trusted browsers in real Chromium', () => {
   async function signIn(context: BrowserContext, trust: boolean): Promise<Page> {
     const opened = await context.newPage();
     opened.setDefaultTimeout(10_000);
-    await opened.goto(`${server.issuer}/account/sessions`);
+    await opened.goto(`${suite.server.issuer}/account/sessions`);
     await opened.getByLabel('Email').fill(ada.user.email);
     await opened.getByLabel('Password').fill(ada.password);
     await opened.getByRole('button', { name: 'Continue' }).click();
@@ -46,27 +44,24 @@ describe.skipIf(skip)('trusted browsers in real Chromium', () => {
   }
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer('sqlite', { clock }), launchChromium()]);
     clock.tickOnRead(1);
-    ada = await seedUser(server.app, { email: 'ada@acme.example' });
-    ({ secret } = await enrolTotp(server.app, ada, clock.now(), 'Pixel phone', { recoveryCodes: true }));
+    ada = await seedUser(suite.server.app, { email: 'ada@acme.example' });
+    ({ secret } = await enrolTotp(suite.server.app, ada, clock.now(), 'Pixel phone', { recoveryCodes: true }));
     // A Windows laptop trusted first, then used again an hour later: the trust skips the code.
-    const laptop = await browser.newContext({ ...DESKTOP, userAgent: USER_AGENTS.chromeOnWindows });
+    const laptop = await suite.browser.newContext({ ...DESKTOP, userAgent: USER_AGENTS.chromeOnWindows });
     await signIn(laptop, true);
     const trustCookie = (await laptop.cookies()).filter((c) => c.name === 'twofold.trusted');
     await laptop.close();
     clock.advance(3_600_000);
-    const again = await browser.newContext({ ...DESKTOP, userAgent: USER_AGENTS.chromeOnWindows });
+    const again = await suite.browser.newContext({ ...DESKTOP, userAgent: USER_AGENTS.chromeOnWindows });
     await again.addCookies(trustCookie);
     await signIn(again, false);
     await again.close();
-    here = await browser.newContext({ ...DESKTOP, timezoneId: 'Asia/Tokyo', locale: 'en-GB' });
+    here = await suite.browser.newContext({ ...DESKTOP, timezoneId: 'Asia/Tokyo', locale: 'en-GB' });
     page = await signIn(here, true);
   });
   afterAll(async () => {
     await here?.close();
-    await browser?.close();
-    await server?.close();
   });
 
   const fitsTheScreen = (p: Page) => p.evaluate('document.documentElement.scrollWidth <= window.innerWidth');
@@ -93,12 +88,12 @@ describe.skipIf(skip)('trusted browsers in real Chromium', () => {
       expect(await audit(page)).toEqual([]);
       await screenshot(page, 'account-trusted-browsers-desktop');
 
-      await page.goto(`${server.issuer}/account/two-factor`);
+      await page.goto(`${suite.server.issuer}/account/two-factor`);
       await page.getByRole('heading', { name: 'Trusted browsers' }).waitFor();
       expect(await page.locator('ul.trusted-browsers time.local').first().innerText()).toMatch(/GMT\+9|JST/);
       expect(await audit(page)).toEqual([]);
       await screenshot(page, 'account-two-factor-trusted-desktop');
-      await page.goto(`${server.issuer}/account`);
+      await page.goto(`${suite.server.issuer}/account`);
       await page.getByText('Signed in on 2 browsers. 2 trusted browsers skip the second step.').waitFor();
       await screenshot(page, 'account-overview-desktop');
     },
@@ -111,7 +106,7 @@ describe.skipIf(skip)('trusted browsers in real Chromium', () => {
       ['/account/two-factor', 'account-two-factor-trusted-phone'],
       ['/account', 'account-overview-phone'],
     ] as const) {
-      await page.goto(`${server.issuer}${path}`);
+      await page.goto(`${suite.server.issuer}${path}`);
       expect(await fitsTheScreen(page), path).toBe(true);
       expect(await audit(page), path).toEqual([]);
       await screenshot(page, shot);
@@ -120,7 +115,7 @@ describe.skipIf(skip)('trusted browsers in real Chromium', () => {
   });
 
   it('stops trusting the browser its button names, and only that one', { timeout: 90_000 }, async () => {
-    await page.goto(`${server.issuer}/account/sessions`);
+    await page.goto(`${suite.server.issuer}/account/sessions`);
     await page.getByRole('button', { name: 'Stop trusting Chrome 128 on Windows 10', exact: true }).click();
     await page.getByText('That browser will ask for your second step again.').waitFor();
     const rows = page.locator('ul.trusted-browsers li');

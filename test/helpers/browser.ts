@@ -2,8 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 import { IN_CI } from './backends.ts';
+import { startTestServer, type Backend, type TestServer } from './server.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -30,6 +32,31 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * A browser suite's test server and Chromium: started together before its tests (each takes a
+ * while) and closed after them. `server` and `browser` are getters because they start in
+ * beforeAll; call this before the suite's own beforeAll, which then runs after it and can seed.
+ */
+export function useServerAndBrowser(backend: Backend, options?: Parameters<typeof startTestServer>[1]) {
+  let server: TestServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startTestServer(backend, options), launchChromium()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return {
+    get server() {
+      return server;
+    },
+    get browser() {
+      return browser;
+    },
+  };
 }
 
 const SHOTS = path.resolve('screenshots');
