@@ -4,7 +4,9 @@
  * warm-up `perf record` on the node's main thread only (CPU samples: time the thread waits for the
  * core is not charged to anyone, unlike V8's own profiler). Prints the main thread's CPU per journey
  * and its share per package and per function, as milliseconds per journey.
- *   node bench/profile.ts [--seconds 10] [--in-flight 8] [--top 40]
+ *   node bench/profile.ts [--seconds 10] [--in-flight 8] [--top 40] [--load journey|grant|cc]
+ * (`grant`: app-password grants at the token endpoint; `cc`: client_credentials grants; the figures
+ * are then per grant.)
  * Needs Linux `perf` (package linux-perf) and kernel.perf_event_paranoid <= 2.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -14,6 +16,7 @@ import { parseArgs } from 'node:util';
 
 import { pinSelf } from './lib/children.ts';
 import { createDeployment } from './lib/deployment.ts';
+import { postForJson } from './lib/http.ts';
 import { runLoad } from './lib/measure.ts';
 import { cpuBetween, sampleCpu, type CpuSample } from './lib/proc.ts';
 import { targetOf } from './lib/settings.ts';
@@ -24,6 +27,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     'in-flight': { type: 'string', default: '8' },
     top: { type: 'string', default: '40' },
+    /** What to send: whole sign-in journeys, app-password grants, or client_credentials grants. */
+    load: { type: 'string', default: 'journey' },
     /** Only the main thread's CPU per journey, without perf (and without its overhead). */
     'cpu-only': { type: 'boolean', default: false },
   },
@@ -61,7 +66,28 @@ try {
   let before: CpuSample | undefined;
   let after: CpuSample | undefined;
   let recorded: Promise<unknown> | undefined;
-  const load = await runLoad(seconds, Number(values['in-flight']), () => target.journey(node), {
+  const { mail, service, appPassword } = deployment.seeded;
+  const token = new URL('/token', node.url);
+  const operations: Record<string, () => Promise<void>> = {
+    journey: () => target.journey(node),
+    grant: async () =>
+      void (await postForJson(token, {
+        grant_type: 'password',
+        username: appPassword.username,
+        password: appPassword.password,
+        client_id: mail.clientId,
+        client_secret: mail.secret,
+      })),
+    cc: async () =>
+      void (await postForJson(token, {
+        grant_type: 'client_credentials',
+        client_id: service.clientId,
+        client_secret: service.secret,
+      })),
+  };
+  const operation = operations[values.load];
+  if (!operation) throw new Error(`--load is one of ${Object.keys(operations).join(', ')}`);
+  const load = await runLoad(seconds, Number(values['in-flight']), operation, {
     warmupSeconds: 3,
     onWindowStart() {
       before = sampleCpu(node.pid);

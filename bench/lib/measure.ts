@@ -72,12 +72,13 @@ export async function runLoad(
  */
 export async function alternate<K extends string>(
   rounds: number,
-  loads: Record<K, () => Promise<LoadResult & { firstError?: string }>>,
+  /** Each load, given the round (0 first: warm up then, the JIT and caches are cold). */
+  loads: Record<K, (round: number) => Promise<LoadResult & { firstError?: string }>>,
 ): Promise<Record<K, LoadResult & { firstError?: string }>> {
   const results = {} as Record<K, LoadResult & { firstError?: string }>;
   for (let round = 0; round < rounds; round++) {
     for (const key of Object.keys(loads) as K[]) {
-      const next = await loads[key]();
+      const next = await loads[key](round);
       const last = results[key];
       results[key] = last
         ? {

@@ -1,4 +1,4 @@
-import { sql, type Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 
 import {
   PROTOCOL_SCOPES,
@@ -9,6 +9,7 @@ import {
 import { DuplicateError } from '../../ports/stores.ts';
 import { isUniqueViolation } from './errors.ts';
 import { organizationFromPrefixed, prefixedOrganizationColumns } from './organization-store.ts';
+import { statementsOf } from './statements.ts';
 import type { Database, Tables } from './tables.ts';
 import { prefixedUserColumns, userFromPrefixed } from './user-store.ts';
 
@@ -35,6 +36,17 @@ function toAppPassword(row: Selectable<Tables['app_passwords']>): AppPasswordRec
 }
 
 export function createSqlAppPasswordStore(db: Database): AppPasswordStore {
+  // The legacy grant's one read (statements.ts): the app password by its digest, its person and
+  // organization, and whether the person has an active factor.
+  const statements = statementsOf(db);
+  const ownerByDigest = `
+    select ap.*, ${prefixedUserColumns('u', 'u_')}, ${prefixedOrganizationColumns('o', 'o_')},
+      case when exists (select 1 from factors f where f.org_id = ap.org_id and f.user_id = ap.user_id and f.active = 1)
+        then 1 else 0 end as has_factor
+    from app_passwords ap
+    join users u on u.id = ap.user_id and u.org_id = ap.org_id
+    join organizations o on o.id = ap.org_id
+    where ap.digest = ?`;
   return {
     async insertAppPassword(r) {
       try {
@@ -75,15 +87,7 @@ export function createSqlAppPasswordStore(db: Database): AppPasswordStore {
       return row && toAppPassword(row);
     },
     async findAppPasswordOwner(digest) {
-      // One statement for the grant's hot path; the query builder's cost showed in its profile.
-      const { rows } = await sql<OwnerRow>`
-        select ap.*, ${sql.raw(prefixedUserColumns('u', 'u_'))}, ${sql.raw(prefixedOrganizationColumns('o', 'o_'))},
-          case when exists (select 1 from factors f where f.org_id = ap.org_id and f.user_id = ap.user_id and f.active = 1)
-            then 1 else 0 end as has_factor
-        from app_passwords ap
-        join users u on u.id = ap.user_id and u.org_id = ap.org_id
-        join organizations o on o.id = ap.org_id
-        where ap.digest = ${digest}`.execute(db);
+      const rows = await statements.all<OwnerRow>(ownerByDigest, [digest]);
       const row = rows[0];
       if (!row) return undefined;
       const user = userFromPrefixed(row as unknown as Record<string, unknown>, 'u_');
