@@ -14,7 +14,7 @@ import { pinSelf } from './lib/children.ts';
 import { createDeployment, type Deployment, type ServerNode } from './lib/deployment.ts';
 import { runLoad } from './lib/measure.ts';
 import { sampleCpu } from './lib/proc.ts';
-import { targetOf } from './lib/settings.ts';
+import { numberSetting, targetOf } from './lib/settings.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -28,6 +28,10 @@ const { values, positionals } = parseArgs({
 const other = positionals[0];
 if (!other)
   throw new Error('usage: node bench/compare.ts <other-checkout> [--seconds 15] [--rounds 3] [--in-flight 4]');
+
+const seconds = numberSetting('--seconds', values.seconds);
+const rounds = numberSetting('--rounds', values.rounds);
+const inFlight = numberSetting('--in-flight', values['in-flight']);
 
 await pinSelf('1');
 const deployments: Deployment[] = [];
@@ -45,14 +49,13 @@ try {
     const target = targetOf(deployment, [node]);
     sides.push({ name, node, journey: () => target.journey(node), done: 0, mainMs: 0 });
   }
-  const inFlight = Number(values['in-flight']);
-  for (let round = 1; round <= Number(values.rounds); round++) {
+  for (let round = 1; round <= rounds; round++) {
     const before = sides.map((side) => sampleCpu(side.node.pid).mainMs);
     const counts = sides.map(() => 0);
     let marks: number[] = [];
     // Each worker alternates between the two nodes: both see the same load in the same seconds.
     const load = await runLoad(
-      Number(values.seconds),
+      seconds,
       inFlight * 2,
       async (worker) => {
         const side = worker % 2;

@@ -19,7 +19,7 @@ import { createDeployment } from './lib/deployment.ts';
 import { postForJson } from './lib/http.ts';
 import { runLoad } from './lib/measure.ts';
 import { cpuBetween, sampleCpu, type CpuSample } from './lib/proc.ts';
-import { targetOf } from './lib/settings.ts';
+import { numberSetting, targetOf } from './lib/settings.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -33,7 +33,9 @@ const { values } = parseArgs({
     'cpu-only': { type: 'boolean', default: false },
   },
 });
-const seconds = Number(values.seconds);
+const seconds = numberSetting('--seconds', values.seconds);
+const inFlight = numberSetting('--in-flight', values['in-flight']);
+const top = numberSetting('--top', values.top);
 
 /** The package (or project folder) of a perf symbol: `JS:*name file:///…/node_modules/pkg/…:1:2`. */
 function packageOf(symbol: string): string {
@@ -87,7 +89,7 @@ try {
   };
   const operation = operations[values.load];
   if (!operation) throw new Error(`--load is one of ${Object.keys(operations).join(', ')}`);
-  const load = await runLoad(seconds, Number(values['in-flight']), operation, {
+  const load = await runLoad(seconds, inFlight, operation, {
     warmupSeconds: 3,
     onWindowStart() {
       before = sampleCpu(node.pid);
@@ -147,7 +149,6 @@ try {
         add(inclusiveFunctions, fn);
     }
     const ms = (count: number) => ((count / samples) * mainMs).toFixed(3).padStart(8);
-    const top = Number(values.top);
     const table = (map: Map<string, number>) =>
       [...map]
         .sort((a, b) => b[1] - a[1])

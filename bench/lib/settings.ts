@@ -13,15 +13,25 @@ export interface BenchSettings {
   logLevel: string;
 }
 
+/** A number from the command line or the environment: stops the run with its name when it is not one. */
+export function numberSetting(name: string, raw: string | number, { min = 1 } = {}): number {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) {
+    process.stderr.write(`${name} must be a number of at least ${min} (got "${raw}")\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
 export function benchSettings(argv: string[], env: NodeJS.ProcessEnv): BenchSettings {
   const quick = argv.includes('--quick') || env.BENCH_QUICK === '1';
-  const seconds = Number(env.BENCH_SECONDS ?? (quick ? 2 : 15));
+  const seconds = numberSetting('BENCH_SECONDS', env.BENCH_SECONDS ?? (quick ? 2 : 15));
   return {
     quick,
     seconds,
     warmupSeconds: quick ? 0.5 : Math.max(2, seconds / 5),
-    people: Number(env.BENCH_PEOPLE ?? (quick ? 200 : 4000)),
-    sessions: Number(env.BENCH_SESSIONS ?? (quick ? 500 : 10_000)),
+    people: numberSetting('BENCH_PEOPLE', env.BENCH_PEOPLE ?? (quick ? 200 : 4000)),
+    sessions: numberSetting('BENCH_SESSIONS', env.BENCH_SESSIONS ?? (quick ? 500 : 10_000), { min: 0 }),
     // Production's default: every request is logged (to a file in the deployment's directory).
     logLevel: env.BENCH_LOG_LEVEL ?? 'info',
   };

@@ -10,22 +10,24 @@ export function createSqlAttemptCounter(
 ): AttemptCounter & { sweepExpired(): Promise<number> } {
   const statements = statementsOf(db);
   type Row = { count: number | string; last_at: number | string };
+  // Hand-written statements (statements.ts): these run several times per sign-in. One upsert counts
+  // an attempt; an expired counter starts again from one instead of growing forever. `guard`, when
+  // given, leaves a full counter as it is (and then the statement returns no row).
+  const counting = (guard = '') =>
+    `insert into attempt_counters ("key", count, last_at, expires_at) values (?, 1, ?, ?)
+     on conflict ("key") do update set
+       count = case when attempt_counters.expires_at <= excluded.last_at then 1 else attempt_counters.count + 1 end,
+       last_at = excluded.last_at,
+       expires_at = excluded.expires_at
+     ${guard}
+     returning count, last_at`;
+  const increment = counting();
+  const acquire = counting('where attempt_counters.expires_at <= excluded.last_at or attempt_counters.count < ?');
   return {
     async increment(key, windowMs) {
       const now = clock.now();
-      // Hand-written statements (statements.ts): these run several times per sign-in. An expired
-      // counter starts again from one instead of growing forever.
-      const rows = await statements.all<Row>(
-        `insert into attempt_counters ("key", count, last_at, expires_at) values (?, 1, ?, ?)
-         on conflict ("key") do update set
-           count = case when attempt_counters.expires_at <= ? then 1 else attempt_counters.count + 1 end,
-           last_at = ?,
-           expires_at = ?
-         returning count, last_at`,
-        [key, now, now + windowMs, now, now, now + windowMs],
-      );
-      const row = rows[0]!;
-      return { count: Number(row.count), lastAt: Number(row.last_at) };
+      const [row] = await statements.all<Row>(increment, [key, now, now + windowMs]);
+      return { count: Number(row!.count), lastAt: Number(row!.last_at) };
     },
     async peek(key) {
       const rows = await statements.all<Row>(
@@ -37,17 +39,7 @@ export function createSqlAttemptCounter(
     },
     async acquire(key, limit, windowMs) {
       const now = clock.now();
-      // The conditional upsert returns no row when every place is taken (and then changes nothing).
-      const rows = await statements.all(
-        `insert into attempt_counters ("key", count, last_at, expires_at) values (?, 1, ?, ?)
-         on conflict ("key") do update set
-           count = case when attempt_counters.expires_at <= ? then 1 else attempt_counters.count + 1 end,
-           last_at = ?,
-           expires_at = ?
-         where attempt_counters.expires_at <= ? or attempt_counters.count < ?
-         returning count`,
-        [key, now, now + windowMs, now, now, now + windowMs, now, limit],
-      );
+      const rows = await statements.all(acquire, [key, now, now + windowMs, limit]);
       return rows.length > 0;
     },
     async release(key) {

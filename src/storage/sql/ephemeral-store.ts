@@ -13,12 +13,10 @@ export function createSqlEphemeralStore(
   const valueOf = <T>(rows: { value: string }[]) => (rows[0] ? (JSON.parse(rows[0].value) as T) : undefined);
   return {
     async put(key, value, ttlSeconds) {
-      const text = JSON.stringify(value);
-      const expiresAt = clock.now() + ttlSeconds * 1000;
       await statements.run(
         `insert into ephemeral_values ("key", value, expires_at) values (?, ?, ?)
-         on conflict ("key") do update set value = ?, expires_at = ?`,
-        [key, text, expiresAt, text, expiresAt],
+         on conflict ("key") do update set value = excluded.value, expires_at = excluded.expires_at`,
+        [key, JSON.stringify(value), clock.now() + ttlSeconds * 1000],
       );
     },
     async get<T>(key: string) {

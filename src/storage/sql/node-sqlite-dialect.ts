@@ -2,8 +2,11 @@ import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import {
   CompiledQuery,
-  SqliteDialect,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
   type DatabaseConnection,
+  type Dialect,
   type Driver,
   type QueryResult,
   type SqliteDatabase,
@@ -14,7 +17,9 @@ import {
  * Kysely's SQLite dialect expects a better-sqlite3 shaped database. `node:sqlite` ships with
  * Node 24 (no compiled addon), so this adapts its DatabaseSync to that interface.
  */
-function adaptDatabase(db: DatabaseSync): SqliteDatabase & { prepare(sql: string): SqliteStatement } {
+type AdaptedDatabase = SqliteDatabase & { prepare(sql: string): SqliteStatement };
+
+function adaptDatabase(db: DatabaseSync): AdaptedDatabase {
   // Kysely sends the same SQL text for the same query shape: preparing once saves most of the
   // per-query cost (it was the largest item in the sign-in profile). Bounded, oldest dropped.
   const cache = new Map<string, SqliteStatement>();
@@ -79,26 +84,19 @@ export interface DirectSqlite {
  * waiter in turn.
  */
 class NodeSqliteDriver implements Driver {
-  #open: () => Promise<ReturnType<typeof adaptDatabase>>;
-  #db?: ReturnType<typeof adaptDatabase>;
-  #close?: () => void;
+  #open: () => Promise<AdaptedDatabase>;
+  #db?: AdaptedDatabase;
   #held = false;
   #waiters: (() => void)[] = [];
   readonly direct: DirectSqlite;
 
-  constructor(open: () => Promise<{ adapted: ReturnType<typeof adaptDatabase>; close(): void }>) {
-    this.#open = async () => {
-      const { adapted, close } = await open();
-      this.#close = close;
-      return adapted;
-    };
-    const free = () => this.#db && !this.#held;
+  constructor(open: () => Promise<AdaptedDatabase>) {
+    this.#open = open;
+    const free = () => this.#db !== undefined && !this.#held;
     this.direct = {
       all: (sql, parameters) => (free() ? (this.#db!.prepare(sql).all(parameters) as unknown[]) : undefined),
-      run: (sql, parameters) => {
-        if (!free()) return undefined;
-        return { changes: Number(this.#db!.prepare(sql).run(parameters).changes ?? 0) };
-      },
+      run: (sql, parameters) =>
+        free() ? { changes: Number(this.#db!.prepare(sql).run(parameters).changes ?? 0) } : undefined,
     };
   }
 
@@ -151,12 +149,12 @@ class NodeSqliteDriver implements Driver {
   }
 
   async destroy() {
-    this.#close?.();
+    this.#db?.close();
   }
 }
 
 /** Opens (or creates) a SQLite database file in WAL mode, or `:memory:` for tests. */
-export function createNodeSqliteDialect(filename: string): { dialect: SqliteDialect; direct: DirectSqlite } {
+export function createNodeSqliteDialect(filename: string): { dialect: Dialect; direct: DirectSqlite } {
   const inMemory = filename === ':memory:';
   const driver = new NodeSqliteDriver(async () => {
     if (!inMemory) createOwnerOnly(filename);
@@ -169,13 +167,14 @@ export function createNodeSqliteDialect(filename: string): { dialect: SqliteDial
     db.exec('PRAGMA busy_timeout = 5000');
     db.exec('PRAGMA foreign_keys = ON');
     db.exec('PRAGMA synchronous = NORMAL');
-    return { adapted: adaptDatabase(db), close: () => db.close() };
+    return adaptDatabase(db);
   });
-  // Kysely's SQLite dialect (its compiler, adapter and introspector) with this driver.
-  class Dialect extends SqliteDialect {
-    override createDriver(): Driver {
-      return driver;
-    }
-  }
-  return { dialect: new Dialect({ database: () => Promise.reject(new Error('unused')) }), direct: driver.direct };
+  // Kysely's SQLite dialect (its compiler, adapter and introspector) around this driver.
+  const dialect: Dialect = {
+    createAdapter: () => new SqliteAdapter(),
+    createDriver: () => driver,
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+    createIntrospector: (db) => new SqliteIntrospector(db),
+  };
+  return { dialect, direct: driver.direct };
 }

@@ -45,13 +45,13 @@ export function createSqlOidcModelStore(
         account_id: ACCOUNT_INDEXED_MODELS.has(model) ? (payload.accountId ?? null) : null,
       };
       // Hand-written statements on the hot path: oidc-provider reads and writes several artifacts per request.
-      const changing = [row.payload, row.grant_id, row.user_code, row.uid, row.expires_at, row.account_id];
       await statements.run(
         `insert into oidc_models (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at, account_id)
          values (?, ?, ?, ?, ?, ?, ?, null, ?)
          on conflict (model, id) do update set
-           payload = ?, grant_id = ?, user_code = ?, uid = ?, expires_at = ?, account_id = ?`,
-        [model, id, row.payload, row.grant_id, row.user_code, row.uid, row.expires_at, row.account_id, ...changing],
+           payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
+           uid = excluded.uid, expires_at = excluded.expires_at, account_id = excluded.account_id`,
+        [model, id, row.payload, row.grant_id, row.user_code, row.uid, row.expires_at, row.account_id],
       );
     },
     async find(model, id) {

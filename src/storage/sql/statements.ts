@@ -18,9 +18,11 @@ export interface Statements {
 
 const registered = new WeakMap<Database, Statements>();
 
-/** The statements of the database `db` was opened on (see openSqlDatabase), or plain Kysely ones. */
+/** The statements of the database `db` was opened on (openSqlDatabase registers them). */
 export function statementsOf(db: Database): Statements {
-  return registered.get(db) ?? createStatements(db, { numbered: false });
+  const statements = registered.get(db);
+  if (!statements) throw new Error('statementsOf: this database was not opened by openSqlDatabase');
+  return statements;
 }
 
 export function registerStatements(db: Database, statements: Statements): void {

@@ -93,7 +93,7 @@ export function createSqlUserStore(db: Database): UserStore {
   const byEmail = sqlOf(withOrganization().where('users.email_normalized', '=', ''));
   const bySubject = sqlOf(withOrganization().where('users.id', '=', ''));
   type Row = Selectable<Tables['users']>;
-  const split = (row: Selectable<Tables['users']>) => ({
+  const split = (row: Row) => ({
     user: toUser(row),
     organization: organizationFromPrefixed(row as unknown as Record<string, unknown>, 'o_'),
   });
